@@ -1,0 +1,46 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { GatewayError, isGatewayError, toErrorBody, type ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** Fastify's own error codes mapped onto the gateway's catalogue. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_REQ_FILE_TOO_LARGE: 'payload_too_large',
+  FST_FILES_LIMIT: 'bad_request',
+  FST_PARTS_LIMIT: 'bad_request',
+  FST_FIELDS_LIMIT: 'bad_request',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'unsupported_media_type',
+};
+
+/** Converts anything thrown by a route into the one JSON error shape (CONTRACT §4). */
+export function toGatewayError(err: unknown): GatewayError {
+  if (isGatewayError(err)) return err;
+  const e = err as FastifyError & { status?: number };
+  const mapped = e.code ? FASTIFY_CODES[e.code] : undefined;
+  if (mapped) return new GatewayError(mapped, e.message);
+  if (e instanceof SyntaxError) return new GatewayError('invalid_json', 'The request body is not valid JSON.');
+  const status = e.statusCode ?? e.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new GatewayError('bad_request', e.message);
+  return new GatewayError('internal');
+}
+
+export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
+  app.setErrorHandler((err, req, reply) => {
+    const gatewayError = toGatewayError(err);
+    if (gatewayError.status >= 500 && gatewayError.code === 'internal') {
+      logger.error({ err, method: req.method, url: req.url }, 'request failed');
+    } else {
+      logger.debug({ code: gatewayError.code, method: req.method, url: req.url, message: gatewayError.message }, 'request refused');
+    }
+    void reply.status(gatewayError.status).type('application/json').send(toErrorBody(gatewayError));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply
+      .status(404)
+      .send({ error: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}; see the API summary in the README.` });
+  });
+}

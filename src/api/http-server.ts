@@ -1,0 +1,52 @@
+import cors from '@fastify/cors';
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { installErrorHandling } from './error-handler.js';
+import type { RouteDeps } from './route-deps.js';
+import { registerClusterRoutes } from './routes/cluster-routes.js';
+import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
+import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerNodeRoutes } from './routes/node-routes.js';
+
+/** Extra route sets later parts of the gateway plug in (MQTT, firmware store, pipeline…). */
+export type RouteRegistrar = (app: FastifyInstance) => void;
+
+/**
+ * Builds the HTTP server: Fastify with the one error shape, CORS, multipart
+ * uploads, every REST route of CONTRACT §4 and the `/ws` upgrade. Routes are
+ * thin adapters over services.
+ */
+export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistrar[] = []): Promise<FastifyInstance> {
+  const { config, logger } = deps;
+  const app = Fastify({
+    bodyLimit: config.http.bodyLimitBytes,
+    // Node calls already time out (nodes.requestTimeoutMs); these bound idle or slow clients.
+    connectionTimeout: 0,
+    requestTimeout: 120_000, // ms — a 16 MiB upload over a slow link still fits
+    keepAliveTimeout: 5_000, // ms
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  installErrorHandling(app, logger);
+  await app.register(cors, {
+    origin: config.http.corsOrigins.includes('*') ? '*' : config.http.corsOrigins,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+  });
+  await app.register(multipart, { limits: { fileSize: config.http.uploadLimitBytes, files: 1, parts: 20 } });
+  app.addHook('onResponse', async (req, reply) => {
+    logger.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+  });
+
+  registerHealthRoutes(app, deps);
+  registerDiscoveryRoutes(app, deps);
+  registerClusterRoutes(app, deps);
+  registerNodeRoutes(app, deps);
+  for (const register of extraRoutes) register(app);
+
+  app.server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/ws' || path === '/ws/') deps.wsHub.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  return app;
+}

@@ -1,0 +1,26 @@
+import type { ClusterManager } from '../cluster/cluster-manager.js';
+import type { NodeAccess } from '../cluster/node-access.js';
+import type { NodeRegistry } from '../cluster/node-registry.js';
+import type { UdpDiscovery } from '../cluster/udp-discovery.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
+import type { OtaService } from '../firmware/ota-service.js';
+import type { HealthService } from '../health.js';
+import type { Logger } from '../logger.js';
+import type { NodeClient } from '../node-client/node-client.js';
+import type { WsHub } from './ws-hub.js';
+
+/** What the HTTP adapters may use: services only, never sockets or timers. */
+export interface RouteDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  bus: GatewayEventBus;
+  registry: NodeRegistry;
+  cluster: ClusterManager;
+  discovery: UdpDiscovery;
+  access: NodeAccess;
+  client: NodeClient;
+  ota: OtaService;
+  health: HealthService;
+  wsHub: WsHub;
+}

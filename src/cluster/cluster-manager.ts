@@ -1,0 +1,233 @@
+import { GatewayError } from '../errors.js';
+import type { GatewayEventBus, GatewayEvents } from '../events/gateway-events.js';
+import type { Logger } from '../logger.js';
+import type { NodeClient } from '../node-client/node-client.js';
+import type { ClusterMember } from '../protocol/types.js';
+import { debounce, forEachLimit, Interval } from '../util/concurrency.js';
+import { type ClusterSnapshot, recordToMember } from './cluster-snapshot.js';
+import type { NodeRecord, NodeRegistry } from './node-registry.js';
+
+export interface ClusterManagerOptions {
+  ageingIntervalMs: number;
+  statusPollIntervalMs: number;
+  statusPollConcurrency: number;
+  membersRefreshIntervalMs: number;
+  primaryCheckIntervalMs: number;
+  primaryFailureThreshold: number;
+}
+
+export type PrimaryReason = GatewayEvents['cluster/primary']['reason'];
+
+/** cluster/update bursts (1,000 nodes changing at once) collapse into one message per this. */
+const CLUSTER_UPDATE_DEBOUNCE_MS = 200; // ms
+
+/**
+ * Cluster management: the primary node (initial, manual, random, failover),
+ * the primary's member list (re-read periodically and on demand), node ageing
+ * and the status poll of every ACTIVE node with bounded concurrency.
+ */
+export class ClusterManager {
+  private primary: string | null = null;
+  private everHadPrimary = false;
+  private primaryFailures = 0;
+  /** The primary's last member list, and which primary gave it. */
+  private members: { from: string; list: ClusterMember[] } | null = null;
+  private readonly httpFailures = new Map<string, number>();
+  private readonly timers: Interval[] = [];
+  private readonly unsubscribe: Array<() => void> = [];
+  private readonly publishUpdate = debounce(() => this.bus.emit('cluster/update', this.snapshot()), CLUSTER_UPDATE_DEBOUNCE_MS);
+
+  constructor(
+    private readonly registry: NodeRegistry,
+    private readonly client: NodeClient,
+    private readonly bus: GatewayEventBus,
+    private readonly options: ClusterManagerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get primaryNode(): string | null {
+    return this.primary;
+  }
+
+  start(): void {
+    this.unsubscribe.push(this.bus.on('node/discovery', (e) => this.onNodeChange(e)));
+    const onError = (what: string) => (err: unknown) => this.logger.error({ err }, `${what} failed`);
+    this.timers.push(
+      new Interval(this.options.ageingIntervalMs, () => this.registry.age(), onError('node ageing')),
+      new Interval(this.options.statusPollIntervalMs, () => this.pollStatuses(), onError('status poll')),
+      new Interval(this.options.membersRefreshIntervalMs, () => this.refreshMembersQuietly(), onError('members refresh')),
+      new Interval(this.options.primaryCheckIntervalMs, () => this.checkPrimary(), onError('primary check')),
+    );
+    for (const timer of this.timers) timer.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off();
+    await Promise.all(this.timers.splice(0).map((t) => t.stop()));
+    this.publishUpdate.cancel();
+  }
+
+  /** The cluster as `cluster/update` shows it (CONTRACT §5). */
+  snapshot(): ClusterSnapshot {
+    const primaryRecord = this.primary ? this.registry.getByIp(this.primary) : undefined;
+    const fromPrimary = this.members && primaryRecord?.status === 'ACTIVE' && this.members.from === this.primary;
+    return {
+      members: fromPrimary ? this.members!.list : this.registry.list().map(recordToMember),
+      primaryNode: this.primary,
+      totalNodes: this.registry.size,
+    };
+  }
+
+  /** Makes a known node primary (CONTRACT §4 `POST /api/discovery/primary/{ip}`). */
+  setPrimary(ip: string, reason: PrimaryReason = 'manual'): void {
+    if (!this.registry.getByIp(ip)) throw new GatewayError('node_not_found', `no discovered node has IP ${ip}`);
+    this.changePrimary(ip, reason);
+  }
+
+  /** Picks a random ACTIVE node as primary; 503 when none is ACTIVE. */
+  randomPrimary(): string {
+    const active = this.registry.activeNodes();
+    if (active.length === 0) throw new GatewayError('no_active_node');
+    const choice = active[Math.floor(Math.random() * active.length)]!;
+    this.changePrimary(choice.ip, 'random');
+    return choice.ip;
+  }
+
+  /**
+   * Runs `call` against the primary; when it fails with a node error, fails
+   * over once to another ACTIVE node and retries. 503 when no primary answers.
+   */
+  async withPrimary<T>(call: (ip: string) => Promise<T>): Promise<{ ip: string; result: T }> {
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!this.primary || tried.has(this.primary)) this.failover('no reachable primary', tried);
+      const ip = this.primary;
+      if (!ip || tried.has(ip)) break;
+      tried.add(ip);
+      try {
+        const result = await call(ip);
+        this.recordHttp(ip, true);
+        return { ip, result };
+      } catch (err) {
+        if (!(err instanceof GatewayError) || err.status < 500) throw err;
+        this.recordHttp(ip, false);
+        this.logger.warn({ nodeIp: ip, err: err.message }, 'primary did not answer; trying failover');
+        this.failover(`primary ${ip} did not answer: ${err.message}`, tried);
+      }
+    }
+    throw new GatewayError('no_primary');
+  }
+
+  /** Re-reads the primary's member list now (CONTRACT §4 `POST /api/cluster/refresh`). */
+  async refreshMembers(): Promise<ClusterMember[]> {
+    const { ip, result } = await this.withPrimary((ip) => this.client.getMembers(ip));
+    const changed = JSON.stringify(this.members?.list) !== JSON.stringify(result.members) || this.members?.from !== ip;
+    this.members = { from: ip, list: result.members };
+    if (changed) this.publishUpdate();
+    return result.members;
+  }
+
+  /** Polls /api/node/status of every ACTIVE node, at most `statusPollConcurrency` at once. */
+  async pollStatuses(): Promise<void> {
+    const active = this.registry.activeNodes();
+    await forEachLimit(active, this.options.statusPollConcurrency, (node) => this.pollOne(node));
+  }
+
+  async pollOne(node: NodeRecord): Promise<void> {
+    try {
+      const { status, latencyMs } = await this.client.getStatus(node.ip);
+      this.registry.applyStatus(node, status, latencyMs);
+      this.recordHttp(node.ip, true);
+    } catch (err) {
+      this.recordHttp(node.ip, false);
+      this.logger.debug({ nodeIp: node.ip, err: (err as Error).message }, 'status poll failed');
+    }
+  }
+
+  private async refreshMembersQuietly(): Promise<void> {
+    if (!this.primary) return;
+    try {
+      await this.refreshMembers();
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, 'members refresh failed');
+    }
+  }
+
+  /** The primary's HTTP health check; enough consecutive failures fail over. */
+  private async checkPrimary(): Promise<void> {
+    const ip = this.primary;
+    if (!ip) {
+      if (this.registry.activeNodes().length > 0) this.failover('no primary yet');
+      return;
+    }
+    const node = this.registry.getByIp(ip);
+    if (!node) return this.failover(`primary ${ip} left the registry`);
+    try {
+      const { status, latencyMs } = await this.client.getStatus(ip);
+      if (this.registry.getByIp(ip) === node) this.registry.applyStatus(node, status, latencyMs);
+      this.primaryFailures = 0;
+      this.recordHttp(ip, true);
+    } catch (err) {
+      if (this.primary !== ip) return;
+      this.primaryFailures++;
+      this.recordHttp(ip, false);
+      this.logger.warn({ nodeIp: ip, failures: this.primaryFailures, err: (err as Error).message }, 'primary health check failed');
+      if (this.primaryFailures >= this.options.primaryFailureThreshold) {
+        this.failover(`primary ${ip} failed ${this.primaryFailures} consecutive HTTP checks`, new Set([ip]));
+      }
+    }
+  }
+
+  private onNodeChange(e: GatewayEvents['node/discovery']): void {
+    if (e.action === 'discovered' && !this.primary) this.changePrimary(e.nodeIp, this.everHadPrimary ? 'failover' : 'initial');
+    else if (e.action === 'address' && e.previousIp && e.previousIp === this.primary) {
+      // The primary moved: follow it without calling it a failover.
+      this.primary = e.nodeIp;
+      this.members = null;
+    } else if (e.nodeIp === this.primary && (e.action === 'lost' || (e.action === 'status' && e.status !== 'ACTIVE'))) {
+      this.failover(`primary ${e.nodeIp} is ${e.action === 'lost' ? 'gone' : e.status}`, new Set([e.nodeIp]));
+    } else if (e.action === 'status' && e.status === 'ACTIVE' && !this.primary) {
+      this.changePrimary(e.nodeIp, this.everHadPrimary ? 'failover' : 'initial');
+    }
+    if (e.action === 'lost') this.httpFailures.delete(e.nodeIp);
+    this.publishUpdate();
+  }
+
+  /** Chooses the best other ACTIVE node; with none, the cluster has no primary. */
+  private failover(why: string, exclude: Set<string> = new Set()): void {
+    const candidates = this.registry
+      .activeNodes()
+      .filter((n) => !exclude.has(n.ip))
+      .sort(
+        (a, b) =>
+          (this.httpFailures.get(a.ip) ?? 0) - (this.httpFailures.get(b.ip) ?? 0) ||
+          (a.latency ?? Number.MAX_SAFE_INTEGER) - (b.latency ?? Number.MAX_SAFE_INTEGER) ||
+          a.discoveredAt - b.discoveredAt,
+      );
+    const next = candidates[0]?.ip ?? null;
+    if (next === this.primary) return;
+    if (next === null && this.primary && this.registry.getByIp(this.primary)?.status === 'ACTIVE') {
+      // Nobody better: keep a primary that still sends heartbeats.
+      return;
+    }
+    this.logger.warn({ why, from: this.primary, to: next }, 'primary failover');
+    this.changePrimary(next, this.everHadPrimary ? 'failover' : 'initial');
+  }
+
+  private changePrimary(ip: string | null, reason: PrimaryReason): void {
+    const previous = this.primary;
+    if (ip !== null) this.everHadPrimary = true;
+    this.primary = ip;
+    this.primaryFailures = 0;
+    if (ip !== previous) this.members = null;
+    this.logger.info({ primaryNode: ip, previous, reason }, 'primary node set');
+    this.bus.emit('cluster/primary', { primaryNode: ip, previous, reason });
+    this.publishUpdate();
+    if (ip) void this.refreshMembersQuietly();
+  }
+
+  private recordHttp(ip: string, ok: boolean): void {
+    if (ok) this.httpFailures.delete(ip);
+    else this.httpFailures.set(ip, (this.httpFailures.get(ip) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,194 @@
+import type { Logger } from '../logger.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
+import type { ApiEndpoint, NodeHealth } from '../protocol/types.js';
+
+/** What the gateway knows about one node. Times are ms since the epoch. */
+export interface NodeRecord {
+  ip: string;
+  /** UDP source port of the node's last datagram. */
+  port: number;
+  hostname: string;
+  status: NodeHealth;
+  discoveredAt: number;
+  lastSeen: number;
+  labels: Record<string, string>;
+  /** From the last successful /api/node/status poll or NODE_UPDATE. */
+  resources: Record<string, unknown> | null;
+  api: ApiEndpoint[];
+  /** Round-trip of the last successful status poll, ms. */
+  latency: number | null;
+  version: string | null;
+  uptime: number | null;
+  /** When the last status poll succeeded, ms since the epoch. */
+  lastPolledAt: number | null;
+}
+
+export interface AgeingThresholds {
+  activeThresholdMs: number;
+  deadThresholdMs: number;
+  removeDeadAfterMs: number;
+}
+
+/** A silence this long followed by a datagram counts as a reboot (used by OTA checks). */
+export const RESUME_AFTER_SILENCE_MS = 5000; // ms — 2.5 missed heartbeats (SPORE sends every 2 s)
+
+export type Clock = () => number;
+
+/**
+ * The node registry: identity by hostname, address by source IP (CONTRACT §2),
+ * ACTIVE/INACTIVE/DEAD ageing from `lastSeen`. Emits `node/discovery` events.
+ */
+export class NodeRegistry {
+  private readonly byHostname = new Map<string, NodeRecord>();
+  private readonly byIp = new Map<string, NodeRecord>();
+
+  constructor(
+    private readonly bus: GatewayEventBus,
+    private readonly thresholds: AgeingThresholds,
+    private readonly logger: Logger,
+    private readonly clock: Clock = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.byHostname.size;
+  }
+
+  list(): NodeRecord[] {
+    return [...this.byHostname.values()];
+  }
+
+  getByIp(ip: string): NodeRecord | undefined {
+    return this.byIp.get(ip);
+  }
+
+  getByHostname(hostname: string): NodeRecord | undefined {
+    return this.byHostname.get(hostname);
+  }
+
+  activeNodes(): NodeRecord[] {
+    return this.list().filter((n) => n.status === 'ACTIVE');
+  }
+
+  countByStatus(): Record<NodeHealth, number> {
+    const counts: Record<NodeHealth, number> = { ACTIVE: 0, INACTIVE: 0, DEAD: 0 };
+    for (const node of this.byHostname.values()) counts[node.status]++;
+    return counts;
+  }
+
+  /** A datagram carrying a hostname arrived from `ip`. Returns the node's record. */
+  observe(ip: string, hostname: string, port?: number): NodeRecord {
+    const now = this.clock();
+    const known = this.byHostname.get(hostname);
+    if (known) {
+      if (port !== undefined) known.port = port;
+      const silentMs = now - known.lastSeen;
+      if (known.ip !== ip) this.moveAddress(known, ip);
+      known.lastSeen = now;
+      this.setStatus(known, 'ACTIVE');
+      if (silentMs >= RESUME_AFTER_SILENCE_MS) this.bus.emit('node/resumed', { nodeIp: known.ip, hostname, silentMs });
+      return known;
+    }
+    // A different hostname at a known IP: the device there was renamed or replaced.
+    const previous = this.byIp.get(ip);
+    if (previous) this.remove(previous, 'replaced by a new hostname at the same address');
+    const node: NodeRecord = {
+      ip,
+      port: port ?? 0,
+      hostname,
+      status: 'ACTIVE',
+      discoveredAt: now,
+      lastSeen: now,
+      labels: {},
+      resources: null,
+      api: [],
+      latency: null,
+      version: null,
+      uptime: null,
+      lastPolledAt: null,
+    };
+    this.byHostname.set(hostname, node);
+    this.byIp.set(ip, node);
+    this.logger.info({ nodeIp: ip, hostname }, 'node discovered');
+    this.bus.emit('node/discovery', { action: 'discovered', nodeIp: ip, hostname, status: 'ACTIVE' });
+    return node;
+  }
+
+  /** A datagram without a hostname (CLUSTER_EVENT, RAW, CLUSTER_DISCOVERY) arrived from `ip`. */
+  touch(ip: string, port?: number): NodeRecord | undefined {
+    const node = this.byIp.get(ip);
+    if (node) return this.observe(ip, node.hostname, port);
+    return undefined;
+  }
+
+  /** Applies the fields of a NODE_UPDATE (labels, resources, api, version, uptime). */
+  applyUpdate(node: NodeRecord, info: Record<string, unknown>): void {
+    if (info.labels && typeof info.labels === 'object') node.labels = { ...(info.labels as Record<string, string>) };
+    if (info.resources && typeof info.resources === 'object') node.resources = { ...(info.resources as Record<string, unknown>) };
+    if (Array.isArray(info.api)) node.api = info.api as ApiEndpoint[];
+    if (typeof info.version === 'string') node.version = info.version;
+    if (typeof info.uptime === 'number') node.uptime = info.uptime;
+  }
+
+  /** Records a successful /api/node/status poll. */
+  applyStatus(node: NodeRecord, status: Record<string, unknown>, latencyMs: number): void {
+    const { api, labels, version, uptime, ...resources } = status;
+    node.resources = resources;
+    if (Array.isArray(api)) node.api = api as ApiEndpoint[];
+    if (labels && typeof labels === 'object') node.labels = { ...(labels as Record<string, string>) };
+    if (typeof version === 'string') node.version = version;
+    if (typeof uptime === 'number') node.uptime = uptime;
+    node.latency = latencyMs;
+    node.lastPolledAt = this.clock();
+  }
+
+  /** Re-evaluates every node's status from its age; removes long-dead nodes. */
+  age(): void {
+    const now = this.clock();
+    for (const node of [...this.byHostname.values()]) {
+      const age = now - node.lastSeen;
+      if (age > this.thresholds.deadThresholdMs + this.thresholds.removeDeadAfterMs) {
+        this.setStatus(node, 'DEAD');
+        this.remove(node, 'dead too long');
+        continue;
+      }
+      this.setStatus(node, this.statusForAge(age));
+    }
+  }
+
+  statusForAge(ageMs: number): NodeHealth {
+    if (ageMs <= this.thresholds.activeThresholdMs) return 'ACTIVE';
+    if (ageMs <= this.thresholds.deadThresholdMs) return 'INACTIVE';
+    return 'DEAD';
+  }
+
+  clear(): void {
+    this.byHostname.clear();
+    this.byIp.clear();
+  }
+
+  private setStatus(node: NodeRecord, status: NodeHealth): void {
+    if (node.status === status) return;
+    const from = node.status;
+    node.status = status;
+    this.logger.info({ nodeIp: node.ip, hostname: node.hostname, from, to: status }, 'node status changed');
+    this.bus.emit('node/discovery', { action: 'status', nodeIp: node.ip, hostname: node.hostname, status });
+  }
+
+  private moveAddress(node: NodeRecord, ip: string): void {
+    const previousIp = node.ip;
+    const occupant = this.byIp.get(ip);
+    if (occupant && occupant !== node) this.remove(occupant, 'its address was taken by another node');
+    this.byIp.delete(previousIp);
+    node.ip = ip;
+    this.byIp.set(ip, node);
+    this.logger.info({ hostname: node.hostname, from: previousIp, to: ip }, 'node changed address');
+    this.bus.emit('node/discovery', { action: 'address', nodeIp: ip, hostname: node.hostname, status: node.status, previousIp });
+  }
+
+  private remove(node: NodeRecord, why: string): void {
+    this.byHostname.delete(node.hostname);
+    if (this.byIp.get(node.ip) === node) this.byIp.delete(node.ip);
+    this.logger.info({ nodeIp: node.ip, hostname: node.hostname, why }, 'node removed');
+    this.bus.emit('node/discovery', { action: 'lost', nodeIp: node.ip, hostname: node.hostname, status: node.status });
+  }
+}

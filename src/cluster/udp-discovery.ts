@@ -1,0 +1,152 @@
+import dgram from 'node:dgram';
+import type { Logger } from '../logger.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
+import { decodeDatagram, encodeDatagram, type JunkReason } from '../protocol/datagram.js';
+import { normaliseIp } from '../protocol/ip.js';
+import type { NodeRegistry } from './node-registry.js';
+
+export interface UdpDiscoveryOptions {
+  port: number;
+  host: string;
+  broadcastAddress: string;
+  /** Kernel receive buffer, bytes: absorbs heartbeat bursts from thousands of nodes. */
+  receiveBufferBytes: number;
+}
+
+export interface DatagramStats {
+  valid: number;
+  junk: number;
+  junkByReason: Partial<Record<JunkReason, number>>;
+  sent: number;
+  sendErrors: number;
+}
+
+/**
+ * The UDP side of CONTRACT §2: receives the six datagram kinds, feeds the
+ * registry and the event bus, counts and drops junk, and sends discovery
+ * probes and cluster events.
+ */
+export class UdpDiscovery {
+  private socket: dgram.Socket | undefined;
+  private bound = false;
+  readonly stats: DatagramStats = { valid: 0, junk: 0, junkByReason: {}, sent: 0, sendErrors: 0 };
+
+  constructor(
+    private readonly options: UdpDiscoveryOptions,
+    private readonly registry: NodeRegistry,
+    private readonly bus: GatewayEventBus,
+    private readonly logger: Logger,
+  ) {}
+
+  get listening(): boolean {
+    return this.bound;
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    return this.socket?.address().port ?? this.options.port;
+  }
+
+  async start(): Promise<void> {
+    // reuseAddr: emulated nodes on the same host bind their own 127.x address on this port.
+    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    this.socket = socket;
+    socket.on('message', (msg, rinfo) => this.handle(msg, normaliseIp(rinfo.address), rinfo.port));
+    socket.on('close', () => {
+      this.bound = false;
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      socket.once('error', onError);
+      socket.bind(this.options.port, this.options.host, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    socket.on('error', (err) => {
+      this.logger.error({ err }, 'UDP socket error');
+    });
+    try {
+      socket.setRecvBufferSize(this.options.receiveBufferBytes);
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot enlarge the UDP receive buffer; bursts may drop datagrams');
+    }
+    try {
+      socket.setBroadcast(true);
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot enable UDP broadcast; discovery probes go unicast only');
+    }
+    this.bound = true;
+    this.logger.info({ port: this.port, host: this.options.host }, 'UDP discovery listening');
+  }
+
+  async stop(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket) return;
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    this.bound = false;
+  }
+
+  /** Handles one datagram from `ip`. Public for benchmarks and property tests. */
+  handle(msg: Uint8Array, ip: string, port?: number): void {
+    const result = decodeDatagram(msg);
+    if (!result.ok) {
+      this.stats.junk++;
+      this.stats.junkByReason[result.reason] = (this.stats.junkByReason[result.reason] ?? 0) + 1;
+      this.logger.debug({ from: ip, reason: result.reason, bytes: msg.byteLength }, 'dropped junk datagram');
+      return;
+    }
+    this.stats.valid++;
+    const d = result.datagram;
+    switch (d.kind) {
+      case 'heartbeat':
+      case 'response':
+        this.registry.observe(ip, d.hostname, port);
+        break;
+      case 'node-update': {
+        const node = this.registry.observe(ip, d.hostname, port);
+        this.registry.applyUpdate(node, d.info);
+        this.bus.emit('node/update', { nodeIp: ip, hostname: d.hostname, info: d.info });
+        break;
+      }
+      case 'discovery':
+        this.registry.touch(ip, port);
+        break;
+      case 'event':
+        this.registry.touch(ip, port);
+        this.bus.emit('cluster/event', { event: d.event, data: d.data, nodeIp: ip });
+        break;
+      case 'raw':
+        this.registry.touch(ip, port);
+        this.bus.emit('cluster/raw', { nodeIp: ip, data: d.payload });
+        break;
+    }
+  }
+
+  /** Sends CLUSTER_DISCOVERY to the broadcast address and, unicast, to every known node (CONTRACT §2). */
+  probe(): void {
+    const text = encodeDatagram({ kind: 'discovery' });
+    this.send(text, this.options.broadcastAddress);
+    for (const node of this.registry.list()) this.send(text, node.ip);
+  }
+
+  /** Sends a CLUSTER_EVENT to every known node; returns how many were addressed. */
+  broadcastEvent(event: string, data: unknown): number {
+    const text = encodeDatagram({ kind: 'event', event, data });
+    const nodes = this.registry.list();
+    for (const node of nodes) this.send(text, node.ip);
+    return nodes.length;
+  }
+
+  private send(text: string, ip: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    socket.send(text, this.port, ip, (err) => {
+      if (err) {
+        this.stats.sendErrors++;
+        this.logger.debug({ err, to: ip }, 'UDP send failed');
+      } else this.stats.sent++;
+    });
+  }
+}

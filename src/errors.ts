@@ -1,0 +1,69 @@
+/**
+ * The one error catalogue of the gateway. Services throw `GatewayError`s with a
+ * code from here; every adapter (HTTP, WebSocket, MQTT commands, CLI) maps them
+ * to its own shape in one place (HTTP: `api/error-handler.ts`).
+ */
+export const ERROR_CATALOGUE = {
+  bad_request: { status: 400, message: 'The request is malformed; check the documented request shape.' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  invalid_ip: { status: 400, message: 'Give a node IPv4 address in dotted-quad form, e.g. 192.168.1.100.' },
+  invalid_uri: {
+    status: 400,
+    message: 'The uri must be an absolute path beginning with "/" with no scheme, host, ".." segment or CR/LF.',
+  },
+  invalid_method: { status: 400, message: 'The method must be one of GET, POST, PUT, PATCH, DELETE.' },
+  missing_file: { status: 400, message: 'Send the firmware as multipart/form-data in the field "file".' },
+  unauthorized: { status: 401, message: 'Send a valid API key (Authorization: Bearer <key> or X-API-Key).' },
+  forbidden: { status: 403, message: 'This API key does not have the scope this call needs.' },
+  node_not_found: {
+    status: 404,
+    message: 'The gateway has not discovered this node; see GET /api/discovery/nodes for the known nodes.',
+  },
+  not_found: { status: 404, message: 'No such resource.' },
+  conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  payload_too_large: { status: 413, message: 'The upload exceeds the configured size limit.' },
+  unsupported_media_type: { status: 415, message: 'Use the documented content type.' },
+  node_unreachable: { status: 502, message: 'The node did not answer; check that it is powered and on the network.' },
+  node_bad_response: { status: 502, message: 'The node answered with something that is not the expected JSON.' },
+  no_active_node: {
+    status: 503,
+    message: 'No ACTIVE node is known; check that nodes send heartbeats to the gateway UDP port.',
+  },
+  no_primary: {
+    status: 503,
+    message: 'No reachable primary node; check the nodes or pick one with POST /api/discovery/primary/{ip}.',
+  },
+  node_timeout: { status: 504, message: 'The node did not answer in time; it may be busy or rebooting.' },
+  internal: { status: 500, message: 'Unexpected gateway error; see the gateway log.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly hint: string;
+
+  /** `detail` is shown as the error's `message`; the catalogue's text is the fallback. */
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ?? ERROR_CATALOGUE[code].message, options);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.hint = ERROR_CATALOGUE[code].message;
+  }
+}
+
+/** The JSON body every HTTP error answer has (CONTRACT §4). */
+export interface ErrorBody {
+  error: string;
+  message: string;
+}
+
+export function toErrorBody(err: GatewayError): ErrorBody {
+  return { error: err.code, message: err.message };
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}

@@ -1,0 +1,56 @@
+/**
+ * Health of the gateway's parts (CONTRACT §4 `GET /api/health`). Every
+ * service can contribute a component; required ones make the gateway
+ * unhealthy when down, optional ones only degrade it.
+ */
+export type ComponentState = 'up' | 'down' | 'disabled';
+
+export interface ComponentHealth {
+  status: ComponentState;
+  [detail: string]: unknown;
+}
+
+export interface HealthContributor {
+  name: string;
+  /** Required parts (HTTP, UDP) make the gateway unhealthy when down. */
+  required: boolean;
+  check(): ComponentHealth;
+}
+
+export interface HealthReport {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  timestamp: string;
+  components: Record<string, ComponentHealth>;
+}
+
+export class HealthService {
+  private readonly contributors: HealthContributor[] = [];
+
+  register(contributor: HealthContributor): void {
+    this.contributors.push(contributor);
+  }
+
+  report(): HealthReport {
+    const components: Record<string, ComponentHealth> = {};
+    let unhealthy = false;
+    let degraded = false;
+    for (const c of this.contributors) {
+      let health: ComponentHealth;
+      try {
+        health = c.check();
+      } catch (err) {
+        health = { status: 'down', error: String(err) };
+      }
+      components[c.name] = health;
+      if (health.status === 'down') {
+        if (c.required) unhealthy = true;
+        else degraded = true;
+      }
+    }
+    return {
+      status: unhealthy ? 'unhealthy' : degraded ? 'degraded' : 'healthy',
+      timestamp: new Date().toISOString(),
+      components,
+    };
+  }
+}

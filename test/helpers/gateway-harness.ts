@@ -1,0 +1,151 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { WebSocket } from 'ws';
+import { validateConfig, mergeConfig } from '../../src/config/load-config.js';
+import { Gateway } from '../../src/gateway.js';
+import { silentLogger } from '../../src/logger.js';
+import { freePort, freeUdpPort, waitFor } from './net.js';
+
+/** Fast ageing and polling so tests see transitions in seconds, not minutes. */
+export const FAST_NODES = {
+  activeThresholdMs: 1500,
+  deadThresholdMs: 4000,
+  removeDeadAfterMs: 60_000,
+  ageingIntervalMs: 200,
+  statusPollIntervalMs: 500,
+  membersRefreshIntervalMs: 500,
+  primaryCheckIntervalMs: 300,
+  primaryFailureThreshold: 2,
+  requestTimeoutMs: 1500,
+  discoveryIntervalMs: 0,
+};
+
+export interface TestGateway {
+  gateway: Gateway;
+  url: string;
+  udpPort: number;
+  nodePort: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real gateway in-process on real sockets (HTTP on a random port,
+ * UDP on a random port) with a temporary data directory.
+ * `nodePort` is the HTTP port emulated nodes must serve on.
+ */
+export async function startTestGateway(overrides: Record<string, unknown> = {}): Promise<TestGateway> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'spore-gw-test-'));
+  const nodePort = await freePort();
+  const udpPort = await freeUdpPort();
+  const base = {
+    http: { port: 0, host: '127.0.0.1' },
+    udp: { port: udpPort, host: '0.0.0.0', broadcastAddress: '127.255.255.255' },
+    nodes: { ...FAST_NODES, port: nodePort },
+    log: { level: 'error' },
+    dataDir,
+  };
+  const config = validateConfig(mergeConfig(base, overrides));
+  const gateway = new Gateway(config, { logger: silentLogger() });
+  await gateway.start();
+  return {
+    gateway,
+    url: gateway.url,
+    udpPort: gateway.udpPort,
+    nodePort: config.nodes.port,
+    dataDir,
+    async stop() {
+      await gateway.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** JSON over HTTP with the status code kept. */
+export async function http(
+  url: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+  const res = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: { ...(init.body !== undefined && typeof init.body !== 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, body, text, headers: res.headers };
+}
+
+/** A WebSocket client that records every JSON message it receives. */
+export class WsRecorder {
+  readonly messages: any[] = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      try {
+        this.messages.push(JSON.parse(data.toString()));
+      } catch {
+        this.messages.push({ unparsable: data.toString() });
+      }
+    });
+  }
+
+  static async connect(url: string): Promise<WsRecorder> {
+    const ws = new WebSocket(url.replace(/^http/, 'ws') + (url.includes('/ws') ? '' : '/ws'));
+    const rec = new WsRecorder(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return rec;
+  }
+
+  byTopic(topic: string): any[] {
+    return this.messages.filter((m) => m.topic === topic);
+  }
+
+  async waitFor(predicate: (m: any) => boolean, what: string, timeoutMs = 10_000): Promise<any> {
+    return waitFor(() => this.messages.find(predicate), what, timeoutMs);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+export interface SpawnedProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs one of the project's binaries from source (tsx), e.g. `src/cli/gateway-main.ts`. */
+export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnedProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
