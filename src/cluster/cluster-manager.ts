@@ -118,12 +118,10 @@ export class ClusterManager {
     throw new GatewayError('no_primary');
   }
 
-  /** Re-reads the primary's member list now (CONTRACT §4 `POST /api/cluster/refresh`). */
+  /** Re-reads the primary's member list now, failing over if it does not answer (CONTRACT §4 `POST /api/cluster/refresh`). */
   async refreshMembers(): Promise<ClusterMember[]> {
     const { ip, result } = await this.withPrimary((ip) => this.client.getMembers(ip));
-    const changed = JSON.stringify(this.members?.list) !== JSON.stringify(result.members) || this.members?.from !== ip;
-    this.members = { from: ip, list: result.members };
-    if (changed) this.publishUpdate();
+    this.storeMembers(ip, result.members);
     return result.members;
   }
 
@@ -144,13 +142,26 @@ export class ClusterManager {
     }
   }
 
+  /**
+   * Background re-read of the primary's members. It never fails over by itself:
+   * that is the health check's job (with its failure threshold), so one slow
+   * answer cannot set off a chain of primary changes.
+   */
   private async refreshMembersQuietly(): Promise<void> {
-    if (!this.primary) return;
+    const ip = this.primary;
+    if (!ip) return;
     try {
-      await this.refreshMembers();
+      const { members } = await this.client.getMembers(ip);
+      if (this.primary === ip) this.storeMembers(ip, members);
     } catch (err) {
-      this.logger.debug({ err: (err as Error).message }, 'members refresh failed');
+      this.logger.debug({ nodeIp: ip, err: (err as Error).message }, 'members refresh failed');
     }
+  }
+
+  private storeMembers(ip: string, list: ClusterMember[]): void {
+    const changed = this.members?.from !== ip || JSON.stringify(this.members.list) !== JSON.stringify(list);
+    this.members = { from: ip, list };
+    if (changed) this.publishUpdate();
   }
 
   /** The primary's HTTP health check; enough consecutive failures fail over. */

@@ -3,11 +3,30 @@ import { GatewayError } from '../../errors.js';
 import { isValidIpv4 } from '../../protocol/ip.js';
 import type { RouteDeps } from '../route-deps.js';
 
+/**
+ * The node list is serialised at most once per this long; any change of
+ * membership, status, labels or primary invalidates it at once, so only
+ * `lastSeen` can be this stale. Keeps a UI polling 1,000 nodes cheap.
+ */
+const NODES_VIEW_TTL_MS = 200; // ms
+
 /** CONTRACT §4: /api/discovery/*. */
 export function registerDiscoveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { registry, cluster, discovery, client } = deps;
+  const { registry, cluster, discovery, client, bus } = deps;
+  let cached: { body: string; at: number } | null = null;
+  const invalidate = (): void => {
+    cached = null;
+  };
+  const offs = [bus.on('node/discovery', invalidate), bus.on('cluster/primary', invalidate), bus.on('node/update', invalidate)];
+  app.addHook('onClose', async () => offs.forEach((off) => off()));
 
-  app.get('/api/discovery/nodes', async () => {
+  app.get('/api/discovery/nodes', async (_req, reply) => {
+    const now = Date.now();
+    if (!cached || now - cached.at > NODES_VIEW_TTL_MS) cached = { body: JSON.stringify(nodesView()), at: now };
+    return reply.type('application/json; charset=utf-8').send(cached.body);
+  });
+
+  function nodesView() {
     const primary = cluster.primaryNode;
     return {
       primaryNode: primary,
@@ -25,7 +44,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, deps: RouteDeps): 
         labels: n.labels,
       })),
     };
-  });
+  }
 
   app.post('/api/discovery/refresh', async () => {
     discovery.probe();
