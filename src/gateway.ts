@@ -48,7 +48,7 @@ export class Gateway {
     this.bus = new EventBus<GatewayEvents>(logger);
     this.registry = new NodeRegistry(this.bus, config.nodes, logger.child({ component: 'registry' }));
     this.client = new NodeClient({ port: config.nodes.port, timeoutMs: config.nodes.requestTimeoutMs });
-    this.discovery = new UdpDiscovery(config.udp, this.registry, this.bus, logger.child({ component: 'udp' }));
+    this.discovery = new UdpDiscovery({ ...config.udp, probeIntervalMs: config.nodes.discoveryIntervalMs }, this.registry, this.bus, logger.child({ component: 'udp' }));
     this.cluster = new ClusterManager(this.registry, this.client, this.bus, config.nodes, logger.child({ component: 'cluster' }));
     this.access = new NodeAccess(this.registry, this.client);
     // An upload may stall on a busy ESP8266 while it erases flash; allow longer than a plain call.

@@ -11,6 +11,8 @@ export interface UdpDiscoveryOptions {
   broadcastAddress: string;
   /** Kernel receive buffer, bytes: absorbs heartbeat bursts from thousands of nodes. */
   receiveBufferBytes: number;
+  /** Send a CLUSTER_DISCOVERY probe this often, ms; 0 = only on start and on demand. */
+  probeIntervalMs: number;
 }
 
 export interface DatagramStats {
@@ -29,6 +31,7 @@ export interface DatagramStats {
 export class UdpDiscovery {
   private socket: dgram.Socket | undefined;
   private bound = false;
+  private probeTimer: NodeJS.Timeout | undefined;
   readonly stats: DatagramStats = { valid: 0, junk: 0, junkByReason: {}, sent: 0, sendErrors: 0 };
 
   constructor(
@@ -78,9 +81,14 @@ export class UdpDiscovery {
     }
     this.bound = true;
     this.logger.info({ port: this.port, host: this.options.host }, 'UDP discovery listening');
+    if (this.options.probeIntervalMs > 0) {
+      this.probeTimer = setInterval(() => this.probe(), this.options.probeIntervalMs);
+      this.probeTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.probeTimer);
     const socket = this.socket;
     this.socket = undefined;
     if (!socket) return;
