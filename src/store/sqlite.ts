@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * One schema step; `up` runs inside a transaction. Steps are applied in order
+ * and recorded in SQLite's `user_version`, so a database is never migrated twice
+ * and an older gateway refuses a newer file instead of corrupting it.
+ */
+export interface Migration {
+  up: (db: SqliteDatabase) => void;
+}
+
+export interface OpenDatabaseOptions {
+  /** Ordered schema steps; the database's user_version counts how many have run. */
+  migrations: readonly Migration[];
+  /**
+   * `FULL` fsyncs every commit (durable across power loss, used by the
+   * store-and-forward buffer); `NORMAL` is durable across a process crash
+   * (`kill -9`) in WAL mode and much faster.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+/**
+ * Opens (creating if needed) a SQLite database in WAL mode — readers never block
+ * the writer and a crash never leaves a half-written transaction — and brings its
+ * schema up to date.
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions): SqliteDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    db.pragma('busy_timeout = 5000'); // ms: another connection holding the write lock
+    db.pragma('foreign_keys = ON');
+    migrate(db, options.migrations);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new Error(
+      `database ${db.name} has schema version ${current}, newer than this gateway knows (${migrations.length}); upgrade the gateway`,
+    );
+  }
+  for (let version = current; version < migrations.length; version++) {
+    db.transaction(() => {
+      migrations[version]!.up(db);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
