@@ -11,7 +11,11 @@ import { UdpDiscovery } from './cluster/udp-discovery.js';
 import type { GatewayConfig } from './config/schema.js';
 import { EventBus } from './events/event-bus.js';
 import type { GatewayEventBus, GatewayEvents } from './events/gateway-events.js';
+import { FirmwareStore } from './firmware/firmware-store.js';
 import { OtaService } from './firmware/ota-service.js';
+import { RolloutService } from './firmware/rollout-service.js';
+import { registerFirmwareRoutes } from './api/routes/firmware-routes.js';
+import { registerRolloutRoutes } from './api/routes/rollout-routes.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeClient } from './node-client/node-client.js';
@@ -33,6 +37,8 @@ export class Gateway {
   readonly cluster: ClusterManager;
   readonly access: NodeAccess;
   readonly ota: OtaService;
+  readonly firmware: FirmwareStore;
+  readonly rollouts: RolloutService;
   readonly health: HealthService;
   readonly wsHub: WsHub;
   private http: FastifyInstance | undefined;
@@ -51,8 +57,25 @@ export class Gateway {
     this.discovery = new UdpDiscovery({ ...config.udp, probeIntervalMs: config.nodes.discoveryIntervalMs }, this.registry, this.bus, logger.child({ component: 'udp' }));
     this.cluster = new ClusterManager(this.registry, this.client, this.bus, config.nodes, logger.child({ component: 'cluster' }));
     this.access = new NodeAccess(this.registry, this.client);
-    // An upload may stall on a busy ESP8266 while it erases flash; allow longer than a plain call.
-    this.ota = new OtaService(this.access, this.client, this.bus, logger.child({ component: 'ota' }), Math.max(config.nodes.requestTimeoutMs, 30_000));
+    this.ota = new OtaService(this.access, this.registry, this.client, this.bus, logger.child({ component: 'ota' }), {
+      // An upload may stall on a busy ESP8266 while it erases flash; allow longer than a plain call.
+      uploadIdleTimeoutMs: Math.max(config.nodes.requestTimeoutMs, config.firmware.uploadIdleTimeoutMs),
+      uploadTimeoutMs: config.firmware.uploadTimeoutMs,
+      bootTimeoutMs: config.firmware.bootTimeoutMs,
+      verifyPollIntervalMs: config.firmware.verifyPollIntervalMs,
+      statusTimeoutMs: Math.min(config.nodes.requestTimeoutMs, 2000),
+    });
+    this.firmware = new FirmwareStore(config.dataDir, logger.child({ component: 'firmware' }));
+    this.rollouts = new RolloutService({
+      store: this.firmware,
+      registry: this.registry,
+      cluster: this.cluster,
+      ota: this.ota,
+      client: this.client,
+      bus: this.bus,
+      logger: logger.child({ component: 'rollout' }),
+      defaults: config.firmware.rolloutDefaults,
+    });
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
   }
@@ -74,6 +97,7 @@ export class Gateway {
   async start(): Promise<void> {
     await mkdir(this.config.dataDir, { recursive: true });
     this.registerHealth();
+    await this.firmware.start();
     await this.discovery.start();
     this.cluster.start();
     this.wsHub.start();
@@ -90,12 +114,17 @@ export class Gateway {
       ota: this.ota,
       health: this.health,
       wsHub: this.wsHub,
-    });
+    }, [
+      (app) => registerFirmwareRoutes(app, { config: this.config, store: this.firmware }),
+      (app) => registerRolloutRoutes(app, { rollouts: this.rollouts }),
+    ]);
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;
     this.http.server.on('close', () => {
       this.httpListening = false;
     });
+    // Rollouts interrupted by a crash or restart continue (they first wait for their nodes).
+    this.rollouts.start();
     this.logger.info({ url: this.url, udpPort: this.udpPort, nodePort: this.config.nodes.port }, 'SPORE gateway started');
     // Ask who is there right away rather than waiting for the first heartbeats.
     this.discovery.probe();
@@ -107,9 +136,12 @@ export class Gateway {
     await this.wsHub.stop();
     if (this.http) await this.http.close();
     this.httpListening = false;
+    await this.rollouts.stop();
+    this.ota.stop();
     await this.cluster.stop();
     await this.discovery.stop();
     this.client.close();
+    this.firmware.stop();
     this.logger.info('SPORE gateway stopped');
     this.logger.flush?.();
   }
@@ -138,6 +170,17 @@ export class Gateway {
       name: 'websocket',
       required: false,
       check: () => ({ status: 'up', ...this.wsHub.stats() }),
+    });
+    this.health.register({
+      name: 'firmware',
+      required: false,
+      check: () => {
+        try {
+          return { status: 'up', images: this.firmware.list().length, activeRollouts: this.rollouts.list('pending,running,paused').length };
+        } catch {
+          return { status: 'down' };
+        }
+      },
     });
     this.health.register({
       name: 'mqtt',
