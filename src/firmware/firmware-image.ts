@@ -1,43 +1,97 @@
-import { open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 
 /**
  * What the gateway can tell about a firmware image without trusting its name:
- * whether it is an ESP8266 application image, and the version it will report.
+ * whether it is an ESP8266 application image, and the version a node will
+ * report after booting it.
  *
  * An ESP8266 application image starts with the magic byte 0xE9 (esptool's
- * ESP_IMAGE_MAGIC). SPORE images built for the emulator, and any firmware that
- * wants the gateway to verify OTA by version, carry the marker
- * `SPORE-VERSION:<version>\0` somewhere in the image; the node reports that
- * version after it boots.
+ * ESP_IMAGE_MAGIC). Images may carry the ASCII marker
+ *
+ *     SPORE-VERSION:<version>\0        version = 1–32 of [A-Za-z0-9._+-]
+ *
+ * which the emulator (and any firmware built to) reports after its reboot.
+ * The rules are the emulator's own (emulator/firmware-image.ts), so the
+ * gateway expects exactly the version the node will report; the emulator may
+ * import these from here.
  */
 export const ESP8266_IMAGE_MAGIC = 0xe9;
 export const VERSION_MARKER = 'SPORE-VERSION:';
-/** Longest version a marker may carry, characters. */
-const MAX_MARKER_VERSION = 64;
-const MARKER_BYTES = Buffer.from(VERSION_MARKER, 'latin1');
-const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.+_-]*$/;
+const MARKER_BYTES = Buffer.from(VERSION_MARKER, 'ascii');
+const VERSION_CHAR = /^[A-Za-z0-9._+-]$/;
+const MAX_VERSION_LENGTH = 32; // characters
 
-export function isEsp8266Image(firstByte: number | undefined): boolean {
+export function isEsp8266Image(firstByte: number | undefined | null): boolean {
   return firstByte === ESP8266_IMAGE_MAGIC;
 }
 
-/** The version in the image's `SPORE-VERSION:<version>\0` marker, or null. */
-export function readFirmwareVersion(image: Buffer): string | null {
-  let from = 0;
-  for (;;) {
-    const at = image.indexOf(MARKER_BYTES, from);
+export function isValidMarkerVersion(version: string): boolean {
+  return version.length >= 1 && version.length <= MAX_VERSION_LENGTH && [...version].every((c) => VERSION_CHAR.test(c));
+}
+
+/** Reads the version marker of a whole image; null when there is none. */
+export function readFirmwareVersion(image: Uint8Array): string | null {
+  const scanner = new VersionScanner();
+  scanner.push(image);
+  return scanner.finish();
+}
+
+/**
+ * Finds the version marker in an image that arrives in chunks, keeping only a
+ * short tail between chunks — so an image is never held whole in memory.
+ */
+export class VersionScanner {
+  private tail = Buffer.alloc(0);
+  private found: string | null = null;
+
+  get done(): boolean {
+    return this.found !== null;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.found !== null) return;
+    const data = this.tail.length ? Buffer.concat([this.tail, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let from = 0;
+    for (;;) {
+      const at = data.indexOf(MARKER_BYTES, from);
+      if (at < 0) break;
+      const version = readVersionAt(data, at + MARKER_BYTES.length);
+      if (version === undefined) {
+        // The marker is complete but its version may continue in the next chunk.
+        this.tail = Buffer.from(data.subarray(at));
+        return;
+      }
+      if (version !== null) {
+        this.found = version;
+        return;
+      }
+      from = at + 1;
+    }
+    // Keep enough bytes to catch a marker split across chunks.
+    const keep = MARKER_BYTES.length + MAX_VERSION_LENGTH + 1;
+    this.tail = Buffer.from(data.subarray(Math.max(0, data.length - keep)));
+  }
+
+  /** The version found, or null; a marker cut off by the end of the image counts if its version is valid. */
+  finish(): string | null {
+    if (this.found !== null) return this.found;
+    const at = this.tail.indexOf(MARKER_BYTES);
     if (at < 0) return null;
-    const version = versionAfterMarker(image, at + MARKER_BYTES.length);
-    if (version !== null) return version;
-    from = at + 1;
+    const rest = this.tail.subarray(at + MARKER_BYTES.length).toString('latin1');
+    return isValidMarkerVersion(rest) ? rest : null;
   }
 }
 
-function versionAfterMarker(buf: Buffer, start: number): string | null {
-  const end = buf.indexOf(0, start);
-  if (end < 0 || end === start || end - start > MAX_MARKER_VERSION) return null;
-  const text = buf.toString('latin1', start, end);
-  return VERSION_PATTERN.test(text) ? text : null;
+/**
+ * The version that starts at `start`: a string when terminated (by NUL or any
+ * non-version byte), null when malformed, undefined when the data ends first.
+ */
+function readVersionAt(data: Buffer, start: number): string | null | undefined {
+  let end = start;
+  while (end < data.length && end - start <= MAX_VERSION_LENGTH && VERSION_CHAR.test(String.fromCharCode(data[end]!))) end++;
+  if (end === data.length) return undefined;
+  const version = data.subarray(start, end).toString('latin1');
+  return isValidMarkerVersion(version) ? version : null;
 }
 
 export interface ImageFacts {
@@ -46,32 +100,20 @@ export interface ImageFacts {
   markerVersion: string | null;
 }
 
-/**
- * Reads the first byte and the version marker of an image on disk, chunk by
- * chunk (64 KiB, overlapping by a marker's length) so memory stays flat
- * whatever the image size.
- */
+/** Reads the first byte and the version marker of an image on disk, streaming (memory stays flat). */
 export async function inspectImageFile(path: string): Promise<ImageFacts> {
-  const handle = await open(path, 'r');
+  const scanner = new VersionScanner();
+  let firstByte: number | undefined;
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
   try {
-    const chunkSize = 64 * 1024; // bytes
-    const overlap = MARKER_BYTES.length + MAX_MARKER_VERSION + 1;
-    const buf = Buffer.alloc(chunkSize + overlap);
-    let carried = 0;
-    let position = 0;
-    let firstByte: number | undefined;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, carried, chunkSize, position);
-      if (position === 0 && bytesRead > 0) firstByte = buf[0];
-      position += bytesRead;
-      const filled = carried + bytesRead;
-      const version = readFirmwareVersion(buf.subarray(0, filled));
-      if (version !== null) return { firstByte, markerVersion: version };
-      if (bytesRead === 0) return { firstByte, markerVersion: null };
-      carried = Math.min(overlap, filled);
-      buf.copy(buf, 0, filled - carried, filled);
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      if (firstByte === undefined && buf.length > 0) firstByte = buf[0];
+      scanner.push(buf);
+      if (scanner.done) break;
     }
   } finally {
-    await handle.close();
+    stream.destroy();
   }
+  return { firstByte, markerVersion: scanner.finish() };
 }
