@@ -22,6 +22,11 @@ export interface ReturnWatch {
 
 export interface ReturnOutcome {
   verified: boolean;
+  /**
+   * `verified`; `wrong-version` (rebooted, reports another version); `no-reboot`
+   * (answered throughout, no sign of a reboot); `not-back` (went silent and did not return).
+   */
+  kind: 'verified' | 'wrong-version' | 'no-reboot' | 'not-back';
   /** Where the node is now. */
   ip: string;
   /** The version it reported after the update, if it reported one. */
@@ -61,6 +66,8 @@ export class OtaVerifier {
       let rebooted = false;
       let returned = false;
       let sawDown = false;
+      /** Heard from (datagram or status answer) after a failed status read. */
+      let answeredSinceDown = false;
       let lastVersion: string | null = null;
       let settled = false;
       let polling = false;
@@ -93,15 +100,15 @@ export class OtaVerifier {
         const expected = w.expectedVersion;
         if (version && expected !== null && version === expected && (expected !== w.previousVersion || rebooted)) {
           markReturned();
-          return finish({ verified: true, version, reason: `came back on version ${version}` });
+          return finish({ verified: true, kind: 'verified', version, reason: `came back on version ${version}` });
         }
         if (!rebooted) return;
         markReturned();
         if (version) {
-          if (expected === null) return finish({ verified: true, version, reason: `came back on version ${version}` });
-          return finish({ verified: false, version, reason: `came back on version ${version}, expected ${expected}` });
+          if (expected === null) return finish({ verified: true, kind: 'verified', version, reason: `came back on version ${version}` });
+          return finish({ verified: false, kind: 'wrong-version', version, reason: `came back on version ${version}, expected ${expected}` });
         }
-        if (versionless) return finish({ verified: true, version: null, reason: 'came back (it does not report a version)' });
+        if (versionless) return finish({ verified: true, kind: 'verified', version: null, reason: 'came back (it does not report a version)' });
         // Back, but its version is not known yet: read it now.
         schedulePoll(0);
       };
@@ -116,8 +123,10 @@ export class OtaVerifier {
           if (settled) return;
           if (status === null) {
             sawDown = true;
+            answeredSinceDown = false;
             return;
           }
+          answeredSinceDown = true;
           const uptime = typeof status.uptime === 'number' ? status.uptime : null;
           // Uptime, when both readings exist, is the better witness: a node that missed one
           // status read because it was busy has not necessarily rebooted.
@@ -140,6 +149,7 @@ export class OtaVerifier {
         this.bus.on('node/update', (e) => {
           if (e.hostname !== w.hostname) return;
           ip = e.nodeIp;
+          answeredSinceDown = true;
           const uptime = typeof e.info.uptime === 'number' ? e.info.uptime : null;
           const version = typeof e.info.version === 'string' && e.info.version.length > 0 ? e.info.version : null;
           const dropped = uptime !== null && w.previousUptime !== null && uptime < w.previousUptime;
@@ -153,6 +163,7 @@ export class OtaVerifier {
         this.bus.on('node/resumed', (e) => {
           if (e.hostname !== w.hostname) return;
           ip = e.nodeIp;
+          answeredSinceDown = true;
           rebooted = true;
           evaluate(null, false);
         }),
@@ -161,12 +172,12 @@ export class OtaVerifier {
       const timeoutS = Math.round(w.timeoutMs / 100) / 10;
       const deadline = setTimeout(() => {
         const elapsed = Math.round((Date.now() - started) / 100) / 10;
-        if (lastVersion !== null && lastVersion !== w.expectedVersion) {
-          finish({ verified: false, version: lastVersion, reason: `still reports version ${lastVersion} after ${elapsed} s (expected ${w.expectedVersion ?? 'a reboot'})` });
-        } else if (sawDown) {
-          finish({ verified: false, version: lastVersion, reason: `did not come back within the boot timeout (${timeoutS} s)` });
+        if (sawDown && !answeredSinceDown) {
+          finish({ verified: false, kind: 'not-back', version: lastVersion, reason: `did not come back within the boot timeout (${timeoutS} s)` });
+        } else if (lastVersion !== null && lastVersion !== w.expectedVersion) {
+          finish({ verified: false, kind: rebooted ? 'wrong-version' : 'no-reboot', version: lastVersion, reason: `still reports version ${lastVersion} after ${elapsed} s (expected ${w.expectedVersion ?? 'a reboot'})` });
         } else {
-          finish({ verified: false, version: lastVersion, reason: `showed no sign of a reboot within the boot timeout (${timeoutS} s)` });
+          finish({ verified: false, kind: 'no-reboot', version: lastVersion, reason: `showed no sign of a reboot within the boot timeout (${timeoutS} s)` });
         }
       }, w.timeoutMs);
       const onAbort = (): void => finish(w.signal?.reason instanceof Error ? w.signal.reason : new Error('verification aborted'));

@@ -246,32 +246,61 @@ export class RolloutRun {
     await Promise.all(inFlight.map((n) => this.recheck(rec, n, active)));
   }
 
+  /**
+   * A node the crash caught mid-update may still be receiving the image the
+   * kernel had buffered, flashing it or rebooting — so it is watched (up to
+   * the boot timeout), not judged from one reading: back on the new version →
+   * succeeded; rebooted into another version, or no sign of a reboot (the
+   * upload was cut off) → retried once; silent and never back → failed.
+   */
   private async recheck(rec: RolloutRecord, node: RolloutNodeRecord, mayRetry: boolean): Promise<void> {
     const live = this.ctx.registry.getByHostname(node.hostname);
     if (!live) {
       this.nodeFailed(node, `the node was not heard within the boot timeout (${rec.bootTimeoutSec} s) after the gateway restarted`);
       return;
     }
-    let version: string | null = null;
+    let uptime: number | null = live.uptime;
     try {
       const { status } = await this.ctx.client.getStatus(live.ip);
-      version = typeof status.version === 'string' ? status.version : null;
+      if (typeof status.uptime === 'number') uptime = status.uptime;
     } catch {
-      version = live.version;
+      // Rebooting right now: the watch below sees it come back.
     }
     if (this.stopping) return;
-    if (rec.expectedVersion !== null && version === rec.expectedVersion) {
-      this.setNode(node, { state: 'succeeded', progress: 100, ip: live.ip, error: null });
+    this.log.info({ hostname: node.hostname, was: node.state }, 're-checking a node caught mid-update');
+    let outcome;
+    try {
+      outcome = await this.ctx.ota.verify({
+        node: { ip: live.ip, hostname: node.hostname },
+        expectedVersion: rec.expectedVersion,
+        previousVersion: node.previousVersion,
+        previousUptime: uptime,
+        timeoutMs: rec.bootTimeoutSec * 1000,
+        total: rec.firmware.size,
+        signal: this.shutdown.signal,
+        onReturned: (ip) => {
+          if (node.state !== 'uploading') this.setNode(node, { state: 'verifying', ip });
+        },
+      });
+    } catch (err) {
+      if (this.stopping) return;
+      throw err;
+    }
+    if (outcome.verified) {
+      this.setNode(node, { state: 'succeeded', progress: 100, ip: outcome.ip, error: null });
       return;
     }
-    const seen = version ? `; it reports version ${version}` : '';
+    if (outcome.kind === 'not-back') {
+      this.nodeFailed(node, `the node ${outcome.reason} after the gateway restarted`, outcome.ip);
+      return;
+    }
     if (!mayRetry || node.attempts >= 2) {
       const why = mayRetry ? 'its update was interrupted twice by a gateway restart' : 'its update was interrupted by a gateway restart';
-      this.nodeFailed(node, `${why}${seen}`, live.ip);
+      this.nodeFailed(node, `${why}; the node ${outcome.reason}`, outcome.ip);
       return;
     }
-    this.log.info({ hostname: node.hostname, was: node.state, version }, 'retrying a node caught mid-update');
-    this.setNode(node, { state: 'pending', progress: 0, ip: live.ip, error: `retrying: the gateway restarted while the node was ${node.state}${seen}` });
+    this.log.info({ hostname: node.hostname, was: node.state, reason: outcome.reason }, 'retrying a node caught mid-update');
+    this.setNode(node, { state: 'pending', progress: 0, ip: outcome.ip, error: `retrying: the gateway restarted while the node was ${node.state}; it ${outcome.reason}` });
   }
 
   private rollout(): RolloutRecord {
