@@ -1,0 +1,149 @@
+/**
+ * Benchmark (issue 4): a rollout of a 1 MB image to 50 emulated nodes with a
+ * 2 s reboot, batch sizes 1, 5 and 10 — wall time and the gateway's peak RSS.
+ *
+ * Each batch size gets a fresh gateway process (built, `-log-level error`) so
+ * its peak RSS (VmHWM) belongs to that rollout alone. Peers measured in the
+ * same run: the ideal wall time (batches × (one bare upload + reboot), the
+ * upload timed with a plain client straight to a node) and the same gateway
+ * idle with the same 50 nodes. If images were held in memory per node, peak
+ * RSS would grow by about 1 MB per node in flight (10 MB at batch 10) or 50 MB.
+ * Run: npm run build && node --import tsx bench/firmware-rollout.ts
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeFirmwareImage, SimCluster } from '../emulator/index.js';
+import { NodeClient } from '../src/node-client/node-client.js';
+import { startGatewayProcess } from './lib/gateway-process.js';
+import { peakRssMiB, rssMiB } from './lib/proc-stats.js';
+
+const NODES = 50;
+const IMAGE_BYTES = 1024 * 1024; // 1 MB
+const REBOOT_MS = 2000; // the emulated nodes' reboot
+const FLASH_BYTES_PER_SEC = 1024 * 1024; // emulated flash write speed: 1 s per image
+const BATCH_SIZES = [1, 5, 10];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function json(url: string, init?: RequestInit): Promise<any> {
+  const res = await fetch(url, init);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+interface RunResult {
+  batchSize: number;
+  wallSeconds: number;
+  idealSeconds: number;
+  ratioToIdeal: number;
+  nodesUpdated: number;
+  status: string;
+  rssMiB: { idleWith50Nodes: number; peakDuringRollout: number; growth: number };
+}
+
+async function rollout(batchSize: number, imageFile: string, bareUploadMs: number, run: number): Promise<RunResult> {
+  const gw = await startGatewayProcess({});
+  // A distinct /24 per run: the previous run's sockets on the same addresses are long closed, but stay clear anyway.
+  const sim = await SimCluster.start({
+    count: NODES,
+    baseIp: `127.${200 + run}.${1 + Math.floor(Math.random() * 200)}.1`,
+    httpPort: gw.nodePort,
+    gatewayPort: gw.udpPort,
+    rebootMs: REBOOT_MS,
+    flashBytesPerSec: FLASH_BYTES_PER_SEC,
+    heartbeatIntervalMs: 2000, // SPORE's own
+    labels: { fleet: 'bench' },
+  });
+  try {
+    await waitUntil(async () => (await json(`${gw.url}/api/discovery/nodes`)).nodes.filter((n: any) => n.status === 'ACTIVE').length === NODES, '50 nodes', 30_000);
+    await sleep(3000); // a status poll round, then settle
+    const idle = rssMiB(gw.pid);
+    const form = new FormData();
+    form.append('name', 'bench');
+    form.append('version', '2.0.0');
+    form.append('file', new Blob([await import('node:fs/promises').then((fs) => fs.readFile(imageFile))]), 'bench.bin');
+    const fw = await json(`${gw.url}/api/firmware`, { method: 'POST', body: form });
+    const started = performance.now();
+    const created = await json(`${gw.url}/api/rollouts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ firmwareId: fw.id, target: { labels: { fleet: 'bench' } }, batchSize, maxFailures: 0, bootTimeoutSec: 30 }),
+    });
+    let final: any;
+    await waitUntil(
+      async () => {
+        final = await json(`${gw.url}/api/rollouts/${created.id}`);
+        return final.finishedAt !== null;
+      },
+      'rollout end',
+      15 * 60_000,
+    );
+    const wallSeconds = (performance.now() - started) / 1000;
+    const peak = peakRssMiB(gw.pid);
+    const batches = Math.ceil((NODES - 1) / batchSize) + 1; // the primary goes alone, last
+    const idealSeconds = (batches * (bareUploadMs + REBOOT_MS)) / 1000;
+    return {
+      batchSize,
+      wallSeconds: Math.round(wallSeconds * 10) / 10,
+      idealSeconds: Math.round(idealSeconds * 10) / 10,
+      ratioToIdeal: Math.round((wallSeconds / idealSeconds) * 100) / 100,
+      nodesUpdated: sim.nodes.filter((n) => n.version === '2.0.0').length,
+      status: final.status,
+      rssMiB: { idleWith50Nodes: idle, peakDuringRollout: peak, growth: Math.round((peak - idle) * 10) / 10 },
+    };
+  } finally {
+    await sim.stop();
+    await gw.stop();
+  }
+}
+
+/** One upload with a plain client straight to an emulated node: the floor of each node's upload time. */
+async function bareUpload(imageFile: string): Promise<number> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const sim = await SimCluster.start({ count: 1, baseIp: `127.199.${1 + Math.floor(Math.random() * 200)}.1`, httpPort: port, gatewayPort: 9, rebootMs: REBOOT_MS, flashBytesPerSec: FLASH_BYTES_PER_SEC, answerDiscovery: false });
+  const client = new NodeClient({ port, timeoutMs: 30_000 });
+  try {
+    const t0 = performance.now();
+    const res = await client.uploadFirmware(sim.ips[0]!, imageFile, { size: IMAGE_BYTES });
+    if (res.status !== 200) throw new Error(`bare upload answered ${res.status}`);
+    return performance.now() - t0;
+  } finally {
+    client.close();
+    await sim.stop();
+  }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(join(tmpdir(), 'spore-bench-fw-'));
+  const imageFile = join(dir, 'image.bin');
+  await writeFile(imageFile, makeFirmwareImage({ version: '2.0.0', size: IMAGE_BYTES }));
+  try {
+    const bareUploadMs = await bareUpload(imageFile);
+    const results: RunResult[] = [];
+    for (const [i, batchSize] of BATCH_SIZES.entries()) results.push(await rollout(batchSize, imageFile, bareUploadMs, i));
+    return {
+      nodes: NODES,
+      imageBytes: IMAGE_BYTES,
+      rebootMs: REBOOT_MS,
+      flashBytesPerSec: FLASH_BYTES_PER_SEC,
+      bareUploadSeconds: Math.round(bareUploadMs / 100) / 10,
+      runs: results,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run().then((s) => console.log(JSON.stringify(s, null, 2)));
+}
