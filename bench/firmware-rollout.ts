@@ -6,8 +6,9 @@
  * its peak RSS (VmHWM) belongs to that rollout alone. Peers measured in the
  * same run: the ideal wall time (batches × (one bare upload + reboot), the
  * upload timed with a plain client straight to a node) and the same gateway
- * idle with the same 50 nodes. If images were held in memory per node, peak
- * RSS would grow by about 1 MB per node in flight (10 MB at batch 10) or 50 MB.
+ * idle with the same 50 nodes. To show images are streamed, not copied per
+ * node, batch 10 runs again with a 4 MB image: copies would add ~30 MB more
+ * peak RSS (10 nodes in flight × 3 MB more each); streaming adds nothing.
  * Run: npm run build && node --import tsx bench/firmware-rollout.ts
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +24,8 @@ const IMAGE_BYTES = 1024 * 1024; // 1 MB
 const REBOOT_MS = 2000; // the emulated nodes' reboot
 const FLASH_BYTES_PER_SEC = 1024 * 1024; // emulated flash write speed: 1 s per image
 const BATCH_SIZES = [1, 5, 10];
+/** The streaming check: the same rollout at batch 10 with a 4× larger image. */
+const LARGE_IMAGE_BYTES = 4 * 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,6 +46,7 @@ async function json(url: string, init?: RequestInit): Promise<any> {
 
 interface RunResult {
   batchSize: number;
+  imageBytes: number;
   wallSeconds: number;
   idealSeconds: number;
   ratioToIdeal: number;
@@ -51,7 +55,7 @@ interface RunResult {
   rssMiB: { idleWith50Nodes: number; peakDuringRollout: number; growth: number };
 }
 
-async function rollout(batchSize: number, imageFile: string, bareUploadMs: number, run: number): Promise<RunResult> {
+async function rollout(batchSize: number, imageFile: string, imageBytes: number, bareUploadMs: number, run: number): Promise<RunResult> {
   const gw = await startGatewayProcess({});
   // A distinct /24 per run: the previous run's sockets on the same addresses are long closed, but stay clear anyway.
   const sim = await SimCluster.start({
@@ -94,6 +98,7 @@ async function rollout(batchSize: number, imageFile: string, bareUploadMs: numbe
     const idealSeconds = (batches * (bareUploadMs + REBOOT_MS)) / 1000;
     return {
       batchSize,
+      imageBytes,
       wallSeconds: Math.round(wallSeconds * 10) / 10,
       idealSeconds: Math.round(idealSeconds * 10) / 10,
       ratioToIdeal: Math.round((wallSeconds / idealSeconds) * 100) / 100,
@@ -108,13 +113,13 @@ async function rollout(batchSize: number, imageFile: string, bareUploadMs: numbe
 }
 
 /** One upload with a plain client straight to an emulated node: the floor of each node's upload time. */
-async function bareUpload(imageFile: string): Promise<number> {
+async function bareUpload(imageFile: string, imageBytes: number): Promise<number> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const sim = await SimCluster.start({ count: 1, baseIp: `127.199.${1 + Math.floor(Math.random() * 200)}.1`, httpPort: port, gatewayPort: 9, rebootMs: REBOOT_MS, flashBytesPerSec: FLASH_BYTES_PER_SEC, answerDiscovery: false });
   const client = new NodeClient({ port, timeoutMs: 30_000 });
   try {
     const t0 = performance.now();
-    const res = await client.uploadFirmware(sim.ips[0]!, imageFile, { size: IMAGE_BYTES });
+    const res = await client.uploadFirmware(sim.ips[0]!, imageFile, { size: imageBytes });
     if (res.status !== 200) throw new Error(`bare upload answered ${res.status}`);
     return performance.now() - t0;
   } finally {
@@ -126,11 +131,16 @@ async function bareUpload(imageFile: string): Promise<number> {
 export async function run(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'spore-bench-fw-'));
   const imageFile = join(dir, 'image.bin');
+  const largeFile = join(dir, 'large.bin');
   await writeFile(imageFile, makeFirmwareImage({ version: '2.0.0', size: IMAGE_BYTES }));
+  await writeFile(largeFile, makeFirmwareImage({ version: '2.0.0', size: LARGE_IMAGE_BYTES }));
   try {
-    const bareUploadMs = await bareUpload(imageFile);
+    const bareUploadMs = await bareUpload(imageFile, IMAGE_BYTES);
     const results: RunResult[] = [];
-    for (const [i, batchSize] of BATCH_SIZES.entries()) results.push(await rollout(batchSize, imageFile, bareUploadMs, i));
+    for (const [i, batchSize] of BATCH_SIZES.entries()) results.push(await rollout(batchSize, imageFile, IMAGE_BYTES, bareUploadMs, i));
+    const largeBareUploadMs = await bareUpload(largeFile, LARGE_IMAGE_BYTES);
+    const large = await rollout(10, largeFile, LARGE_IMAGE_BYTES, largeBareUploadMs, BATCH_SIZES.length);
+    const small = results.find((r) => r.batchSize === 10)!;
     return {
       nodes: NODES,
       imageBytes: IMAGE_BYTES,
@@ -138,6 +148,13 @@ export async function run(): Promise<Record<string, unknown>> {
       flashBytesPerSec: FLASH_BYTES_PER_SEC,
       bareUploadSeconds: Math.round(bareUploadMs / 100) / 10,
       runs: results,
+      streamingCheck: {
+        batchSize: 10,
+        image1MB: { peakRssMiB: small.rssMiB.peakDuringRollout, growthMiB: small.rssMiB.growth },
+        image4MB: { peakRssMiB: large.rssMiB.peakDuringRollout, growthMiB: large.rssMiB.growth, wallSeconds: large.wallSeconds, ratioToIdeal: large.ratioToIdeal, nodesUpdated: large.nodesUpdated },
+        /** What holding the image per node in flight would add going from 1 MB to 4 MB images. */
+        copiesWouldAddMiB: 10 * 3,
+      },
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -105,6 +105,7 @@ export class RolloutRun {
       }
       if (rec.status !== 'running' && rec.status !== 'pending') {
         // failed or cancelled (pending nodes already skipped), or succeeded: close the record.
+        if (this.ctx.repo.nodes(this.id).some((n) => n.state === 'pending')) this.skipPending(`not updated: the rollout ${rec.status}`);
         if (rec.finishedAt === null) this.setRollout({ finishedAt: now() });
         this.log.info({ status: rec.status }, 'rollout finished');
         return;
@@ -297,6 +298,11 @@ export class RolloutRun {
     if (!mayRetry || node.attempts >= 2) {
       const why = mayRetry ? 'its update was interrupted twice by a gateway restart' : 'its update was interrupted by a gateway restart';
       this.nodeFailed(node, `${why}; the node ${outcome.reason}`, outcome.ip);
+      return;
+    }
+    if (!ACTIVE_ROLLOUT_STATUSES.includes(this.rollout().status)) {
+      // Cancelled or failed while the node was being watched: no retry, and no node left pending.
+      this.setNode(node, { state: 'skipped', ip: outcome.ip, error: `not retried: the rollout is ${this.rollout().status}; the node ${outcome.reason}` });
       return;
     }
     this.log.info({ hostname: node.hostname, was: node.state, reason: outcome.reason }, 'retrying a node caught mid-update');
