@@ -7,8 +7,8 @@
  * same run: the ideal wall time (batches × (one bare upload + reboot), the
  * upload timed with a plain client straight to a node) and the same gateway
  * idle with the same 50 nodes. To show images are streamed, not copied per
- * node, batch 10 runs again with a 4 MB image: copies would add ~30 MB more
- * peak RSS (10 nodes in flight × 3 MB more each); streaming adds nothing.
+ * node, a scaling series updates 10 nodes at once (batch 10) with 1, 4 and
+ * 16 MB images: copies per node would add 10, 40 and 160 MB of peak RSS.
  * Run: npm run build && node --import tsx bench/firmware-rollout.ts
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -24,8 +24,9 @@ const IMAGE_BYTES = 1024 * 1024; // 1 MB
 const REBOOT_MS = 2000; // the emulated nodes' reboot
 const FLASH_BYTES_PER_SEC = 1024 * 1024; // emulated flash write speed: 1 s per image
 const BATCH_SIZES = [1, 5, 10];
-/** The streaming check: the same rollout at batch 10 with a 4× larger image. */
-const LARGE_IMAGE_BYTES = 4 * 1024 * 1024;
+/** The streaming check: 10 nodes in one batch of 10, images of 1, 4 and 16 MB (the default upload limit). */
+const SCALING_NODES = 10;
+const SCALING_IMAGE_MB = [1, 4, 16];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,11 +56,11 @@ interface RunResult {
   rssMiB: { idleWith50Nodes: number; peakDuringRollout: number; growth: number };
 }
 
-async function rollout(batchSize: number, imageFile: string, imageBytes: number, bareUploadMs: number, run: number): Promise<RunResult> {
+async function rollout(batchSize: number, imageFile: string, imageBytes: number, bareUploadMs: number, run: number, nodes = NODES): Promise<RunResult> {
   const gw = await startGatewayProcess({});
   // A distinct /24 per run: the previous run's sockets on the same addresses are long closed, but stay clear anyway.
   const sim = await SimCluster.start({
-    count: NODES,
+    count: nodes,
     baseIp: `127.${200 + run}.${1 + Math.floor(Math.random() * 200)}.1`,
     httpPort: gw.nodePort,
     gatewayPort: gw.udpPort,
@@ -69,7 +70,7 @@ async function rollout(batchSize: number, imageFile: string, imageBytes: number,
     labels: { fleet: 'bench' },
   });
   try {
-    await waitUntil(async () => (await json(`${gw.url}/api/discovery/nodes`)).nodes.filter((n: any) => n.status === 'ACTIVE').length === NODES, '50 nodes', 30_000);
+    await waitUntil(async () => (await json(`${gw.url}/api/discovery/nodes`)).nodes.filter((n: any) => n.status === 'ACTIVE').length === nodes, `${nodes} nodes`, 30_000);
     await sleep(3000); // a status poll round, then settle
     const idle = rssMiB(gw.pid);
     const form = new FormData();
@@ -94,7 +95,7 @@ async function rollout(batchSize: number, imageFile: string, imageBytes: number,
     );
     const wallSeconds = (performance.now() - started) / 1000;
     const peak = peakRssMiB(gw.pid);
-    const batches = Math.ceil((NODES - 1) / batchSize) + 1; // the primary goes alone, last
+    const batches = Math.ceil((nodes - 1) / batchSize) + 1; // the primary goes alone, last
     const idealSeconds = (batches * (bareUploadMs + REBOOT_MS)) / 1000;
     return {
       batchSize,
@@ -131,16 +132,20 @@ async function bareUpload(imageFile: string, imageBytes: number): Promise<number
 export async function run(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'spore-bench-fw-'));
   const imageFile = join(dir, 'image.bin');
-  const largeFile = join(dir, 'large.bin');
   await writeFile(imageFile, makeFirmwareImage({ version: '2.0.0', size: IMAGE_BYTES }));
-  await writeFile(largeFile, makeFirmwareImage({ version: '2.0.0', size: LARGE_IMAGE_BYTES }));
   try {
     const bareUploadMs = await bareUpload(imageFile, IMAGE_BYTES);
     const results: RunResult[] = [];
     for (const [i, batchSize] of BATCH_SIZES.entries()) results.push(await rollout(batchSize, imageFile, IMAGE_BYTES, bareUploadMs, i));
-    const largeBareUploadMs = await bareUpload(largeFile, LARGE_IMAGE_BYTES);
-    const large = await rollout(10, largeFile, LARGE_IMAGE_BYTES, largeBareUploadMs, BATCH_SIZES.length);
-    const small = results.find((r) => r.batchSize === 10)!;
+    const scaling = [];
+    for (const [i, mb] of SCALING_IMAGE_MB.entries()) {
+      const file = join(dir, `image-${mb}.bin`);
+      const size = mb * 1024 * 1024;
+      await writeFile(file, makeFirmwareImage({ version: '2.0.0', size }));
+      // batch 10 over 10 nodes: the primary goes alone, so 9 then 1 — at most 9 uploads in flight.
+      const r = await rollout(SCALING_NODES, file, size, await bareUpload(file, size), BATCH_SIZES.length + i, SCALING_NODES);
+      scaling.push({ imageMB: mb, peakRssGrowthMiB: r.rssMiB.growth, copiesWouldAddMiB: (SCALING_NODES - 1) * mb, wallSeconds: r.wallSeconds, nodesUpdated: r.nodesUpdated, status: r.status });
+    }
     return {
       nodes: NODES,
       imageBytes: IMAGE_BYTES,
@@ -148,13 +153,7 @@ export async function run(): Promise<Record<string, unknown>> {
       flashBytesPerSec: FLASH_BYTES_PER_SEC,
       bareUploadSeconds: Math.round(bareUploadMs / 100) / 10,
       runs: results,
-      streamingCheck: {
-        batchSize: 10,
-        image1MB: { peakRssMiB: small.rssMiB.peakDuringRollout, growthMiB: small.rssMiB.growth },
-        image4MB: { peakRssMiB: large.rssMiB.peakDuringRollout, growthMiB: large.rssMiB.growth, wallSeconds: large.wallSeconds, ratioToIdeal: large.ratioToIdeal, nodesUpdated: large.nodesUpdated },
-        /** What holding the image per node in flight would add going from 1 MB to 4 MB images. */
-        copiesWouldAddMiB: 10 * 3,
-      },
+      streamingCheck: { nodes: SCALING_NODES, batchSize: SCALING_NODES, runs: scaling },
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
