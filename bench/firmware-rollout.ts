@@ -9,9 +9,14 @@
  * idle with the same 50 nodes. To show images are streamed, not copied per
  * node, a scaling series updates 10 nodes at once (batch 10) with 1, 4 and
  * 16 MB images: copies per node would add 10, 40 and 160 MB of peak RSS.
+ * Peak RSS also holds garbage not yet collected, so a probe process
+ * (bench/lib/firmware-stream-probe.ts, --expose-gc) measures the live buffer
+ * memory of 10 simultaneous uploads after a forced GC every 50 ms.
  * Run: npm run build && node --import tsx bench/firmware-rollout.ts
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFirmwareImage, SimCluster } from '../emulator/index.js';
@@ -146,6 +151,11 @@ export async function run(): Promise<Record<string, unknown>> {
       const r = await rollout(SCALING_NODES, file, size, await bareUpload(file, size), BATCH_SIZES.length + i, SCALING_NODES);
       scaling.push({ imageMB: mb, peakRssGrowthMiB: r.rssMiB.growth, copiesWouldAddMiB: (SCALING_NODES - 1) * mb, wallSeconds: r.wallSeconds, nodesUpdated: r.nodesUpdated, status: r.status });
     }
+    const liveBuffers = [];
+    for (const mb of SCALING_IMAGE_MB) {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/lib/firmware-stream-probe.ts', String(mb)]);
+      liveBuffers.push(JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>);
+    }
     return {
       nodes: NODES,
       imageBytes: IMAGE_BYTES,
@@ -153,7 +163,7 @@ export async function run(): Promise<Record<string, unknown>> {
       flashBytesPerSec: FLASH_BYTES_PER_SEC,
       bareUploadSeconds: Math.round(bareUploadMs / 100) / 10,
       runs: results,
-      streamingCheck: { nodes: SCALING_NODES, batchSize: SCALING_NODES, runs: scaling },
+      streamingCheck: { nodes: SCALING_NODES, batchSize: SCALING_NODES, runs: scaling, liveBuffersAfterGc: liveBuffers },
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
