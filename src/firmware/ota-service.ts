@@ -53,6 +53,8 @@ export interface VerifyOptions {
   total: number;
   signal?: AbortSignal;
   onReturned?: (ip: string) => void;
+  /** Announce the verdict as `firmware/upload` (default true; false when checking an upload the gateway cut off). */
+  announce?: boolean;
 }
 
 /** Progress events at most this often per upload, so a fast LAN does not flood the WebSocket. */
@@ -190,6 +192,7 @@ export class OtaService {
       signal: opts.signal,
       onReturned: opts.onReturned,
     });
+    if (opts.announce === false) return outcome;
     this.bus.emit('firmware/upload', {
       nodeIp: opts.node.ip,
       status: outcome.verified ? 'verified' : 'unverified',

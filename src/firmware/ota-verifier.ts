@@ -68,6 +68,7 @@ export class OtaVerifier {
       let sawDown = false;
       /** Heard from (datagram or status answer) after a failed status read. */
       let answeredSinceDown = false;
+      let lastDownAt = 0;
       let lastVersion: string | null = null;
       let settled = false;
       let polling = false;
@@ -124,6 +125,7 @@ export class OtaVerifier {
           if (status === null) {
             sawDown = true;
             answeredSinceDown = false;
+            lastDownAt = Date.now();
             return;
           }
           answeredSinceDown = true;
@@ -172,7 +174,9 @@ export class OtaVerifier {
       const timeoutS = Math.round(w.timeoutMs / 100) / 10;
       const deadline = setTimeout(() => {
         const elapsed = Math.round((Date.now() - started) / 100) / 10;
-        if (sawDown && !answeredSinceDown) {
+        // Heartbeats count too: a node whose HTTP API is merely slow has not gone anywhere.
+        const heardSinceDown = answeredSinceDown || (this.registry.getByHostname(w.hostname)?.lastSeen ?? 0) > lastDownAt;
+        if (sawDown && !heardSinceDown) {
           finish({ verified: false, kind: 'not-back', version: lastVersion, reason: `did not come back within the boot timeout (${timeoutS} s)` });
         } else if (lastVersion !== null && lastVersion !== w.expectedVersion) {
           finish({ verified: false, kind: rebooted ? 'wrong-version' : 'no-reboot', version: lastVersion, reason: `still reports version ${lastVersion} after ${elapsed} s (expected ${w.expectedVersion ?? 'a reboot'})` });

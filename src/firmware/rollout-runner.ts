@@ -171,6 +171,8 @@ export class RolloutRun {
     }
     let lastWrite = 0;
     let lastPercent = 0;
+    /** Bytes of the image handed to the connection so far. */
+    let handedOver = 0;
     let result;
     try {
       result = await ota.upload(
@@ -179,6 +181,7 @@ export class RolloutRun {
         {
           signal: this.uploads.signal,
           onProgress: (sent, total) => {
+            handedOver = sent;
             // 100 % means "the node accepted it"; bytes sent stop at 99.
             const percent = Math.min(99, Math.floor((sent * 100) / Math.max(total, 1)));
             const t = Date.now();
@@ -192,7 +195,12 @@ export class RolloutRun {
     } catch (err) {
       if (this.stopping) return; // recorded as uploading: the next start re-checks it
       if (this.uploads.signal.aborted) {
-        this.setNode(node, { state: 'skipped', error: 'upload cancelled: the node keeps its previous firmware' });
+        if (handedOver < image.size) {
+          // Part of the image never left the gateway: the node cannot have a complete image.
+          this.setNode(node, { state: 'skipped', error: 'upload cancelled: the node kept its previous firmware' });
+        } else {
+          await this.settleCutUpload(rec, node, live.ip, previousVersion, previousUptime);
+        }
         return;
       }
       this.nodeFailed(node, `upload failed: ${(err as Error).message}`);
@@ -221,6 +229,38 @@ export class RolloutRun {
     }
     if (outcome.verified) this.setNode(node, { state: 'succeeded', ip: outcome.ip, error: null });
     else this.nodeFailed(node, `the node ${outcome.reason}`, outcome.ip);
+  }
+
+  /**
+   * A cancel cut this node's upload after every byte had left the gateway. The
+   * kernel may hold the whole image, in which case the node still receives it,
+   * flashes and reboots: watch it (up to the boot timeout) before recording
+   * what it runs.
+   */
+  private async settleCutUpload(rec: RolloutRecord, node: RolloutNodeRecord, ip: string, previousVersion: string | null, previousUptime: number | null): Promise<void> {
+    let outcome;
+    try {
+      outcome = await this.ctx.ota.verify({
+        node: { ip, hostname: node.hostname },
+        expectedVersion: rec.expectedVersion,
+        previousVersion,
+        previousUptime,
+        timeoutMs: rec.bootTimeoutSec * 1000,
+        total: rec.firmware.size,
+        signal: this.shutdown.signal,
+        announce: false,
+      });
+    } catch (err) {
+      if (this.stopping) return;
+      throw err;
+    }
+    if (outcome.verified) {
+      this.setNode(node, { state: 'succeeded', progress: 100, ip: outcome.ip, error: 'the node had received the whole image before the cancel and runs it' });
+    } else if (outcome.kind === 'not-back') {
+      this.setNode(node, { state: 'failed', ip: outcome.ip, error: `upload cancelled; the node ${outcome.reason}` });
+    } else {
+      this.setNode(node, { state: 'skipped', ip: outcome.ip, error: 'upload cancelled: the node kept its previous firmware' });
+    }
   }
 
   private nodeFailed(node: RolloutNodeRecord, error: string, ip?: string): void {
