@@ -15,6 +15,7 @@ import { OtaService } from './firmware/ota-service.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeClient } from './node-client/node-client.js';
+import { PipelineService } from './pipeline/pipeline-service.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -35,6 +36,7 @@ export class Gateway {
   readonly ota: OtaService;
   readonly health: HealthService;
   readonly wsHub: WsHub;
+  readonly pipeline: PipelineService;
   private http: FastifyInstance | undefined;
   private httpListening = false;
   private readonly teardown: Array<() => void> = [];
@@ -55,6 +57,15 @@ export class Gateway {
     this.ota = new OtaService(this.access, this.client, this.bus, logger.child({ component: 'ota' }), Math.max(config.nodes.requestTimeoutMs, 30_000));
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
+    this.pipeline = new PipelineService({
+      config: config.pipeline,
+      gatewayId: config.gateway.id,
+      dataDir: config.dataDir,
+      registry: this.registry,
+      bus: this.bus,
+      logger: logger.child({ component: 'pipeline' }),
+      broadcast: (topic, fields) => (this.wsHub.clientCount > 0 ? this.wsHub.broadcast(topic, fields) : 0),
+    });
   }
 
   /** The bound HTTP port (useful with port 0). */
@@ -78,6 +89,7 @@ export class Gateway {
     this.cluster.start();
     this.wsHub.start();
     this.teardown.push(bridgeEventsToWebSocket(this.bus, this.wsHub, this.cluster));
+    await this.pipeline.start();
     this.http = await buildHttpServer({
       config: this.config,
       logger: this.logger.child({ component: 'http' }),
@@ -90,6 +102,7 @@ export class Gateway {
       ota: this.ota,
       health: this.health,
       wsHub: this.wsHub,
+      pipeline: this.pipeline,
     });
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;
@@ -104,6 +117,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.logger.info('SPORE gateway stopping');
     for (const off of this.teardown.splice(0)) off();
+    await this.pipeline.stop();
     await this.wsHub.stop();
     if (this.http) await this.http.close();
     this.httpListening = false;
@@ -144,5 +158,7 @@ export class Gateway {
       required: false,
       check: () => ({ status: 'disabled' }),
     });
+    // One component per pipeline connector and sink: down degrades (CONTRACT §4).
+    for (const contributor of this.pipeline.healthContributors()) this.health.register(contributor);
   }
 }

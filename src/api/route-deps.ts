@@ -8,6 +8,7 @@ import type { OtaService } from '../firmware/ota-service.js';
 import type { HealthService } from '../health.js';
 import type { Logger } from '../logger.js';
 import type { NodeClient } from '../node-client/node-client.js';
+import type { PipelineService } from '../pipeline/pipeline-service.js';
 import type { WsHub } from './ws-hub.js';
 
 /** What the HTTP adapters may use: services only, never sockets or timers. */
@@ -23,4 +24,5 @@ export interface RouteDeps {
   ota: OtaService;
   health: HealthService;
   wsHub: WsHub;
+  pipeline: PipelineService;
 }

@@ -1,6 +1,7 @@
 import { hostname as machineHostname } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
+import { pipelineSectionSchema } from '../pipeline/config-schema.js';
 
 /**
  * The one configuration schema of the gateway. Defaults here make a gateway
@@ -116,6 +117,8 @@ export const configSchema = z
     websocket: websocketSectionSchema,
     log: logSectionSchema,
     mqtt: mqttSectionSchema,
+    /** The data pipeline: connectors, transforms, sinks (issue 6, docs/pipeline.md). */
+    pipeline: pipelineSectionSchema,
     /** Where state is kept: firmware, rollouts, buffers, caches (CONTRACT §1). */
     dataDir: z.string().min(1).default('./data'),
   })

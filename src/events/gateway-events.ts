@@ -1,5 +1,6 @@
 import type { NodeHealth } from '../protocol/types.js';
 import type { ClusterSnapshot } from '../cluster/cluster-snapshot.js';
+import type { PipelineRecord } from '../pipeline/types.js';
 import { EventBus } from './event-bus.js';
 
 /**
@@ -43,6 +44,8 @@ export interface GatewayEvents {
   };
   /** `test/websocket`. */
   'test/websocket': { message: string };
+  /** A pipeline record, once committed (seq assigned, on disk). */
+  'pipeline/record': PipelineRecord;
 }
 
 export type GatewayEventBus = EventBus<GatewayEvents>;
