@@ -43,7 +43,13 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 }
 
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
+  // Some libraries (modbus-serial's timeouts) reject with plain objects shaped like errors.
+  if (err && typeof err === 'object') {
+    const e = err as { message?: unknown; code?: unknown; name?: unknown };
+    if (typeof e.message === 'string' && e.message) return e.message;
+    if (typeof e.code === 'string') return e.code;
+    if (typeof e.name === 'string') return e.name;
+  }
   return String(err);
 }
 

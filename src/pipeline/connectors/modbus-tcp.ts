@@ -249,9 +249,8 @@ export class ModbusTcpConnector implements Connector {
           await this.sleeper.sleep(this.backoff.next());
           continue;
         }
-        this.backoff.reset();
-        this.status.connected();
-        this.ctx.logger.info({ connector: this.id, host: this.config.host, port: this.config.port }, 'modbus connected');
+        // Connected means "the device answers": a hung device accepts TCP connections too.
+        this.ctx.logger.debug({ connector: this.id, host: this.config.host, port: this.config.port }, 'modbus TCP connection open');
       }
       const startedAt = Date.now();
       try {
@@ -299,9 +298,11 @@ export class ModbusTcpConnector implements Connector {
           result = await this.request(plan.unitId, (client) => read(client, block), `read ${block.kind} ${block.address}+${block.count}`);
         } catch (err) {
           if (!isModbusException(err)) throw err;
+          this.deviceAnswered();
           this.status.error(`${plan.id}: read ${block.kind} ${block.address}+${block.count}: ${errorMessage(err)}`, false);
           continue;
         }
+        this.deviceAnswered();
         for (const c of block.channels) {
           const offset = c.address - block.address;
           if (c.type === 'bool') values[c.name] = Boolean(result.data[offset]);
@@ -311,7 +312,6 @@ export class ModbusTcpConnector implements Connector {
       if (Object.keys(values).length > 0) readings.push({ device: plan.id, values, ts: Date.now() });
     }
     this.status.stats.polls++;
-    if (this.status.state !== 'connected') this.status.connected();
     if (readings.length === 0) return;
     try {
       await this.ctx.submit(readings);
@@ -319,6 +319,13 @@ export class ModbusTcpConnector implements Connector {
       // The store refused (disk full?): counted here; the device connection is fine.
       this.status.error(`could not store readings: ${errorMessage(err)}`, false);
     }
+  }
+
+  private deviceAnswered(): void {
+    if (this.status.state === 'connected') return;
+    this.backoff.reset();
+    this.status.connected();
+    this.ctx.logger.info({ connector: this.id, host: this.config.host, port: this.config.port, reconnects: this.status.stats.reconnects }, 'modbus device answering');
   }
 
   /** One request on the shared connection, in turn, with the device's unit id. */
