@@ -17,14 +17,21 @@ export class Mosquitto {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    /** Keep sessions and queued messages across a graceful stop (stop('SIGTERM')). */
+    private readonly persistence: boolean,
   ) {}
 
-  static async start(): Promise<Mosquitto> {
-    if (!MOSQUITTO) throw new Error('mosquitto is not installed');
-    const dir = await mkdtemp(join(tmpdir(), 'spore-mosq-'));
-    const broker = new Mosquitto(await freePort(), dir);
+  static async start(options: { persistence?: boolean } = {}): Promise<Mosquitto> {
+    const broker = await Mosquitto.create(options);
     await broker.start();
     return broker;
+  }
+
+  /** A broker with its port chosen but not started (a broker that is down). */
+  static async create(options: { persistence?: boolean } = {}): Promise<Mosquitto> {
+    if (!MOSQUITTO) throw new Error('mosquitto is not installed');
+    const dir = await mkdtemp(join(tmpdir(), 'spore-mosq-'));
+    return new Mosquitto(await freePort(), dir, options.persistence ?? false);
   }
 
   get url(): string {
@@ -37,7 +44,11 @@ export class Mosquitto {
 
   async start(): Promise<void> {
     const conf = join(this.dir, 'mosquitto.conf');
-    await writeFile(conf, [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 1000000', 'log_dest stderr', 'log_type error', ''].join('\n'));
+    const persistence = this.persistence ? ['persistence true', `persistence_location ${this.dir}/`] : ['persistence false'];
+    await writeFile(
+      conf,
+      [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', ...persistence, 'max_queued_messages 0', 'max_inflight_messages 0', 'log_dest stderr', 'log_type error', ''].join('\n'),
+    );
     const child = spawn(MOSQUITTO!, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d) => (this.stderr += d));
     this.child = child;
@@ -47,13 +58,16 @@ export class Mosquitto {
     await waitFor(() => canConnect(this.port), `mosquitto listening on ${this.port} (${this.stderr})`, 10_000);
   }
 
-  /** Stops the broker (SIGKILL: an abrupt outage, like a crash or a cable pulled). */
-  async stop(): Promise<void> {
+  /**
+   * Stops the broker: SIGKILL (default) is an abrupt outage, like a crash or a pulled cable;
+   * SIGTERM is a clean shutdown that saves persistent sessions.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
+    child.kill(signal);
     await exited;
   }
 
