@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,8 @@ export class Mosquitto {
   static async create(options: { persistence?: boolean } = {}): Promise<Mosquitto> {
     if (!MOSQUITTO) throw new Error('mosquitto is not installed');
     const dir = await mkdtemp(join(tmpdir(), 'spore-mosq-'));
+    // Run as root, mosquitto drops to the "mosquitto" user: let it write its persistence file.
+    if (options.persistence) await chmod(dir, 0o777);
     return new Mosquitto(await freePort(), dir, options.persistence ?? false);
   }
 
