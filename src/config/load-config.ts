@@ -23,7 +23,9 @@ const accepted = (values: readonly unknown[]): string => values.map((v) => (type
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
   if (issue.code === 'invalid_value' && 'values' in issue) {
-    return `${path}: ${issue.message} (accepted: ${accepted(issue.values)})`;
+    // zod's own text repeats the list; say what was given instead (reportInput below).
+    const given = 'input' in issue && issue.input !== undefined ? `${JSON.stringify(issue.input)} is not accepted` : 'missing or not accepted';
+    return `${path}: ${/^Invalid option/.test(issue.message) ? given : issue.message} (accepted: ${accepted(issue.values)})`;
   }
   // A union on `type` with an unknown value (pipeline connectors and sinks).
   if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
@@ -40,7 +42,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Validates a raw configuration object; throws a ConfigError listing every problem at once. */
 export function validateConfig(raw: unknown): GatewayConfig {
-  const result = configSchema.safeParse(raw ?? {});
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue));
   return result.data;
 }

@@ -13,5 +13,7 @@ export function isValidName(name: string): boolean {
 }
 
 export function nameSchema(what: string) {
-  return z.string({ error: `${what} must be a string (${NAME_RULE})` }).regex(NAME_PATTERN, `${what} must be ${NAME_RULE}`);
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? `${what} is required (${NAME_RULE})` : `${what} must be a string (${NAME_RULE})`) })
+    .regex(NAME_PATTERN, `${what} must be ${NAME_RULE}`);
 }
