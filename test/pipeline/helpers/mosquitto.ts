@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,16 @@ import { findBinary } from '../../helpers/peers.js';
 import { freePort, waitFor } from '../../helpers/net.js';
 
 export const MOSQUITTO = findBinary('mosquitto');
+export const MOSQUITTO_PASSWD = findBinary('mosquitto_passwd');
+
+export interface MosquittoOptions {
+  /** Keep sessions and queued messages across a graceful stop (stop('SIGTERM')). */
+  persistence?: boolean;
+  /** Require these user names and passwords. */
+  users?: Record<string, string>;
+  /** A TLS listener with these PEM files. */
+  tls?: { ca: string; cert: string; key: string };
+}
 
 /** A Mosquitto process on 127.0.0.1 and a random port; stop() and start() keep the port. */
 export class Mosquitto {
@@ -17,27 +27,26 @@ export class Mosquitto {
   private constructor(
     readonly port: number,
     private readonly dir: string,
-    /** Keep sessions and queued messages across a graceful stop (stop('SIGTERM')). */
-    private readonly persistence: boolean,
+    private readonly options: MosquittoOptions,
   ) {}
 
-  static async start(options: { persistence?: boolean } = {}): Promise<Mosquitto> {
+  static async start(options: MosquittoOptions = {}): Promise<Mosquitto> {
     const broker = await Mosquitto.create(options);
     await broker.start();
     return broker;
   }
 
   /** A broker with its port chosen but not started (a broker that is down). */
-  static async create(options: { persistence?: boolean } = {}): Promise<Mosquitto> {
+  static async create(options: MosquittoOptions = {}): Promise<Mosquitto> {
     if (!MOSQUITTO) throw new Error('mosquitto is not installed');
     const dir = await mkdtemp(join(tmpdir(), 'spore-mosq-'));
-    // Run as root, mosquitto drops to the "mosquitto" user: let it write its persistence file.
-    if (options.persistence) await chmod(dir, 0o777);
-    return new Mosquitto(await freePort(), dir, options.persistence ?? false);
+    // Run as root, mosquitto drops to the "mosquitto" user: let it read its files and write its persistence file.
+    await chmod(dir, 0o777);
+    return new Mosquitto(await freePort(), dir, options);
   }
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   get running(): boolean {
@@ -46,10 +55,22 @@ export class Mosquitto {
 
   async start(): Promise<void> {
     const conf = join(this.dir, 'mosquitto.conf');
-    const persistence = this.persistence ? ['persistence true', `persistence_location ${this.dir}/`] : ['persistence false'];
+    const o = this.options;
+    const persistence = o.persistence ? ['persistence true', `persistence_location ${this.dir}/`] : ['persistence false'];
+    const auth: string[] = [];
+    if (o.users) {
+      const file = join(this.dir, 'passwords');
+      await writeFile(file, '');
+      for (const [user, password] of Object.entries(o.users)) execFileSync(MOSQUITTO_PASSWD!, ['-b', file, user, password]);
+      await chmod(file, 0o644);
+      auth.push('allow_anonymous false', `password_file ${file}`);
+    } else {
+      auth.push('allow_anonymous true');
+    }
+    const tls = o.tls ? [`cafile ${o.tls.ca}`, `certfile ${o.tls.cert}`, `keyfile ${o.tls.key}`] : [];
     await writeFile(
       conf,
-      [`listener ${this.port} 127.0.0.1`, 'allow_anonymous true', ...persistence, 'max_queued_messages 0', 'max_inflight_messages 0', 'log_dest stderr', 'log_type error', ''].join('\n'),
+      [`listener ${this.port} 127.0.0.1`, ...tls, ...auth, ...persistence, 'max_queued_messages 0', 'max_inflight_messages 0', 'log_dest stderr', 'log_type error', ''].join('\n'),
     );
     const child = spawn(MOSQUITTO!, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d) => (this.stderr += d));
