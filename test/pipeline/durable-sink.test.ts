@@ -86,6 +86,48 @@ describe('durable mqtt sink and the other sinks', { skip }, () => {
     }
   });
 
+  it('loses nothing and keeps per-device order when the broker goes down in the middle of a burst', async () => {
+    const exportBroker = await Mosquitto.start({ persistence: true });
+    const subscriber = await Subscriber.connect(exportBroker.url, 'telemetry/#');
+    let gw: LoggedGateway | undefined;
+    try {
+      gw = await startLoggedGateway({
+        gateway: { id: 'plant-3' },
+        pipeline: {
+          connectors: [{ ...source(sourceBroker.url), id: 'burst', subscribe: [{ topic: 'burst/+', qos: 0, device: '{1}', channels: { v: '$.v' } }] }],
+          sinks: [{ id: 'cloud', type: 'mqtt', url: exportBroker.url, reconnectMs: 200, buffer: { maxInflight: 64 } }],
+        },
+      });
+      const url = gw.url;
+      await waitFor(async () => (await http(`${url}/api/pipeline/stats`)).body.connectors[0].state === 'connected', 'the source connector');
+      const total = 3000;
+      const messages = Array.from({ length: total }, (_, i) => ({ topic: `burst/d${i % 3}`, payload: JSON.stringify({ v: i }), qos: 0 as const }));
+      const sending = publish(sourceBroker.url, messages);
+      // Take the broker away while records are in flight, then bring it back.
+      await waitFor(() => subscriber.messages.length >= 200, 'the burst to be under way');
+      await exportBroker.stop('SIGTERM');
+      await sending;
+      await waitFor(async () => (await http(`${url}/api/pipeline/stats`)).body.connectors[0].polls === total, 'every message handled');
+      await exportBroker.start();
+      await waitFor(async () => (await http(`${url}/api/pipeline/stats`)).body.sinks[0].queued === 0, 'the buffer to drain');
+      await waitFor(() => new Set(subscriber.json().map((r) => `${r.device}/${r.seq}`)).size === total, 'every record at the subscriber');
+      const firstSeen = new Map<string, number[]>();
+      for (const r of subscriber.json()) {
+        const list = firstSeen.get(r.device) ?? [];
+        if (!list.includes(r.seq)) list.push(r.seq);
+        firstSeen.set(r.device, list);
+        assert.equal(r.values.v % 3, Number(r.device.slice(1)), 'values stay with their device');
+      }
+      for (const [device, seqs] of firstSeen) {
+        assert.deepEqual(seqs, Array.from({ length: total / 3 }, (_, i) => i + 1), `${device}: every seq, first seen in order`);
+      }
+    } finally {
+      await gw?.stop();
+      await subscriber.close();
+      await exportBroker.destroy();
+    }
+  });
+
   it('sends records to WebSocket clients as telemetry/<device> and to a rotating NDJSON file', async () => {
     const gw = await startLoggedGateway({
       gateway: { id: 'plant-2' },

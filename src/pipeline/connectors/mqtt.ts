@@ -163,8 +163,15 @@ export class MqttConnector implements Connector {
     }
     const client = mqtt.connect(this.config.url, { ...options, clean: this.config.cleanSession });
     this.client = client;
-    // Record first, acknowledge after: mqtt.js sends the PUBACK when this callback runs.
+    // Record first, acknowledge after: mqtt.js sends the PUBACK when this callback runs, and
+    // reads the next packet only then, so QoS 1 messages are committed one at a time.
+    // QoS 0 has no acknowledgement to hold: it is let go at once and committed in batches.
     client.handleMessage = (packet, callback) => {
+      if (packet.qos === 0) {
+        callback();
+        this.onMessage(packet.topic, packet.payload as Buffer).catch(() => undefined);
+        return;
+      }
       // If the record cannot be stored, no PUBACK: the connection is dropped and the broker
       // delivers the message again after the reconnect (persistent session).
       this.onMessage(packet.topic, packet.payload as Buffer).then(
@@ -174,6 +181,8 @@ export class MqttConnector implements Connector {
     };
     client.on('connect', () => {
       this.ctx.logger.info({ connector: this.id, broker: redactUrl(this.config.url) }, 'mqtt connector connected');
+      // Connected at CONNACK: a resumed session may deliver queued messages before the SUBACK.
+      this.status.connected();
       const topics = Object.fromEntries(this.subs.map((s) => [s.filter, { qos: s.qos }]));
       client.subscribe(topics, (err, granted) => {
         if (err) {
@@ -181,11 +190,7 @@ export class MqttConnector implements Connector {
           return;
         }
         const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
-        if (refused.length > 0) {
-          this.status.error(`the broker refused the subscription to ${refused.join(', ')}`, true);
-          return;
-        }
-        this.status.connected();
+        if (refused.length > 0) this.status.error(`the broker refused the subscription to ${refused.join(', ')}`, true);
       });
     });
     client.on('close', () => {
