@@ -18,7 +18,7 @@ import { peakRssMiB, rssMiB } from './lib/proc-stats.js';
 
 const DEVICES = 10;
 const STEP_SECONDS = 5;
-const RATES = [1000, 2000, 4000, 8000, 12_000, 16_000, 24_000];
+const RATES = [1000, 2000, 4000, 8000, 12_000, 16_000, 24_000, 32_000, 48_000];
 
 interface Received {
   count: number;

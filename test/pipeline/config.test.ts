@@ -118,7 +118,7 @@ describe('pipeline configuration', () => {
     assert.equal(nodes!.type, 'spore');
     const sink = config.pipeline.sinks[0]!;
     assert.equal(sink.type, 'mqtt');
-    if (sink.type === 'mqtt') assert.deepEqual(sink.buffer, { maxMessages: 1_000_000, maxAgeHours: 168, maxInflight: 256 });
+    if (sink.type === 'mqtt') assert.deepEqual(sink.buffer, { maxMessages: 1_000_000, maxAgeHours: 168, maxInflight: 2048 });
     assert.equal(config.pipeline.store.synchronous, 'FULL');
     assert.deepEqual(validateConfig({}).pipeline.connectors, [], 'no pipeline without configuration');
   });

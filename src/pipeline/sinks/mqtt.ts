@@ -32,8 +32,11 @@ export const mqttSinkSchema = z
         maxMessages: z.number().int().min(1).default(1_000_000),
         /** Records older than this are dropped (counted and logged), hours. */
         maxAgeHours: z.number().positive().default(168),
-        /** Records sent and not yet confirmed at a time. */
-        maxInflight: z.number().int().min(1).max(65535).default(256),
+        /**
+         * Records published and not yet confirmed at a time. Large enough to keep a local broker
+         * busy at tens of thousands of records/s; lower it to a cloud broker's limit (e.g. 100).
+         */
+        maxInflight: z.number().int().min(1).max(65535).default(2048),
       })
       .strict()
       .prefault({}),
