@@ -13,6 +13,10 @@ async function udpCollector(): Promise<{ socket: dgram.Socket; port: number; got
   return { socket, port: socket.address().port, got };
 }
 
+async function getJson(url: string): Promise<any> {
+  return (await fetch(url)).json();
+}
+
 async function upload(url: string, image: Buffer, field = 'file'): Promise<{ status: number; body: any }> {
   const form = new FormData();
   form.append(field, new Blob([image]), 'firmware.bin');
@@ -73,19 +77,19 @@ describe('emulated SPORE nodes (CONTRACT §2–3)', () => {
     await waitFor(() => gw.got.find((d) => d.from === ip && d.text === `CLUSTER_RESPONSE:${sim.nodes[1]!.hostname}`), 'response');
     gw.socket.send('CLUSTER_EVENT:{"event":"led/set","data":{"color":"#FF0000","brightness":10}}', gw.port, ip);
     await waitFor(() => sim.nodes[1]!.receivedEvents.length === 1, 'event received');
-    const led = await (await fetch(`${base(1)}/api/led`)).json();
+    const led = await getJson(`${base(1)}/api/led`);
     assert.deepEqual(led, { color: '#ff0000', brightness: 10, on: true });
   });
 
   it('serves /api/node/status, /api/cluster/members and /api/tasks/status in SPORE shapes', async () => {
-    const status = await (await fetch(`${base(0)}/api/node/status`)).json();
+    const status = await getJson(`${base(0)}/api/node/status`);
     for (const key of ['freeHeap', 'chipId', 'sdkVersion', 'cpuFreqMHz', 'flashChipSize', 'api']) assert.ok(key in status, key);
     assert.equal(status.sdkVersion, '2.2.2-dev(38a443e)');
     assert.equal(status.flashChipSize, 1048576);
     assert.deepEqual(status.api, NODE_API);
     assert.equal(status.version, '1.0.0');
 
-    const { members } = await (await fetch(`${base(0)}/api/cluster/members`)).json();
+    const { members } = await getJson(`${base(0)}/api/cluster/members`);
     assert.equal(members.length, 3);
     for (const m of members) {
       assert.deepEqual(Object.keys(m).sort(), ['api', 'hostname', 'ip', 'labels', 'lastSeen', 'latency', 'resources', 'status']);
@@ -94,7 +98,7 @@ describe('emulated SPORE nodes (CONTRACT §2–3)', () => {
       assert.ok(m.lastSeen < 1e11, 'lastSeen in epoch seconds');
     }
 
-    const tasks = await (await fetch(`${base(0)}/api/tasks/status`)).json();
+    const tasks = await getJson(`${base(0)}/api/tasks/status`);
     assert.deepEqual(Object.keys(tasks).sort(), ['summary', 'system', 'tasks']);
     assert.equal(tasks.summary.totalTasks, tasks.tasks.length);
     for (const t of tasks.tasks) assert.deepEqual(Object.keys(t).sort(), ['autoStart', 'enabled', 'interval', 'name', 'running']);
@@ -103,7 +107,7 @@ describe('emulated SPORE nodes (CONTRACT §2–3)', () => {
 
   it('free heap jitters like a running sketch', async () => {
     const heaps = new Set<number>();
-    for (let i = 0; i < 10; i++) heaps.add((await (await fetch(`${base(2)}/api/node/status`)).json()).freeHeap);
+    for (let i = 0; i < 10; i++) heaps.add((await getJson(`${base(2)}/api/node/status`)).freeHeap);
     assert.ok(heaps.size > 1, 'free heap changes between reads');
     for (const h of heaps) assert.ok(h > 4096 && h < 80_000, String(h));
   });
@@ -123,11 +127,11 @@ describe('emulated SPORE nodes (CONTRACT §2–3)', () => {
 
   it('capabilities: LED strip and relay validate their form fields', async () => {
     const led = await fetch(`${base(0)}/api/led`, { method: 'POST', body: new URLSearchParams({ color: '#00ff00', brightness: '128' }) });
-    assert.deepEqual(await led.json(), { success: true, color: '#00ff00', brightness: 128, on: true });
+    assert.deepEqual(await led.json() as unknown, { success: true, color: '#00ff00', brightness: 128, on: true });
     assert.equal((await fetch(`${base(0)}/api/led`, { method: 'POST', body: new URLSearchParams({ color: 'green' }) })).status, 400);
     assert.equal((await fetch(`${base(0)}/api/led`, { method: 'POST', body: new URLSearchParams({ brightness: '300' }) })).status, 400);
     const relay = await fetch(`${base(0)}/api/relay`, { method: 'POST', body: new URLSearchParams({ state: 'toggle' }) });
-    assert.deepEqual(await relay.json(), { success: true, state: 'on' });
+    assert.deepEqual(await relay.json() as unknown, { success: true, state: 'on' });
     assert.equal((await fetch(`${base(0)}/api/relay`, { method: 'POST', body: new URLSearchParams({ state: 'maybe' }) })).status, 400);
     assert.equal((await fetch(`${base(0)}/api/unknown`)).status, 404);
   });
@@ -142,7 +146,7 @@ describe('emulated SPORE nodes (CONTRACT §2–3)', () => {
     assert.equal(node.uploads.at(-1)!.version, '2.0.0');
     assert.ok(await refused(`${base(0)}/api/node/status`), 'refuses connections while rebooting');
     await waitFor(() => node.alive, 'back from reboot');
-    assert.equal((await (await fetch(`${base(0)}/api/node/status`)).json()).version, '2.0.0');
+    assert.equal((await getJson(`${base(0)}/api/node/status`)).version, '2.0.0');
     await waitFor(() => gw.got.find((d) => d.from === node.ip && d.text.includes('"version":"2.0.0"')), 'NODE_UPDATE with the new version');
   });
 
