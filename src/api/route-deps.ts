@@ -1,3 +1,4 @@
+import type { ApiKeyAuth } from '../auth/api-keys.js';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import type { NodeAccess } from '../cluster/node-access.js';
 import type { NodeRegistry } from '../cluster/node-registry.js';
@@ -12,7 +13,12 @@ import type { WsHub } from './ws-hub.js';
 
 /** What the HTTP adapters may use: services only, never sockets or timers. */
 export interface RouteDeps {
+  /** The configuration at start; settings that can change at run time are read through currentConfig(). */
   config: GatewayConfig;
+  currentConfig: () => GatewayConfig;
+  auth: ApiKeyAuth;
+  /** Filled with every registered route (auth tests, the OpenAPI check). */
+  routeTable?: Array<{ method: string; url: string }>;
   logger: Logger;
   bus: GatewayEventBus;
   registry: NodeRegistry;
