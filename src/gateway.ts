@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http-server.js';
 import { bridgeEventsToWebSocket } from './api/ws-bridge.js';
-import { WsHub } from './api/ws-hub.js';
+import { serialise, WsHub } from './api/ws-hub.js';
+import { JsonRpcServer } from './api/json-rpc.js';
+import { registerCoreRpcMethods } from './api/rpc-methods.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
@@ -52,6 +54,7 @@ export class Gateway {
   readonly health: HealthService;
   readonly wsHub: WsHub;
   readonly auth: ApiKeyAuth;
+  readonly rpc: JsonRpcServer;
   /** Every HTTP route, as registered. */
   readonly routes: Array<{ method: string; url: string }> = [];
   private current: GatewayConfig;
@@ -77,6 +80,16 @@ export class Gateway {
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
     this.auth = new ApiKeyAuth(config.auth);
+    this.rpc = new JsonRpcServer(logger.child({ component: 'rpc' }));
+    registerCoreRpcMethods(this.rpc, {
+      registry: this.registry,
+      cluster: this.cluster,
+      client: this.client,
+      access: this.access,
+      health: this.health,
+      reload: () => this.reload(),
+      startedAt: Date.now(),
+    });
     this.hotSections = [
       { section: 'auth', apply: (next) => this.auth.update(next.auth) },
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
@@ -150,6 +163,15 @@ export class Gateway {
     this.cluster.start();
     this.wsHub.start();
     this.teardown.push(bridgeEventsToWebSocket(this.bus, this.wsHub, this.cluster));
+    this.wsHub.onMessage((client, text) => {
+      // JSON-RPC over the WebSocket, with the key the client connected with.
+      if (!text.includes('"jsonrpc"')) return;
+      // Every WebSocket message has a topic and a timestamp (CONTRACT §5): answers go out one
+      // per frame as topic `rpc/response`, a batch as several frames.
+      void this.rpc.handleText(text, { identity: client.identity, authEnabled: this.auth.enabled }).then((answer) => {
+        for (const response of answer === null ? [] : [answer].flat()) client.send(serialise('rpc/response', { ...response }));
+      });
+    });
     this.http = await buildHttpServer({
       config: this.config,
       currentConfig: () => this.current,
@@ -165,6 +187,7 @@ export class Gateway {
       ota: this.ota,
       health: this.health,
       wsHub: this.wsHub,
+      rpc: this.rpc,
     });
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;

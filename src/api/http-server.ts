@@ -7,6 +7,7 @@ import { registerClusterRoutes } from './routes/cluster-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerNodeRoutes } from './routes/node-routes.js';
+import { registerRpcRoutes } from './routes/rpc-routes.js';
 
 /** Extra route sets later parts of the gateway plug in (MQTT, firmware store, pipeline…). */
 export type RouteRegistrar = (app: FastifyInstance) => void;
@@ -41,6 +42,7 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
   registerDiscoveryRoutes(app, deps);
   registerClusterRoutes(app, deps);
   registerNodeRoutes(app, deps);
+  registerRpcRoutes(app, deps);
   for (const register of extraRoutes) register(app);
 
   app.server.on('upgrade', (req, socket, head) => {

@@ -9,6 +9,7 @@ import type { OtaService } from '../firmware/ota-service.js';
 import type { HealthService } from '../health.js';
 import type { Logger } from '../logger.js';
 import type { NodeClient } from '../node-client/node-client.js';
+import type { JsonRpcServer } from './json-rpc.js';
 import type { WsHub } from './ws-hub.js';
 
 /** What the HTTP adapters may use: services only, never sockets or timers. */
@@ -29,4 +30,5 @@ export interface RouteDeps {
   ota: OtaService;
   health: HealthService;
   wsHub: WsHub;
+  rpc: JsonRpcServer;
 }
