@@ -103,9 +103,9 @@ function gatewayConfig(id: string, source: string, target: string, qos: 0 | 1, s
     gateway: { id },
     pipeline: {
       connectors: [
-        { id: 'src', type: 'mqtt', url: source, reconnectMs: 500, subscribe: [{ topic: 'bench/+', qos, device: '{1}', channels: { t0: '$.t0', v: { path: '$.v', transform: [{ scale: 0.1 }, { round: 1 }] } } }] },
+        { id: 'src', type: 'mqtt', url: source, reconnectPeriodMs: 500, subscribe: [{ topic: 'bench/+', qos, device: '{1}', channels: { t0: '$.t0', v: { path: '$.v', transform: [{ scale: 0.1 }, { round: 1 }] } } }] },
       ],
-      sinks: [{ id: 'cloud', type: 'mqtt', url: target, qos: 1, reconnectMs: 500 }],
+      sinks: [{ id: 'cloud', type: 'mqtt', url: target, qos: 1, reconnectPeriodMs: 500 }],
       store: { synchronous },
     },
   };

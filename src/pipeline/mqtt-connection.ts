@@ -5,27 +5,27 @@ import { z } from 'zod';
 /**
  * Broker connection options shared by the `mqtt` connector and the `mqtt` sink: URL,
  * credentials (inline or from environment variables, e.g. the bridge's MQTT_USER/MQTT_PASSWORD)
- * and TLS (CA, client certificate, key: file paths).
+ * and TLS (CA, client certificate, key: file paths), with the MQTT bridge's option names.
  */
 export const MQTT_URL_PATTERN = /^(mqtt|mqtts|tcp|tls|ws|wss):\/\/[^\s/]+/;
 
 const envVar = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, e.g. MQTT_PASSWORD');
 
+/** TLS options, named as for the MQTT bridge (`mqtt.tls` in docs/mqtt.md). */
 export const tlsSchema = z
   .object({
-    /** CA certificate(s) to trust, PEM file path. */
-    ca: z.string().min(1).optional(),
-    /** Client certificate (mutual TLS), PEM file path. */
-    cert: z.string().min(1).optional(),
-    /** Client private key, PEM file path. */
-    key: z.string().min(1).optional(),
-    /** Verify the broker's certificate; turn off only for testing. */
-    rejectUnauthorized: z.boolean().default(true),
-    /** Name to verify the certificate against, when it differs from the URL's host. */
+    /** PEM file of the certificate authority that signed the broker's certificate. */
+    caFile: z.string().min(1).optional(),
+    /** PEM client certificate and its key, for brokers that ask for one (mutual TLS). */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** Explicit opt-in: accept any broker certificate (self-signed, wrong name). Insecure. */
+    allowSelfSigned: z.boolean().default(false),
+    /** Server name for SNI and certificate checks when it differs from the URL's host. */
     servername: z.string().min(1).optional(),
   })
   .strict()
-  .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'tls.cert and tls.key go together', path: ['cert'] });
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] });
 
 export const mqttConnectionShape = {
   url: z
@@ -39,12 +39,14 @@ export const mqttConnectionShape = {
   passwordEnv: envVar.optional(),
   /** Defaults to spore-<gateway id>-<connector/sink id>: stable, so a broker session follows the gateway. */
   clientId: z.string().min(1).max(128).optional(),
-  /** ms between reconnect attempts after the connection drops. */
-  reconnectMs: z.number().int().min(10).default(2000),
-  /** ms to wait for CONNACK. */
+  /** 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. */
+  protocolVersion: z.union([z.literal(3), z.literal(4), z.literal(5)], { error: 'protocolVersion must be 3, 4 or 5' }).default(4),
+  /** Wait between reconnection attempts, ms. */
+  reconnectPeriodMs: z.number().int().min(10).default(2000),
+  /** One connection attempt may take this long, ms. */
   connectTimeoutMs: z.number().int().min(100).default(10_000),
-  /** MQTT keepalive, seconds. */
-  keepaliveSec: z.number().int().min(0).max(65535).default(30),
+  /** MQTT keep-alive, seconds. */
+  keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
   tls: tlsSchema.optional(),
 };
 
@@ -55,9 +57,10 @@ export interface MqttConnectionConfig {
   usernameEnv?: string | undefined;
   passwordEnv?: string | undefined;
   clientId?: string | undefined;
-  reconnectMs: number;
+  protocolVersion: 3 | 4 | 5;
+  reconnectPeriodMs: number;
   connectTimeoutMs: number;
-  keepaliveSec: number;
+  keepaliveSeconds: number;
   tls?: z.infer<typeof tlsSchema> | undefined;
 }
 
@@ -71,9 +74,11 @@ export function mqttClientOptions(cfg: MqttConnectionConfig, defaultClientId: st
   const options: IClientOptions = {
     clientId: cfg.clientId ?? defaultClientId,
     clean: true,
-    reconnectPeriod: cfg.reconnectMs,
+    protocolVersion: cfg.protocolVersion,
+    ...(cfg.protocolVersion === 3 ? { protocolId: 'MQIsdp' as const } : {}),
+    reconnectPeriod: cfg.reconnectPeriodMs,
     connectTimeout: cfg.connectTimeoutMs,
-    keepalive: cfg.keepaliveSec,
+    keepalive: cfg.keepaliveSeconds,
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
   };
@@ -86,14 +91,14 @@ export function mqttClientOptions(cfg: MqttConnectionConfig, defaultClientId: st
         throw new Error(`cannot read tls.${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
     };
-    const ca = read('ca', cfg.tls.ca);
-    const cert = read('cert', cfg.tls.cert);
-    const key = read('key', cfg.tls.key);
+    const ca = read('caFile', cfg.tls.caFile);
+    const cert = read('certFile', cfg.tls.certFile);
+    const key = read('keyFile', cfg.tls.keyFile);
     Object.assign(options, {
       ...(ca ? { ca } : {}),
       ...(cert ? { cert } : {}),
       ...(key ? { key } : {}),
-      rejectUnauthorized: cfg.tls.rejectUnauthorized,
+      rejectUnauthorized: !cfg.tls.allowSelfSigned,
       ...(cfg.tls.servername ? { servername: cfg.tls.servername } : {}),
     });
   }

@@ -14,7 +14,7 @@ const source = (url: string) => ({
   id: 'src',
   type: 'mqtt',
   url,
-  reconnectMs: 200,
+  reconnectPeriodMs: 200,
   subscribe: [{ topic: 'in/+', device: '{1}', channels: { v: '$.v' } }],
 });
 
@@ -40,7 +40,7 @@ describe('durable mqtt sink and the other sinks', { skip }, () => {
         gateway: { id: 'plant-1' },
         pipeline: {
           connectors: [source(sourceBroker.url)],
-          sinks: [{ id: 'cloud', type: 'mqtt', url: exportBroker.url, reconnectMs: 200, buffer: { maxMessages: 5 } }],
+          sinks: [{ id: 'cloud', type: 'mqtt', url: exportBroker.url, reconnectPeriodMs: 200, buffer: { maxMessages: 5 } }],
         },
       });
       const url = gw.url;
@@ -95,7 +95,7 @@ describe('durable mqtt sink and the other sinks', { skip }, () => {
         gateway: { id: 'plant-3' },
         pipeline: {
           connectors: [{ ...source(sourceBroker.url), id: 'burst', subscribe: [{ topic: 'burst/+', qos: 0, device: '{1}', channels: { v: '$.v' } }] }],
-          sinks: [{ id: 'cloud', type: 'mqtt', url: exportBroker.url, reconnectMs: 200, buffer: { maxInflight: 64 } }],
+          sinks: [{ id: 'cloud', type: 'mqtt', url: exportBroker.url, reconnectPeriodMs: 200, buffer: { maxInflight: 64 } }],
         },
       });
       const url = gw.url;

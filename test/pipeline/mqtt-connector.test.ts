@@ -25,7 +25,7 @@ describe('mqtt connector: several brokers, wildcards with {n} captures, JSON pat
             id: 'site-a',
             type: 'mqtt',
             url: brokerA.url,
-            reconnectMs: 200,
+            reconnectPeriodMs: 200,
             subscribe: [
               { topic: 'sensors/+/reading', device: '{1}', channels: { temperature: '$.t', humidity: '$.h' } },
               { topic: 'plant/#', device: 'plant-{1}-{2}', payload: 'text', channels: { value: '$' } },
@@ -35,7 +35,7 @@ describe('mqtt connector: several brokers, wildcards with {n} captures, JSON pat
             id: 'site-b',
             type: 'mqtt',
             url: brokerB.url.replace('mqtt://', 'tcp://'),
-            reconnectMs: 200,
+            reconnectPeriodMs: 200,
             subscribe: [
               {
                 topic: 'factory/+/+/state',

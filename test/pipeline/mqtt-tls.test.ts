@@ -38,18 +38,19 @@ describe('mqtt connector and sink with credentials and TLS', { skip }, () => {
     certs = await makeCertificates(dir);
     broker = await Mosquitto.start({ tls: certs, users: { gw: 's3cret', feeder: 'feed' } });
     process.env.SPORE_TEST_MQTT_PASSWORD = 's3cret';
-    const tls = { ca: certs.ca };
+    const tls = { caFile: certs.ca };
     gw = await startTestGateway({
       gateway: { id: 'secure' },
       pipeline: {
         connectors: [
-          { id: 'in', type: 'mqtt', url: broker.url, username: 'gw', password: 's3cret', tls, reconnectMs: 200, subscribe: [{ topic: 'in/+', device: '{1}', channels: { v: '$.v' } }] },
+          { id: 'in', type: 'mqtt', url: broker.url, username: 'gw', password: 's3cret', tls, reconnectPeriodMs: 200, subscribe: [{ topic: 'in/+', device: '{1}', channels: { v: '$.v' } }] },
         ],
         sinks: [
-          { id: 'cloud', type: 'mqtt', url: broker.url.replace('mqtts://', 'tls://'), username: 'gw', passwordEnv: 'SPORE_TEST_MQTT_PASSWORD', tls, reconnectMs: 200 },
-          { id: 'wrong-password', type: 'mqtt', url: broker.url, username: 'gw', password: 'nope', tls, reconnectMs: 200 },
-          { id: 'untrusted', type: 'mqtt', url: broker.url, username: 'gw', password: 's3cret', reconnectMs: 200 },
-          { id: 'no-ca-file', type: 'mqtt', url: broker.url, tls: { ca: join(dir, 'missing.pem') } },
+          { id: 'cloud', type: 'mqtt', url: broker.url.replace('mqtts://', 'tls://'), username: 'gw', passwordEnv: 'SPORE_TEST_MQTT_PASSWORD', tls, reconnectPeriodMs: 200 },
+          { id: 'wrong-password', type: 'mqtt', url: broker.url, username: 'gw', password: 'nope', tls, reconnectPeriodMs: 200 },
+          { id: 'untrusted', type: 'mqtt', url: broker.url, username: 'gw', password: 's3cret', reconnectPeriodMs: 200 },
+          { id: 'self-signed-ok', type: 'mqtt', url: broker.url, username: 'gw', password: 's3cret', tls: { allowSelfSigned: true }, reconnectPeriodMs: 200 },
+          { id: 'no-ca-file', type: 'mqtt', url: broker.url, tls: { caFile: join(dir, 'missing.pem') } },
         ],
       },
     });
@@ -69,6 +70,7 @@ describe('mqtt connector and sink with credentials and TLS', { skip }, () => {
       sub.on('message', (_topic, payload) => received.push(payload.toString()));
       await sub.subscribeAsync('telemetry/#', { qos: 1 });
       await waitFor(async () => (await sinkHealth('cloud')).status === 'up', 'the TLS sink to connect');
+      await waitFor(async () => (await sinkHealth('self-signed-ok')).status === 'up', 'the sink that opted into any certificate');
       await waitFor(async () => (await http(`${gw.url}/api/pipeline/stats`)).body.connectors[0].state === 'connected', 'the TLS connector to connect');
       await sub.publishAsync('in/meter', JSON.stringify({ v: 7 }), { qos: 1 });
       await waitFor(() => received.length >= 1, 'the record over TLS');
@@ -90,7 +92,7 @@ describe('mqtt connector and sink with credentials and TLS', { skip }, () => {
       assert.match(untrusted.lastError, /certificate|ECONNRESET|socket|closed/i);
       const missing = await sinkHealth('no-ca-file');
       assert.equal(missing.status, 'down');
-      assert.match(missing.lastError, /cannot read tls\.ca .*missing\.pem: ENOENT/);
+      assert.match(missing.lastError, /cannot read tls\.caFile .*missing\.pem: ENOENT/);
       const stats = (await http(`${gw.url}/api/pipeline/stats`)).body.sinks;
       assert.equal(stats.find((s: { id: string }) => s.id === 'cloud').sent, 1);
       assert.equal(stats.find((s: { id: string }) => s.id === 'wrong-password').queued, 1, 'kept for when the credentials are fixed');

@@ -57,7 +57,7 @@ describe('durable export across a broker outage and a kill -9 of the gateway', {
           },
         ],
         sinks: [
-          { id: 'cloud', type: 'mqtt', url: broker.url, topic: 'telemetry/{gateway}/{device}', qos: 1, reconnectMs: 300 },
+          { id: 'cloud', type: 'mqtt', url: broker.url, topic: 'telemetry/{gateway}/{device}', qos: 1, reconnectPeriodMs: 300 },
           // What the gateway produced, written at commit time: the reference for "no value changed".
           { id: 'journal', type: 'file', path: 'journal.ndjson' },
         ],
