@@ -21,6 +21,8 @@ import { OtaService } from './firmware/ota-service.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeClient } from './node-client/node-client.js';
+import { registerPipelineMetrics } from './pipeline/pipeline-metrics.js';
+import { registerPipelineRpcMethods } from './pipeline/pipeline-rpc.js';
 import { PipelineService } from './pipeline/pipeline-service.js';
 
 export interface GatewayOptions {
@@ -110,6 +112,8 @@ export class Gateway {
       logger: logger.child({ component: 'pipeline' }),
       broadcast: (topic, fields) => (this.wsHub.clientCount > 0 ? this.wsHub.broadcast(topic, fields) : 0),
     });
+    registerPipelineMetrics(this.metrics, this.pipeline);
+    registerPipelineRpcMethods(this.rpc, this.pipeline);
   }
 
   /** The configuration in force (it changes when a reload applies a new one). */

@@ -126,4 +126,21 @@ describe('http connector and channel transforms end to end', () => {
     assert.equal(write.status, 400);
     assert.equal(write.body.error, 'channel_not_writable');
   });
+
+  it('exposes the same figures as Prometheus metrics and over JSON-RPC', async () => {
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const polls = Number(/spore_pipeline_connector_polls_total\{connector="weather",type="http"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(polls > 0, 'polls counted');
+    assert.match(metrics, /spore_pipeline_connector_up\{connector="weather",type="http"\} 1/);
+    assert.match(metrics, /spore_pipeline_sink_sent_total\{sink="ws",type="websocket"\} 3/);
+    const rpc = async (method: string, params: unknown) => (await http(`${gw.url}/rpc`, { body: { jsonrpc: '2.0', id: 1, method, params } })).body;
+    const device = await rpc('devices.get', { id: 'weather' });
+    assert.equal(device.result.id, 'weather');
+    assert.equal(device.result.lastRecord.seq, 3);
+    const stats = await rpc('pipeline.stats', {});
+    assert.equal(stats.result.connectors[0].id, 'weather');
+    const refused = await rpc('devices.write', { id: 'weather', channel: 'temp', value: 1 });
+    assert.equal(refused.error.data.error, 'channel_not_writable');
+    assert.equal(refused.error.data.status, 400);
+  });
 });
