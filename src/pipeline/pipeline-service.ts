@@ -76,6 +76,7 @@ export class PipelineService {
   private readonly devices = new Map<string, DeviceState>();
   private readonly chains = new Map<string, TransformChain>();
   private readonly store: RecordStore;
+  private readonly storePath: string;
   private pending: PendingSubmit[] = [];
   private flushScheduled = false;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -83,8 +84,8 @@ export class PipelineService {
 
   constructor(private readonly deps: PipelineDeps) {
     const { config, logger } = deps;
-    const storePath = isAbsolute(config.store.path) ? config.store.path : join(deps.dataDir, config.store.path);
-    this.store = new RecordStore(storePath, { synchronous: config.store.synchronous, logger: logger.child({ component: 'pipeline-store' }) });
+    this.storePath = isAbsolute(config.store.path) ? config.store.path : join(deps.dataDir, config.store.path);
+    this.store = new RecordStore(this.storePath, { synchronous: config.store.synchronous, logger: logger.child({ component: 'pipeline-store' }) });
     for (const sinkConfig of config.sinks) {
       const def = SINK_TYPES.get(sinkConfig.type)!;
       this.sinks.push(
@@ -120,7 +121,12 @@ export class PipelineService {
   async start(): Promise<void> {
     if (!this.enabled || this.running) return;
     const durable = this.sinks.filter((s): s is DurableSink => s.durable);
-    this.store.open(durable.map((s) => ({ id: s.id, maxMessages: s.buffer.maxMessages, maxAgeMs: s.buffer.maxAgeMs, topicFor: (r: PipelineRecord) => s.topicFor(r) })));
+    try {
+      this.store.open(durable.map((s) => ({ id: s.id, maxMessages: s.buffer.maxMessages, maxAgeMs: s.buffer.maxAgeMs, topicFor: (r: PipelineRecord) => s.topicFor(r) })));
+    } catch (err) {
+      // Refuse to start rather than start over with an empty buffer (docs/pipeline.md).
+      throw new Error(`cannot open the pipeline store ${this.storePath}: ${errorMessage(err)}`, { cause: err });
+    }
     this.running = true;
     for (const sink of this.sinks) await sink.start();
     for (const sink of durable) {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, validateConfig } from '../../src/config/load-config.js';
@@ -143,6 +143,21 @@ describe('pipeline configuration', () => {
       assert.match(err, /invalid configuration/);
       for (const [path] of EXPECTED) assert.ok(err.includes(`${path}: `), `${path} in:\n${err}`);
       assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start on a store it cannot open, naming the file, rather than start over', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'spore-pipe-store-'));
+    try {
+      await mkdir(join(dir, 'pipeline'));
+      await writeFile(join(dir, 'pipeline', 'pipeline.db'), 'not a database, not at all');
+      const file = join(dir, 'c.json');
+      await writeFile(file, JSON.stringify({ pipeline: { sinks: [{ id: 'ws', type: 'websocket' }] } }));
+      const p = spawnTs('src/cli/gateway-main.ts', ['-config', file, '-port', '0', '-udp-port', '0', '-bind', '127.0.0.1', '-data-dir', dir, '-log-level', 'error']);
+      assert.equal(await p.exited, 1);
+      assert.match(p.stderr(), /cannot open the pipeline store .*pipeline\.db: file is not a database/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
