@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
     status: 503,
     message: 'No reachable primary node; check the nodes or pick one with POST /api/discovery/primary/{ip}.',
   },
+  pipeline_disabled: { status: 503, message: 'No data pipeline is configured; add a "pipeline" section to the configuration file (docs/pipeline.md).' },
   device_unavailable: { status: 503, message: "The device's connector is not connected right now; retry once it is (see GET /api/pipeline/stats)." },
   device_write_failed: { status: 502, message: 'The device refused or failed the write.' },
   node_timeout: { status: 504, message: 'The node did not answer in time; it may be busy or rebooting.' },

@@ -6,6 +6,7 @@ import type { PipelineService } from './pipeline-service.js';
  * (the same figures as GET /api/pipeline/stats): per connector and per sink.
  */
 export function registerPipelineMetrics(metrics: GatewayMetrics, pipeline: PipelineService): void {
+  if (!pipeline.enabled) return;
   const connectors = () => pipeline.stats().connectors;
   const sinks = () => pipeline.stats().sinks;
   const byConnector = (pick: (c: ReturnType<typeof connectors>[number]) => number) => () =>

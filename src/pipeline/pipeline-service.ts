@@ -172,16 +172,19 @@ export class PipelineService {
   }
 
   listDevices(): DeviceView[] {
+    this.requireEnabled();
     return [...this.devices.keys()].sort().map((id) => this.view(id));
   }
 
   getDevice(id: string): DeviceView {
+    this.requireEnabled();
     if (!this.devices.has(id)) throw new GatewayError('device_not_found', `no device "${id}"; see GET /api/devices`);
     return this.view(id);
   }
 
   /** `POST /api/devices/{id}/write {channel, value}`: inverts the channel's transforms and writes. */
   async write(id: string, body: unknown): Promise<WriteResult> {
+    this.requireEnabled();
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new GatewayError('bad_request', 'Send a JSON object {"channel": "<name>", "value": <number|string|boolean>}.');
     }
@@ -211,6 +214,7 @@ export class PipelineService {
   }
 
   stats(): PipelineStats {
+    this.requireEnabled();
     return {
       connectors: [...this.connectors.values()].map((c) => {
         const s = c.stats();
@@ -222,6 +226,11 @@ export class PipelineService {
         return { id: s.id, type: s.type, queued: 0, sent, dropped, oldestQueuedAgeMs: 0 };
       }),
     };
+  }
+
+  /** Like the MQTT bridge's `mqtt_disabled`: the UI shows "not enabled" rather than an empty page. */
+  private requireEnabled(): void {
+    if (!this.enabled) throw new GatewayError('pipeline_disabled');
   }
 
   /** One health component per connector and sink: down degrades the gateway (CONTRACT §4). */

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, validateConfig } from '../../src/config/load-config.js';
-import { spawnTs } from '../helpers/gateway-harness.js';
+import { http, spawnTs, startTestGateway } from '../helpers/gateway-harness.js';
 
 /** The issue's example configuration, as YAML users would write it. */
 const EXAMPLE = `
@@ -160,6 +160,22 @@ describe('pipeline configuration', () => {
       assert.match(p.stderr(), /cannot open the pipeline store .*pipeline\.db: file is not a database/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers 503 pipeline_disabled when no pipeline is configured', async () => {
+    const gw = await startTestGateway();
+    try {
+      for (const [path, body] of [['/api/devices', undefined], ['/api/devices/x', undefined], ['/api/pipeline/stats', undefined], ['/api/devices/x/write', { channel: 'c', value: 1 }]] as const) {
+        const res = await http(`${gw.url}${path}`, body ? { body } : {});
+        assert.equal(res.status, 503, path);
+        assert.equal(res.body.error, 'pipeline_disabled');
+        assert.match(res.body.message, /pipeline/);
+      }
+      assert.ok(!Object.keys((await http(`${gw.url}/api/health`)).body.components).some((c) => c.startsWith('connector:') || c.startsWith('sink:')));
+      assert.doesNotMatch(await (await fetch(`${gw.url}/metrics`)).text(), /spore_pipeline_/);
+    } finally {
+      await gw.stop();
     }
   });
 });
