@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http-server.js';
+import { bridgeMqttToWebSocket } from './api/mqtt-ws.js';
+import { registerMqttRoutes } from './api/routes/mqtt-routes.js';
 import { bridgeEventsToWebSocket } from './api/ws-bridge.js';
 import { WsHub } from './api/ws-hub.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
@@ -14,6 +16,7 @@ import type { GatewayEventBus, GatewayEvents } from './events/gateway-events.js'
 import { OtaService } from './firmware/ota-service.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
+import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
 
 export interface GatewayOptions {
@@ -35,6 +38,7 @@ export class Gateway {
   readonly ota: OtaService;
   readonly health: HealthService;
   readonly wsHub: WsHub;
+  readonly mqtt: MqttService;
   private http: FastifyInstance | undefined;
   private httpListening = false;
   private readonly teardown: Array<() => void> = [];
@@ -55,6 +59,7 @@ export class Gateway {
     this.ota = new OtaService(this.access, this.client, this.bus, logger.child({ component: 'ota' }), Math.max(config.nodes.requestTimeoutMs, 30_000));
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
+    this.mqtt = new MqttService({ config, registry: this.registry, cluster: this.cluster, access: this.access, bus: this.bus, logger });
   }
 
   /** The bound HTTP port (useful with port 0). */
@@ -78,6 +83,8 @@ export class Gateway {
     this.cluster.start();
     this.wsHub.start();
     this.teardown.push(bridgeEventsToWebSocket(this.bus, this.wsHub, this.cluster));
+    await this.mqtt.start();
+    this.teardown.push(bridgeMqttToWebSocket(this.mqtt, this.wsHub));
     this.http = await buildHttpServer({
       config: this.config,
       logger: this.logger.child({ component: 'http' }),
@@ -90,7 +97,7 @@ export class Gateway {
       ota: this.ota,
       health: this.health,
       wsHub: this.wsHub,
-    });
+    }, [(app) => registerMqttRoutes(app, this.mqtt)]);
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;
     this.http.server.on('close', () => {
@@ -104,6 +111,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.logger.info('SPORE gateway stopping');
     for (const off of this.teardown.splice(0)) off();
+    await this.mqtt.stop();
     await this.wsHub.stop();
     if (this.http) await this.http.close();
     this.httpListening = false;
@@ -142,7 +150,7 @@ export class Gateway {
     this.health.register({
       name: 'mqtt',
       required: false,
-      check: () => ({ status: 'disabled' }),
+      check: () => this.mqtt.health(),
     });
   }
 }
