@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/load-config.js';
 import { Gateway } from '../gateway.js';
 import { GATEWAY_FLAGS } from './gateway-flags.js';
 import { loadGatewayConfig } from './load-gateway-config.js';
-import { FlagError, formatHelp } from './parse-flags.js';
+import { formatHelp } from './parse-flags.js';
+import { explainStartupError, runUntilSignal, startGateway } from './run-gateway.js';
 
 const USAGE = 'Usage: spore-gateway [options]\n\nSPORE Gateway: discovers SPORE nodes over UDP and serves the REST/WebSocket API.';
 
@@ -22,15 +22,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     loaded = await loadGatewayConfig(argv);
   } catch (err) {
-    if (err instanceof FlagError) {
-      process.stderr.write(`spore-gateway: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof ConfigError) {
-      process.stderr.write(`spore-gateway: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
+    return explainStartupError('spore-gateway', err);
   }
   if (loaded.help) {
     process.stdout.write(formatHelp(USAGE, GATEWAY_FLAGS));
@@ -40,35 +32,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`spore-gateway ${packageVersion()}\n`);
     return 0;
   }
-
   const gateway = new Gateway(loaded.config);
-  try {
-    await gateway.start();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-    const what = e.code === 'EADDRINUSE' ? `address ${e.address ?? ''}:${e.port ?? ''} is already in use` : e.code === 'EACCES' ? `permission denied binding ${e.address ?? ''}:${e.port ?? ''}` : e.message;
-    gateway.logger.error({ err }, 'gateway failed to start');
-    process.stderr.write(`spore-gateway: cannot start: ${what}\n`);
-    await gateway.stop().catch(() => undefined);
-    return 1;
-  }
-
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const shutdown = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      gateway.logger.info({ signal }, 'shutting down');
-      // A stuck shutdown must not keep the process alive forever.
-      setTimeout(() => process.exit(1), 10_000).unref();
-      gateway.stop().then(resolve, (err: unknown) => {
-        gateway.logger.error({ err }, 'error during shutdown');
-        resolve();
-      });
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  });
+  if (!(await startGateway('spore-gateway', gateway))) return 1;
+  await runUntilSignal(gateway);
   return 0;
 }
 

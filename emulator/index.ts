@@ -1,0 +1,6 @@
+/** The SPORE node emulator's library API (used by tests, benchmarks, the demo and `spore-sim`). */
+export { SimCluster, SIM_DEFAULTS, allocateIps, type SimClusterOptions } from './sim-cluster.js';
+export { SimNode, UPDATE_FAILURE_MODES, type UpdateFailureMode, type UploadRecord } from './sim-node.js';
+export { makeFirmwareImage, readFirmwareVersion, VersionScanner, ESP_IMAGE_MAGIC, VERSION_MARKER } from './firmware-image.js';
+export { NODE_API } from './node-model.js';
+export { applySimCommand, SIM_COMMAND_HELP } from './sim-commands.js';

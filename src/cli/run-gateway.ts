@@ -1,0 +1,49 @@
+import { ConfigError } from '../config/load-config.js';
+import type { Gateway } from '../gateway.js';
+import { FlagError } from './parse-flags.js';
+
+/** Bad flags or configuration: one clear message on stderr and exit code 2; anything else is rethrown. */
+export function explainStartupError(binary: string, err: unknown): number {
+  if (err instanceof FlagError || err instanceof ConfigError) {
+    process.stderr.write(`${binary}: ${err.message}\n`);
+    return 2;
+  }
+  throw err;
+}
+
+/** Starts the gateway; on failure prints why in one line (port in use, permission) and returns false. */
+export async function startGateway(binary: string, gateway: Gateway): Promise<boolean> {
+  try {
+    await gateway.start();
+    return true;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    const where = `${e.address ?? ''}:${e.port ?? ''}`;
+    const what =
+      e.code === 'EADDRINUSE' ? `address ${where} is already in use` : e.code === 'EACCES' ? `permission denied binding ${where}` : e.message;
+    gateway.logger.error({ err }, 'gateway failed to start');
+    process.stderr.write(`${binary}: cannot start: ${what}\n`);
+    await gateway.stop().catch(() => undefined);
+    return false;
+  }
+}
+
+/** Resolves after SIGINT/SIGTERM once `stop` has run (graceful shutdown), bounded to 10 s. */
+export function runUntilSignal(gateway: Gateway, stop: () => Promise<void> = () => gateway.stop()): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      gateway.logger.info({ signal }, 'shutting down');
+      // A stuck shutdown must not keep the process alive forever.
+      setTimeout(() => process.exit(1), 10_000).unref();
+      stop().then(resolve, (err: unknown) => {
+        gateway.logger.error({ err }, 'error during shutdown');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
