@@ -44,7 +44,8 @@ export function compileFilter(filter: string): (topic: string) => boolean {
   if (filter === '#') return (topic) => topic[0] !== '$';
   if (!filter.includes('+') && !filter.includes('#')) return (topic) => topic === filter;
   // The literal part before the first wildcard lets most topics be refused with one comparison.
-  const literal = filter.slice(0, Math.min(...['+', '#'].map((w) => (filter.includes(w) ? filter.indexOf(w) : filter.length))));
+  // ("a/#" also matches "a", so the separator before the wildcard is not part of it.)
+  const literal = filter.slice(0, Math.min(...['+', '#'].map((w) => (filter.includes(w) ? filter.indexOf(w) : filter.length)))).replace(/\/$/, '');
   return (topic) => topic.startsWith(literal) && topicMatches(filter, topic);
 }
 
