@@ -495,10 +495,11 @@ async function readTlsFile(option: string, path: string): Promise<Buffer> {
 /** One readable sentence per failure, with what to do about it. */
 export function describeMqttError(err: Error & { code?: string | number }, options: Pick<MqttBridgeOptions, 'username' | 'address'>): string {
   const code = err.code;
-  if (code === 4 || code === 134) {
-    return `the broker refused the credentials (${err.message}); check MQTT_USER / MQTT_PASSWORD${options.username === undefined && options.address.username === undefined ? ' (none were given)' : ''}`;
+  // Brokers differ (Mosquitto answers "not authorized" to a wrong password): one hint for both.
+  if (code === 4 || code === 5 || code === 134 || code === 135) {
+    const none = options.username === undefined && options.address.username === undefined ? ' (none were given)' : '';
+    return `the broker refused the credentials (${err.message}); check MQTT_USER / MQTT_PASSWORD${none} and the user's rights on the broker`;
   }
-  if (code === 5 || code === 135) return `the broker refused the connection (${err.message}); check the user's rights on the broker`;
   if (code === 1 || code === 132) return `the broker does not speak this MQTT version (${err.message}); set mqtt.protocolVersion`;
   if (code === 2 || code === 133) return `the broker refused the client id (${err.message}); set mqtt.clientId`;
   if (code === 'ECONNREFUSED') return 'connection refused (is the broker running on that host and port?)';

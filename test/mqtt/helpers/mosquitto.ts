@@ -86,7 +86,8 @@ export class MosquittoBroker {
   async pub(topic: string, payload: string | Buffer, extra: string[] = []): Promise<void> {
     const args = ['-h', '127.0.0.1', '-p', String(this.port), '-u', this.user, '-P', this.password, '-t', topic, ...extra];
     if (typeof payload === 'string') {
-      await run(MOSQUITTO_PUB!, [...args, '-m', payload]);
+      // -n: a zero-length ("null") message.
+      await run(MOSQUITTO_PUB!, payload === '' ? [...args, '-n'] : [...args, '-m', payload]);
       return;
     }
     await new Promise<void>((resolve, reject) => {
@@ -127,7 +128,6 @@ export class MosquittoBroker {
       'log_type error',
       'log_type warning',
       'log_type notice',
-      'max_packet_size 0',
       `listener ${this.port} 127.0.0.1`,
       `listener ${this.tlsPort} 127.0.0.1`,
       `cafile ${d('ca.crt')}`,
