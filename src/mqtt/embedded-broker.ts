@@ -13,6 +13,8 @@ export interface EmbeddedBrokerOptions {
   /** When both are set, clients must give them (the gateway's MQTT_USER / MQTT_PASSWORD). */
   username?: string;
   password?: string;
+  /** Log every connection and publication at info (the stand-alone `npm run mqtt:broker -verbose`). */
+  logTraffic?: boolean;
 }
 
 export interface EmbeddedBrokerStats {
@@ -77,6 +79,13 @@ export class EmbeddedBroker {
       };
     }
     broker.on('clientError', (client, err) => this.logger.debug({ clientId: client?.id, err: err.message }, 'embedded broker: client error'));
+    if (this.options.logTraffic) {
+      broker.on('client', (client) => this.logger.info({ clientId: client.id }, 'client connected'));
+      broker.on('clientDisconnect', (client) => this.logger.info({ clientId: client.id }, 'client disconnected'));
+      broker.on('publish', (packet, client) => {
+        if (client) this.logger.info({ clientId: client.id, topic: packet.topic, bytes: packet.payload.length, qos: packet.qos, retain: packet.retain }, 'publish');
+      });
+    }
     broker.on('connectionError', (client, err) => this.logger.debug({ clientId: client?.id, err: err.message }, 'embedded broker: connection error'));
 
     this.tcp = createTcpServer((socket) => {
