@@ -362,6 +362,8 @@ export class MqttBridge {
     this.connectedAt = Date.now();
     this.lastLoggedError = undefined;
     this.own.clear();
+    // Commands' answers and state changes are small and should leave at once (no Nagle delay).
+    (this.client?.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     this.setStatus('connected', null);
     this.logger.info({ broker: this.status.broker, reconnected }, 'connected to the MQTT broker');
     this.subscribe();
