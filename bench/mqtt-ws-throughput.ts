@@ -28,10 +28,12 @@ import { nodeRedVersion, startMosquitto, startNodeRed } from './lib/mqtt-peers.j
 import { RawPublisher } from './lib/raw-mqtt-publisher.js';
 
 const QUICK = process.env.MQTT_BENCH_QUICK === '1';
-const WINDOW = 1000; // messages in flight in the closed loop
+const WINDOW = Number(process.env.MQTT_BENCH_WINDOW ?? 1000); // messages in flight in the closed loop
 const THROUGHPUT_MESSAGES = QUICK ? 5_000 : 30_000;
 const LATENCY_RATE = 1000; // messages/s
 const LATENCY_SECONDS = QUICK ? 2 : 5;
+/** Run only these systems (comma-separated names), e.g. MQTT_BENCH_SYSTEMS=gateway,node-red. */
+const ONLY = process.env.MQTT_BENCH_SYSTEMS?.split(',');
 const RSS_RATE = 10_000; // messages/s
 const RSS_SECONDS = QUICK ? 5 : 30;
 const TOPIC = 'bench/sensor';
@@ -106,13 +108,22 @@ function payloadOf(seq: number, size: number, padding: string): string {
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Publishes until every client has every message, never more than WINDOW ahead. */
-async function closedLoop(publisher: RawPublisher, fleet: Fleet, total: number, size: number, pid: number): Promise<{ messagesPerSec: number; lost: number; cpuPercent: number }> {
+async function closedLoop(
+  publisher: RawPublisher,
+  fleet: Fleet,
+  total: number,
+  size: number,
+  pids: { system: number; broker: number; fleet: number },
+): Promise<{ messagesPerSec: number; lost: number; cpuPercent: number; cpuMicrosPerMessage: number; brokerCpuPercent: number; clientsCpuPercent: number; publisherCpuPercent: number }> {
   const padding = 'x'.repeat(size);
   await fleet.reset(total);
   let published = 0;
   let acked = 0;
   let lastProgressAt = Date.now();
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = cpuSeconds(pids.system);
+  const broker0 = cpuSeconds(pids.broker);
+  const fleet0 = cpuSeconds(pids.fleet);
+  const self0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const pump = (): void => {
     while (published < total && published - acked < WINDOW) {
@@ -140,11 +151,23 @@ async function closedLoop(publisher: RawPublisher, fleet: Fleet, total: number, 
   });
   fleet.onProgress = () => undefined;
   const report = await fleet.report();
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu = cpuSeconds(pids.system) - cpu0;
+  const brokerCpu = cpuSeconds(pids.broker) - broker0;
+  const fleetCpu = cpuSeconds(pids.fleet) - fleet0;
+  const self = process.cpuUsage(self0);
   const endNs = report.doneAtNs !== '0' ? BigInt(report.doneAtNs) : process.hrtime.bigint();
   const seconds = Number(endNs - t0) / 1e9;
   const delivered = Math.min(...report.received);
-  return { messagesPerSec: Math.round(delivered / seconds), lost: total - delivered, cpuPercent: round((cpu / seconds) * 100, 1) };
+  return {
+    messagesPerSec: Math.round(delivered / seconds),
+    lost: total - delivered,
+    cpuPercent: round((cpu / seconds) * 100, 1),
+    // CPU time of the system under test per message delivered to every client, µs.
+    cpuMicrosPerMessage: round((cpu / Math.max(1, delivered)) * 1e6, 1),
+    brokerCpuPercent: pids.broker === pids.system ? NaN : round((brokerCpu / seconds) * 100, 1),
+    clientsCpuPercent: round((fleetCpu / seconds) * 100, 1),
+    publisherCpuPercent: round(((self.user + self.system) / 1e6 / seconds) * 100, 1),
+  };
 }
 
 /** Publishes at `rate` for `seconds` (paced every ms) and reads the latency distribution. */
@@ -235,9 +258,7 @@ async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: G
   stalled.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
   await new Promise<void>((r) => stalled.once('data', () => r()));
   stalled.pause(); // reads nothing from now on
-  let stalledClosedAt: number | null = null;
-  const started = Date.now();
-  stalled.on('close', () => (stalledClosedAt = Date.now() - started));
+  let stalledDroppedAfterMs: number | null = null;
   await fleet.connect('json', `${gw.url.replace(/^http/, 'ws')}/ws`, 1);
   await warm(publisher, fleet, 100);
   const total = RSS_RATE * RSS_SECONDS;
@@ -255,6 +276,15 @@ async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: G
       if (now - lastSample >= 1000) {
         lastSample = now;
         samples.push(rssMiB(gw.pid));
+        // When did the gateway give up on the client that reads nothing (closed with 1013)?
+        if (stalledDroppedAfterMs === null) {
+          const at = Math.round(now - t0);
+          void fetch(`${gw.url}/api/health`)
+            .then((r) => r.json() as Promise<{ components: { websocket: { slowClientsDropped: number } } }>)
+            .then((h) => {
+              if (stalledDroppedAfterMs === null && h.components.websocket.slowClientsDropped > 0) stalledDroppedAfterMs = at;
+            }, () => undefined);
+        }
       }
       if (sent < total) setTimeout(tick, 1);
       else resolve();
@@ -270,7 +300,7 @@ async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: G
     rateMessagesPerSec: RSS_RATE,
     seconds: RSS_SECONDS,
     rssMiB: { before: rssBefore, maxDuring: Math.max(...samples), end: rssMiB(gw.pid), peakHighWaterMark: peakRssMiB(gw.pid), samples },
-    stalledClientClosedAfterMs: stalledClosedAt,
+    stalledClientDroppedWithin1sOfMs: stalledDroppedAfterMs,
     slowClientsDropped: health.components.websocket.slowClientsDropped,
     readingClientReceived: report.received[0],
     readingClientExpected: total,
@@ -301,12 +331,16 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     for (const startSystem of systems) {
       const system = await startSystem();
+      if (ONLY && !ONLY.includes(system.name)) {
+        await system.stop();
+        continue;
+      }
       try {
         for (const size of [100, 1024]) {
           for (const clients of [1, 10]) {
             await fleet.connect(system.kind, system.url, clients);
             await warm(publisher, fleet, size);
-            const throughput = await closedLoop(publisher, fleet, THROUGHPUT_MESSAGES, size, system.pid);
+            const throughput = await closedLoop(publisher, fleet, THROUGHPUT_MESSAGES, size, { system: system.pid, broker: mosquitto.pid, fleet: fleet.pid });
             const latency = await openLoop(publisher, fleet, LATENCY_RATE, LATENCY_SECONDS, size);
             await fleet.close();
             const row = { system: system.name, payloadBytes: size, clients, ...throughput, latencyAt: LATENCY_RATE, ...latency };
@@ -321,7 +355,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquitto.port}` } });
     try {
       await waitForGatewayMqtt(gw.url);
-      rss = await rssWithStalledClient(publisher, fleet, gw);
+      if (!ONLY || ONLY.includes('rss')) rss = await rssWithStalledClient(publisher, fleet, gw);
       process.stderr.write(`${JSON.stringify(rss)}\n`);
     } finally {
       await gw.stop();

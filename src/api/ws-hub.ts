@@ -43,6 +43,8 @@ export class WsHub {
   /** Each client's TCP socket, corked while a burst of broadcasts is written (see broadcastRaw). */
   private readonly sockets = new WeakMap<WebSocket, Duplex>();
   private corked: Duplex[] | null = null;
+  /** Each client's unsent bytes when the current turn began: what it failed to read before, not this turn's burst. */
+  private readonly backlogAtTurnStart = new WeakMap<WebSocket, number>();
   private readonly connectHooks: ConnectHook[] = [];
   private readonly messageHooks: MessageHook[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
@@ -167,6 +169,7 @@ export class WsHub {
     for (const ws of this.server.clients) {
       const socket = this.sockets.get(ws);
       if (socket && !socket.destroyed) {
+        this.backlogAtTurnStart.set(ws, ws.bufferedAmount);
         socket.cork();
         corked.push(socket);
       }
@@ -181,7 +184,9 @@ export class WsHub {
 
   private sendTo(ws: WebSocket, message: string | Buffer): boolean {
     if (ws.readyState !== WebSocket.OPEN) return false;
-    if (ws.bufferedAmount > this.options.maxBacklogBytes) {
+    // While corked, this turn's own burst is not the client's fault (it is bounded by one turn's input).
+    const backlog = this.corked ? (this.backlogAtTurnStart.get(ws) ?? ws.bufferedAmount) : ws.bufferedAmount;
+    if (backlog > this.options.maxBacklogBytes) {
       this.dropSlow(ws);
       return false;
     }
