@@ -1,4 +1,5 @@
 import { LOG_LEVELS } from '../logger.js';
+import { isValidBrokerUrl } from '../mqtt/broker-url.js';
 import { type FlagSpec, parsers } from './parse-flags.js';
 
 /**
@@ -18,7 +19,7 @@ export const GATEWAY_FLAGS: GatewayFlagSpec[] = [
     configPath: 'mqtt.url',
     description: 'enable the MQTT bridge',
     accepts: 'tcp://, mqtt://, tls://, mqtts://, ws://, wss:// URL or "embedded"',
-    parse: (raw) => (raw === 'embedded' || /^(tcp|mqtt|tls|mqtts|ws|wss):\/\/[^\s/]+/.test(raw) ? raw : undefined),
+    parse: (raw) => (raw === 'embedded' || isValidBrokerUrl(raw) ? raw : undefined),
   },
   { name: 'log-level', configPath: 'log.level', description: 'log level', accepts: LOG_LEVELS.join(' | '), parse: parsers.oneOf(LOG_LEVELS), defaultText: 'info' },
   { name: 'node-port', configPath: 'nodes.port', description: "HTTP port of the nodes' API", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: '80' },

@@ -1,6 +1,7 @@
 import { hostname as machineHostname } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
+import { isValidBrokerUrl } from '../mqtt/broker-url.js';
 
 /**
  * The one configuration schema of the gateway. Defaults here make a gateway
@@ -110,7 +111,7 @@ export const mqttSectionSchema = z
   .object({
     url: z
       .string()
-      .regex(/^(embedded|(tcp|mqtt|tls|mqtts|ws|wss):\/\/[^\s/]+.*)$/, 'tcp://, mqtt://, tls://, mqtts://, ws://, wss:// URL or "embedded"')
+      .refine((u) => u === 'embedded' || isValidBrokerUrl(u), 'tcp://, mqtt://, tls://, mqtts://, ws://, wss:// URL (port 1-65535) or "embedded"')
       .optional(),
     /** Broker user name; the MQTT_USER environment variable wins when set. */
     username: z.string().optional(),

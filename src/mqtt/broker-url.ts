@@ -67,3 +67,13 @@ export function parseBrokerUrl(url: string): BrokerAddress {
 export function redact(url: string): string {
   return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1***@');
 }
+
+/** True when `url` is a broker URL this gateway can use. */
+export function isValidBrokerUrl(url: string): boolean {
+  try {
+    parseBrokerUrl(url);
+    return !/\s/.test(url);
+  } catch {
+    return false;
+  }
+}

@@ -449,6 +449,8 @@ export class MqttBridge {
       port: a.port,
       clientId: o.clientId,
       protocolVersion: o.protocolVersion,
+      // MQTT 3.1 names its protocol "MQIsdp"; 3.1.1 and 5 say "MQTT".
+      protocolId: o.protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
       keepalive: o.keepaliveSeconds,
       reconnectPeriod: o.reconnectPeriodMs,
       connectTimeout: o.connectTimeoutMs,

@@ -220,3 +220,13 @@ describe('MQTT configuration and flags', () => {
     assert.throws(() => parseFlags(['-mqtt-protocol', '4'], GATEWAY_FLAGS), (e: Error) => e instanceof FlagError && /3\.1 \| 3\.1\.1 \| 5/.test(e.message));
   });
 });
+
+describe('-mqtt URL validation', () => {
+  it('refuses at once a URL the bridge could not use, naming the option', () => {
+    for (const bad of ['tcp://host:99999', 'http://host', 'tcp://', 'mqtt://ho st']) {
+      assert.throws(() => parseFlags(['-mqtt', bad], GATEWAY_FLAGS), (e: Error) => e instanceof FlagError && /-mqtt/.test(e.message), bad);
+      assert.throws(() => validateConfig({ mqtt: { url: bad } }), /mqtt\.url/, bad);
+    }
+    for (const good of ['embedded', 'tcp://h', 'mqtts://h:8883', 'ws://h/x', 'wss://u:p@h']) assert.equal(validateConfig({ mqtt: { url: good } }).mqtt.url, good);
+  });
+});
