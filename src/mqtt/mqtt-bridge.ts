@@ -117,6 +117,8 @@ export class MqttBridge {
   private readonly handlers: Array<{ filter: string; qos: QoS; matches: (topic: string) => boolean; handler: TopicHandler }> = [];
   private ownTopic: OwnTopicPredicate = () => false;
   private readonly own = new OwnPublications();
+  /** The configured filters, compiled: only publications they match can come back as echoes. */
+  private readonly subscribed: Array<(topic: string) => boolean>;
   private readonly timestamps = new TimestampCache();
   readonly retention: RetentionBuffer;
   private readonly dedup: DuplicateSuppressor | undefined;
@@ -156,6 +158,7 @@ export class MqttBridge {
       this.rateLimit = new TopicRateLimiter(options.rateLimitPerTopic, burst, Math.max(options.retention.maxTopics, 10_000));
     }
     for (const s of options.subscriptions) this.granted.set(s.topic, null);
+    this.subscribed = options.subscriptions.map((s) => compileFilter(s.topic));
   }
 
   get connected(): boolean {
@@ -242,7 +245,9 @@ export class MqttBridge {
       return false;
     }
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    if (!this.options.echoOwnPublications && this.options.protocolVersion !== 5) this.own.remember(topic, bytes);
+    if (!this.options.echoOwnPublications && this.options.protocolVersion !== 5 && this.subscribed.some((matches) => matches(topic))) {
+      this.own.remember(topic, bytes);
+    }
     this.counters.messagesOut++;
     this.counters.bytesOut += bytes.length;
     const publishOptions: { qos: QoS; retain: boolean; properties?: IPublishPacket['properties'] } = { qos: opts.qos, retain: opts.retain };

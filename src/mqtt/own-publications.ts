@@ -70,17 +70,19 @@ export class OwnPublications {
     this.bytes = 0;
   }
 
+  /** Drops expired entries; when `force`, also the older half of every topic's list, to make room. */
   private sweep(now: number, force: boolean): void {
     for (const [topic, list] of this.pending) {
-      for (let i = list.length - 1; i >= 0; i--) {
-        // Forced: also drop the oldest half of each list to make room.
-        if (list[i]!.expires < now || (force && i < list.length / 2)) {
-          this.bytes -= list[i]!.payload.length;
+      const keepFrom = force ? Math.floor(list.length / 2) : 0;
+      const kept = list.filter((p, i) => i >= keepFrom && p.expires >= now);
+      for (const p of list) {
+        if (!kept.includes(p)) {
+          this.bytes -= p.payload.length;
           this.entries--;
-          list.splice(i, 1);
         }
       }
-      if (list.length === 0) this.pending.delete(topic);
+      if (kept.length === 0) this.pending.delete(topic);
+      else this.pending.set(topic, kept);
     }
   }
 }
