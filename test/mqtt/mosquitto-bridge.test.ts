@@ -6,9 +6,8 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { http, spawnTs, startTestGateway, WsRecorder, type TestGateway } from '../helpers/gateway-harness.js';
 import { freePort, freeUdpPort, waitFor } from '../helpers/net.js';
-import { skipUnlessPeer } from '../helpers/peers.js';
+import { findBinary, skipUnlessPeer } from '../helpers/peers.js';
 import { startSim, type TestSim } from '../helpers/sim.js';
-import { findBinary } from '../helpers/peers.js';
 import { HAVE_MOSQUITTO, MosquittoBroker } from './helpers/mosquitto.js';
 import { MqttRecorder } from './helpers/mqtt-recorder.js';
 
