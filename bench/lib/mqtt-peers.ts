@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { WebSocket } from 'ws';
 import { freePort } from './gateway-process.js';
 
 const run = promisify(execFile);
@@ -127,5 +128,23 @@ export async function startNodeRed(mqttPort: number): Promise<PeerProcess & { po
   );
   const child = spawn(process.execPath, [entry, '--settings', join(userDir, 'settings.js'), '--userDir', userDir], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitPort(port, 'Node-RED', child, 120_000);
+  // The HTTP port opens before the flow is deployed: wait until /ws/bench accepts an upgrade.
+  const wsUrl = `ws://127.0.0.1:${port}/ws/bench`;
+  const deadline = Date.now() + 60_000;
+  while (!(await canUpgrade(wsUrl))) {
+    if (Date.now() > deadline) throw new Error('Node-RED never served /ws/bench');
+    await new Promise((r) => setTimeout(r, 200));
+  }
   return { child, pid: child.pid!, port, wsUrl: `ws://127.0.0.1:${port}/ws/bench`, stop: stopper(child, () => rm(userDir, { recursive: true, force: true })) };
+}
+
+function canUpgrade(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(true);
+    });
+    ws.once('error', () => resolve(false));
+  });
 }
