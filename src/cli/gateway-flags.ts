@@ -54,6 +54,14 @@ export const GATEWAY_FLAGS: GatewayFlagSpec[] = [
   { name: 'mqtt-insecure', configPath: 'mqtt.tls.allowSelfSigned', description: "accept any broker certificate (self-signed); insecure", accepts: 'no value, or true|false', boolean: true, parse: parsers.boolean },
   { name: 'mqtt-prefix', configPath: 'mqtt.cluster.prefix', description: 'topic prefix of the cluster on MQTT', accepts: 'a topic without wildcards', parse: (raw) => (raw.length > 0 && !/[+#]/.test(raw) && !raw.endsWith('/') ? raw : undefined), defaultText: 'spore/<gateway id>' },
   { name: 'mqtt-ha', configPath: 'mqtt.homeAssistant.enabled', description: 'publish Home Assistant MQTT discovery', accepts: 'no value, or true|false', boolean: true, parse: parsers.boolean },
+  {
+    name: 'config-url',
+    configPath: 'remoteConfig.url',
+    description: 'pull the configuration from here first (cached in the data dir; falls back to the cache, then -config)',
+    accepts: 'an http:// or https:// URL',
+    parse: (raw) => (/^https?:\/\/[^\s/]+/.test(raw) ? raw : undefined),
+  },
+  { name: 'print-config', description: 'print the effective configuration (secrets masked) and exit', accepts: 'no value', boolean: true, parse: parsers.boolean },
   { name: 'help', description: 'show this help', accepts: 'no value', boolean: true, parse: parsers.boolean },
   { name: 'version', description: 'show the version', accepts: 'no value', boolean: true, parse: parsers.boolean },
 ];
