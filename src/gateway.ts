@@ -10,6 +10,7 @@ import { JsonRpcServer } from './api/json-rpc.js';
 import { registerCoreRpcMethods } from './api/rpc-methods.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
 import { registerCoreMetrics } from './metrics/core-metrics.js';
+import { registerMqttMetrics } from './metrics/mqtt-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
@@ -90,6 +91,7 @@ export class Gateway {
     this.auth = new ApiKeyAuth(config.auth);
     this.metrics = new GatewayMetrics();
     registerCoreMetrics(this.metrics, { registry: this.registry, discovery: this.discovery, wsHub: this.wsHub });
+    registerMqttMetrics(this.metrics, this.mqtt);
     this.rpc = new JsonRpcServer(logger.child({ component: 'rpc' }));
     registerCoreRpcMethods(this.rpc, {
       registry: this.registry,
@@ -103,6 +105,7 @@ export class Gateway {
     this.hotSections = [
       { section: 'auth', apply: (next) => this.auth.update(next.auth) },
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
+      { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next) },
     ];
   }
 

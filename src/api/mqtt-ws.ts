@@ -11,10 +11,9 @@ import { serialise, type WsHub } from './ws-hub.js';
  * `{filter, error, message}` when refused). Returns a function that unsubscribes.
  */
 export function bridgeMqttToWebSocket(mqtt: MqttService, hub: WsHub): () => void {
-  const bridge = mqtt.connection;
-  const off = bridge ? bridge.onForward((json) => {
+  const off = mqtt.onForward((json) => {
     if (hub.clientCount > 0) hub.broadcastRaw(json);
-  }) : () => undefined;
+  });
   hub.onConnect((client) => {
     const status = mqtt.status();
     if (status) client.send(serialise('mqtt/status', { ...status }));

@@ -52,11 +52,33 @@ export class MqttService {
   private publisher: ClusterPublisher | undefined;
   private commands: CommandHandler | undefined;
   private readonly logger: Logger;
-  readonly prefix: string;
+  /** WebSocket forwarding survives a reconfiguration that rebuilds the bridge. */
+  private readonly forwardListeners = new Set<(json: string, topic: string) => void>();
 
-  constructor(private readonly deps: MqttServiceDeps) {
+  constructor(private deps: MqttServiceDeps) {
     this.logger = deps.logger;
-    this.prefix = deps.config.mqtt.cluster.prefix ?? `spore/${deps.config.gateway.id}`;
+  }
+
+  /** The cluster's topic prefix (default `spore/<gatewayId>`, issue 3). */
+  get prefix(): string {
+    return this.deps.config.mqtt.cluster.prefix ?? `spore/${this.deps.config.gateway.id}`;
+  }
+
+  /** Every message the bridge forwards, as its WebSocket JSON (built once per message). */
+  onForward(listener: (json: string, topic: string) => void): () => void {
+    this.forwardListeners.add(listener);
+    return () => this.forwardListeners.delete(listener);
+  }
+
+  /**
+   * Applies a new configuration without a restart of the gateway (docs/configuration.md):
+   * the broker connection, the embedded broker and the cluster publisher are rebuilt.
+   */
+  async reconfigure(config: GatewayConfig): Promise<void> {
+    await this.stop();
+    this.broker = this.bridge = this.publisher = this.commands = undefined;
+    this.deps = { ...this.deps, config };
+    await this.start();
   }
 
   get enabled(): boolean {
@@ -151,6 +173,9 @@ export class MqttService {
       this.logger.child({ component: 'mqtt' }),
     );
     this.bridge = bridge;
+    bridge.onForward((json, topic) => {
+      for (const listener of this.forwardListeners) listener(json, topic);
+    });
     if (clusterOn) {
       bridge.setOwnTopicPredicate((t) => topics.isOwnRetained(t) || (homeAssistant?.isOwnRetained(t) ?? false));
       if (m.cluster.commands) {
