@@ -418,6 +418,7 @@ export class MqttBridge {
     for (const key of this.granted.keys()) this.granted.set(key, null);
     this.setStatus('disconnected', this.status.error ?? (wasConnected ? 'connection lost' : null));
     if (wasConnected) {
+      this.recordError(this.status.error ?? 'connection lost');
       this.logger.warn({ broker: this.status.broker, error: this.status.error, retryInMs: this.options.reconnectPeriodMs }, 'lost the MQTT broker connection; reconnecting');
     }
   }
