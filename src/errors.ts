@@ -42,6 +42,12 @@ export const ERROR_CATALOGUE = {
   device_unavailable: { status: 503, message: "The device's connector is not connected right now; retry once it is (see GET /api/pipeline/stats)." },
   device_write_failed: { status: 502, message: 'The device refused or failed the write.' },
   node_timeout: { status: 504, message: 'The node did not answer in time; it may be busy or rebooting.' },
+  invalid_topic_filter: {
+    status: 400,
+    message: 'Give an MQTT topic filter: levels separated by "/", "+" for one whole level, "#" only as the last level (URL-encode "#" as %23).',
+  },
+  busy: { status: 429, message: 'Too many requests are waiting; try again shortly.' },
+  mqtt_disabled: { status: 503, message: 'The MQTT bridge is off; start the gateway with -mqtt <url> or -mqtt embedded.' },
   internal: { status: 500, message: 'Unexpected gateway error; see the gateway log.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
