@@ -189,8 +189,8 @@ describe('MQTT configuration and flags', () => {
     assert.throws(
       () => validateConfig({ mqtt: { subscriptions: [{ topic: 'a/#/b', qos: 3 }], protocolVersion: 6, tls: { certFile: '/x' }, cluster: { prefix: 'a/#' }, bogus: 1 } }),
       (err: Error) =>
-        /mqtt\.subscriptions\.0\.topic/.test(err.message) &&
-        /mqtt\.subscriptions\.0\.qos/.test(err.message) &&
+        /mqtt\.subscriptions\[0\]\.topic/.test(err.message) &&
+        /mqtt\.subscriptions\[0\]\.qos/.test(err.message) &&
         /mqtt\.protocolVersion/.test(err.message) &&
         /mqtt\.tls\.keyFile/.test(err.message) &&
         /mqtt\.cluster\.prefix/.test(err.message) &&
