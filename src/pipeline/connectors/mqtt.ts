@@ -7,7 +7,7 @@ import { compileJsonPath, type JsonPath } from '../json-path.js';
 import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../mqtt-connection.js';
 import { isValidName, NAME_RULE, nameSchema } from '../names.js';
 import { ALWAYS } from '../schema-util.js';
-import { matchTopic, renderTemplate, templateProblem, topicFilterProblem } from '../topic-filter.js';
+import { matchTopic, renderTemplate, templateProblem, topicFilterProblem } from '../topic-template.js';
 import type { ChannelSpec, ChannelValue, Connector, ConnectorContext, ConnectorDefinition, ConnectorState, ConnectorStats, DeviceSpec } from '../types.js';
 
 const qosSchema = z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'qos must be 0, 1 or 2' });

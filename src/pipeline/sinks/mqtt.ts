@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../mqtt-connection.js';
 import { nameSchema } from '../names.js';
-import { renderTemplate } from '../topic-filter.js';
+import { renderTemplate } from '../topic-template.js';
 import type { DurableSink, PipelineRecord, QueuedRecord, SinkContext, SinkDefinition } from '../types.js';
 
 const TOPIC_VARS = ['gateway', 'device', 'connector'];

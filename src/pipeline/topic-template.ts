@@ -1,40 +1,16 @@
+import { topicMatches } from '../mqtt/topic-filter.js';
+
 /**
- * MQTT topic filters with `+`/`#` wildcards, and templates with `{n}` captures: `{n}` is the
+ * MQTT topic filters (matched as the bridge matches them), and templates with `{n}` captures: `{n}` is the
  * n-th level (0-based) of the topic a message arrived on, e.g. filter `sensors/+/reading`,
  * template `{1}` → `boiler` for topic `sensors/boiler/reading`.
  */
 
-/** Why a topic filter is invalid, or undefined when it is valid (MQTT 3.1.1 §4.7). */
-export function topicFilterProblem(filter: string): string | undefined {
-  if (filter.length === 0) return 'the topic filter is empty';
-  const levels = filter.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i]!;
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return '"#" must be a whole level and the last one';
-    if (level.includes('+') && level !== '+') return '"+" must be a whole level';
-  }
-  return undefined;
-}
+export { topicFilterProblem } from '../mqtt/topic-filter.js';
 
-/** The topic's levels when it matches the filter, else null. */
+/** The topic's levels when it matches the filter, else null (the `{n}` captures). */
 export function matchTopic(filter: string, topic: string): string[] | null {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i]!;
-    if (level === '#') {
-      // "#" does not match topics starting with "$" at the first level (MQTT 3.1.1 §4.7.2).
-      if (i === 0 && topic.startsWith('$')) return null;
-      return t;
-    }
-    if (i >= t.length) return null;
-    if (level === '+') {
-      if (i === 0 && t[0]!.startsWith('$')) return null;
-      continue;
-    }
-    if (level !== t[i]) return null;
-  }
-  return f.length === t.length ? t : null;
+  return topicMatches(filter, topic) ? topic.split('/') : null;
 }
 
 const CAPTURE = /\{(\d+)\}/g;
