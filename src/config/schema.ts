@@ -1,6 +1,7 @@
 import { hostname as machineHostname } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
+import { tlsOptionsSchema } from '../mqtt/tls-options.js';
 import { isValidBrokerUrl } from '../mqtt/broker-url.js';
 import { pipelineSectionSchema } from '../pipeline/config-schema.js';
 
@@ -134,21 +135,7 @@ export const mqttSectionSchema = z
     connectTimeoutMs: positiveMs.default(10_000),
     /** Start a clean session on every connection (no broker-side queue while the gateway is away). */
     cleanSession: z.boolean().default(true),
-    tls: z
-      .object({
-        /** PEM file of the certificate authority that signed the broker's certificate. */
-        caFile: z.string().min(1).optional(),
-        /** PEM client certificate and its key, for brokers that ask for one. */
-        certFile: z.string().min(1).optional(),
-        keyFile: z.string().min(1).optional(),
-        /** Explicit opt-in: accept any broker certificate (self-signed, wrong name). Insecure. */
-        allowSelfSigned: z.boolean().default(false),
-        /** Server name for SNI and certificate checks when it differs from the URL's host. */
-        servername: z.string().min(1).optional(),
-      })
-      .strict()
-      .prefault({})
-      .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] }),
+    tls: tlsOptionsSchema.prefault({}),
     /** What the bridge subscribes to, each filter with its QoS (seed 001: default "#" at QoS 0). */
     subscriptions: z
       .array(z.object({ topic: mqttTopicFilter, qos: mqttQos.default(0) }).strict())

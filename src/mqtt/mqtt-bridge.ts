@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import { GatewayError } from '../errors.js';
+import { tlsClientOptions, TlsFileError } from './tls-options.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
 import type { BrokerAddress } from './broker-url.js';
@@ -475,30 +476,13 @@ export class MqttBridge {
     if (password !== undefined) opts.password = password;
     if (o.will) opts.will = { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain };
     if (a.transport === 'mqtts' || a.transport === 'wss') {
-      const tls = o.tls;
-      if (tls.caFile) opts.ca = await readTlsFile('mqtt.tls.caFile', tls.caFile);
-      if (tls.certFile) opts.cert = await readTlsFile('mqtt.tls.certFile', tls.certFile);
-      if (tls.keyFile) opts.key = await readTlsFile('mqtt.tls.keyFile', tls.keyFile);
-      opts.rejectUnauthorized = !tls.allowSelfSigned;
-      if (tls.servername) opts.servername = tls.servername;
-      if (a.transport === 'wss') {
-        const wsTls: Record<string, unknown> = { rejectUnauthorized: !tls.allowSelfSigned };
-        if (opts.ca) wsTls.ca = opts.ca;
-        if (opts.cert) wsTls.cert = opts.cert;
-        if (opts.key) wsTls.key = opts.key;
-        if (tls.servername) wsTls.servername = tls.servername;
-        opts.wsOptions = wsTls;
+      try {
+        Object.assign(opts, tlsClientOptions(o.tls, 'mqtt.tls', a.transport === 'wss'));
+      } catch (err) {
+        throw err instanceof TlsFileError ? new GatewayError('bad_request', err.message) : err;
       }
     }
     return opts;
-  }
-}
-
-async function readTlsFile(option: string, path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new GatewayError('bad_request', `${option}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
 }
 

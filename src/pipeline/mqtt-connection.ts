@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import { z } from 'zod';
+import { tlsClientOptions, tlsOptionsSchema, type TlsOptions } from '../mqtt/tls-options.js';
 
 /**
  * Broker connection options shared by the `mqtt` connector and the `mqtt` sink: URL,
@@ -11,21 +11,6 @@ export const MQTT_URL_PATTERN = /^(mqtt|mqtts|tcp|tls|ws|wss):\/\/[^\s/]+/;
 
 const envVar = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, e.g. MQTT_PASSWORD');
 
-/** TLS options, named as for the MQTT bridge (`mqtt.tls` in docs/mqtt.md). */
-export const tlsSchema = z
-  .object({
-    /** PEM file of the certificate authority that signed the broker's certificate. */
-    caFile: z.string().min(1).optional(),
-    /** PEM client certificate and its key, for brokers that ask for one (mutual TLS). */
-    certFile: z.string().min(1).optional(),
-    keyFile: z.string().min(1).optional(),
-    /** Explicit opt-in: accept any broker certificate (self-signed, wrong name). Insecure. */
-    allowSelfSigned: z.boolean().default(false),
-    /** Server name for SNI and certificate checks when it differs from the URL's host. */
-    servername: z.string().min(1).optional(),
-  })
-  .strict()
-  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] });
 
 export const mqttConnectionShape = {
   url: z
@@ -47,7 +32,7 @@ export const mqttConnectionShape = {
   connectTimeoutMs: z.number().int().min(100).default(10_000),
   /** MQTT keep-alive, seconds. */
   keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
-  tls: tlsSchema.optional(),
+  tls: tlsOptionsSchema.optional(),
 };
 
 export interface MqttConnectionConfig {
@@ -61,7 +46,7 @@ export interface MqttConnectionConfig {
   reconnectPeriodMs: number;
   connectTimeoutMs: number;
   keepaliveSeconds: number;
-  tls?: z.infer<typeof tlsSchema> | undefined;
+  tls?: TlsOptions | undefined;
 }
 
 /**
@@ -82,26 +67,7 @@ export function mqttClientOptions(cfg: MqttConnectionConfig, defaultClientId: st
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
   };
-  if (cfg.tls) {
-    const read = (what: string, path: string | undefined): Buffer | undefined => {
-      if (path === undefined) return undefined;
-      try {
-        return readFileSync(path);
-      } catch (err) {
-        throw new Error(`cannot read tls.${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      }
-    };
-    const ca = read('caFile', cfg.tls.caFile);
-    const cert = read('certFile', cfg.tls.certFile);
-    const key = read('keyFile', cfg.tls.keyFile);
-    Object.assign(options, {
-      ...(ca ? { ca } : {}),
-      ...(cert ? { cert } : {}),
-      ...(key ? { key } : {}),
-      rejectUnauthorized: !cfg.tls.allowSelfSigned,
-      ...(cfg.tls.servername ? { servername: cfg.tls.servername } : {}),
-    });
-  }
+  if (cfg.tls) Object.assign(options, tlsClientOptions(cfg.tls, 'tls', /^wss:/.test(cfg.url)));
   return options;
 }
 
