@@ -67,7 +67,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.en
     args: parsed.args,
     flags: parsed.flags,
     out,
-    api: new GatewayApi(gateway ?? DEFAULT_GATEWAY),
+    api: new GatewayApi(gateway ?? DEFAULT_GATEWAY, (parsed.flags.get('api-key') as string | undefined) ?? (env.SPORE_API_KEY || undefined)),
     direct: parsed.flags.get('direct') === true,
     nodePort: parsed.flags.get('node-port') as number | undefined,
     env,

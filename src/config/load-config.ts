@@ -12,10 +12,27 @@ export class ConfigError extends Error {
   }
 }
 
+/** `pipeline.connectors[0].devices[1].type`: list indices in brackets. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+const accepted = (values: readonly unknown[]): string => values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
+
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+  const path = formatPath(issue.path);
   if (issue.code === 'invalid_value' && 'values' in issue) {
-    return `${path}: ${issue.message} (accepted: ${issue.values.map((v) => JSON.stringify(v)).join(', ')})`;
+    // zod's own text repeats the list; say what was given instead (reportInput below).
+    const given = 'input' in issue && issue.input !== undefined ? `${JSON.stringify(issue.input)} is not accepted` : 'missing or not accepted';
+    return `${path}: ${/^Invalid option/.test(issue.message) ? given : issue.message} (accepted: ${accepted(issue.values)})`;
+  }
+  // A union on `type` with an unknown value (pipeline connectors and sinks).
+  if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
+    return `${path}: ${issue.message} (accepted: ${accepted(issue.options)})`;
+  }
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
+    return `${path}: required (${issue.expected} expected)`;
   }
   if (issue.code === 'unrecognized_keys' && 'keys' in issue) {
     return `${path}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
@@ -23,10 +40,21 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${path}: ${issue.message}`;
 }
 
-/** Validates a raw configuration object; throws a ConfigError listing every problem at once. */
-export function validateConfig(raw: unknown): GatewayConfig {
-  const result = configSchema.safeParse(raw ?? {});
-  if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue));
+/**
+ * Validates a raw configuration object; throws a ConfigError listing every
+ * problem at once. `sources` maps dotted paths to the environment variable that
+ * set them, so a bad `SPORE_HTTP_PORT` is reported as such.
+ */
+export function validateConfig(raw: unknown, sources?: ReadonlyMap<string, string>): GatewayConfig {
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const variable = sources?.get(issue.path.map(String).join('.'));
+        return variable ? `${describeIssue(issue)} (set by ${variable})` : describeIssue(issue);
+      }),
+    );
+  }
   return result.data;
 }
 

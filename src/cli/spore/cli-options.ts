@@ -41,6 +41,7 @@ function parseGatewayUrl(raw: string): string | undefined {
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'gateway', description: 'the gateway to talk to', accepts: 'an http:// or https:// URL, e.g. http://localhost:3001', parse: parseGatewayUrl, defaultText: '$SPORE_GATEWAY or http://localhost:3001' },
+  { name: 'api-key', description: "the gateway's API key, when it has keys configured (sent as Authorization: Bearer)", accepts: 'a non-empty key', parse: (raw) => (raw.length > 0 && !/\s/.test(raw) ? raw : undefined), defaultText: '$SPORE_API_KEY' },
   { name: 'direct', description: 'talk to nodes directly, as ctl.sh did (API_NODE from the environment or .env)', accepts: 'no value', boolean: true, parse: parsers.boolean },
   { name: 'node-port', description: "the nodes' HTTP port with --direct", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: '80' },
   { name: 'json', description: 'print the result as JSON (for scripts)', accepts: 'no value', boolean: true, parse: parsers.boolean },

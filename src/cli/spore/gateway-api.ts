@@ -14,7 +14,15 @@ const UPLOAD_TIMEOUT_MS = 15 * 60_000;
  * CliFailure carrying the gateway's own `{error, message}`.
  */
 export class GatewayApi {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** Sent as `Authorization: Bearer` when the gateway has API keys configured. */
+    private readonly apiKey?: string,
+  ) {}
+
+  private authHeaders(): Record<string, string> {
+    return this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {};
+  }
 
   get<T>(path: string): Promise<T> {
     return this.call<T>('GET', path);
@@ -50,7 +58,7 @@ export class GatewayApi {
 
   /** A WebSocket on /ws that hands every JSON message to `onMessage`; resolves once open. */
   openEvents(onMessage: (message: Record<string, any>) => void): Promise<{ close(): void }> {
-    const ws = new WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/ws`);
+    const ws = new WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}/ws`, { headers: this.authHeaders() });
     ws.on('message', (data) => {
       try {
         onMessage(JSON.parse(data.toString()) as Record<string, any>);
@@ -74,7 +82,7 @@ export class GatewayApi {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
         body,
-        headers: typeof body === 'string' ? { 'content-type': 'application/json' } : {},
+        headers: { ...this.authHeaders(), ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}) },
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
@@ -90,7 +98,8 @@ export class GatewayApi {
     if (!res.ok) {
       const e = parsed as { error?: string; message?: string };
       const detail = typeof e === 'object' && e && e.message ? `${e.message}${e.error ? ` (${e.error})` : ''}` : text.slice(0, 200);
-      throw new CliFailure(`the gateway answered ${res.status} to ${method} ${path.split('?')[0]}: ${detail}`, { status: res.status, ...(typeof parsed === 'object' ? (parsed as object) : { body: text }) });
+      const hint = res.status === 401 ? ' — give the key with -api-key or SPORE_API_KEY' : res.status === 403 ? ' — this needs an admin key' : '';
+      throw new CliFailure(`the gateway answered ${res.status} to ${method} ${path.split('?')[0]}: ${detail}${hint}`, { status: res.status, ...(typeof parsed === 'object' ? (parsed as object) : { body: text }) });
     }
     return parsed as T;
   }
