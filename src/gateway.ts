@@ -134,6 +134,7 @@ export class Gateway {
       { section: 'auth', apply: (next) => this.auth.update(next.auth) },
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
       { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next) },
+      { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },
     ];
     this.pipeline = new PipelineService({
       config: config.pipeline,
@@ -332,6 +333,6 @@ export class Gateway {
       check: () => this.mqtt.health(),
     });
     // One component per pipeline connector and sink: down degrades (CONTRACT §4).
-    for (const contributor of this.pipeline.healthContributors()) this.health.register(contributor);
+    this.health.registerGroup(() => this.pipeline.healthContributors());
   }
 }

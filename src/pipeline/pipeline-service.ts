@@ -75,15 +75,37 @@ export class PipelineService {
   private readonly forwarders: Forwarder[] = [];
   private readonly devices = new Map<string, DeviceState>();
   private readonly chains = new Map<string, TransformChain>();
-  private readonly store: RecordStore;
-  private readonly storePath: string;
+  private store!: RecordStore;
+  private storePath!: string;
   private pending: PendingSubmit[] = [];
   private flushScheduled = false;
   private pruneTimer: NodeJS.Timeout | undefined;
   private running = false;
 
-  constructor(private readonly deps: PipelineDeps) {
-    const { config, logger } = deps;
+  constructor(private deps: PipelineDeps) {
+    this.build();
+  }
+
+  /**
+   * Applies a new `pipeline` section without restarting the gateway
+   * (docs/configuration.md): connectors stop, what they submitted is committed,
+   * and the pipeline is rebuilt on the same durable store — queued records and
+   * `seq` numbers carry over, so nothing is lost or renumbered.
+   */
+  async reconfigure(config: PipelineConfig): Promise<void> {
+    await this.stop();
+    this.deps = { ...this.deps, config };
+    this.build();
+    await this.start();
+  }
+
+  private build(): void {
+    const { config, logger } = this.deps;
+    const deps = this.deps;
+    this.connectors.clear();
+    this.sinks.length = 0;
+    this.devices.clear();
+    this.chains.clear();
     this.storePath = isAbsolute(config.store.path) ? config.store.path : join(deps.dataDir, config.store.path);
     this.store = new RecordStore(this.storePath, { synchronous: config.store.synchronous, logger: logger.child({ component: 'pipeline-store' }) });
     for (const sinkConfig of config.sinks) {

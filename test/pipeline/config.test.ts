@@ -75,7 +75,7 @@ const EXPECTED: Array<[string, RegExp]> = [
   ['pipeline.connectors[0].devices[0].channels[4].name', /duplicate channel name "counter"/],
   ['pipeline.connectors[0].devices[0].channels[5].writable', /input registers are read-only/],
   ['pipeline.connectors[1].url', /mqtt:\/\/, mqtts:\/\//],
-  ['pipeline.connectors[1].subscribe[0].topic', /"#" must be a whole level and the last one/],
+  ['pipeline.connectors[1].subscribe[0].topic', /"#" must be the last level on its own/],
   ['pipeline.connectors[1].subscribe[0].channels.t', /JSON path "\$\.t\["/],
   ['pipeline.connectors[1].subscribe[0].channels.h h', /channel name "h h"/],
   ['pipeline.connectors[2].subscribe[0].device', /\{4\} refers to topic level 4, but "a\/\+" has levels 0-1/],
