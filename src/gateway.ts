@@ -11,6 +11,7 @@ import { registerCoreRpcMethods } from './api/rpc-methods.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
 import { registerCoreMetrics } from './metrics/core-metrics.js';
 import { registerMqttMetrics } from './metrics/mqtt-metrics.js';
+import { registerRolloutMetrics } from './metrics/rollout-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
@@ -148,6 +149,7 @@ export class Gateway {
     registerPipelineMetrics(this.metrics, this.pipeline);
     registerPipelineRpcMethods(this.rpc, this.pipeline);
     registerFirmwareRpcMethods(this.rpc, this.firmware, this.rollouts);
+    registerRolloutMetrics(this.metrics, this.rollouts);
   }
 
   /** The configuration in force (it changes when a reload applies a new one). */
