@@ -40,14 +40,14 @@ export function registerFirmwareRpcMethods(rpc: JsonRpcServer, store: FirmwareSt
     handler: (p) => ({ rollouts: rollouts.list(p.status) }),
   });
 
-  rpc.register('rollouts.get', {
+  rpc.register('rollouts.status', {
     description: 'One rollout ({id}) with its nodes, as GET /api/rollouts/{id}.',
     requires: 'admin',
     params: z.object({ id }).strict(),
     handler: (p) => rollouts.get(p.id),
   });
 
-  rpc.register('rollouts.create', {
+  rpc.register('rollouts.start', {
     description: 'Starts (or with dryRun plans) a rollout: {firmwareId, target: {labels?, ips?}, batchSize?, maxFailures?, bootTimeoutSec?, dryRun?}, as POST /api/rollouts.',
     requires: 'admin',
     // Validated by the service, with the same messages as the REST route.

@@ -26,12 +26,12 @@ describe('firmware and rollouts over JSON-RPC: the same services as REST', () =>
     const firmwareId = await storeFirmware(gw.url, makeFirmwareImage({ version: '2.0.0', size: 16 * 1024 }), 'rpc-app', '2.0.0');
     const list = await call('firmware.list', {});
     assert.ok(list.result.firmware.some((f: any) => f.id === firmwareId));
-    const created = await call('rollouts.create', { firmwareId, target: { labels: { fleet: 'rpc' } }, batchSize: 2, bootTimeoutSec: 10 });
+    const created = await call('rollouts.start', { firmwareId, target: { labels: { fleet: 'rpc' } }, batchSize: 2, bootTimeoutSec: 10 });
     assert.equal(created.result.status, 'running', JSON.stringify(created));
     const done = await waitRollout(gw.url, created.result.id, isTerminal, 'rollout done');
     assert.equal(done.status, 'succeeded');
-    assert.equal((await call('rollouts.get', { id: done.id })).result.status, 'succeeded');
-    const bad = await call('rollouts.create', { firmwareId, target: {}, batchSize: 0 });
+    assert.equal((await call('rollouts.status', { id: done.id })).result.status, 'succeeded');
+    const bad = await call('rollouts.start', { firmwareId, target: {}, batchSize: 0 });
     assert.ok(bad.error, JSON.stringify(bad));
     assert.match(JSON.stringify(bad.error), /batchSize: must be an integer 1-1000/);
     const inUse = await call('rollouts.cancel', { id: done.id });
