@@ -180,23 +180,30 @@ describe('the spore command line, end to end against a running gateway (issue 4 
 
   it('rollout pause, resume and cancel', async () => {
     const file = await image('6.0.0');
-    const started = await spore(['ota', 'all', file, '--labels', 'ring=a', '--no-wait', '--json'], { env });
-    assert.equal(started.code, 0, started.stderr);
-    const id = JSON.parse(started.stdout.slice(started.stdout.indexOf('{'))).id as string;
-    const pause = await spore(['rollout', 'pause', id], { env });
-    assert.equal(pause.code, 0, pause.stderr);
-    assert.match(pause.stdout, /is paused/);
-    const again = await spore(['rollout', 'pause', id], { env });
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /409.*only a running rollout can be paused/);
-    const resume = await spore(['rollout', 'resume', id], { env });
-    assert.match(resume.stdout, /is running/);
-    const cancel = await spore(['rollout', 'cancel', id, '--json'], { env });
-    assert.equal(cancel.code, 0);
-    assert.equal(JSON.parse(cancel.stdout).status, 'cancelled');
-    const follow = await spore(['rollout', 'status', id, '--follow'], { env });
-    assert.equal(follow.code, 1, 'following a cancelled rollout exits non-zero');
-    assert.match(follow.stdout, /Rollout cancelled/);
+    // A slow flash (40 KiB at 4 KiB/s) keeps the rollout running while the commands go in,
+    // however fast the machine.
+    sim.cluster.settings.flashBytesPerSec = 4096;
+    try {
+      const started = await spore(['ota', 'all', file, '--labels', 'ring=a', '--no-wait', '--json'], { env });
+      assert.equal(started.code, 0, started.stderr);
+      const id = JSON.parse(started.stdout.slice(started.stdout.indexOf('{'))).id as string;
+      const pause = await spore(['rollout', 'pause', id], { env });
+      assert.equal(pause.code, 0, pause.stderr);
+      assert.match(pause.stdout, /is paused/);
+      const again = await spore(['rollout', 'pause', id], { env });
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /409.*only a running rollout can be paused/);
+      const resume = await spore(['rollout', 'resume', id], { env });
+      assert.match(resume.stdout, /is running/);
+      const cancel = await spore(['rollout', 'cancel', id, '--json'], { env });
+      assert.equal(cancel.code, 0);
+      assert.equal(JSON.parse(cancel.stdout).status, 'cancelled');
+      const follow = await spore(['rollout', 'status', id, '--follow'], { env });
+      assert.equal(follow.code, 1, 'following a cancelled rollout exits non-zero');
+      assert.match(follow.stdout, /Rollout cancelled/);
+    } finally {
+      sim.cluster.settings.flashBytesPerSec = 0;
+    }
   });
 
   it('--direct talks to the nodes like ctl.sh, with API_NODE from a .env file', async () => {
