@@ -21,12 +21,49 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 export function toGatewayError(err: unknown): GatewayError {
   if (isGatewayError(err)) return err;
   const e = err as FastifyError & { status?: number };
+  if (e.code === 'FST_ERR_VALIDATION') return new GatewayError('bad_request', validationMessage(e));
   const mapped = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) return new GatewayError(mapped, e.message);
   if (e instanceof SyntaxError) return new GatewayError('invalid_json', 'The request body is not valid JSON.');
   const status = e.statusCode ?? e.status;
   if (typeof status === 'number' && status >= 400 && status < 500) return new GatewayError('bad_request', e.message);
   return new GatewayError('internal');
+}
+
+const REQUEST_PARTS: Record<string, string> = { body: 'body field', querystring: 'query parameter', params: 'path parameter', headers: 'header' };
+
+/**
+ * A request the route's schema refused (Ajv, see api/openapi/route-doc.ts):
+ * which field, what is wrong, where the shapes are documented.
+ */
+function validationMessage(e: FastifyError): string {
+  const problem = e.validation?.[0];
+  if (!problem) return e.message;
+  const part = e.validationContext ?? 'body';
+  const params = problem.params as Record<string, unknown>;
+  // "/params/0/name" → "params[0].name"
+  let path = problem.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
+  let what: string;
+  switch (problem.keyword) {
+    case 'required':
+      path = path ? `${path}.${String(params.missingProperty)}` : String(params.missingProperty);
+      what = 'is required';
+      break;
+    case 'type':
+      what = `must be of type ${String(params.type)}`;
+      break;
+    case 'enum':
+      what = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
+    default:
+      what = problem.message ?? 'is not accepted';
+  }
+  const subject = path ? `${REQUEST_PARTS[part] ?? part} "${path}"` : part === 'body' ? 'the request body' : `the ${part}`;
+  return `${subject} ${what}; see the request schema at /api/docs (GET /api/openapi.json).`;
 }
 
 export function installErrorHandling(app: FastifyInstance, logger: Logger): void {

@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { authorizeUpgrade, installAccessControl } from './access-control.js';
 import { installErrorHandling } from './error-handler.js';
+import { installOpenApi } from './openapi/openapi-plugin.js';
 import type { RouteDeps } from './route-deps.js';
 import { registerClusterRoutes } from './routes/cluster-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
@@ -29,6 +30,9 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
     keepAliveTimeout: 5_000, // ms
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // Route schemas type query and path values as strings (services parse them) and bodies
+    // exactly: no coercion, so `{"channel": 7}` is refused, not turned into "7" (api/openapi/route-doc.ts).
+    ajv: { customOptions: { coerceTypes: false } },
   });
   installErrorHandling(app, logger);
   app.addHook('onRoute', (route) => {
@@ -40,6 +44,8 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
     logger.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
   });
 
+  // Before any route: the OpenAPI document is built from the routes registered after it.
+  await installOpenApi(app);
   registerHealthRoutes(app, deps);
   registerDiscoveryRoutes(app, deps);
   registerClusterRoutes(app, deps);

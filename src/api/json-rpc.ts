@@ -73,8 +73,8 @@ export class JsonRpcServer {
   }
 
   /** Registered methods, for documentation. */
-  list(): Array<{ name: string; description: string; requires: Requirement }> {
-    return [...this.methods].map(([name, m]) => ({ name, description: m.description, requires: m.requires }));
+  list(): Array<{ name: string; description: string; requires: Requirement; params: z.ZodType }> {
+    return [...this.methods].map(([name, m]) => ({ name, description: m.description, requires: m.requires, params: m.params }));
   }
 
   /**

@@ -47,6 +47,9 @@ const requestSchema = z
   })
   .strict();
 
+/** The `POST /api/rollouts` body; also shown in the OpenAPI document (api/openapi/route-docs.ts). */
+export { requestSchema as rolloutRequestSchema };
+
 /** Validates a `POST /api/rollouts` body; every problem is reported at once, each with its field. */
 export function parseRolloutRequest(body: unknown, defaults: RolloutDefaults): RolloutRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -1,27 +1,29 @@
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../errors.js';
+import { clusterRouteDocs } from '../openapi/route-docs.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /** CONTRACT §4: /api/cluster/*, /api/tasks/status, /api/test/websocket. */
 export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { cluster, client, access, discovery, wsHub } = deps;
+  const docs = clusterRouteDocs();
 
-  app.get('/api/cluster/members', async () => {
+  app.get('/api/cluster/members', docs.members, async () => {
     const { result } = await cluster.withPrimary((ip) => client.getMembers(ip));
     return result;
   });
 
-  app.post('/api/cluster/refresh', async () => {
+  app.post('/api/cluster/refresh', docs.refresh, async () => {
     const members = await cluster.refreshMembers();
     return { success: true, message: 'Cluster members refreshed', members, primaryNode: cluster.primaryNode };
   });
 
-  app.get<{ Querystring: { ip?: string } }>('/api/tasks/status', async (req) => {
+  app.get<{ Querystring: { ip?: string } }>('/api/tasks/status', docs.tasks, async (req) => {
     if (req.query.ip !== undefined) return client.getTasks(access.requireNode(req.query.ip).ip);
     return (await cluster.withPrimary((ip) => client.getTasks(ip))).result;
   });
 
-  app.post<{ Body: unknown }>('/api/cluster/event', async (req) => {
+  app.post<{ Body: unknown }>('/api/cluster/event', docs.event, async (req) => {
     const body = req.body as { event?: unknown; data?: unknown } | undefined;
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new GatewayError('bad_request', 'Send a JSON object {"event": "<name>", "data": <any>}.');
@@ -33,7 +35,7 @@ export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): vo
     return { success: true, message: `Event "${body.event}" sent to ${nodes} node(s)`, nodes };
   });
 
-  app.post<{ Body: unknown }>('/api/test/websocket', async (req) => {
+  app.post<{ Body: unknown }>('/api/test/websocket', docs.testWebSocket, async (req) => {
     const body = req.body as { message?: unknown } | undefined;
     const message = typeof body?.message === 'string' ? body.message : 'Test message from SPORE Gateway';
     const clients = wsHub.broadcast('test/websocket', { message });

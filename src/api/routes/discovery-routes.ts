@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildNodesView } from '../../cluster/nodes-view.js';
+import { discoveryRouteDocs } from '../openapi/route-docs.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /**
@@ -12,6 +13,7 @@ const NODES_VIEW_TTL_MS = 200; // ms
 /** CONTRACT §4: /api/discovery/*. */
 export function registerDiscoveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { registry, cluster, discovery, client, bus } = deps;
+  const docs = discoveryRouteDocs();
   let cached: { body: string; at: number } | null = null;
   const invalidate = (): void => {
     cached = null;
@@ -19,13 +21,13 @@ export function registerDiscoveryRoutes(app: FastifyInstance, deps: RouteDeps): 
   const offs = [bus.on('node/discovery', invalidate), bus.on('cluster/primary', invalidate), bus.on('node/update', invalidate)];
   app.addHook('onClose', async () => offs.forEach((off) => off()));
 
-  app.get('/api/discovery/nodes', async (_req, reply) => {
+  app.get('/api/discovery/nodes', docs.nodes, async (_req, reply) => {
     const now = Date.now();
     if (!cached || now - cached.at > NODES_VIEW_TTL_MS) cached = { body: JSON.stringify(buildNodesView(registry, cluster, client)), at: now };
     return reply.type('application/json; charset=utf-8').send(cached.body);
   });
 
-  app.post('/api/discovery/refresh', async () => {
+  app.post('/api/discovery/refresh', docs.refresh, async () => {
     discovery.probe();
     let membersRefreshed = false;
     try {
@@ -43,12 +45,12 @@ export function registerDiscoveryRoutes(app: FastifyInstance, deps: RouteDeps): 
     };
   });
 
-  app.post('/api/discovery/random-primary', async () => {
+  app.post('/api/discovery/random-primary', docs.randomPrimary, async () => {
     const ip = cluster.randomPrimary();
     return { success: true, primaryNode: ip, message: `Primary node set to ${ip} (random)` };
   });
 
-  app.post<{ Params: { ip: string } }>('/api/discovery/primary/:ip', async (req) => {
+  app.post<{ Params: { ip: string } }>('/api/discovery/primary/:ip', docs.setPrimary, async (req) => {
     const { ip } = req.params;
     cluster.setPrimary(ip, 'manual');
     return { success: true, primaryNode: ip, message: `Primary node set to ${ip}` };

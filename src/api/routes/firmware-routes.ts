@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors.js';
 import type { FirmwareStore } from '../../firmware/firmware-store.js';
+import { firmwareRouteDocs } from '../openapi/route-docs.js';
 import { spoolToDisk, type SpooledFile } from '../../store/upload-spool.js';
 
 /** Multipart framing and form fields around the file, bytes; a Content-Length beyond limit + this is refused unread. */
@@ -16,7 +17,8 @@ export interface FirmwareRouteDeps {
 
 /** Issue 4 §1: the firmware store, `/api/firmware`. */
 export function registerFirmwareRoutes(app: FastifyInstance, { config, store }: FirmwareRouteDeps): void {
-  app.post('/api/firmware', async (req, reply) => {
+  const docs = firmwareRouteDocs();
+  app.post('/api/firmware', docs.upload, async (req, reply) => {
     const limit = config.http.uploadLimitBytes;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit + MULTIPART_OVERHEAD_ALLOWANCE) {
@@ -33,11 +35,11 @@ export function registerFirmwareRoutes(app: FastifyInstance, { config, store }: 
     return reply.status(201).send(record);
   });
 
-  app.get('/api/firmware', async () => store.list());
+  app.get('/api/firmware', docs.list, async () => store.list());
 
-  app.get<{ Params: { id: string } }>('/api/firmware/:id', async (req) => store.get(req.params.id));
+  app.get<{ Params: { id: string } }>('/api/firmware/:id', docs.get, async (req) => store.get(req.params.id));
 
-  app.get<{ Params: { id: string } }>('/api/firmware/:id/download', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/firmware/:id/download', docs.download, async (req, reply) => {
     const fw = store.getStored(req.params.id);
     // name and version are validated (no quotes, slashes or control characters).
     return reply
@@ -49,7 +51,7 @@ export function registerFirmwareRoutes(app: FastifyInstance, { config, store }: 
       .send(createReadStream(fw.path));
   });
 
-  app.delete<{ Params: { id: string } }>('/api/firmware/:id', async (req) => {
+  app.delete<{ Params: { id: string } }>('/api/firmware/:id', docs.remove, async (req) => {
     const deleted = await store.remove(req.params.id);
     return { success: true, deleted };
   });

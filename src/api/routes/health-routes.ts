@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { healthRouteDocs } from '../openapi/route-docs.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /** CONTRACT §4 `GET /api/health`: 200 unless unhealthy (503). */
 export function registerHealthRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  app.get('/api/health', async (_req, reply) => {
+  app.get('/api/health', healthRouteDocs().health, async (_req, reply) => {
     const report = deps.health.report();
     return reply.status(report.status === 'unhealthy' ? 503 : 200).send(report);
   });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import { metricsRouteDocs } from '../openapi/route-docs.js';
 
 /** Prometheus text exposition at `GET /metrics` (issue 7). */
 export function registerMetricsRoutes(app: FastifyInstance, metrics: GatewayMetrics): void {
@@ -8,7 +9,7 @@ export function registerMetricsRoutes(app: FastifyInstance, metrics: GatewayMetr
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', metricsRouteDocs().metrics, async (_req, reply) => {
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).send(body);
   });

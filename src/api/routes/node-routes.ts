@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import { spoolToDisk } from '../../store/upload-spool.js';
 import { join } from 'node:path';
+import { nodeRouteDocs } from '../openapi/route-docs.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /** Multipart framing around the file, bytes; a Content-Length beyond limit + this is refused unread. */
@@ -10,15 +11,16 @@ const MULTIPART_OVERHEAD_ALLOWANCE = 64 * 1024; // bytes
 /** CONTRACT §4: /api/node/*, /api/proxy-call. */
 export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { cluster, client, access, ota, config } = deps;
+  const docs = nodeRouteDocs();
 
-  app.get('/api/node/status', async () => (await cluster.withPrimary((ip) => client.getStatus(ip))).result.status);
+  app.get('/api/node/status', docs.status, async () => (await cluster.withPrimary((ip) => client.getStatus(ip))).result.status);
 
-  app.get<{ Params: { ip: string } }>('/api/node/status/:ip', async (req) => {
+  app.get<{ Params: { ip: string } }>('/api/node/status/:ip', docs.statusOf, async (req) => {
     const node = access.requireNode(req.params.ip);
     return (await client.getStatus(node.ip)).status;
   });
 
-  app.get<{ Querystring: { ip?: string } }>('/api/node/endpoints', async (req) => {
+  app.get<{ Querystring: { ip?: string } }>('/api/node/endpoints', docs.endpoints, async (req) => {
     const target = req.query.ip !== undefined ? access.requireNode(req.query.ip).ip : undefined;
     const { ip, result } = target
       ? { ip: target, result: await client.getStatus(target) }
@@ -27,7 +29,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void 
     return { ip, endpoints: api.map((e) => ({ uri: e.uri, method: e.method })) };
   });
 
-  app.post<{ Body: unknown }>('/api/proxy-call', async (req, reply) => {
+  app.post<{ Body: unknown }>('/api/proxy-call', docs.proxyCall, async (req, reply) => {
     const body = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new GatewayError('bad_request', 'Send a JSON object {"ip","method","uri","params":[{"name","value","location"}]}.');
@@ -40,7 +42,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void 
       .send(res.body);
   });
 
-  app.post<{ Querystring: { ip?: string; bootTimeoutSec?: string } }>('/api/node/update', async (req) => {
+  app.post<{ Querystring: { ip?: string; bootTimeoutSec?: string } }>('/api/node/update', docs.update, async (req) => {
     // Refuse before reading a byte: the node must be known and the size within the limit.
     const node = access.requireNode(req.query.ip);
     const bootTimeoutSec = req.query.bootTimeoutSec;

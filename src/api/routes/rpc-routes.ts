@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonRpcServer } from '../json-rpc.js';
+import { rpcRouteDocs } from '../openapi/route-docs.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /** JSON-RPC 2.0 at `POST /rpc` (issue 7). The body is parsed by the RPC layer so bad JSON is a -32700, not a 400. */
@@ -7,7 +8,7 @@ export function registerRpcRoutes(app: FastifyInstance, deps: RouteDeps & { rpc:
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    scope.post('/rpc', async (req, reply) => {
+    scope.post('/rpc', rpcRouteDocs(deps.rpc).rpc, async (req, reply) => {
       const answer = await deps.rpc.handleText(typeof req.body === 'string' ? req.body : '', {
         identity: req.identity,
         authEnabled: deps.auth.enabled,
