@@ -6,7 +6,8 @@ import { chromium } from 'playwright-core';
 import { http, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { findBinary, skipUnlessPeer } from '../helpers/peers.js';
 import { requirementFor } from '../../src/auth/access-policy.js';
-import { API_TAGS } from '../../src/api/openapi/route-doc.js';
+import { z } from 'zod';
+import { API_TAGS, checkedByService, documented } from '../../src/api/openapi/route-doc.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -251,5 +252,37 @@ describe('OpenAPI document and docs page (issue 7)', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('route schemas: one zod schema, validated and documented (api/openapi/route-doc.ts)', () => {
+  it('fields the service checks are documented with their type but left to the service', () => {
+    const body = z.object({
+      ip: checkedByService(z.string().describe('an address'), '400 invalid_ip'),
+      name: z.string().min(1),
+      value: z.union([z.string(), z.number()]).optional(),
+    });
+    const route = documented({ summary: 's', tags: ['nodes'], body, responses: { 200: { description: 'ok', schema: z.object({ ok: z.boolean() }) } } });
+    const validation = route.schema.body as any;
+    assert.deepEqual(validation.properties.ip, {}, 'Ajv accepts any ip: the service answers invalid_ip');
+    assert.deepEqual(validation.required, ['name'], 'a missing ip also reaches the service');
+    assert.deepEqual(validation.properties.value.anyOf, [{ type: 'string' }, { type: 'number' }], 'no union type for Ajv strict mode');
+    assert.ok(!('$schema' in validation));
+    const documentedBody = route.config.openapi.body as any;
+    assert.equal(documentedBody.properties.ip.type, 'string');
+    assert.match(documentedBody.properties.ip.description, /^an address\. Checked by the gateway itself: 400 invalid_ip\.$/);
+    assert.deepEqual(documentedBody.required, ['ip', 'name']);
+    assert.equal(route.config.openapi.validated, true);
+    assert.deepEqual(route.config.openapi.responses['200'], {
+      description: 'ok',
+      content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false } } },
+    });
+  });
+
+  it('a body the service checks as a whole is documented only', () => {
+    const route = documented({ summary: 's', tags: ['rollouts'], body: checkedByService(z.object({ a: z.string() }), '400 invalid_rollout'), responses: { 201: 'created' } });
+    assert.equal(route.schema.body, undefined);
+    assert.equal(route.config.openapi.validated, false);
+    assert.deepEqual((route.config.openapi.body as any).required, ['a']);
   });
 });

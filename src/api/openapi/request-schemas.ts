@@ -12,7 +12,7 @@ import { checkedByService } from './route-doc.js';
 const NODE_IP_ERRORS = 'a malformed address answers 400 invalid_ip, a node the gateway has not discovered 404 node_not_found';
 
 /** A node's address; NodeAccess checks it (the gateway is not an open proxy). */
-export const nodeIp = (description: string) => checkedByService(z.string().describe(description), NODE_IP_ERRORS);
+export const nodeIp = (description: string) => checkedByService(z.string().meta({ description, examples: ['192.168.1.100'] }), NODE_IP_ERRORS);
 
 export const NodeIpParams = z.object({ ip: nodeIp("A discovered node's IPv4 address, e.g. 192.168.1.100.") });
 
@@ -33,9 +33,9 @@ export const NodeUpdateQuery = z.object({
 /** CONTRACT §4 `POST /api/proxy-call`. */
 export const ProxyCallBody = z.object({
   ip: nodeIp("The node to call: a discovered node's IPv4 address."),
-  method: checkedByService(z.string().describe('GET, POST, PUT, PATCH or DELETE (any case).'), 'any other method answers 400 invalid_method'),
+  method: checkedByService(z.string().meta({ description: 'GET, POST, PUT, PATCH or DELETE (any case).', examples: ['GET'] }), 'any other method answers 400 invalid_method'),
   uri: checkedByService(
-    z.string().describe('An absolute path on the node, e.g. /api/node/status (a query string may follow).'),
+    z.string().meta({ description: 'An absolute path on the node (a query string may follow).', examples: ['/api/node/status'] }),
     'a scheme, a host, a "." or ".." segment, CR/LF or whitespace answers 400 invalid_uri',
   ),
   params: z
@@ -54,7 +54,7 @@ export const ProxyCallBody = z.object({
 
 /** CONTRACT §4 `POST /api/cluster/event`. */
 export const ClusterEventBody = z.object({
-  event: z.string().min(1).max(128).describe('The event name, sent to every known node in a CLUSTER_EVENT datagram.'),
+  event: z.string().min(1).max(128).meta({ description: 'The event name, sent to every known node in a CLUSTER_EVENT datagram.', examples: ['ping'] }),
   data: z.unknown().optional().describe('Any JSON value (default null).'),
 });
 
