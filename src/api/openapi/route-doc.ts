@@ -216,6 +216,7 @@ export function forDocument(schema: JsonSchema): JsonSchema {
     if (!(CHECKED_BY_SERVICE in node)) return node;
     const { [CHECKED_BY_SERVICE]: errors, ...rest } = node;
     const note = `Checked by the gateway itself: ${String(errors)}.`;
-    return { ...rest, description: rest.description ? `${String(rest.description)} ${note}` : note };
+    const described = rest.description ? String(rest.description).trim() : '';
+    return { ...rest, description: described ? `${described}${/[.!?]$/.test(described) ? '' : '.'} ${note}` : note };
   });
 }
