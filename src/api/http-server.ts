@@ -7,6 +7,7 @@ import { registerClusterRoutes } from './routes/cluster-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerNodeRoutes } from './routes/node-routes.js';
+import { registerWebUi } from './web-ui.js';
 
 /** Extra route sets later parts of the gateway plug in (MQTT, firmware store, pipeline…). */
 export type RouteRegistrar = (app: FastifyInstance) => void;
@@ -42,6 +43,7 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
   registerClusterRoutes(app, deps);
   registerNodeRoutes(app, deps);
   for (const register of extraRoutes) register(app);
+  if (config.web.enabled) await registerWebUi(app, config.web.root);
 
   app.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];

@@ -101,6 +101,15 @@ export const mqttSectionSchema = z
   })
   .prefault({});
 
+/** The web UI (issue 5), served at `/` from the Vite build. */
+export const webSectionSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Directory of the built UI; default `dist/web` in the package. */
+    root: z.string().min(1).optional(),
+  })
+  .prefault({});
+
 export const logSectionSchema = z
   .object({
     level: z.enum(LOG_LEVELS).default('info'),
@@ -116,6 +125,7 @@ export const configSchema = z
     websocket: websocketSectionSchema,
     log: logSectionSchema,
     mqtt: mqttSectionSchema,
+    web: webSectionSchema,
     /** Where state is kept: firmware, rollouts, buffers, caches (CONTRACT §1). */
     dataDir: z.string().min(1).default('./data'),
   })
