@@ -35,8 +35,6 @@ export interface EventsView {
   shown: RingBuffer<EventEntry>;
   total: number;
   evicted: number;
-  /** messages/s over the last few seconds */
-  rate: number;
 }
 
 const all = new RingBuffer<EventEntry>(EVENT_BUFFER_SIZE);
@@ -53,7 +51,6 @@ export const events = new Store<EventsView>({
   shown: new RingBuffer<EventEntry>(EVENT_BUFFER_SIZE),
   total: 0,
   evicted: 0,
-  rate: 0,
 });
 
 function matches(v: EventsView, e: EventEntry): boolean {
@@ -129,7 +126,16 @@ export function previewOf(e: EventEntry): string {
   return e.preview;
 }
 
+/** Batches of the last RATE_WINDOW_MS, for the messages/s figure. */
 const rateWindow: Array<{ at: number; n: number }> = [];
+const RATE_WINDOW_MS = 3000;
+
+/** Messages per second over the last few seconds (0 when nothing arrived lately). */
+export function currentRate(now = Date.now()): number {
+  while (rateWindow.length && rateWindow[0]!.at <= now - RATE_WINDOW_MS) rateWindow.shift();
+  const n = rateWindow.reduce((s, r) => s + r.n, 0);
+  return Math.round((n * 1000) / RATE_WINDOW_MS);
+}
 
 function ingest(messages: WsMessage[]): void {
   const v = events.get();
@@ -152,9 +158,7 @@ function ingest(messages: WsMessage[]): void {
   }
   v.evicted = all.evicted;
   rateWindow.push({ at: now, n: messages.length });
-  while (rateWindow.length && rateWindow[0]!.at < now - 3000) rateWindow.shift();
-  const span = Math.max(1000, now - (rateWindow[0]?.at ?? now));
-  v.rate = Math.round((rateWindow.reduce((s, r) => s + r.n, 0) * 1000) / span);
+  v.rate = currentRate(now);
   events.changed();
 }
 

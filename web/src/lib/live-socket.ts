@@ -1,3 +1,4 @@
+import { backoffDelay } from './backoff';
 import { Store } from './store';
 
 /** Every message on /ws has a string topic and an RFC3339 timestamp (CONTRACT §5). */
@@ -26,18 +27,10 @@ export interface ConnectionState {
 
 export type BatchHandler = (messages: WsMessage[]) => void;
 
-/** Reconnection backoff, ms: doubles from the first to the last, with ±20 % jitter. */
-export const BACKOFF_FIRST_MS = 500;
-export const BACKOFF_MAX_MS = 10_000;
 /** Unprocessed raw frames kept at most; beyond, the oldest are dropped and counted. */
 const MAX_QUEUED_FRAMES = 20_000;
 /** While the tab is hidden, rAF does not run: flush on a timer instead, ms. */
 const HIDDEN_FLUSH_MS = 250;
-
-export function backoffDelay(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.8 + random() * 0.4));
-}
 
 /**
  * The UI's one WebSocket to the gateway. Frames are queued as they arrive and

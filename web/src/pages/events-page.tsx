@@ -5,6 +5,7 @@ import { api, ApiError, describeError } from '../lib/api';
 import { clock, every } from '../lib/app-state';
 import {
   clearEvents,
+  currentRate,
   EVENT_BUFFER_SIZE,
   events,
   previewOf,
@@ -23,6 +24,8 @@ const STATS_POLL_MS = 2000;
 
 export function EventsPage() {
   const v = useStore(events);
+  const now = useStore(clock);
+  const rate = currentRate(now);
   const [active, setActive] = useState(-1);
   const [selected, setSelected] = useState<EventEntry | null>(null);
   const [filterDraft, setFilterDraft] = useState(v.filterText);
@@ -47,7 +50,7 @@ export function EventsPage() {
       <div class="page-head">
         <h1 id="events-title">Events</h1>
         <p class="summary" aria-live="off">
-          <span data-testid="event-rate">{v.rate}</span> messages/s · {shown.length.toLocaleString()} shown · {v.total.toLocaleString()} received · keeps the last{' '}
+          <span data-testid="event-rate">{rate.toLocaleString()}</span> messages/s · {shown.length.toLocaleString()} shown · {v.total.toLocaleString()} received · keeps the last{' '}
           {EVENT_BUFFER_SIZE.toLocaleString()}
         </p>
       </div>

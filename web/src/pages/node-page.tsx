@@ -352,7 +352,8 @@ function Endpoints({ ip, endpoints }: { ip: string; endpoints: ApiEndpoint[] }) 
       {list.length === 0 ? <p class="muted">The node has not listed its endpoints yet.</p> : null}
       <div class="endpoints">
         {list.map((e, i) => (
-          <EndpointForm key={`${e.method} ${e.uri} ${i}`} ip={ip} endpoint={e} />
+          // Keyed by the declared parameters too: the first list (from the members) may lack them.
+          <EndpointForm key={`${e.method} ${e.uri} ${i} ${(e.params ?? []).map((p) => p.name).join(',')}`} ip={ip} endpoint={e} />
         ))}
       </div>
     </section>
@@ -369,6 +370,7 @@ function EndpointForm({ ip, endpoint }: { ip: string; endpoint: ApiEndpoint }) {
   const method = (endpoint.method || 'GET').toUpperCase();
   const declared = (endpoint.params ?? []).filter((p) => p.type !== 'file');
   const fileOnly = (endpoint.params ?? []).some((p) => p.type === 'file');
+  const isRestart = method === 'POST' && endpoint.uri === '/api/node/restart';
   const [params, setParams] = useState<ParamRow[]>(() =>
     declared.map((p) => ({ name: p.name, value: '', location: p.location === 'query' ? 'query' : method === 'GET' ? 'query' : 'body' })),
   );
@@ -410,6 +412,8 @@ function EndpointForm({ ip, endpoint }: { ip: string; endpoint: ApiEndpoint }) {
       </h3>
       {fileOnly ? (
         <p class="muted">Takes a firmware file: use “Firmware update” above.</p>
+      ) : isRestart ? (
+        <p class="muted">Reboots the node: use the “Restart…” button at the top, which asks first.</p>
       ) : (
         <>
           {params.map((p, i) => {
