@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { http, spawnTs } from '../helpers/gateway-harness.js';
 import { freePort, freeUdpPort, waitFor } from '../helpers/net.js';
 import { parseFlags, FlagError } from '../../src/cli/parse-flags.js';
@@ -84,6 +85,42 @@ describe('spore-gateway command line (CONTRACT §1)', () => {
       assert.equal(await p.kill('SIGTERM'), 0);
     } finally {
       await p.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the installed binaries (npm ci builds them; README quick start)', () => {
+  const npx = (args: string[]) => {
+    const child = spawn('npx', ['--no-install', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    return { child, exited, stderr: () => err };
+  };
+
+  it('`npx spore-gateway -port abc` exits non-zero with one line naming -port', async () => {
+    const p = npx(['spore-gateway', '-port', 'abc']);
+    assert.notEqual(await p.exited, 0);
+    const ours = p.stderr().split('\n').filter((l) => l.startsWith('spore-gateway:'));
+    assert.equal(ours.length, 1, p.stderr());
+    assert.match(ours[0]!, /-port.*integer/);
+  });
+
+  it('`npx spore-gateway -port <n> -udp-port <n> -log-level warn` serves /api/health', async () => {
+    const port = await freePort();
+    const udpPort = await freeUdpPort();
+    const dir = await mkdtemp(join(tmpdir(), 'spore-npx-'));
+    const p = npx(['spore-gateway', '-port', String(port), '-udp-port', String(udpPort), '-log-level', 'warn', '-data-dir', dir]);
+    try {
+      const health = await waitFor(async () => {
+        const res = await http(`http://127.0.0.1:${port}/api/health`);
+        return res.status === 200 ? res : undefined;
+      }, 'health from the built binary', 30_000);
+      assert.equal(health.body.components.udp.port, udpPort);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
       await rm(dir, { recursive: true, force: true });
     }
   });
