@@ -45,7 +45,7 @@ describe('web UI: cluster and node pages', { skip }, () => {
       await r.getByText(i % 2 ? 'role=sensor' : 'role=actuator').waitFor({ timeout: WAIT });
     }
     // Free heap and latency arrive with the primary's member list.
-    await b.page.waitForFunction(() => [...document.querySelectorAll('.node-row .c-num')].some((c) => /kB/.test(c.textContent ?? '')), undefined, { timeout: WAIT });
+    await b.page.locator('.node-row .c-num', { hasText: 'kB' }).first().waitFor({ timeout: WAIT });
     assert.equal(await b.page.getByTestId('node-count').textContent(), '5');
     await b.screenshot('cluster-list-filled');
     assert.deepEqual(b.errors, []);

@@ -158,7 +158,6 @@ function ingest(messages: WsMessage[]): void {
   }
   v.evicted = all.evicted;
   rateWindow.push({ at: now, n: messages.length });
-  v.rate = currentRate(now);
   events.changed();
 }
 
