@@ -91,6 +91,15 @@ export const websocketSectionSchema = z
   })
   .prefault({});
 
+/** The web UI (issue 5), served at `/` from the Vite build. */
+export const webSectionSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Directory of the built UI; default `dist/web` in the package. */
+    root: z.string().min(1).optional(),
+  })
+  .prefault({});
+
 /** The MQTT bridge (CONTRACT §6); off unless a URL is given. Expanded by the MQTT bridge. */
 export const mqttSectionSchema = z
   .object({
@@ -98,15 +107,6 @@ export const mqttSectionSchema = z
       .string()
       .regex(/^(embedded|(tcp|mqtt|tls|mqtts|ws|wss):\/\/[^\s/]+.*)$/, 'tcp://, mqtt://, tls://, mqtts://, ws://, wss:// URL or "embedded"')
       .optional(),
-  })
-  .prefault({});
-
-/** The web UI (issue 5), served at `/` from the Vite build. */
-export const webSectionSchema = z
-  .object({
-    enabled: z.boolean().default(true),
-    /** Directory of the built UI; default `dist/web` in the package. */
-    root: z.string().min(1).optional(),
   })
   .prefault({});
 
@@ -123,9 +123,9 @@ export const configSchema = z
     udp: udpSectionSchema,
     nodes: nodesSectionSchema,
     websocket: websocketSectionSchema,
+    web: webSectionSchema,
     log: logSectionSchema,
     mqtt: mqttSectionSchema,
-    web: webSectionSchema,
     /** Where state is kept: firmware, rollouts, buffers, caches (CONTRACT §1). */
     dataDir: z.string().min(1).default('./data'),
   })

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import { socket } from '../lib/app-state';
+import { clock, socket } from '../lib/app-state';
 import { useStore } from '../lib/store';
 
 export function StatusBadge({ status }: { status: string }) {
@@ -79,6 +79,12 @@ export function Empty({ title, children }: { title: string; children?: Component
 export function ConnectionBanner() {
   const conn = useStore(socket.state);
   if (conn.phase === 'open') return null;
+  return <Reconnecting />;
+}
+
+function Reconnecting() {
+  const conn = useStore(socket.state);
+  useStore(clock); // the countdown ticks
   if (conn.phase === 'connecting' && conn.attempt === 0) return null;
   const wait = conn.retryAt ? Math.max(0, Math.ceil((conn.retryAt - Date.now()) / 1000)) : 0;
   return (

@@ -165,5 +165,5 @@ let started = false;
 export function startEvents(): void {
   if (started) return;
   started = true;
-  socket.onPrefix('', ingest);
+  socket.onPrefix('', ingest, { includeMqtt: true });
 }

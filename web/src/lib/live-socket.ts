@@ -57,7 +57,7 @@ export class LiveSocket {
   private flushScheduled = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly exact = new Map<string, Set<BatchHandler>>();
-  private readonly prefixes: Array<{ prefix: string; handler: BatchHandler }> = [];
+  private readonly prefixes: Array<{ prefix: string; handler: BatchHandler; mqtt: boolean }> = [];
   private readonly openHandlers = new Set<() => void>();
   private stopped = false;
 
@@ -77,7 +77,7 @@ export class LiveSocket {
     this.ws?.close(1000, 'bye');
   }
 
-  /** Handles messages whose topic is exactly `topic`. */
+  /** Handles the gateway's own messages whose topic is exactly `topic` (never forwarded MQTT ones). */
   on(topic: string, handler: BatchHandler): () => void {
     let set = this.exact.get(topic);
     if (!set) this.exact.set(topic, (set = new Set()));
@@ -85,9 +85,14 @@ export class LiveSocket {
     return () => set!.delete(handler);
   }
 
-  /** Handles messages whose topic starts with `prefix` ('' = every message). */
-  onPrefix(prefix: string, handler: BatchHandler): () => void {
-    const entry = { prefix, handler };
+  /**
+   * Handles messages whose topic starts with `prefix` ('' = every message).
+   * Forwarded MQTT messages (`"source":"mqtt"`) only reach handlers that ask
+   * for them: an MQTT topic named like a gateway topic (`cluster/update`,
+   * `telemetry/x`) must never be mistaken for the gateway's own message.
+   */
+  onPrefix(prefix: string, handler: BatchHandler, options: { includeMqtt?: boolean } = {}): () => void {
+    const entry = { prefix, handler, mqtt: options.includeMqtt === true };
     this.prefixes.push(entry);
     return () => {
       const i = this.prefixes.indexOf(entry);
@@ -190,9 +195,12 @@ export class LiveSocket {
       }
       if (!msg || typeof msg.topic !== 'string') continue;
       this.received++;
-      const set = this.exact.get(msg.topic);
-      if (set) for (const h of set) add(h, msg);
-      for (const { prefix, handler } of this.prefixes) if (msg.topic.startsWith(prefix)) add(handler, msg);
+      const fromMqtt = msg.source === 'mqtt';
+      if (!fromMqtt) {
+        const set = this.exact.get(msg.topic);
+        if (set) for (const h of set) add(h, msg);
+      }
+      for (const { prefix, handler, mqtt } of this.prefixes) if ((mqtt || !fromMqtt) && msg.topic.startsWith(prefix)) add(handler, msg);
     }
     for (const [handler, messages] of batches) {
       try {
