@@ -1,5 +1,6 @@
 import { useMemo } from 'preact/hooks';
 import type { NodeView } from '../lib/cluster';
+import { compareNames } from '../lib/format';
 import { navigate, nodeHref } from '../lib/router';
 
 /**
@@ -9,7 +10,7 @@ import { navigate, nodeHref } from '../lib/router';
  */
 export function Topology({ nodes, primary, version }: { nodes: NodeView[]; primary: string | null; version: number }) {
   const layout = useMemo(() => {
-    const others = nodes.filter((n) => n.ip !== primary).sort((a, b) => a.hostname.localeCompare(b.hostname));
+    const others = nodes.filter((n) => n.ip !== primary).sort((a, b) => compareNames(a.hostname, b.hostname));
     const placed: Array<{ n: NodeView; x: number; y: number }> = [];
     let ring = 1;
     let i = 0;

@@ -121,3 +121,11 @@ export function displayValue(v: unknown): string {
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
 }
+
+/**
+ * One shared collator for names: "spore-sim-2" before "spore-sim-10".
+ * (`localeCompare` with options builds a collator per call — ~100× slower,
+ * a visible stall when sorting 500 nodes.)
+ */
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+export const compareNames = (a: string, b: string): number => collator.compare(a, b);

@@ -5,7 +5,7 @@ import { VirtualList } from '../components/virtual-list';
 import { describeError } from '../lib/api';
 import { clock, socket } from '../lib/app-state';
 import { choosePrimary, cluster, randomPrimary, refreshCluster, type NodeView } from '../lib/cluster';
-import { formatAgo, formatBytes, labelsToText } from '../lib/format';
+import { compareNames, formatAgo, formatBytes, labelsToText } from '../lib/format';
 import { navigate, nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
 
@@ -20,7 +20,7 @@ function ipKey(ip: string): number {
 function compare(a: NodeView, b: NodeView, key: SortKey): number {
   switch (key) {
     case 'hostname':
-      return a.hostname.localeCompare(b.hostname, undefined, { numeric: true });
+      return compareNames(a.hostname, b.hostname);
     case 'ip':
       return ipKey(a.ip) - ipKey(b.ip);
     case 'status':
@@ -79,7 +79,7 @@ export function ClusterPage() {
       }
       return true;
     });
-    filtered.sort((a, b) => compare(a, b, sort.key) * sort.dir || a.hostname.localeCompare(b.hostname));
+    filtered.sort((a, b) => compare(a, b, sort.key) * sort.dir || compareNames(a.hostname, b.hostname));
     return filtered;
   }, [cluster.version, text, status, label, sort]);
 

@@ -5,7 +5,7 @@ import { FileDrop } from '../components/file-drop';
 import { api, ApiError, describeError, uploadForm } from '../lib/api';
 import { socket } from '../lib/app-state';
 import { cluster } from '../lib/cluster';
-import { formatBytes, parseLabels } from '../lib/format';
+import { compareNames, formatBytes, parseLabels } from '../lib/format';
 import { refreshRollout, rollouts } from '../lib/live';
 import { nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
@@ -253,7 +253,7 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
     if (firmwareId && !firmware.some((f) => f.id === firmwareId)) setFirmwareId(firmware[0]?.id ?? '');
   }, [firmware]);
 
-  const nodes = useMemo(() => [...st.nodes.values()].sort((a, b) => a.hostname.localeCompare(b.hostname, undefined, { numeric: true })), [st.structure]);
+  const nodes = useMemo(() => [...st.nodes.values()].sort((a, b) => compareNames(a.hostname, b.hostname)), [st.structure]);
   const parsed = parseLabels(labelText);
   const matching = useMemo(() => {
     if (mode === 'nodes') return nodes.filter((n) => chosen.has(n.ip));
