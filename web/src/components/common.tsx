@@ -66,9 +66,9 @@ export function NotEnabled({ feature, children }: { feature: string; children?: 
   );
 }
 
-export function Empty({ title, children }: { title: string; children?: ComponentChildren }) {
+export function Empty({ title, children, testId }: { title: string; children?: ComponentChildren; testId?: string }) {
   return (
-    <div class="state state-empty">
+    <div class="state state-empty" data-testid={testId}>
       <strong>{title}</strong>
       {children ? <div>{children}</div> : null}
     </div>

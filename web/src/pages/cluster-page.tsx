@@ -293,13 +293,10 @@ function NodeRow({ n, primary, busy, onPrimary }: { n: NodeView; primary: string
 function NoNodes({ udpPort }: { udpPort: number | null }) {
   const port = udpPort ?? 4210;
   return (
-    <Empty title="No nodes yet">
+    <Empty title="No nodes yet" testId="no-nodes">
       <p>The gateway listens for SPORE heartbeats on UDP port {port}; nodes appear here as soon as one is heard.</p>
       <p>No hardware? Start emulated nodes next to the gateway:</p>
-      <pre class="code">
-        npx spore-sim -count 5 -http-port {'<node-port>'}
-        {port !== 4210 ? ` -udp-port ${port}` : ''}
-      </pre>
+      <pre class="code" data-testid="sim-command">{`npx spore-sim -count 5 -http-port <node-port>${port !== 4210 ? ` -udp-port ${port}` : ''}`}</pre>
       <p class="muted">
         where <code>{'<node-port>'}</code> is the gateway's <code>-node-port</code> (80 unless set; emulated nodes usually use 8080, so start the gateway with{' '}
         <code>-node-port 8080</code>).
