@@ -20,20 +20,24 @@ export function DevicesPage() {
   const now = useStore(clock);
   const conn = useStore(socket.state);
 
-  useEffect(
-    () =>
-      every(POLL_MS, () => {
-        void api<{ devices: Device[] }>('/api/devices').then(
-          (b) => {
-            setDevices(Array.isArray(b?.devices) ? b.devices : []);
-            setError(null);
-          },
-          (err: unknown) => setError(err as Error),
-        );
-        void api<PipelineStats>('/api/pipeline/stats').then(setStats, () => undefined);
-      }),
-    [conn.opens],
-  );
+  useEffect(() => {
+    // Routes do not appear while the gateway runs: once absent, ask again only after a reconnection.
+    let absent = false;
+    return every(POLL_MS, () => {
+      if (absent) return;
+      void api<{ devices: Device[] }>('/api/devices').then(
+        (b) => {
+          setDevices(Array.isArray(b?.devices) ? b.devices : []);
+          setError(null);
+        },
+        (err: unknown) => {
+          absent = err instanceof ApiError && err.notEnabled;
+          setError(err as Error);
+        },
+      );
+      void api<PipelineStats>('/api/pipeline/stats').then(setStats, () => undefined);
+    });
+  }, [conn.opens]);
 
   const shown = useMemo(() => {
     const needle = filter.trim().toLowerCase();

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ErrorBox, KeyValues, NotEnabled } from '../components/common';
 import { VirtualList } from '../components/virtual-list';
 import { api, ApiError, describeError } from '../lib/api';
-import { clock, every } from '../lib/app-state';
+import { clock, every, socket } from '../lib/app-state';
 import {
   clearEvents,
   currentRate,
@@ -216,25 +216,29 @@ function MqttPanel() {
   const [state, setState] = useState<'loading' | 'ok' | 'disabled' | 'error'>('loading');
   const [error, setError] = useState<string | null>(null);
 
-  useEffect(
-    () =>
-      every(STATS_POLL_MS, () => {
-        void api('/api/mqtt/stats').then(
-          (s) => {
-            setStats(s);
-            setState('ok');
-          },
-          (err: unknown) => {
-            if (err instanceof ApiError && err.notEnabled) setState('disabled');
-            else {
-              setState('error');
-              setError(describeError(err));
-            }
-          },
-        );
-      }),
-    [],
-  );
+  const conn = useStore(socket.state);
+  useEffect(() => {
+    // Routes do not appear while the gateway runs: once absent, ask again only after a reconnection.
+    let absent = false;
+    return every(STATS_POLL_MS, () => {
+      if (absent) return;
+      void api('/api/mqtt/stats').then(
+        (s) => {
+          setStats(s);
+          setState('ok');
+        },
+        (err: unknown) => {
+          if (err instanceof ApiError && err.notEnabled) {
+            absent = true;
+            setState('disabled');
+          } else {
+            setState('error');
+            setError(describeError(err));
+          }
+        },
+      );
+    });
+  }, [conn.opens]);
 
   const pairs = useMemo(() => (stats ? flatten(stats).map(([k, v]) => [humanize(k), displayValue(v)] as [string, string]) : []), [stats]);
 
