@@ -137,10 +137,11 @@ export function ConfirmDialog(props: ConfirmProps) {
       <h2 id="confirm-title">{props.title}</h2>
       {props.children}
       <div class="dialog-actions">
-        <button type="button" onClick={props.onCancel}>
+        {/* A dangerous action starts on Cancel, so a stray Enter does no harm. */}
+        <button type="button" onClick={props.onCancel} autofocus={props.danger}>
           Cancel
         </button>
-        <button type="button" class={props.danger ? 'danger' : 'primary'} onClick={props.onConfirm} autofocus>
+        <button type="button" class={props.danger ? 'danger' : 'primary'} onClick={props.onConfirm} autofocus={!props.danger}>
           {props.confirmLabel}
         </button>
       </div>
