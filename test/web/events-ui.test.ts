@@ -160,6 +160,8 @@ describe('web UI: MQTT messages in the event stream', { skip: skipMqtt }, () => 
     const hex = page.getByTestId('event-hex');
     await hex.waitFor({ timeout: WAIT });
     assert.match((await hex.textContent()) ?? '', /00 ff fe 41 80/);
+    // The statistics (GET /api/mqtt/stats) unfold under the connection line.
+    await page.getByTestId('mqtt-panel').locator('summary').click();
     await page.getByTestId('mqtt-stats').waitFor({ timeout: WAIT });
     await b!.screenshot('events-mqtt');
     assert.deepEqual(b!.errors, []);

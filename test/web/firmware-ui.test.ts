@@ -25,7 +25,7 @@ const RECORDER = `(() => {
     const list = (window.__seen[key] = window.__seen[key] || []);
     if (list[list.length - 1] !== v) list.push(v);
   };
-  const scan = () => document.querySelectorAll('[data-testid="node-update-progress"], [data-testid="rollout"] [data-testid="rollout-nodes"] tr[data-ip], [data-testid="rollout"]').forEach(note);
+  const scan = () => document.querySelectorAll('[data-testid="node-update-progress"], [data-testid="rollout-nodes"] tr[data-ip], [data-testid="rollout"]').forEach(note);
   new MutationObserver(scan).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state', 'data-status'] });
   scan();
 })()`;
@@ -97,7 +97,9 @@ describe('web UI: firmware', { skip }, () => {
 
     // 2. The wizard: label selector, batches of 2, dry run first.
     const wizard = page.getByTestId('rollout-wizard');
-    await wizard.getByLabel('Firmware to roll out').selectOption({ label: /spore-node 2\.0\.0/ as unknown as string });
+    const stored = ((await http(`${gw.url}/api/firmware`)).body as Array<{ id: string; name: string; version: string }>).find((f) => f.version === '2.0.0');
+    assert.equal(stored?.name, 'spore-node');
+    await wizard.getByLabel('Firmware to roll out').selectOption(stored!.id);
     await wizard.getByLabel(/Label selector/).fill('role=sensor');
     await wizard.getByTestId('wizard-match').getByText('3 known node(s) match now.').waitFor({ timeout: WAIT });
     await wizard.getByLabel('Batch size').fill('2');

@@ -253,8 +253,14 @@ function MqttPanel() {
     );
   }
   const connState = mq.state !== 'unknown' ? mq.state : inferState(stats);
+  // A few headline figures for the one-line summary, found by name in whatever shape the stats have.
+  const headline = (re: RegExp, label: string) => {
+    const hit = stats ? flatten(stats).find(([k, v]) => re.test(k) && typeof v === 'number') : undefined;
+    return hit ? `${displayValue(hit[1])} ${label}` : null;
+  };
+  const figures = [headline(/^messagesIn$/i, 'in'), headline(/^messagesOut$/i, 'out'), headline(/^drops?\.total$|^dropped$/i, 'dropped'), headline(/^reconnects$/i, 'reconnects')].filter(Boolean);
   return (
-    <details class="card mqtt-panel" open data-testid="mqtt-panel">
+    <details class="card mqtt-panel" data-testid="mqtt-panel">
       <summary>
         MQTT <span class={`conn conn-mqtt-${connState}`} data-testid="mqtt-state">
           <span class="dot" aria-hidden="true" />
@@ -262,6 +268,8 @@ function MqttPanel() {
         </span>
         {mq.broker ? <span class="muted mono"> {mq.broker}</span> : null}
         {mq.error ? <span class="status-text-dead"> — {mq.error}</span> : null}
+        {figures.length ? <span class="muted"> · {figures.join(' · ')}</span> : null}
+        <span class="muted small-print"> (statistics)</span>
       </summary>
       {state === 'error' ? <ErrorBox title="MQTT statistics could not be read">{error}</ErrorBox> : null}
       {pairs.length ? <KeyValues pairs={pairs} testId="mqtt-stats" /> : state === 'loading' ? <p class="muted">Loading statistics…</p> : null}
