@@ -15,9 +15,14 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** The route does not exist on this gateway (feature absent), as opposed to e.g. an unknown node. */
+  /**
+   * The feature is absent or switched off on this gateway, as opposed to a
+   * failure: its route does not exist (404 `not_found`), or it answers
+   * `<feature>_disabled` (e.g. 503 `mqtt_disabled` when the gateway runs
+   * without `-mqtt`).
+   */
   get notEnabled(): boolean {
-    return this.status === 404 && this.code === 'not_found';
+    return (this.status === 404 && this.code === 'not_found') || /_disabled$|^not_enabled$/.test(this.code);
   }
 
   /** The gateway could not be reached at all. */
