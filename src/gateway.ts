@@ -3,11 +3,15 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http-server.js';
 import { bridgeEventsToWebSocket } from './api/ws-bridge.js';
-import { WsHub } from './api/ws-hub.js';
+import { serialise, WsHub } from './api/ws-hub.js';
+import { JsonRpcServer } from './api/json-rpc.js';
+import { registerCoreRpcMethods } from './api/rpc-methods.js';
+import { ApiKeyAuth } from './auth/api-keys.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
 import { NodeRegistry } from './cluster/node-registry.js';
 import { UdpDiscovery } from './cluster/udp-discovery.js';
+import type { ConfigManager } from './config/config-manager.js';
 import type { GatewayConfig } from './config/schema.js';
 import { EventBus } from './events/event-bus.js';
 import type { GatewayEventBus, GatewayEvents } from './events/gateway-events.js';
@@ -18,6 +22,20 @@ import { NodeClient } from './node-client/node-client.js';
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** Keeps the configuration current (remote pulls, reloads); without one the configuration is fixed. */
+  configManager?: ConfigManager | null;
+}
+
+/** What a configuration change did: sections applied at once, and sections that wait for a restart. */
+export interface ConfigChangeResult {
+  applied: string[];
+  needRestart: string[];
+}
+
+/** A configuration section that can change while the gateway runs, and how it is applied. */
+interface HotSection {
+  section: keyof GatewayConfig;
+  apply: (next: GatewayConfig) => Promise<void> | void;
 }
 
 /**
@@ -35,14 +53,20 @@ export class Gateway {
   readonly ota: OtaService;
   readonly health: HealthService;
   readonly wsHub: WsHub;
+  readonly auth: ApiKeyAuth;
+  readonly rpc: JsonRpcServer;
+  /** Every HTTP route, as registered. */
+  readonly routes: Array<{ method: string; url: string }> = [];
+  private current: GatewayConfig;
+  private readonly configManager: ConfigManager | null;
+  private readonly hotSections: HotSection[];
   private http: FastifyInstance | undefined;
   private httpListening = false;
   private readonly teardown: Array<() => void> = [];
 
-  constructor(
-    readonly config: GatewayConfig,
-    options: GatewayOptions = {},
-  ) {
+  constructor(config: GatewayConfig, options: GatewayOptions = {}) {
+    this.current = config;
+    this.configManager = options.configManager ?? null;
     const logger = options.logger ?? createLogger(config.log.level);
     this.logger = logger;
     this.bus = new EventBus<GatewayEvents>(logger);
@@ -55,6 +79,67 @@ export class Gateway {
     this.ota = new OtaService(this.access, this.client, this.bus, logger.child({ component: 'ota' }), Math.max(config.nodes.requestTimeoutMs, 30_000));
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
+    this.auth = new ApiKeyAuth(config.auth);
+    this.rpc = new JsonRpcServer(logger.child({ component: 'rpc' }));
+    registerCoreRpcMethods(this.rpc, {
+      registry: this.registry,
+      cluster: this.cluster,
+      client: this.client,
+      access: this.access,
+      health: this.health,
+      reload: () => this.reload(),
+      startedAt: Date.now(),
+    });
+    this.hotSections = [
+      { section: 'auth', apply: (next) => this.auth.update(next.auth) },
+      { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
+    ];
+  }
+
+  /** The configuration in force (it changes when a reload applies a new one). */
+  get config(): GatewayConfig {
+    return this.current;
+  }
+
+  /** Re-reads the configuration (remote or file) and applies what changed (JSON-RPC `gateway.reload`, SIGHUP). */
+  async reload(): Promise<{ source: string; applied: string[]; needRestart: string[]; error: string | null }> {
+    if (!this.configManager) return { source: 'fixed', applied: [], needRestart: [], error: 'this gateway was started with a fixed configuration' };
+    const { source, change, error } = await this.configManager.reload();
+    return { source, ...change, error };
+  }
+
+  /**
+   * Applies a new, already validated configuration without a restart where the
+   * section allows it (docs/configuration.md); other changed sections keep
+   * their running values until the next start and are reported.
+   */
+  async applyConfig(next: GatewayConfig): Promise<ConfigChangeResult> {
+    const previous = this.current;
+    const changed = (Object.keys(next) as Array<keyof GatewayConfig>).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(previous[k]));
+    const hot = new Map(this.hotSections.map((h) => [h.section, h]));
+    const applied: string[] = [];
+    const needRestart: string[] = [];
+    const effective: Record<string, unknown> = { ...next };
+    for (const section of changed) {
+      const handler = hot.get(section);
+      if (!handler) {
+        needRestart.push(section);
+        effective[section] = previous[section];
+        continue;
+      }
+      this.current = { ...this.current, [section]: next[section] };
+      try {
+        await handler.apply(next);
+        applied.push(section);
+      } catch (err) {
+        this.logger.error({ err, section }, 'could not apply the configuration change; restart the gateway to apply it');
+        needRestart.push(section);
+      }
+    }
+    this.current = effective as GatewayConfig;
+    if (applied.length) this.logger.info({ sections: applied }, 'configuration change applied');
+    if (needRestart.length) this.logger.warn({ sections: needRestart }, 'configuration changed; these sections apply at the next restart');
+    return { applied, needRestart };
   }
 
   /** The bound HTTP port (useful with port 0). */
@@ -78,8 +163,20 @@ export class Gateway {
     this.cluster.start();
     this.wsHub.start();
     this.teardown.push(bridgeEventsToWebSocket(this.bus, this.wsHub, this.cluster));
+    this.wsHub.onMessage((client, text) => {
+      // JSON-RPC over the WebSocket, with the key the client connected with.
+      if (!text.includes('"jsonrpc"')) return;
+      // Every WebSocket message has a topic and a timestamp (CONTRACT §5): answers go out one
+      // per frame as topic `rpc/response`, a batch as several frames.
+      void this.rpc.handleText(text, { identity: client.identity, authEnabled: this.auth.enabled }).then((answer) => {
+        for (const response of answer === null ? [] : [answer].flat()) client.send(serialise('rpc/response', { ...response }));
+      });
+    });
     this.http = await buildHttpServer({
       config: this.config,
+      currentConfig: () => this.current,
+      auth: this.auth,
+      routeTable: this.routes,
       logger: this.logger.child({ component: 'http' }),
       bus: this.bus,
       registry: this.registry,
@@ -90,6 +187,7 @@ export class Gateway {
       ota: this.ota,
       health: this.health,
       wsHub: this.wsHub,
+      rpc: this.rpc,
     });
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;
@@ -99,10 +197,12 @@ export class Gateway {
     this.logger.info({ url: this.url, udpPort: this.udpPort, nodePort: this.config.nodes.port }, 'SPORE gateway started');
     // Ask who is there right away rather than waiting for the first heartbeats.
     this.discovery.probe();
+    this.configManager?.start((next) => this.applyConfig(next), this.logger.child({ component: 'config' }));
   }
 
   async stop(): Promise<void> {
     this.logger.info('SPORE gateway stopping');
+    await this.configManager?.stop();
     for (const off of this.teardown.splice(0)) off();
     await this.wsHub.stop();
     if (this.http) await this.http.close();
@@ -115,6 +215,12 @@ export class Gateway {
   }
 
   private registerHealth(): void {
+    this.health.register({
+      name: 'config',
+      required: false,
+      // A remote that is unreachable or invalid degrades the gateway; the reason is here (issue 7).
+      check: () => this.configManager?.health() ?? { status: 'up', source: 'fixed' },
+    });
     this.health.register({
       name: 'http',
       required: true,

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError, isGatewayError, toErrorBody, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { RPC_ERRORS, rpcError } from './json-rpc.js';
 
 /** Fastify's own error codes mapped onto the gateway's catalogue. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -35,6 +36,12 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
       logger.error({ err, method: req.method, url: req.url }, 'request failed');
     } else {
       logger.debug({ code: gatewayError.code, method: req.method, url: req.url, message: gatewayError.message }, 'request refused');
+    }
+    if (req.url.split('?')[0] === '/rpc') {
+      // The JSON-RPC endpoint answers in JSON-RPC's shape, with the HTTP status kept (401, 403, 413…).
+      const code = gatewayError.status === 401 ? RPC_ERRORS.unauthorized : gatewayError.status === 403 ? RPC_ERRORS.forbidden : RPC_ERRORS.invalidRequest;
+      void reply.status(gatewayError.status).type('application/json').send(rpcError(null, code, gatewayError.message, toErrorBody(gatewayError)));
+      return;
     }
     void reply.status(gatewayError.status).type('application/json').send(toErrorBody(gatewayError));
   });

@@ -1,12 +1,13 @@
-import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { authorizeUpgrade, installAccessControl } from './access-control.js';
 import { installErrorHandling } from './error-handler.js';
 import type { RouteDeps } from './route-deps.js';
 import { registerClusterRoutes } from './routes/cluster-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerNodeRoutes } from './routes/node-routes.js';
+import { registerRpcRoutes } from './routes/rpc-routes.js';
 import { registerWebUi } from './web-ui.js';
 
 /** Extra route sets later parts of the gateway plug in (MQTT, firmware store, pipeline…). */
@@ -29,10 +30,10 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
     routerOptions: { ignoreTrailingSlash: true },
   });
   installErrorHandling(app, logger);
-  await app.register(cors, {
-    origin: config.http.corsOrigins.includes('*') ? '*' : config.http.corsOrigins,
-    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') deps.routeTable?.push({ method, url: route.url });
   });
+  await installAccessControl(app, deps.auth, () => deps.currentConfig().http.corsOrigins);
   await app.register(multipart, { limits: { fileSize: config.http.uploadLimitBytes, files: 1, parts: 20 } });
   app.addHook('onResponse', async (req, reply) => {
     logger.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
@@ -42,13 +43,15 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
   registerDiscoveryRoutes(app, deps);
   registerClusterRoutes(app, deps);
   registerNodeRoutes(app, deps);
+  registerRpcRoutes(app, deps);
   for (const register of extraRoutes) register(app);
   if (config.web.enabled) await registerWebUi(app, config.web.root);
 
   app.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/ws' || path === '/ws/') deps.wsHub.handleUpgrade(req, socket, head);
-    else socket.destroy();
+    if (path !== '/ws' && path !== '/ws/') return socket.destroy();
+    const access = authorizeUpgrade(deps.auth, req, socket);
+    if (access) deps.wsHub.handleUpgrade(req, socket, head, access.identity);
   });
   return app;
 }

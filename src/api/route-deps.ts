@@ -1,3 +1,4 @@
+import type { ApiKeyAuth } from '../auth/api-keys.js';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import type { NodeAccess } from '../cluster/node-access.js';
 import type { NodeRegistry } from '../cluster/node-registry.js';
@@ -8,11 +9,17 @@ import type { OtaService } from '../firmware/ota-service.js';
 import type { HealthService } from '../health.js';
 import type { Logger } from '../logger.js';
 import type { NodeClient } from '../node-client/node-client.js';
+import type { JsonRpcServer } from './json-rpc.js';
 import type { WsHub } from './ws-hub.js';
 
 /** What the HTTP adapters may use: services only, never sockets or timers. */
 export interface RouteDeps {
+  /** The configuration at start; settings that can change at run time are read through currentConfig(). */
   config: GatewayConfig;
+  currentConfig: () => GatewayConfig;
+  auth: ApiKeyAuth;
+  /** Filled with every registered route (auth tests, the OpenAPI check). */
+  routeTable?: Array<{ method: string; url: string }>;
   logger: Logger;
   bus: GatewayEventBus;
   registry: NodeRegistry;
@@ -23,4 +30,5 @@ export interface RouteDeps {
   ota: OtaService;
   health: HealthService;
   wsHub: WsHub;
+  rpc: JsonRpcServer;
 }

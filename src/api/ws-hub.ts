@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { Identity } from '../auth/api-keys.js';
 import type { Logger } from '../logger.js';
 
 export interface WsHubOptions {
@@ -20,6 +21,8 @@ export interface WsHubStats {
 export interface WsClient {
   send(message: string): void;
   readonly url: URL;
+  /** The API key the client connected with, when keys are configured. */
+  readonly identity: Identity | null;
 }
 
 export type ConnectHook = (client: WsClient) => void;
@@ -98,8 +101,8 @@ export class WsHub {
   }
 
   /** Hands an HTTP upgrade request to the hub. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.server.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | null = null): void {
+    this.server.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, identity));
   }
 
   /** Sends `{topic, ...fields, timestamp}` to every client. Returns the number of clients. */
@@ -116,13 +119,14 @@ export class WsHub {
     return n;
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: WebSocket, req: IncomingMessage, identity: Identity | null): void {
     this.alive.set(ws, true);
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('error', (err) => this.logger.debug({ err }, 'WebSocket client error'));
     const client: WsClient = {
       send: (message) => void this.sendTo(ws, message),
       url: new URL(req.url ?? '/ws', 'http://gateway'),
+      identity,
     };
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;

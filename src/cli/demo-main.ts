@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loaded.config;
-  const gateway = new Gateway(config);
+  const gateway = new Gateway(config, { configManager: loaded.manager });
   if (!(await startGateway('demo', gateway))) return 1;
 
   let sim: SimCluster;

@@ -33,6 +33,14 @@ export const GATEWAY_FLAGS: GatewayFlagSpec[] = [
   { name: 'remove-dead-after', configPath: 'nodes.removeDeadAfterMs', description: 'a DEAD node leaves the registry after this, ms', accepts: 'an integer >= 1', parse: parsers.integer(1), defaultText: '300000' },
   { name: 'upload-limit', configPath: 'http.uploadLimitBytes', description: 'largest firmware upload, bytes', accepts: 'an integer >= 1', parse: parsers.integer(1), defaultText: '16777216' },
   { name: 'gateway-id', configPath: 'gateway.id', description: 'this gateway\'s id', accepts: '1-64 of [A-Za-z0-9._-]', parse: (raw) => (/^[A-Za-z0-9._-]{1,64}$/.test(raw) ? raw : undefined), defaultText: 'the hostname' },
+  {
+    name: 'config-url',
+    configPath: 'remoteConfig.url',
+    description: 'pull the configuration from here first (cached in the data dir; falls back to the cache, then -config)',
+    accepts: 'an http:// or https:// URL',
+    parse: (raw) => (/^https?:\/\/[^\s/]+/.test(raw) ? raw : undefined),
+  },
+  { name: 'print-config', description: 'print the effective configuration (secrets masked) and exit', accepts: 'no value', boolean: true, parse: parsers.boolean },
   { name: 'help', description: 'show this help', accepts: 'no value', boolean: true, parse: parsers.boolean },
   { name: 'version', description: 'show the version', accepts: 'no value', boolean: true, parse: parsers.boolean },
 ];

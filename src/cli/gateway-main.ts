@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { maskSecrets } from '../config/mask-secrets.js';
 import { Gateway } from '../gateway.js';
 import { GATEWAY_FLAGS } from './gateway-flags.js';
 import { loadGatewayConfig } from './load-gateway-config.js';
@@ -32,8 +33,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`spore-gateway ${packageVersion()}\n`);
     return 0;
   }
-  const gateway = new Gateway(loaded.config);
+  if (loaded.printConfig) {
+    process.stdout.write(`${JSON.stringify(maskSecrets(loaded.config), null, 2)}\n`);
+    return 0;
+  }
+  const gateway = new Gateway(loaded.config, { configManager: loaded.manager });
   if (!(await startGateway('spore-gateway', gateway))) return 1;
+  // SIGHUP re-reads the configuration, as daemons do.
+  process.on('SIGHUP', () => void gateway.reload());
   await runUntilSignal(gateway);
   return 0;
 }

@@ -1,12 +1,16 @@
-import { readConfigFile, mergeConfig, validateConfig } from '../config/load-config.js';
-import type { GatewayConfig } from '../config/schema.js';
+import { ConfigManager } from '../config/config-manager.js';
+import { configFromEnv } from '../config/env-overrides.js';
+import { configSchema, type GatewayConfig } from '../config/schema.js';
 import { GATEWAY_FLAGS, flagsToConfig } from './gateway-flags.js';
 import { parseFlags, type FlagSpec } from './parse-flags.js';
 
 export interface GatewayCommandLine {
+  /** The configuration in force at start; `manager` keeps it current. */
   config: GatewayConfig;
+  manager: ConfigManager | null;
   help: boolean;
   version: boolean;
+  printConfig: boolean;
   /** Values of `extraFlags` (flags that are not gateway configuration). */
   extra: Map<string, unknown>;
 }
@@ -14,23 +18,29 @@ export interface GatewayCommandLine {
 export interface LoadOptions {
   /** Flags a wrapper adds (the demo's -count); their values come back in `extra`. */
   extraFlags?: FlagSpec[];
-  /** Defaults under the configuration file and the flags (the demo's node port). */
+  /** Defaults under everything else (the demo's node port). */
   defaults?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Defaults → optional config file → flags; flags win over the file.
+ * Flags, environment (`SPORE_<SECTION>_<KEY>`), the configuration source
+ * (remote → cache → file → defaults) — flags win, then the environment.
  * Throws FlagError for bad flags and ConfigError (every problem) for bad configuration.
  */
 export async function loadGatewayConfig(argv: readonly string[], options: LoadOptions = {}): Promise<GatewayCommandLine> {
   const extraFlags = options.extraFlags ?? [];
   const { values } = parseFlags(argv, [...GATEWAY_FLAGS, ...extraFlags]);
   const extra = new Map([...values].filter(([name]) => extraFlags.some((f) => f.name === name)));
-  if (values.get('help') || values.get('version')) {
-    return { config: validateConfig({}), help: values.get('help') === true, version: values.get('version') === true, extra };
+  const flag = (name: string): boolean => values.get(name) === true;
+  if (flag('help') || flag('version')) {
+    return { config: configSchema.parse({}), manager: null, help: flag('help'), version: flag('version'), printConfig: false, extra };
   }
-  const configPath = values.get('config') as string | undefined;
-  const fromFile = configPath ? await readConfigFile(configPath) : {};
-  const merged = mergeConfig(mergeConfig(options.defaults ?? {}, fromFile), flagsToConfig(values));
-  return { config: validateConfig(merged), help: false, version: false, extra };
+  const manager = await ConfigManager.load({
+    defaults: options.defaults ?? {},
+    filePath: values.get('config') as string | undefined,
+    env: configFromEnv(configSchema, options.env ?? process.env),
+    flags: flagsToConfig(values),
+  });
+  return { config: manager.current, manager, help: false, version: false, printConfig: flag('print-config'), extra };
 }

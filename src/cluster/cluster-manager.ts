@@ -2,6 +2,7 @@ import { GatewayError } from '../errors.js';
 import type { GatewayEventBus, GatewayEvents } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
 import type { NodeClient } from '../node-client/node-client.js';
+import { isValidIpv4 } from '../protocol/ip.js';
 import type { ClusterMember } from '../protocol/types.js';
 import { debounce, forEachLimit, Interval } from '../util/concurrency.js';
 import { type ClusterSnapshot, recordToMember } from './cluster-snapshot.js';
@@ -80,6 +81,7 @@ export class ClusterManager {
 
   /** Makes a known node primary (CONTRACT §4 `POST /api/discovery/primary/{ip}`). */
   setPrimary(ip: string, reason: PrimaryReason = 'manual'): void {
+    if (!isValidIpv4(ip)) throw new GatewayError('invalid_ip', `"${String(ip).slice(0, 64)}" is not an IPv4 address`);
     if (!this.registry.getByIp(ip)) throw new GatewayError('node_not_found', `no discovered node has IP ${ip}`);
     this.changePrimary(ip, reason);
   }

@@ -23,10 +23,21 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${path}: ${issue.message}`;
 }
 
-/** Validates a raw configuration object; throws a ConfigError listing every problem at once. */
-export function validateConfig(raw: unknown): GatewayConfig {
+/**
+ * Validates a raw configuration object; throws a ConfigError listing every
+ * problem at once. `sources` maps dotted paths to the environment variable that
+ * set them, so a bad `SPORE_HTTP_PORT` is reported as such.
+ */
+export function validateConfig(raw: unknown, sources?: ReadonlyMap<string, string>): GatewayConfig {
   const result = configSchema.safeParse(raw ?? {});
-  if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue));
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const variable = sources?.get(issue.path.map(String).join('.'));
+        return variable ? `${describeIssue(issue)} (set by ${variable})` : describeIssue(issue);
+      }),
+    );
+  }
   return result.data;
 }
 

@@ -30,8 +30,12 @@ export const httpSectionSchema = z
     uploadLimitBytes: z.number().int().min(1).default(16 * 1024 * 1024),
     /** Largest JSON request body, in bytes. */
     bodyLimitBytes: z.number().int().min(1).default(1024 * 1024),
-    /** CORS origins allowed; "*" allows any (CONTRACT §4 default, for the SPORE UI on :3000). */
-    corsOrigins: z.array(z.string().min(1)).default(['*']),
+    /**
+     * CORS origins allowed; "*" allows any. Unset: any origin while no API key is
+     * configured (CONTRACT §4, for the SPORE UI on :3000), and only the gateway's own
+     * origin and http://localhost:3000 once keys are (docs/security.md).
+     */
+    corsOrigins: z.array(z.string().regex(/^(\*|https?:\/\/[^\s/]+)$/, '"*" or an origin such as http://localhost:3000')).optional(),
   })
   .prefault({});
 
@@ -110,6 +114,43 @@ export const mqttSectionSchema = z
   })
   .prefault({});
 
+const SHA256_KEY = /^sha256:[0-9a-f]{64}$/;
+
+/** API keys (docs/security.md). A key is the secret itself or `sha256:<hex>` of it. */
+export const authSectionSchema = z
+  .object({
+    apiKeys: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64 characters)'),
+            key: z
+              .string()
+              .refine((k) => SHA256_KEY.test(k) || (k.length >= 16 && !k.startsWith('sha256:')), {
+                message: 'a secret of at least 16 characters, or "sha256:" followed by 64 lowercase hex digits',
+              }),
+            scope: z.enum(['read', 'admin']),
+          })
+          .strict(),
+      )
+      .default([])
+      .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, { message: 'API key names must be unique' }),
+    /** Reads (GET) and the WebSocket need a key too (any scope). */
+    protectReads: z.boolean().default(false),
+  })
+  .prefault({});
+
+/** Remote-first configuration (docs/configuration.md). */
+export const remoteConfigSectionSchema = z
+  .object({
+    /** Pull the configuration from here at start and every pollIntervalMs. */
+    url: z.string().regex(/^https?:\/\/[^\s/]+/, 'an http:// or https:// URL').optional(),
+    pollIntervalMs: z.number().int().min(1000).default(60_000),
+    /** One fetch may take this long, ms. */
+    timeoutMs: positiveMs.default(10_000),
+  })
+  .prefault({});
+
 export const logSectionSchema = z
   .object({
     level: z.enum(LOG_LEVELS).default('info'),
@@ -126,6 +167,8 @@ export const configSchema = z
     web: webSectionSchema,
     log: logSectionSchema,
     mqtt: mqttSectionSchema,
+    auth: authSectionSchema,
+    remoteConfig: remoteConfigSectionSchema,
     /** Where state is kept: firmware, rollouts, buffers, caches (CONTRACT §1). */
     dataDir: z.string().min(1).default('./data'),
   })

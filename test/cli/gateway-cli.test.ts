@@ -92,11 +92,20 @@ describe('spore-gateway command line (CONTRACT §1)', () => {
 
 describe('the installed binaries (npm ci builds them; README quick start)', () => {
   const npx = (args: string[]) => {
-    const child = spawn('npx', ['--no-install', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: npx does not pass signals on to the program it runs.
+    const child = spawn('npx', ['--no-install', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    return { child, exited, stderr: () => err };
+    const stop = async (): Promise<void> => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await exited;
+    };
+    return { child, exited, stderr: () => err, stop };
   };
 
   it('`npx spore-gateway -port abc` exits non-zero with one line naming -port', async () => {
@@ -119,8 +128,7 @@ describe('the installed binaries (npm ci builds them; README quick start)', () =
       }, 'health from the built binary', 30_000);
       assert.equal(health.body.components.udp.port, udpPort);
     } finally {
-      p.child.kill('SIGTERM');
-      await p.exited;
+      await p.stop();
       await rm(dir, { recursive: true, force: true });
     }
   });

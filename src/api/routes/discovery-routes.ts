@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../../errors.js';
-import { isValidIpv4 } from '../../protocol/ip.js';
+import { buildNodesView } from '../../cluster/nodes-view.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /**
@@ -22,29 +21,9 @@ export function registerDiscoveryRoutes(app: FastifyInstance, deps: RouteDeps): 
 
   app.get('/api/discovery/nodes', async (_req, reply) => {
     const now = Date.now();
-    if (!cached || now - cached.at > NODES_VIEW_TTL_MS) cached = { body: JSON.stringify(nodesView()), at: now };
+    if (!cached || now - cached.at > NODES_VIEW_TTL_MS) cached = { body: JSON.stringify(buildNodesView(registry, cluster, client)), at: now };
     return reply.type('application/json; charset=utf-8').send(cached.body);
   });
-
-  function nodesView() {
-    const primary = cluster.primaryNode;
-    return {
-      primaryNode: primary,
-      totalNodes: registry.size,
-      clientInitialized: primary !== null,
-      clientBaseUrl: primary ? client.baseUrl(primary) : null,
-      nodes: registry.list().map((n) => ({
-        ip: n.ip,
-        port: n.port,
-        hostname: n.hostname,
-        status: n.status,
-        discoveredAt: new Date(n.discoveredAt).toISOString(),
-        lastSeen: new Date(n.lastSeen).toISOString(),
-        isPrimary: n.ip === primary,
-        labels: n.labels,
-      })),
-    };
-  }
 
   app.post('/api/discovery/refresh', async () => {
     discovery.probe();
@@ -71,7 +50,6 @@ export function registerDiscoveryRoutes(app: FastifyInstance, deps: RouteDeps): 
 
   app.post<{ Params: { ip: string } }>('/api/discovery/primary/:ip', async (req) => {
     const { ip } = req.params;
-    if (!isValidIpv4(ip)) throw new GatewayError('invalid_ip', `"${ip.slice(0, 64)}" is not an IPv4 address`);
     cluster.setPrimary(ip, 'manual');
     return { success: true, primaryNode: ip, message: `Primary node set to ${ip}` };
   });
