@@ -1,3 +1,4 @@
+import { ApiKeyBanner, ApiKeyButton } from './components/api-key';
 import { ConnectionBanner, ConnectionPill } from './components/common';
 import { ClusterPage } from './pages/cluster-page';
 import { DevicesPage } from './pages/devices-page';
@@ -79,7 +80,9 @@ export function App() {
           </ul>
         </nav>
         <ConnectionPill />
+        <ApiKeyButton />
       </header>
+      <ApiKeyBanner />
       <ConnectionBanner />
       <main id="main">{page}</main>
     </>

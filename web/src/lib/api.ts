@@ -1,3 +1,5 @@
+import { authHeaders, noteAuthStatus } from './auth';
+
 /**
  * REST calls to the gateway (CONTRACT §4). Every error the gateway returns
  * is `{"error","message"}`; ApiError keeps both so pages can show the
@@ -52,14 +54,17 @@ async function parseError(res: Response): Promise<ApiError> {
 }
 
 export async function apiFetch(path: string, options: RequestOptions = {}): Promise<Response> {
-  const init: RequestInit = { method: options.method ?? (options.body === undefined ? 'GET' : 'POST'), signal: options.signal };
+  const headers: Record<string, string> = { ...authHeaders() };
+  const init: RequestInit = { method: options.method ?? (options.body === undefined ? 'GET' : 'POST'), signal: options.signal, headers };
   if (options.body instanceof FormData) init.body = options.body;
   else if (options.body !== undefined) {
     init.body = JSON.stringify(options.body);
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
   }
   try {
-    return await fetch(path, init);
+    const res = await fetch(path, init);
+    if (res.status === 401 || res.status === 403) noteAuthStatus(res.status);
+    return res;
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'unreachable', 'The gateway cannot be reached; it may be restarting.');
@@ -93,6 +98,7 @@ export function uploadForm<T = unknown>(path: string, form: FormData, onProgress
     const xhr = new XMLHttpRequest();
     xhr.open('POST', path);
     xhr.responseType = 'text';
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
     if (onProgress) xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : 0 });
     xhr.onerror = () => reject(new ApiError(0, 'unreachable', 'The upload could not reach the gateway.'));
     xhr.onload = () => {
@@ -103,6 +109,7 @@ export function uploadForm<T = unknown>(path: string, form: FormData, onProgress
         // not JSON
       }
       if (xhr.status >= 200 && xhr.status < 300) return resolve(body as T);
+      if (xhr.status === 401 || xhr.status === 403) noteAuthStatus(xhr.status);
       const b = body as { error?: unknown; message?: unknown };
       reject(
         new ApiError(

@@ -1,8 +1,9 @@
+import { withToken } from './auth';
 import { defaultSocketUrl, LiveSocket } from './live-socket';
 import { Store } from './store';
 
 /** The page's one WebSocket (started in main.tsx). */
-export const socket = new LiveSocket(defaultSocketUrl());
+export const socket = new LiveSocket(() => withToken(defaultSocketUrl()));
 
 /** Wall clock, ticking once a second: "last seen 3 s ago" re-renders from it. */
 export const clock = new Store<number>(Date.now());

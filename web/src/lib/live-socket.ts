@@ -61,7 +61,8 @@ export class LiveSocket {
   private readonly openHandlers = new Set<() => void>();
   private stopped = false;
 
-  constructor(private readonly url: string) {}
+  /** `url` is read at every attempt (it may carry a changing API key). */
+  constructor(private readonly url: () => string) {}
 
   start(): void {
     this.stopped = false;
@@ -113,13 +114,22 @@ export class LiveSocket {
     this.connect();
   }
 
+  /** Closes and opens again at once (e.g. with a new API key). */
+  restart(): void {
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close(1000, 'reconnecting');
+    clearTimeout(this.retryTimer);
+    this.connect();
+  }
+
   private connect(): void {
     if (this.stopped) return;
     const s = this.state.get();
     this.state.set({ ...s, phase: s.opens === 0 && s.attempt === 0 ? 'connecting' : 'reconnecting', retryAt: null });
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(this.url());
     } catch (err) {
       this.scheduleRetry(String(err));
       return;

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ConfirmDialog, Empty, ErrorBox, Labels, Loading, NotEnabled, ProgressBar } from '../components/common';
 import { FileDrop } from '../components/file-drop';
 import { api, ApiError, describeError, uploadForm } from '../lib/api';
+import { withToken } from '../lib/auth';
 import { socket } from '../lib/app-state';
 import { cluster } from '../lib/cluster';
 import { compareNames, formatBytes, parseLabels } from '../lib/format';
@@ -215,7 +216,7 @@ function FirmwareList({ firmware, onChanged }: { firmware: FirmwareRecord[] | nu
                 </td>
                 <td>{new Date(f.createdAt).toLocaleString()}</td>
                 <td class="actions">
-                  <a class="button small" href={`/api/firmware/${encodeURIComponent(f.id)}/download`} download>
+                  <a class="button small" href={withToken(`/api/firmware/${encodeURIComponent(f.id)}/download`)} download>
                     Download
                   </a>
                   <button type="button" class="small danger" onClick={() => setToDelete(f)} aria-label={`Delete ${f.name} ${f.version}`}>
