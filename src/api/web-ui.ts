@@ -30,16 +30,19 @@ const NOT_BUILT_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-
 <p>Run <code>npm run build</code> (or <code>npm ci</code>) in the package, then reload this page.
 The REST API is available at <a href="/api/discovery/nodes">/api/discovery/nodes</a>.</p></body></html>`;
 
+/** Machine endpoints: never answered with the UI's HTML, so their clients get the API's JSON 404. */
+const API_PREFIXES = ['/api', '/ws', '/rpc', '/metrics'];
+
 function isApiPath(path: string): boolean {
-  return path === '/api' || path.startsWith('/api/') || path === '/ws' || path.startsWith('/ws/');
+  return API_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
 }
 
 /**
  * Serves the web UI (issue 5) at `/`: files of the Vite build, precompressed
  * `.gz` twins when the browser accepts gzip, hashed assets cached for a year,
  * and `index.html` for any other non-API path so client-side routes
- * (`/nodes/10.0.0.5`, `/events`) survive a reload (SPA fallback). `/api/*`
- * and `/ws` keep the API's JSON 404.
+ * (`/nodes/10.0.0.5`, `/events`) survive a reload (SPA fallback). `/api/*`,
+ * `/ws`, `/rpc` and `/metrics` keep the API's JSON 404.
  */
 export async function registerWebUi(app: FastifyInstance, root: string = defaultWebRoot()): Promise<void> {
   const webRoot = resolve(root);

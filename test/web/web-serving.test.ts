@@ -78,9 +78,11 @@ test('a missing hashed asset is a 404, not the HTML page', async () => {
 });
 
 test('unknown /api paths keep the JSON 404; API routes are unaffected', async () => {
-  const res = await http(`${gw.url}/api/nope`);
-  assert.equal(res.status, 404);
-  assert.equal(res.body.error, 'not_found');
+  for (const path of ['/api/nope', '/api', '/ws/x', '/metrics/x', '/rpc/x']) {
+    const res = await http(`${gw.url}${path}`);
+    assert.equal(res.status, 404, path);
+    assert.equal(res.body.error, 'not_found', path);
+  }
   const nodes = await http(`${gw.url}/api/discovery/nodes`);
   assert.equal(nodes.status, 200);
   assert.ok(Array.isArray(nodes.body.nodes));
