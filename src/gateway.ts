@@ -7,6 +7,8 @@ import { serialise, WsHub } from './api/ws-hub.js';
 import { JsonRpcServer } from './api/json-rpc.js';
 import { registerCoreRpcMethods } from './api/rpc-methods.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
+import { registerCoreMetrics } from './metrics/core-metrics.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
 import { NodeRegistry } from './cluster/node-registry.js';
@@ -55,6 +57,7 @@ export class Gateway {
   readonly wsHub: WsHub;
   readonly auth: ApiKeyAuth;
   readonly rpc: JsonRpcServer;
+  readonly metrics: GatewayMetrics;
   /** Every HTTP route, as registered. */
   readonly routes: Array<{ method: string; url: string }> = [];
   private current: GatewayConfig;
@@ -80,6 +83,8 @@ export class Gateway {
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
     this.auth = new ApiKeyAuth(config.auth);
+    this.metrics = new GatewayMetrics();
+    registerCoreMetrics(this.metrics, { registry: this.registry, discovery: this.discovery, wsHub: this.wsHub });
     this.rpc = new JsonRpcServer(logger.child({ component: 'rpc' }));
     registerCoreRpcMethods(this.rpc, {
       registry: this.registry,
@@ -188,6 +193,7 @@ export class Gateway {
       health: this.health,
       wsHub: this.wsHub,
       rpc: this.rpc,
+      metrics: this.metrics,
     });
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;

@@ -46,7 +46,9 @@ export async function installAccessControl(app: FastifyInstance, auth: ApiKeyAut
   app.decorateRequest('identity', null);
   app.addHook('onRequest', async (req) => {
     if (!auth.enabled) return;
-    const path = req.url.split('?')[0]!;
+    // The matched route's pattern, not the raw URL: percent-encoding, doubled or trailing
+    // slashes cannot dress an admin route up as something else.
+    const path = req.routeOptions.url ?? decodedPath(req.url);
     req.identity = auth.authorize(presentedSecret(req.headers, req.url), requirementFor(req.method, path, auth.protectReads));
   });
 }
@@ -66,5 +68,14 @@ export function authorizeUpgrade(auth: ApiKeyAuth, req: IncomingMessage, socket:
     const reason = err.status === 401 ? 'Unauthorized' : 'Forbidden';
     socket.end(`HTTP/1.1 ${err.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     return null;
+  }
+}
+
+function decodedPath(url: string): string {
+  const raw = url.split('?')[0]!;
+  try {
+    return decodeURIComponent(raw).replace(/\/{2,}/g, '/');
+  } catch {
+    return raw;
   }
 }

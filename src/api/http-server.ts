@@ -8,6 +8,7 @@ import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerNodeRoutes } from './routes/node-routes.js';
 import { registerRpcRoutes } from './routes/rpc-routes.js';
+import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerWebUi } from './web-ui.js';
 
 /** Extra route sets later parts of the gateway plug in (MQTT, firmware store, pipeline…). */
@@ -44,6 +45,7 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
   registerClusterRoutes(app, deps);
   registerNodeRoutes(app, deps);
   registerRpcRoutes(app, deps);
+  registerMetricsRoutes(app, deps.metrics);
   for (const register of extraRoutes) register(app);
   if (config.web.enabled) await registerWebUi(app, config.web.root);
 

@@ -9,6 +9,7 @@ import type { OtaService } from '../firmware/ota-service.js';
 import type { HealthService } from '../health.js';
 import type { Logger } from '../logger.js';
 import type { NodeClient } from '../node-client/node-client.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { JsonRpcServer } from './json-rpc.js';
 import type { WsHub } from './ws-hub.js';
 
@@ -31,4 +32,5 @@ export interface RouteDeps {
   health: HealthService;
   wsHub: WsHub;
   rpc: JsonRpcServer;
+  metrics: GatewayMetrics;
 }

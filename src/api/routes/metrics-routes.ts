@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+
+/** Prometheus text exposition at `GET /metrics` (issue 7). */
+export function registerMetricsRoutes(app: FastifyInstance, metrics: GatewayMetrics): void {
+  app.addHook('onResponse', async (req, reply) => {
+    // The route pattern, not the URL: one series per route, whatever the IPs and ids.
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.type(contentType).send(body);
+  });
+}
