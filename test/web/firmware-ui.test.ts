@@ -137,4 +137,46 @@ describe('web UI: firmware', { skip }, () => {
     assert.notEqual(sim.node(3).version, '2.0.0', 'the actuator was not targeted');
     assert.deepEqual(b.errors, []);
   });
+
+  test('a running rollout is paused, resumed and cancelled from the UI', async (t) => {
+    if ((await http(`${gw.url}/api/firmware`)).status === 404) {
+      t.skip('the firmware store is not built into this gateway');
+      return;
+    }
+    const page = b.page;
+    // A bigger image (about 2.5 s per node at the emulator's 400 kB/s), one node per batch.
+    const form = new FormData();
+    form.append('name', 'spore-node');
+    form.append('version', '3.0.0');
+    form.append('file', new Blob([makeFirmwareImage({ version: '3.0.0', size: 1_000_000 })]), 'spore-node-3.0.0.bin');
+    const stored = await fetch(`${gw.url}/api/firmware`, { method: 'POST', body: form });
+    assert.equal(stored.status, 201);
+    const fw = (await stored.json()) as { id: string };
+
+    await page.goto(`${gw.url}/firmware`);
+    const wizard = page.getByTestId('rollout-wizard');
+    await wizard.getByLabel('Firmware to roll out').selectOption(fw.id);
+    await wizard.getByLabel(/Label selector/).fill('role=sensor');
+    await wizard.getByLabel('Batch size').fill('1');
+    await wizard.getByRole('button', { name: 'Start rollout' }).click();
+    const card = page.getByTestId('rollout').first();
+    await card.waitFor({ timeout: WAIT });
+    const id = await card.getAttribute('data-rollout-id');
+    const cardById = page.locator(`[data-testid="rollout"][data-rollout-id="${id}"]`);
+
+    await cardById.getByRole('button', { name: 'Pause' }).click();
+    await page.locator(`[data-testid="rollout"][data-rollout-id="${id}"][data-status="paused"]`).waitFor({ timeout: WAIT });
+    await b.screenshot('rollout-paused');
+    assert.equal((await http(`${gw.url}/api/rollouts/${id}`)).body.status, 'paused');
+
+    await cardById.getByRole('button', { name: 'Resume' }).click();
+    await page.locator(`[data-testid="rollout"][data-rollout-id="${id}"][data-status="running"]`).waitFor({ timeout: WAIT });
+
+    await cardById.getByRole('button', { name: 'Cancel…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel rollout' }).click();
+    await page.locator(`[data-testid="rollout-history"] tr[data-rollout-id="${id}"][data-status="cancelled"]`).waitFor({ timeout: 60_000 });
+    assert.equal((await http(`${gw.url}/api/rollouts/${id}`)).body.status, 'cancelled');
+    await b.screenshot('rollout-cancelled');
+    assert.deepEqual(b.errors, []);
+  });
 });
