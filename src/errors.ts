@@ -21,6 +21,11 @@ export const ERROR_CATALOGUE = {
   },
   not_found: { status: 404, message: 'No such resource.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  device_not_found: { status: 404, message: 'No such pipeline device; see GET /api/devices for the known devices.' },
+  channel_not_found: { status: 404, message: 'The device has no such channel; see GET /api/devices/{id} for its channels.' },
+  channel_not_writable: { status: 400, message: 'This channel is read-only; mark it writable in the pipeline configuration.' },
+  invalid_value: { status: 400, message: 'The value does not fit the channel; see docs/pipeline.md for the channel types.' },
+  not_invertible: { status: 400, message: "The channel's transforms cannot be inverted for this value, so it cannot be written." },
   payload_too_large: { status: 413, message: 'The upload exceeds the configured size limit.' },
   unsupported_media_type: { status: 415, message: 'Use the documented content type.' },
   node_unreachable: { status: 502, message: 'The node did not answer; check that it is powered and on the network.' },
@@ -33,7 +38,16 @@ export const ERROR_CATALOGUE = {
     status: 503,
     message: 'No reachable primary node; check the nodes or pick one with POST /api/discovery/primary/{ip}.',
   },
+  pipeline_disabled: { status: 503, message: 'No data pipeline is configured; add a "pipeline" section to the configuration file (docs/pipeline.md).' },
+  device_unavailable: { status: 503, message: "The device's connector is not connected right now; retry once it is (see GET /api/pipeline/stats)." },
+  device_write_failed: { status: 502, message: 'The device refused or failed the write.' },
   node_timeout: { status: 504, message: 'The node did not answer in time; it may be busy or rebooting.' },
+  invalid_topic_filter: {
+    status: 400,
+    message: 'Give an MQTT topic filter: levels separated by "/", "+" for one whole level, "#" only as the last level (URL-encode "#" as %23).',
+  },
+  busy: { status: 429, message: 'Too many requests are waiting; try again shortly.' },
+  mqtt_disabled: { status: 503, message: 'The MQTT bridge is off; start the gateway with -mqtt <url> or -mqtt embedded.' },
   internal: { status: 500, message: 'Unexpected gateway error; see the gateway log.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -2,12 +2,15 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http-server.js';
+import { bridgeMqttToWebSocket } from './api/mqtt-ws.js';
+import { registerMqttRoutes } from './api/routes/mqtt-routes.js';
 import { bridgeEventsToWebSocket } from './api/ws-bridge.js';
 import { serialise, WsHub } from './api/ws-hub.js';
 import { JsonRpcServer } from './api/json-rpc.js';
 import { registerCoreRpcMethods } from './api/rpc-methods.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
 import { registerCoreMetrics } from './metrics/core-metrics.js';
+import { registerMqttMetrics } from './metrics/mqtt-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
@@ -20,7 +23,11 @@ import type { GatewayEventBus, GatewayEvents } from './events/gateway-events.js'
 import { OtaService } from './firmware/ota-service.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
+import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
+import { registerPipelineMetrics } from './pipeline/pipeline-metrics.js';
+import { registerPipelineRpcMethods } from './pipeline/pipeline-rpc.js';
+import { PipelineService } from './pipeline/pipeline-service.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -55,6 +62,7 @@ export class Gateway {
   readonly ota: OtaService;
   readonly health: HealthService;
   readonly wsHub: WsHub;
+  readonly mqtt: MqttService;
   readonly auth: ApiKeyAuth;
   readonly rpc: JsonRpcServer;
   readonly metrics: GatewayMetrics;
@@ -63,6 +71,7 @@ export class Gateway {
   private current: GatewayConfig;
   private readonly configManager: ConfigManager | null;
   private readonly hotSections: HotSection[];
+  readonly pipeline: PipelineService;
   private http: FastifyInstance | undefined;
   private httpListening = false;
   private readonly teardown: Array<() => void> = [];
@@ -82,9 +91,11 @@ export class Gateway {
     this.ota = new OtaService(this.access, this.client, this.bus, logger.child({ component: 'ota' }), Math.max(config.nodes.requestTimeoutMs, 30_000));
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
+    this.mqtt = new MqttService({ config, registry: this.registry, cluster: this.cluster, access: this.access, bus: this.bus, logger });
     this.auth = new ApiKeyAuth(config.auth);
     this.metrics = new GatewayMetrics();
     registerCoreMetrics(this.metrics, { registry: this.registry, discovery: this.discovery, wsHub: this.wsHub });
+    registerMqttMetrics(this.metrics, this.mqtt);
     this.rpc = new JsonRpcServer(logger.child({ component: 'rpc' }));
     registerCoreRpcMethods(this.rpc, {
       registry: this.registry,
@@ -98,7 +109,20 @@ export class Gateway {
     this.hotSections = [
       { section: 'auth', apply: (next) => this.auth.update(next.auth) },
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
+      { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next) },
+      { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },
     ];
+    this.pipeline = new PipelineService({
+      config: config.pipeline,
+      gatewayId: config.gateway.id,
+      dataDir: config.dataDir,
+      registry: this.registry,
+      bus: this.bus,
+      logger: logger.child({ component: 'pipeline' }),
+      broadcast: (topic, fields) => (this.wsHub.clientCount > 0 ? this.wsHub.broadcast(topic, fields) : 0),
+    });
+    registerPipelineMetrics(this.metrics, this.pipeline);
+    registerPipelineRpcMethods(this.rpc, this.pipeline);
   }
 
   /** The configuration in force (it changes when a reload applies a new one). */
@@ -168,6 +192,8 @@ export class Gateway {
     this.cluster.start();
     this.wsHub.start();
     this.teardown.push(bridgeEventsToWebSocket(this.bus, this.wsHub, this.cluster));
+    await this.mqtt.start();
+    this.teardown.push(bridgeMqttToWebSocket(this.mqtt, this.wsHub));
     this.wsHub.onMessage((client, text) => {
       // JSON-RPC over the WebSocket, with the key the client connected with.
       if (!text.includes('"jsonrpc"')) return;
@@ -177,6 +203,7 @@ export class Gateway {
         for (const response of answer === null ? [] : [answer].flat()) client.send(serialise('rpc/response', { ...response }));
       });
     });
+    await this.pipeline.start();
     this.http = await buildHttpServer({
       config: this.config,
       currentConfig: () => this.current,
@@ -194,7 +221,8 @@ export class Gateway {
       wsHub: this.wsHub,
       rpc: this.rpc,
       metrics: this.metrics,
-    });
+      pipeline: this.pipeline,
+    }, [(app) => registerMqttRoutes(app, this.mqtt)]);
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;
     this.http.server.on('close', () => {
@@ -210,6 +238,8 @@ export class Gateway {
     this.logger.info('SPORE gateway stopping');
     await this.configManager?.stop();
     for (const off of this.teardown.splice(0)) off();
+    await this.mqtt.stop();
+    await this.pipeline.stop();
     await this.wsHub.stop();
     if (this.http) await this.http.close();
     this.httpListening = false;
@@ -254,7 +284,9 @@ export class Gateway {
     this.health.register({
       name: 'mqtt',
       required: false,
-      check: () => ({ status: 'disabled' }),
+      check: () => this.mqtt.health(),
     });
+    // One component per pipeline connector and sink: down degrades (CONTRACT §4).
+    this.health.registerGroup(() => this.pipeline.healthContributors());
   }
 }

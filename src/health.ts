@@ -24,17 +24,22 @@ export interface HealthReport {
 }
 
 export class HealthService {
-  private readonly contributors: HealthContributor[] = [];
+  private readonly contributors: Array<HealthContributor | (() => HealthContributor[])> = [];
 
   register(contributor: HealthContributor): void {
     this.contributors.push(contributor);
+  }
+
+  /** A set of components that changes at run time (one per pipeline connector and sink). */
+  registerGroup(contributors: () => HealthContributor[]): void {
+    this.contributors.push(contributors);
   }
 
   report(): HealthReport {
     const components: Record<string, ComponentHealth> = {};
     let unhealthy = false;
     let degraded = false;
-    for (const c of this.contributors) {
+    for (const c of this.contributors.flatMap((x) => (typeof x === 'function' ? x() : [x]))) {
       let health: ComponentHealth;
       try {
         health = c.check();

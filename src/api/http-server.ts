@@ -9,6 +9,7 @@ import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerNodeRoutes } from './routes/node-routes.js';
 import { registerRpcRoutes } from './routes/rpc-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
+import { registerPipelineRoutes } from './routes/pipeline-routes.js';
 import { registerWebUi } from './web-ui.js';
 
 /** Extra route sets later parts of the gateway plug in (MQTT, firmware store, pipeline…). */
@@ -46,6 +47,7 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
   registerNodeRoutes(app, deps);
   registerRpcRoutes(app, deps);
   registerMetricsRoutes(app, deps.metrics);
+  registerPipelineRoutes(app, deps);
   for (const register of extraRoutes) register(app);
   if (config.web.enabled) await registerWebUi(app, config.web.root);
 

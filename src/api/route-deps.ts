@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { NodeClient } from '../node-client/node-client.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { JsonRpcServer } from './json-rpc.js';
+import type { PipelineService } from '../pipeline/pipeline-service.js';
 import type { WsHub } from './ws-hub.js';
 
 /** What the HTTP adapters may use: services only, never sockets or timers. */
@@ -33,4 +34,5 @@ export interface RouteDeps {
   wsHub: WsHub;
   rpc: JsonRpcServer;
   metrics: GatewayMetrics;
+  pipeline: PipelineService;
 }

@@ -10,6 +10,7 @@ const FORWARDED: ReadonlyArray<keyof GatewayEvents> = [
   'cluster/event',
   'cluster/raw',
   'firmware/upload',
+  'mqtt/status',
 ];
 
 /**

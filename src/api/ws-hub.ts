@@ -28,6 +28,9 @@ export interface WsClient {
 export type ConnectHook = (client: WsClient) => void;
 export type MessageHook = (client: WsClient, data: string) => void;
 
+/** Pre-encoded messages still go out as text frames. */
+const TEXT_FRAME = { binary: false } as const;
+
 /** Close code for "try again later" (RFC 6455 §7.4.1): the client's backlog overflowed. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
@@ -40,6 +43,11 @@ export const CLOSE_TRY_AGAIN_LATER = 1013;
 export class WsHub {
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
   private readonly alive = new WeakMap<WebSocket, boolean>();
+  /** Each client's TCP socket, corked while a burst of broadcasts is written (see broadcastRaw). */
+  private readonly sockets = new WeakMap<WebSocket, Duplex>();
+  private corked: Duplex[] | null = null;
+  /** Each client's unsent bytes when the current turn began: what it failed to read before, not this turn's burst. */
+  private readonly backlogAtTurnStart = new WeakMap<WebSocket, number>();
   private readonly connectHooks: ConnectHook[] = [];
   private readonly messageHooks: MessageHook[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
@@ -110,17 +118,27 @@ export class WsHub {
     return this.broadcastRaw(serialise(topic, fields));
   }
 
-  /** Sends an already serialised message to every client. */
+  /**
+   * Sends an already serialised message to every client: encoded to bytes once
+   * for all of them, and written to sockets that stay corked until the end of
+   * this event-loop turn, so a burst of messages (an MQTT flood arrives many
+   * per TCP read) leaves in one writev per client instead of one per message.
+   */
   broadcastRaw(message: string): number {
+    const clients = this.server.clients;
+    if (clients.size === 0) return 0;
+    const data = Buffer.from(message);
+    this.corkUntilNextTurn();
     let n = 0;
-    for (const ws of this.server.clients) {
-      if (this.sendTo(ws, message)) n++;
+    for (const ws of clients) {
+      if (this.sendTo(ws, data)) n++;
     }
     return n;
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, identity: Identity | null): void {
     this.alive.set(ws, true);
+    this.sockets.set(ws, req.socket);
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('error', (err) => this.logger.debug({ err }, 'WebSocket client error'));
     const client: WsClient = {
@@ -149,13 +167,34 @@ export class WsHub {
     }
   }
 
-  private sendTo(ws: WebSocket, message: string): boolean {
+  private corkUntilNextTurn(): void {
+    if (this.corked) return;
+    const corked: Duplex[] = [];
+    for (const ws of this.server.clients) {
+      const socket = this.sockets.get(ws);
+      if (socket && !socket.destroyed) {
+        this.backlogAtTurnStart.set(ws, ws.bufferedAmount);
+        socket.cork();
+        corked.push(socket);
+      }
+    }
+    this.corked = corked;
+    // setImmediate, not nextTick: it runs after every message parsed from the current read.
+    setImmediate(() => {
+      this.corked = null;
+      for (const socket of corked) socket.uncork();
+    });
+  }
+
+  private sendTo(ws: WebSocket, message: string | Buffer): boolean {
     if (ws.readyState !== WebSocket.OPEN) return false;
-    if (ws.bufferedAmount > this.options.maxBacklogBytes) {
+    // While corked, this turn's own burst is not the client's fault (it is bounded by one turn's input).
+    const backlog = this.corked ? (this.backlogAtTurnStart.get(ws) ?? ws.bufferedAmount) : ws.bufferedAmount;
+    if (backlog > this.options.maxBacklogBytes) {
       this.dropSlow(ws);
       return false;
     }
-    ws.send(message);
+    ws.send(message, TEXT_FRAME);
     this.counters.messagesSent++;
     return true;
   }

@@ -5,6 +5,8 @@
  */
 import { SimCluster } from '../../emulator/index.js';
 import { Gateway } from '../gateway.js';
+import { DemoSensorTraffic } from '../mqtt/demo-traffic.js';
+import { firstFreePort } from '../mqtt/free-port.js';
 import { GATEWAY_FLAGS } from './gateway-flags.js';
 import { loadGatewayConfig } from './load-gateway-config.js';
 import { formatHelp, parsers, type FlagSpec } from './parse-flags.js';
@@ -22,7 +24,10 @@ const USAGE = 'Usage: npm run demo -- [options]\n\nThe SPORE gateway with emulat
 async function main(argv: string[]): Promise<number> {
   let loaded;
   try {
-    loaded = await loadGatewayConfig(argv, { extraFlags: DEMO_FLAGS, defaults: DEMO_DEFAULTS });
+    // The demo runs the embedded MQTT broker, on 1883 unless something (a Mosquitto) already uses it.
+    const mqttPort = await firstFreePort(1883, '0.0.0.0');
+    const defaults = { ...DEMO_DEFAULTS, mqtt: { url: 'embedded', embedded: { port: mqttPort } } };
+    loaded = await loadGatewayConfig(argv, { extraFlags: DEMO_FLAGS, defaults });
   } catch (err) {
     return explainStartupError('demo', err);
   }
@@ -48,6 +53,16 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  // Pretend sensors publish to the broker the bridge reads, so MQTT messages show up at once.
+  const mqttUrl = gateway.mqtt.embeddedBroker?.localUrl ?? config.mqtt.url;
+  let sensors: DemoSensorTraffic | undefined;
+  if (mqttUrl && mqttUrl !== 'embedded') {
+    const username = process.env.MQTT_USER || config.mqtt.username;
+    const password = process.env.MQTT_PASSWORD || config.mqtt.password;
+    sensors = new DemoSensorTraffic(mqttUrl, { ...(username ? { username } : {}), ...(password ? { password } : {}) }, gateway.logger);
+    await sensors.start();
+  }
+
   const url = gateway.url;
   const first = sim.ips[0] ?? '127.0.1.1';
   process.stdout.write(
@@ -69,12 +84,29 @@ async function main(argv: string[]): Promise<number> {
       `       -d '{"ip":"${first}","method":"POST","uri":"/api/led","params":[{"name":"color","value":"#00ff00","location":"body"}]}'`,
       `  curl -s -X POST ${url}/api/discovery/random-primary`,
       '',
+      ...(mqttUrl
+        ? [
+            `MQTT: ${gateway.mqtt.embeddedBroker ? `embedded broker on ${mqttUrl.replace('127.0.0.1', 'localhost')}` : `bridge to ${gateway.mqtt.status()?.broker ?? mqttUrl}`}, demo sensors publishing sensor/temperature/… and sensor/humidity/… every 2 s`,
+            `  curl -s '${url}/api/mqtt/messages?topic=sensor/%23&limit=5'`,
+            `  curl -s ${url}/api/mqtt/stats`,
+            `  websocat '${url.replace(/^http/, 'ws')}/ws?replay=sensor/%23'      # replay, then live messages`,
+            ...(gateway.mqtt.embeddedBroker
+              ? [
+                  `  mosquitto_sub -p ${gateway.mqtt.embeddedBroker.port} -t '${gateway.mqtt.prefix}/#' -v   # the cluster on MQTT`,
+                  `  mosquitto_pub -p ${gateway.mqtt.embeddedBroker.port} -t '${gateway.mqtt.prefix}/nodes/${sim.nodes[0]?.hostname ?? 'spore-sim-1'}/command' -m '{"method":"GET","uri":"/api/node/status"}'`,
+                  `  npm run mqtt:test -- -url ${mqttUrl.replace('127.0.0.1', 'localhost')}   # the 16 test message kinds`,
+                ]
+              : []),
+            '',
+          ]
+        : []),
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
   );
 
   await runUntilSignal(gateway, async () => {
+    await sensors?.stop();
     await sim.stop();
     await gateway.stop();
   });

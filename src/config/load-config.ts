@@ -12,10 +12,27 @@ export class ConfigError extends Error {
   }
 }
 
+/** `pipeline.connectors[0].devices[1].type`: list indices in brackets. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+const accepted = (values: readonly unknown[]): string => values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
+
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+  const path = formatPath(issue.path);
   if (issue.code === 'invalid_value' && 'values' in issue) {
-    return `${path}: ${issue.message} (accepted: ${issue.values.map((v) => JSON.stringify(v)).join(', ')})`;
+    // zod's own text repeats the list; say what was given instead (reportInput below).
+    const given = 'input' in issue && issue.input !== undefined ? `${JSON.stringify(issue.input)} is not accepted` : 'missing or not accepted';
+    return `${path}: ${/^Invalid option/.test(issue.message) ? given : issue.message} (accepted: ${accepted(issue.values)})`;
+  }
+  // A union on `type` with an unknown value (pipeline connectors and sinks).
+  if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
+    return `${path}: ${issue.message} (accepted: ${accepted(issue.options)})`;
+  }
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
+    return `${path}: required (${issue.expected} expected)`;
   }
   if (issue.code === 'unrecognized_keys' && 'keys' in issue) {
     return `${path}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
@@ -29,7 +46,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * set them, so a bad `SPORE_HTTP_PORT` is reported as such.
  */
 export function validateConfig(raw: unknown, sources?: ReadonlyMap<string, string>): GatewayConfig {
-  const result = configSchema.safeParse(raw ?? {});
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {

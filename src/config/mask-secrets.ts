@@ -1,5 +1,10 @@
-/** Keys whose values are secrets wherever they appear in the configuration. */
-const SECRET_KEY = /^(key|password|passphrase|secret|token|apiKey|clientSecret|privateKey)$/i;
+/**
+ * Keys whose values are secrets wherever they appear in the configuration,
+ * HTTP header names among them (an HTTP connector's `Authorization`).
+ */
+const SECRET_KEY = /^key$|password|passphrase|secret|token|api-?key|authorization|cookie|private-?key/i;
+/** Names of environment variables, not secrets themselves. */
+const NOT_SECRET = /Env$/;
 export const MASK = '********';
 
 /**
@@ -16,7 +21,7 @@ function mask(value: unknown, key?: string): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
   }
   if (typeof value === 'string') {
-    if (key && SECRET_KEY.test(key) && value.length > 0) return MASK;
+    if (key && SECRET_KEY.test(key) && !NOT_SECRET.test(key) && value.length > 0) return MASK;
     return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i, `$1:${MASK}@`);
   }
   return value;

@@ -1,6 +1,9 @@
 import { hostname as machineHostname } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
+import { tlsOptionsSchema } from '../mqtt/tls-options.js';
+import { isValidBrokerUrl } from '../mqtt/broker-url.js';
+import { pipelineSectionSchema } from '../pipeline/config-schema.js';
 
 /**
  * The one configuration schema of the gateway. Defaults here make a gateway
@@ -104,15 +107,128 @@ export const webSectionSchema = z
   })
   .prefault({});
 
-/** The MQTT bridge (CONTRACT §6); off unless a URL is given. Expanded by the MQTT bridge. */
+/** An MQTT topic filter: levels separated by "/", "+" a whole level, "#" only as the last level. */
+const mqttTopicFilter = z
+  .string()
+  .min(1)
+  .max(65535)
+  .refine((f) => !/[\u0000]/.test(f) && f.split('/').every((level, i, all) => (level.includes('+') ? level === '+' : true) && (level.includes('#') ? level === '#' && i === all.length - 1 : true)), {
+    message: 'not a valid MQTT topic filter ("+" must be a whole level, "#" only the last level)',
+  });
+const mqttQos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+
+/**
+ * The MQTT bridge (CONTRACT §6, issue 3, docs/mqtt.md); off unless a URL is given.
+ * Every option has a default; credentials come from MQTT_USER / MQTT_PASSWORD
+ * (or `username` / `password` here).
+ */
 export const mqttSectionSchema = z
   .object({
     url: z
       .string()
-      .regex(/^(embedded|(tcp|mqtt|tls|mqtts|ws|wss):\/\/[^\s/]+.*)$/, 'tcp://, mqtt://, tls://, mqtts://, ws://, wss:// URL or "embedded"')
+      .refine((u) => u === 'embedded' || isValidBrokerUrl(u), 'tcp://, mqtt://, tls://, mqtts://, ws://, wss:// URL (port 1-65535) or "embedded"')
       .optional(),
+    /** Broker user name; the MQTT_USER environment variable wins when set. */
+    username: z.string().optional(),
+    /** Broker password; the MQTT_PASSWORD environment variable wins when set. */
+    password: z.string().optional(),
+    /** MQTT client id; default `spore-gateway-<gateway.id>-<6 random hex>`. */
+    clientId: z.string().min(1).max(128).optional(),
+    /** 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. The embedded broker speaks 3.1.1 (5 falls back to 4 there). */
+    protocolVersion: z.union([z.literal(3), z.literal(4), z.literal(5)]).default(4),
+    /** Keep-alive, seconds. */
+    keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
+    /** Wait between reconnection attempts, ms (CONTRACT §6: default 10 s). */
+    reconnectPeriodMs: positiveMs.default(10_000),
+    /** One connection attempt may take this long, ms. */
+    connectTimeoutMs: positiveMs.default(10_000),
+    /** Start a clean session on every connection (no broker-side queue while the gateway is away). */
+    cleanSession: z.boolean().default(true),
+    tls: tlsOptionsSchema.prefault({}),
+    /** What the bridge subscribes to, each filter with its QoS (seed 001: default "#" at QoS 0). */
+    subscriptions: z
+      .array(z.object({ topic: mqttTopicFilter, qos: mqttQos.default(0) }).strict())
+      .min(1)
+      .default([{ topic: '#', qos: 0 }]),
+    /** Forward received messages to every WebSocket client (CONTRACT §5). */
+    forwardToWebSocket: z.boolean().default(true),
+    /** Forward the gateway's own publications (cluster state, events, answers) back to WebSocket clients too. */
+    echoOwnPublications: z.boolean().default(false),
+    /** MQTT 5: forward user properties and content type as extra WebSocket fields. */
+    forwardProperties: z.boolean().default(true),
+    retention: z
+      .object({
+        /** Messages kept per topic for GET /api/mqtt/messages and WebSocket replay; 0 keeps none. */
+        perTopic: z.number().int().min(0).max(10_000).default(10),
+        /** Topics kept; the least recently updated topic goes first. */
+        maxTopics: z.number().int().min(1).default(1000),
+        /** Characters of serialised messages kept in all (≈ bytes); oldest go first. */
+        maxBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+        /** Messages returned by GET /api/mqtt/messages and replayed when no limit is asked for. */
+        defaultLimit: z.number().int().min(1).default(100),
+        /** Largest `limit` / `replayLimit` accepted. */
+        maxLimit: z.number().int().min(1).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Drop a message whose topic and payload equal one seen within this window, ms; 0 = off (seed 001). */
+    dedupWindowMs: z.number().int().min(0).default(0),
+    /** At most this many messages per second per topic are forwarded; 0 = off (seed 001). */
+    rateLimitPerTopic: z.number().min(0).default(0),
+    /** Burst allowed above the per-topic rate, messages; default: one second's worth. */
+    rateLimitBurst: z.number().int().min(1).optional(),
+    /** The in-process aedes broker started by `-mqtt embedded`. */
+    embedded: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: portOrZero.default(1883),
+        /** MQTT over WebSocket on this port as well; off when absent. */
+        wsPort: portOrZero.optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** The cluster on MQTT: node state, cluster summary, events, availability, commands. */
+    cluster: z
+      .object({
+        /** On by default whenever the bridge is on. */
+        enabled: z.boolean().default(true),
+        /** Topic prefix; default `spore/<gateway.id>`. */
+        prefix: z
+          .string()
+          .min(1)
+          .refine((p) => !/[+#\u0000]/.test(p) && !p.endsWith('/') && !p.startsWith('$'), { message: 'a topic prefix without "+", "#", a trailing "/" or a leading "$"' })
+          .optional(),
+        /** QoS of the gateway's own publications. */
+        qos: mqttQos.default(1),
+        /** Node state is re-published (when it changed) this often, ms; changes of status are published at once. */
+        statePublishIntervalMs: positiveMs.default(10_000),
+        /** Publish gateway events on `<prefix>/events/<topic>`. */
+        events: z.boolean().default(true),
+        /** Accept commands on `<prefix>/nodes/<hostname>/command`. */
+        commands: z.boolean().default(true),
+        /** Commands run at once at most; more wait in a queue of `commandQueue`, beyond it they are refused. */
+        commandConcurrency: z.number().int().min(1).max(256).default(8),
+        commandQueue: z.number().int().min(0).max(100_000).default(256),
+      })
+      .strict()
+      .prefault({}),
+    /** Home Assistant MQTT discovery (opt-in). */
+    homeAssistant: z
+      .object({
+        enabled: z.boolean().default(false),
+        discoveryPrefix: z
+          .string()
+          .min(1)
+          .refine((p) => !/[+#\u0000]/.test(p) && !p.endsWith('/'), { message: 'a topic prefix without "+", "#" or a trailing "/"' })
+          .default('homeassistant'),
+      })
+      .strict()
+      .prefault({}),
   })
+  .strict()
   .prefault({});
+
+export type MqttConfig = z.infer<typeof mqttSectionSchema>;
 
 const SHA256_KEY = /^sha256:[0-9a-f]{64}$/;
 
@@ -169,6 +285,8 @@ export const configSchema = z
     mqtt: mqttSectionSchema,
     auth: authSectionSchema,
     remoteConfig: remoteConfigSectionSchema,
+    /** The data pipeline: connectors, transforms, sinks (issue 6, docs/pipeline.md). */
+    pipeline: pipelineSectionSchema,
     /** Where state is kept: firmware, rollouts, buffers, caches (CONTRACT §1). */
     dataDir: z.string().min(1).default('./data'),
   })

@@ -1,5 +1,6 @@
 import type { NodeHealth } from '../protocol/types.js';
 import type { ClusterSnapshot } from '../cluster/cluster-snapshot.js';
+import type { PipelineRecord } from '../pipeline/types.js';
 import { EventBus } from './event-bus.js';
 
 /**
@@ -43,6 +44,15 @@ export interface GatewayEvents {
   };
   /** `test/websocket`. */
   'test/websocket': { message: string };
+  /** `mqtt/status` (CONTRACT §5): the MQTT bridge's connection state changed. */
+  'mqtt/status': { state: 'connected' | 'disconnected' | 'reconnecting'; broker: string; error: string | null };
+  /**
+   * A message the MQTT bridge forwarded (emitted only while someone listens).
+   * `json` is its CONTRACT §5 WebSocket form, already serialised.
+   */
+  'mqtt/message': { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; json: string };
+  /** A pipeline record, once committed (seq assigned, on disk). */
+  'pipeline/record': PipelineRecord;
 }
 
 export type GatewayEventBus = EventBus<GatewayEvents>;

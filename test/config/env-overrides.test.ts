@@ -67,7 +67,10 @@ describe('configuration from flags, environment and file (issue 7)', () => {
     const masked = maskSecrets({
       auth: { apiKeys: [{ name: 'ops', key: 'sha256:' + 'a'.repeat(64), scope: 'admin' }] },
       mqtt: { url: 'mqtt://bob:hunter2@broker:1883', password: 'hunter2', tls: { keyFile: '/etc/key.pem' } },
+      pipeline: { connectors: [{ headers: { Authorization: 'Bearer abc', 'X-Api-Key': 'xyz', Accept: 'application/json' }, passwordEnv: 'MQTT_PASSWORD' }] },
     });
+    assert.deepEqual(masked.pipeline.connectors[0]!.headers, { Authorization: MASK, 'X-Api-Key': MASK, Accept: 'application/json' });
+    assert.equal(masked.pipeline.connectors[0]!.passwordEnv, 'MQTT_PASSWORD', 'the name of a variable is not a secret');
     assert.equal(masked.auth.apiKeys[0]!.key, MASK);
     assert.equal(masked.auth.apiKeys[0]!.name, 'ops');
     assert.equal(masked.mqtt.url, `mqtt://bob:${MASK}@broker:1883`);

@@ -89,7 +89,7 @@ describe('remote-first configuration (issue 7)', () => {
       }, 'invalid remote reported', 15_000);
       assert.equal(health.status, 'degraded');
       assert.match(health.components.config.error, /invalid/);
-      assert.match(health.components.config.error, /auth\.apiKeys\.0\.key/);
+      assert.match(health.components.config.error, /auth\.apiKeys\[0\]\.key/);
       assert.match(health.components.config.error, /nodes\.activeThresholdMs/);
       assert.equal((await refresh(KEY_B)).status, 200, 'the working configuration is kept');
 

@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import type { MqttService } from '../../mqtt/mqtt-service.js';
+
+/**
+ * Issue 3: `GET /api/mqtt/messages?topic=<filter>&limit=<n>` (the retention
+ * buffer, oldest first, each message exactly as the WebSocket carried it) and
+ * `GET /api/mqtt/stats`. 503 `mqtt_disabled` when the bridge is off.
+ */
+export function registerMqttRoutes(app: FastifyInstance, mqtt: MqttService): void {
+  app.get<{ Querystring: { topic?: string; limit?: string } }>('/api/mqtt/messages', async (req, reply) => {
+    const { json, filter, limit } = mqtt.messages(req.query.topic, req.query.limit);
+    // The messages are already serialised; join them rather than parse and re-serialise.
+    const body = `{"topic":${JSON.stringify(filter)},"limit":${limit},"count":${json.length},"messages":[${json.join(',')}]}`;
+    return reply.type('application/json; charset=utf-8').send(body);
+  });
+
+  app.get('/api/mqtt/stats', async () => mqtt.stats());
+}

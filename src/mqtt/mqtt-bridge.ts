@@ -1,0 +1,512 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
+import { GatewayError } from '../errors.js';
+import { tlsClientOptions, TlsFileError } from './tls-options.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
+import type { Logger } from '../logger.js';
+import type { BrokerAddress } from './broker-url.js';
+import { DuplicateSuppressor, TopicRateLimiter } from './message-guards.js';
+import { OwnPublications } from './own-publications.js';
+import { RetentionBuffer, type RetentionOptions, type RetentionStats } from './retention-buffer.js';
+import { compileFilter, type QoS } from './topic-filter.js';
+import { formatMqttMessage, TimestampCache, type Mqtt5Extras } from './ws-format.js';
+
+/** CONTRACT §5 `mqtt/status` states. */
+export type MqttConnectionState = 'connected' | 'disconnected' | 'reconnecting';
+
+export interface MqttStatus {
+  state: MqttConnectionState;
+  /** The broker URL without credentials. */
+  broker: string;
+  /** Why the last attempt or connection failed; null once connected. */
+  error: string | null;
+}
+
+export interface MqttSubscription {
+  topic: string;
+  qos: QoS;
+}
+
+export interface MqttTlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  allowSelfSigned: boolean;
+  servername?: string;
+}
+
+export interface MqttWill {
+  topic: string;
+  payload: string;
+  qos: QoS;
+  retain: boolean;
+}
+
+export interface MqttBridgeOptions {
+  address: BrokerAddress;
+  username?: string;
+  password?: string;
+  clientId: string;
+  protocolVersion: 3 | 4 | 5;
+  keepaliveSeconds: number;
+  reconnectPeriodMs: number;
+  connectTimeoutMs: number;
+  cleanSession: boolean;
+  tls: MqttTlsFiles;
+  subscriptions: MqttSubscription[];
+  forwardToWebSocket: boolean;
+  echoOwnPublications: boolean;
+  forwardProperties: boolean;
+  retention: RetentionOptions;
+  dedupWindowMs: number;
+  rateLimitPerTopic: number;
+  rateLimitBurst?: number;
+  will?: MqttWill;
+}
+
+/** A message handler for topics a part of the gateway owns (commands). */
+export type TopicHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+
+export interface MqttBridgeStats {
+  state: MqttConnectionState;
+  broker: string;
+  clientId: string;
+  protocolVersion: number;
+  /** When the current connection was made (RFC3339), or null. */
+  connectedSince: string | null;
+  /** Successful connections since start. */
+  connections: number;
+  /** Reconnection attempts since start. */
+  reconnects: number;
+  lastError: { message: string; at: string } | null;
+  messagesIn: number;
+  bytesIn: number;
+  /** Received messages by the QoS they were delivered with. */
+  messagesInByQos: { '0': number; '1': number; '2': number };
+  /** Publications of the gateway (cluster state, events, answers). */
+  messagesOut: number;
+  bytesOut: number;
+  /** Publications skipped because the broker was not connected. */
+  publishSkipped: number;
+  /** Messages written to the WebSocket hub (one per message, whatever the number of clients). */
+  forwarded: number;
+  drops: { duplicate: number; rateLimited: number; total: number };
+  /** The gateway's own publications recognised and not forwarded back. */
+  ownEchoesSuppressed: number;
+  subscriptions: Array<{ topic: string; qos: QoS; granted: QoS | 'refused' | null }>;
+  retention: RetentionStats & { perTopic: number; maxTopics: number; maxBytes: number };
+  dedupWindowMs: number;
+  rateLimitPerTopic: number;
+}
+
+/** Retained messages on these topics were published by this gateway (e.g. before a restart). */
+export type OwnTopicPredicate = (topic: string) => boolean;
+
+/**
+ * The MQTT bridge (CONTRACT §6, issue 3): one mqtt.js connection that
+ * subscribes to the configured filters, forwards every message in the
+ * CONTRACT §5 format (serialised once, order kept: the whole path is
+ * synchronous), keeps the retention buffer, reconnects by itself, and
+ * publishes for the rest of the gateway. Knows nothing about HTTP.
+ */
+export class MqttBridge {
+  private client: MqttClient | undefined;
+  private status: MqttStatus;
+  private readonly forwardListeners: Array<(json: string, topic: string) => void> = [];
+  private readonly connectListeners: Array<() => void> = [];
+  private readonly handlers: Array<{ filter: string; qos: QoS; matches: (topic: string) => boolean; handler: TopicHandler }> = [];
+  private ownTopic: OwnTopicPredicate = () => false;
+  private readonly own = new OwnPublications();
+  /** The configured filters, compiled: only publications they match can come back as echoes. */
+  private readonly subscribed: Array<(topic: string) => boolean>;
+  private readonly timestamps = new TimestampCache();
+  readonly retention: RetentionBuffer;
+  private readonly dedup: DuplicateSuppressor | undefined;
+  private readonly rateLimit: TopicRateLimiter | undefined;
+  private readonly granted = new Map<string, QoS | 'refused' | null>();
+  private stopping = false;
+  private connectedAt: number | null = null;
+  private lastLoggedError: string | undefined;
+  private readonly counters = {
+    connections: 0,
+    reconnects: 0,
+    messagesIn: 0,
+    bytesIn: 0,
+    qos0: 0,
+    qos1: 0,
+    qos2: 0,
+    messagesOut: 0,
+    bytesOut: 0,
+    publishSkipped: 0,
+    forwarded: 0,
+    duplicate: 0,
+    rateLimited: 0,
+    ownEchoesSuppressed: 0,
+  };
+  private lastError: { message: string; at: string } | null = null;
+
+  constructor(
+    private readonly options: MqttBridgeOptions,
+    private readonly bus: GatewayEventBus,
+    private readonly logger: Logger,
+  ) {
+    this.status = { state: 'disconnected', broker: options.address.display, error: null };
+    this.retention = new RetentionBuffer(options.retention);
+    if (options.dedupWindowMs > 0) this.dedup = new DuplicateSuppressor(options.dedupWindowMs, options.retention.maxTopics);
+    if (options.rateLimitPerTopic > 0) {
+      const burst = options.rateLimitBurst ?? Math.max(1, Math.ceil(options.rateLimitPerTopic));
+      this.rateLimit = new TopicRateLimiter(options.rateLimitPerTopic, burst, Math.max(options.retention.maxTopics, 10_000));
+    }
+    for (const s of options.subscriptions) this.granted.set(s.topic, null);
+    this.subscribed = options.subscriptions.map((s) => compileFilter(s.topic));
+  }
+
+  get connected(): boolean {
+    return this.status.state === 'connected';
+  }
+
+  get protocolVersion(): number {
+    return this.options.protocolVersion;
+  }
+
+  currentStatus(): MqttStatus {
+    return { ...this.status };
+  }
+
+  /** Called with every forwarded message's WebSocket JSON, in arrival order. */
+  onForward(listener: (json: string, topic: string) => void): () => void {
+    this.forwardListeners.push(listener);
+    return () => {
+      const i = this.forwardListeners.indexOf(listener);
+      if (i >= 0) this.forwardListeners.splice(i, 1);
+    };
+  }
+
+  /** Called after every (re)connection, once the subscriptions are sent. */
+  onConnect(listener: () => void): void {
+    this.connectListeners.push(listener);
+  }
+
+  /** Routes messages on `filter` to `handler` as well (the filter is subscribed at `qos`). Before start(). */
+  handle(filter: string, qos: QoS, handler: TopicHandler): void {
+    this.handlers.push({ filter, qos, matches: compileFilter(filter), handler });
+    this.granted.set(filter, null);
+  }
+
+  /** Tells the bridge which retained topics hold the gateway's own earlier publications. */
+  setOwnTopicPredicate(predicate: OwnTopicPredicate): void {
+    this.ownTopic = predicate;
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    const clientOptions = await this.clientOptions();
+    this.setStatus('reconnecting', null);
+    this.logger.info({ broker: this.status.broker, clientId: this.options.clientId, protocolVersion: this.options.protocolVersion }, 'connecting to the MQTT broker');
+    const client = mqtt.connect(clientOptions);
+    this.client = client;
+    client.on('connect', () => this.onConnected());
+    client.on('reconnect', () => {
+      this.counters.reconnects++;
+      this.setStatus('reconnecting', this.status.error);
+    });
+    client.on('close', () => this.onClosed());
+    client.on('error', (err) => this.onError(err));
+    client.on('disconnect', (packet) => {
+      const code = packet.reasonCode ?? 0;
+      this.onError(new Error(`broker sent DISCONNECT (reason ${code})`));
+    });
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (client.connected) {
+      // A clean DISCONNECT: the broker discards the last will; availability is published before this.
+      await Promise.race([client.endAsync(false), new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+    await client.endAsync(true).catch(() => undefined);
+    this.connectedAt = null;
+    this.setStatus('disconnected', null);
+  }
+
+  /**
+   * Publishes for the gateway. Returns false (and counts it) when the broker is
+   * not connected: the gateway's publications describe the present and are all
+   * re-published on the next connection, so nothing is queued meanwhile.
+   */
+  publish(topic: string, payload: string | Buffer, opts: { qos: QoS; retain: boolean; properties?: IPublishPacket['properties'] }): boolean {
+    const client = this.client;
+    if (!client || !client.connected) {
+      this.counters.publishSkipped++;
+      return false;
+    }
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    if (!this.options.echoOwnPublications && this.options.protocolVersion !== 5 && this.subscribed.some((matches) => matches(topic))) {
+      this.own.remember(topic, bytes);
+    }
+    this.counters.messagesOut++;
+    this.counters.bytesOut += bytes.length;
+    const publishOptions: { qos: QoS; retain: boolean; properties?: IPublishPacket['properties'] } = { qos: opts.qos, retain: opts.retain };
+    if (opts.properties && this.options.protocolVersion === 5) publishOptions.properties = opts.properties;
+    client.publish(topic, bytes, publishOptions, (err) => {
+      if (err) this.recordError(`publish to ${topic} failed: ${err.message}`);
+    });
+    return true;
+  }
+
+  /** The last `limit` retained messages on topics matching `filter`, as WebSocket JSON, oldest first. */
+  recent(filter: string, limit: number): string[] {
+    return this.retention.query(filter, limit);
+  }
+
+  stats(): MqttBridgeStats {
+    const c = this.counters;
+    return {
+      state: this.status.state,
+      broker: this.status.broker,
+      clientId: this.options.clientId,
+      protocolVersion: this.options.protocolVersion,
+      connectedSince: this.connectedAt === null ? null : new Date(this.connectedAt).toISOString(),
+      connections: c.connections,
+      reconnects: c.reconnects,
+      lastError: this.lastError,
+      messagesIn: c.messagesIn,
+      bytesIn: c.bytesIn,
+      messagesInByQos: { '0': c.qos0, '1': c.qos1, '2': c.qos2 },
+      messagesOut: c.messagesOut,
+      bytesOut: c.bytesOut,
+      publishSkipped: c.publishSkipped,
+      forwarded: c.forwarded,
+      drops: { duplicate: c.duplicate, rateLimited: c.rateLimited, total: c.duplicate + c.rateLimited },
+      ownEchoesSuppressed: c.ownEchoesSuppressed,
+      subscriptions: [...this.allSubscriptions()].map((s) => ({ topic: s.topic, qos: s.qos, granted: this.granted.get(s.topic) ?? null })),
+      retention: { ...this.retention.stats(), perTopic: this.options.retention.perTopic, maxTopics: this.options.retention.maxTopics, maxBytes: this.options.retention.maxBytes },
+      dedupWindowMs: this.options.dedupWindowMs,
+      rateLimitPerTopic: this.options.rateLimitPerTopic,
+    };
+  }
+
+  // --- the hot path -------------------------------------------------------
+
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const c = this.counters;
+    c.messagesIn++;
+    c.bytesIn += payload.length;
+    if (packet.qos === 0) c.qos0++;
+    else if (packet.qos === 1) c.qos1++;
+    else c.qos2++;
+
+    // Own publications: never commands, and not forwarded unless configured.
+    const isOwn = !this.options.echoOwnPublications && this.isOwnPublication(topic, payload, packet);
+    if (this.handlers.length > 0 && !isOwn) {
+      for (const h of this.handlers) {
+        if (h.matches(topic)) {
+          try {
+            h.handler(topic, payload, packet);
+          } catch (err) {
+            this.logger.error({ err, topic }, 'MQTT topic handler failed');
+          }
+        }
+      }
+    }
+    if (isOwn) {
+      c.ownEchoesSuppressed++;
+      return;
+    }
+    if (!this.options.forwardToWebSocket) return;
+    const now = Date.now();
+    if (this.dedup !== undefined && this.dedup.isDuplicate(topic, payload, now)) {
+      c.duplicate++;
+      return;
+    }
+    if (this.rateLimit !== undefined && !this.rateLimit.allow(topic, now)) {
+      c.rateLimited++;
+      return;
+    }
+    const listeners = this.forwardListeners;
+    const wantsBus = this.bus.listenerCount('mqtt/message') > 0;
+    if (listeners.length === 0 && !this.retention.enabled && !wantsBus) return;
+    const json = formatMqttMessage(topic, payload, this.timestamps.now(now), this.extrasOf(packet));
+    this.retention.add(topic, json);
+    c.forwarded++;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(json, topic);
+    if (wantsBus) this.bus.emit('mqtt/message', { topic, payload, qos: packet.qos, retain: packet.retain, json });
+  }
+
+  private isOwnPublication(topic: string, payload: Buffer, packet: IPublishPacket): boolean {
+    // A retained message on one of the gateway's own state topics is an earlier publication of it.
+    if (packet.retain && this.ownTopic(topic)) return true;
+    return this.own.size > 0 && this.own.consume(topic, payload);
+  }
+
+  private extrasOf(packet: IPublishPacket): Mqtt5Extras | undefined {
+    const props = packet.properties;
+    if (props === undefined || !this.options.forwardProperties) return undefined;
+    let extras: Mqtt5Extras | undefined;
+    if (props.contentType !== undefined) extras = { contentType: props.contentType };
+    if (props.userProperties !== undefined && Object.keys(props.userProperties).length > 0) {
+      (extras ??= {}).userProperties = props.userProperties as Record<string, string | string[]>;
+    }
+    return extras;
+  }
+
+  // --- connection ----------------------------------------------------------
+
+  private *allSubscriptions(): Iterable<MqttSubscription> {
+    yield* this.options.subscriptions;
+    for (const h of this.handlers) yield { topic: h.filter, qos: h.qos };
+  }
+
+  private onConnected(): void {
+    const reconnected = this.counters.connections > 0;
+    this.counters.connections++;
+    this.connectedAt = Date.now();
+    this.lastLoggedError = undefined;
+    this.own.clear();
+    // Commands' answers and state changes are small and should leave at once (no Nagle delay).
+    (this.client?.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+    this.setStatus('connected', null);
+    this.logger.info({ broker: this.status.broker, reconnected }, 'connected to the MQTT broker');
+    this.subscribe();
+    for (const listener of this.connectListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger.error({ err }, 'MQTT connect listener failed');
+      }
+    }
+  }
+
+  private subscribe(): void {
+    const client = this.client;
+    if (!client) return;
+    const map: Record<string, { qos: QoS; nl?: boolean }> = {};
+    for (const s of this.allSubscriptions()) {
+      const prior = map[s.topic];
+      if (prior && prior.qos >= s.qos) continue;
+      // MQTT 5 "No Local": the broker itself keeps the gateway's publications from coming back.
+      map[s.topic] = this.options.protocolVersion === 5 && !this.options.echoOwnPublications ? { qos: s.qos, nl: true } : { qos: s.qos };
+    }
+    client.subscribe(map, (err, grants?: ISubscriptionGrant[]) => {
+      if (err) {
+        this.recordError(`subscribe failed: ${err.message}`);
+        this.logger.error({ err: err.message }, 'MQTT subscription failed');
+        return;
+      }
+      for (const g of grants ?? []) {
+        const refused = g.qos >= 128;
+        this.granted.set(g.topic, refused ? 'refused' : (g.qos as QoS));
+        if (refused) {
+          this.recordError(`the broker refused the subscription to "${g.topic}"`);
+          this.logger.error({ topic: g.topic }, 'the MQTT broker refused a subscription; check its ACL');
+        } else if (g.qos < map[g.topic]!.qos) {
+          this.logger.warn({ topic: g.topic, asked: map[g.topic]!.qos, granted: g.qos }, 'the MQTT broker granted a lower QoS than configured');
+        }
+      }
+      this.logger.debug({ subscriptions: grants }, 'MQTT subscriptions granted');
+    });
+  }
+
+  private onClosed(): void {
+    if (this.stopping) return;
+    const wasConnected = this.status.state === 'connected';
+    this.connectedAt = null;
+    for (const key of this.granted.keys()) this.granted.set(key, null);
+    this.setStatus('disconnected', this.status.error ?? (wasConnected ? 'connection lost' : null));
+    if (wasConnected) {
+      this.recordError(this.status.error ?? 'connection lost');
+      this.logger.warn({ broker: this.status.broker, error: this.status.error, retryInMs: this.options.reconnectPeriodMs }, 'lost the MQTT broker connection; reconnecting');
+    }
+  }
+
+  private onError(err: Error & { code?: string | number }): void {
+    const message = describeMqttError(err, this.options);
+    this.recordError(message);
+    this.setStatus(this.status.state === 'connected' ? 'connected' : this.status.state, message);
+    // One clear line per distinct problem; repeats of the same failure go to debug.
+    if (message !== this.lastLoggedError) {
+      this.lastLoggedError = message;
+      this.logger.error({ broker: this.status.broker, error: message, retryInMs: this.options.reconnectPeriodMs }, `MQTT broker ${this.status.broker}: ${message}; retrying every ${this.options.reconnectPeriodMs / 1000} s`);
+    } else {
+      this.logger.debug({ broker: this.status.broker, error: message }, 'MQTT connection attempt failed again');
+    }
+  }
+
+  private recordError(message: string): void {
+    this.lastError = { message, at: new Date().toISOString() };
+  }
+
+  private setStatus(state: MqttConnectionState, error: string | null): void {
+    if (this.status.state === state && this.status.error === error) return;
+    this.status = { state, broker: this.status.broker, error };
+    this.bus.emit('mqtt/status', { ...this.status });
+  }
+
+  private async clientOptions(): Promise<IClientOptions> {
+    const o = this.options;
+    const a = o.address;
+    const opts: IClientOptions = {
+      protocol: a.transport,
+      host: a.host,
+      port: a.port,
+      clientId: o.clientId,
+      protocolVersion: o.protocolVersion,
+      // MQTT 3.1 names its protocol "MQIsdp"; 3.1.1 and 5 say "MQTT".
+      protocolId: o.protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+      keepalive: o.keepaliveSeconds,
+      reconnectPeriod: o.reconnectPeriodMs,
+      connectTimeout: o.connectTimeoutMs,
+      clean: o.cleanSession,
+      // Wrong credentials may be fixed on the broker side: keep trying (CONTRACT §6).
+      reconnectOnConnackError: true,
+      // The bridge subscribes itself on every connection, to record what was granted.
+      resubscribe: false,
+      // QoS 0 publications made while offline are not queued (they are re-published on connect).
+      queueQoSZero: false,
+    };
+    if (a.path) opts.path = a.path;
+    const username = o.username ?? a.username;
+    const password = o.password ?? a.password;
+    if (username !== undefined) opts.username = username;
+    if (password !== undefined) opts.password = password;
+    if (o.will) opts.will = { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain };
+    if (a.transport === 'mqtts' || a.transport === 'wss') {
+      try {
+        Object.assign(opts, tlsClientOptions(o.tls, 'mqtt.tls', a.transport === 'wss'));
+      } catch (err) {
+        throw err instanceof TlsFileError ? new GatewayError('bad_request', err.message) : err;
+      }
+    }
+    return opts;
+  }
+}
+
+/** One readable sentence per failure, with what to do about it. */
+export function describeMqttError(err: Error & { code?: string | number }, options: Pick<MqttBridgeOptions, 'username' | 'address'>): string {
+  const code = err.code;
+  // Brokers differ (Mosquitto answers "not authorized" to a wrong password): one hint for both.
+  if (code === 4 || code === 5 || code === 134 || code === 135) {
+    const none = options.username === undefined && options.address.username === undefined ? ' (none were given)' : '';
+    return `the broker refused the credentials (${err.message}); check MQTT_USER / MQTT_PASSWORD${none} and the user's rights on the broker`;
+  }
+  if (code === 1 || code === 132) return `the broker does not speak this MQTT version (${err.message}); set mqtt.protocolVersion`;
+  if (code === 2 || code === 133) return `the broker refused the client id (${err.message}); set mqtt.clientId`;
+  if (code === 'ECONNREFUSED') return 'connection refused (is the broker running on that host and port?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the broker host cannot be resolved (${String(code)})`;
+  if (code === 'ETIMEDOUT' || /connack timeout/i.test(err.message)) return `the broker did not answer in time (${err.message})`;
+  if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY') {
+    return `the broker's TLS certificate is not trusted (${err.message}); give its CA in mqtt.tls.caFile, or opt in with mqtt.tls.allowSelfSigned`;
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the broker's TLS certificate does not name this host (${err.message}); set mqtt.tls.servername`;
+  return err.message || String(code ?? 'unknown error');
+}
+
+/** `spore-gateway-<id>-<6 hex>`: unique per process, recognisable in broker logs. */
+export function defaultClientId(gatewayId: string): string {
+  return `spore-gateway-${gatewayId}-${randomBytes(3).toString('hex')}`.slice(0, 128);
+}

@@ -1,0 +1,273 @@
+import type { ClusterManager } from '../cluster/cluster-manager.js';
+import type { NodeAccess } from '../cluster/node-access.js';
+import type { NodeRegistry } from '../cluster/node-registry.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
+import type { ComponentHealth } from '../health.js';
+import type { Logger } from '../logger.js';
+import { parseBrokerUrl } from './broker-url.js';
+import { ClusterPublisher } from './cluster-publisher.js';
+import { ClusterTopics } from './cluster-topics.js';
+import { CommandHandler, type CommandStats } from './command-handler.js';
+import { EmbeddedBroker, type EmbeddedBrokerStats } from './embedded-broker.js';
+import { HomeAssistantDiscovery } from './ha-discovery.js';
+import { defaultClientId, MqttBridge, type MqttBridgeStats, type MqttStatus } from './mqtt-bridge.js';
+import { topicFilterProblem } from './topic-filter.js';
+import { markReplayed } from './ws-format.js';
+
+export interface MqttServiceDeps {
+  config: GatewayConfig;
+  registry: NodeRegistry;
+  cluster: ClusterManager;
+  access: NodeAccess;
+  bus: GatewayEventBus;
+  logger: Logger;
+  /** Where MQTT_USER / MQTT_PASSWORD are read (CONTRACT §1); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type MqttStats = MqttBridgeStats & {
+  enabled: true;
+  commands: CommandStats | null;
+  embeddedBroker: EmbeddedBrokerStats | null;
+  cluster: { enabled: boolean; prefix: string } ;
+};
+
+export interface MqttMessagesAnswer {
+  /** The messages, oldest first, each exactly as forwarded on the WebSocket. */
+  json: string[];
+  filter: string;
+  limit: number;
+}
+
+/**
+ * Everything MQTT in one service (issue 3): the optional embedded broker, the
+ * bridge, the cluster on MQTT, commands and Home Assistant discovery. Adapters
+ * (REST routes, the WebSocket, health) use only this class.
+ */
+export class MqttService {
+  private broker: EmbeddedBroker | undefined;
+  private bridge: MqttBridge | undefined;
+  private publisher: ClusterPublisher | undefined;
+  private commands: CommandHandler | undefined;
+  private readonly logger: Logger;
+  /** WebSocket forwarding survives a reconfiguration that rebuilds the bridge. */
+  private readonly forwardListeners = new Set<(json: string, topic: string) => void>();
+
+  constructor(private deps: MqttServiceDeps) {
+    this.logger = deps.logger;
+  }
+
+  /** The cluster's topic prefix (default `spore/<gatewayId>`, issue 3). */
+  get prefix(): string {
+    return this.deps.config.mqtt.cluster.prefix ?? `spore/${this.deps.config.gateway.id}`;
+  }
+
+  /** Every message the bridge forwards, as its WebSocket JSON (built once per message). */
+  onForward(listener: (json: string, topic: string) => void): () => void {
+    this.forwardListeners.add(listener);
+    return () => this.forwardListeners.delete(listener);
+  }
+
+  /**
+   * Applies a new configuration without a restart of the gateway (docs/configuration.md):
+   * the broker connection, the embedded broker and the cluster publisher are rebuilt.
+   */
+  async reconfigure(config: GatewayConfig): Promise<void> {
+    await this.stop();
+    this.broker = this.bridge = this.publisher = this.commands = undefined;
+    this.deps = { ...this.deps, config };
+    await this.start();
+  }
+
+  get enabled(): boolean {
+    return this.deps.config.mqtt.url !== undefined;
+  }
+
+  /** The bridge, once started (undefined when MQTT is off). */
+  get connection(): MqttBridge | undefined {
+    return this.bridge;
+  }
+
+  get embeddedBroker(): EmbeddedBroker | undefined {
+    return this.broker;
+  }
+
+  async start(): Promise<void> {
+    const { config, bus, registry, cluster, access } = this.deps;
+    const m = config.mqtt;
+    if (m.url === undefined) return;
+    const env = this.deps.env ?? process.env;
+    const username = env.MQTT_USER || m.username;
+    const password = env.MQTT_PASSWORD || m.password;
+
+    let url = m.url;
+    let protocolVersion = m.protocolVersion;
+    if (url === 'embedded') {
+      this.broker = new EmbeddedBroker(
+        { host: m.embedded.host, port: m.embedded.port, ...(m.embedded.wsPort !== undefined ? { wsPort: m.embedded.wsPort } : {}), ...(username !== undefined && password !== undefined ? { username, password } : {}) },
+        this.logger.child({ component: 'mqtt-broker' }),
+      );
+      await this.broker.start();
+      url = this.broker.localUrl;
+      if (protocolVersion === 5) {
+        this.logger.warn('the embedded broker speaks MQTT 3.1.1; mqtt.protocolVersion 5 falls back to 4');
+        protocolVersion = 4;
+      }
+    }
+
+    const topics = new ClusterTopics(this.prefix);
+    const clusterOn = m.cluster.enabled;
+    let bridge!: MqttBridge;
+    const homeAssistant = clusterOn && m.homeAssistant.enabled
+      ? new HomeAssistantDiscovery(
+          { discoveryPrefix: m.homeAssistant.discoveryPrefix, gatewayId: config.gateway.id, availabilityTopic: topics.availability, qos: m.cluster.qos, stateTopic: (h) => topics.nodeState(h) },
+          { publish: (t, p, o) => bridge.publish(t, p, o) },
+          this.logger.child({ component: 'mqtt-ha' }),
+        )
+      : undefined;
+    const publisherLike = {
+      get connected() {
+        return bridge.connected;
+      },
+      publish: (t: string, p: string, o: { qos: 0 | 1 | 2; retain: boolean }) => bridge.publish(t, p, o),
+      onConnect: (l: () => void) => bridge.onConnect(l),
+    };
+    if (clusterOn) {
+      this.publisher = new ClusterPublisher(
+        { gatewayId: config.gateway.id, qos: m.cluster.qos, statePublishIntervalMs: m.cluster.statePublishIntervalMs, events: m.cluster.events },
+        topics,
+        publisherLike,
+        registry,
+        cluster,
+        bus,
+        this.logger.child({ component: 'mqtt-cluster' }),
+        homeAssistant,
+      );
+    }
+
+    bridge = new MqttBridge(
+      {
+        address: parseBrokerUrl(url),
+        ...(username !== undefined ? { username } : {}),
+        ...(password !== undefined ? { password } : {}),
+        clientId: m.clientId ?? defaultClientId(config.gateway.id),
+        protocolVersion,
+        keepaliveSeconds: m.keepaliveSeconds,
+        reconnectPeriodMs: m.reconnectPeriodMs,
+        connectTimeoutMs: m.connectTimeoutMs,
+        cleanSession: m.cleanSession,
+        tls: m.tls,
+        subscriptions: m.subscriptions,
+        forwardToWebSocket: m.forwardToWebSocket,
+        echoOwnPublications: m.echoOwnPublications,
+        forwardProperties: m.forwardProperties,
+        retention: { perTopic: m.retention.perTopic, maxTopics: m.retention.maxTopics, maxBytes: m.retention.maxBytes },
+        dedupWindowMs: m.dedupWindowMs,
+        rateLimitPerTopic: m.rateLimitPerTopic,
+        ...(m.rateLimitBurst !== undefined ? { rateLimitBurst: m.rateLimitBurst } : {}),
+        ...(this.publisher ? { will: this.publisher.will() } : {}),
+      },
+      bus,
+      this.logger.child({ component: 'mqtt' }),
+    );
+    this.bridge = bridge;
+    bridge.onForward((json, topic) => {
+      for (const listener of this.forwardListeners) listener(json, topic);
+    });
+    if (clusterOn) {
+      bridge.setOwnTopicPredicate((t) => topics.isOwnRetained(t) || (homeAssistant?.isOwnRetained(t) ?? false));
+      if (m.cluster.commands) {
+        this.commands = new CommandHandler(
+          { qos: m.cluster.qos, concurrency: m.cluster.commandConcurrency, queueLimit: m.cluster.commandQueue },
+          topics,
+          registry,
+          access,
+          { publish: (t, p, o) => bridge.publish(t, p, o) },
+          this.logger.child({ component: 'mqtt-commands' }),
+        );
+        const commands = this.commands;
+        bridge.handle(topics.commandFilter, 1, (t, p, packet) => commands.handle(t, p, packet));
+      }
+      this.publisher!.start();
+    }
+    await bridge.start();
+  }
+
+  async stop(): Promise<void> {
+    this.publisher?.stop();
+    await this.bridge?.stop();
+    await this.broker?.stop();
+  }
+
+  status(): MqttStatus | null {
+    return this.bridge?.currentStatus() ?? null;
+  }
+
+  /** The `mqtt` component of GET /api/health: down (degraded) while not connected. */
+  health(): ComponentHealth {
+    if (!this.enabled) return { status: 'disabled' };
+    const bridge = this.bridge;
+    if (!bridge) return { status: 'down', state: 'disconnected', error: 'not started' };
+    const s = bridge.stats();
+    const health: ComponentHealth = {
+      status: s.state === 'connected' ? 'up' : 'down',
+      state: s.state,
+      broker: s.broker,
+      error: bridge.currentStatus().error,
+      connectedSince: s.connectedSince,
+      reconnects: s.reconnects,
+      messagesIn: s.messagesIn,
+      subscriptions: s.subscriptions,
+    };
+    if (this.broker) health.embeddedBroker = this.broker.stats();
+    return health;
+  }
+
+  stats(): MqttStats {
+    const bridge = this.requireBridge();
+    return {
+      enabled: true,
+      ...bridge.stats(),
+      commands: this.commands?.stats() ?? null,
+      embeddedBroker: this.broker?.stats() ?? null,
+      cluster: { enabled: this.deps.config.mqtt.cluster.enabled, prefix: this.prefix },
+    };
+  }
+
+  /** GET /api/mqtt/messages: validates the filter and the limit, then reads the retention buffer. */
+  messages(filter: unknown, limit: unknown): MqttMessagesAnswer {
+    const bridge = this.requireBridge();
+    const f = this.validateFilter(filter);
+    const n = this.validateLimit(limit, 'limit');
+    return { json: bridge.recent(f, n), filter: f, limit: n };
+  }
+
+  /** Messages to replay to a WebSocket client that asked for them, each marked `"replay":true`. */
+  replay(filter: unknown, limit: unknown): MqttMessagesAnswer {
+    const answer = this.messages(filter, limit);
+    return { ...answer, json: answer.json.map(markReplayed) };
+  }
+
+  private requireBridge(): MqttBridge {
+    if (!this.bridge) throw new GatewayError('mqtt_disabled');
+    return this.bridge;
+  }
+
+  private validateFilter(filter: unknown): string {
+    if (filter === undefined || filter === '') return '#';
+    if (typeof filter !== 'string') throw new GatewayError('invalid_topic_filter', 'give one topic filter, e.g. topic=sensor/%23');
+    const problem = topicFilterProblem(filter);
+    if (problem) throw new GatewayError('invalid_topic_filter', `"${filter.slice(0, 128)}" is not a valid MQTT topic filter: ${problem} (URL-encode "#" as %23 and "+" as %2B)`);
+    return filter;
+  }
+
+  private validateLimit(limit: unknown, name: string): number {
+    const r = this.deps.config.mqtt.retention;
+    if (limit === undefined || limit === '') return r.defaultLimit;
+    const n = typeof limit === 'number' ? limit : typeof limit === 'string' && /^\d{1,9}$/.test(limit) ? Number(limit) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > r.maxLimit) throw new GatewayError('bad_request', `${name} must be an integer from 1 to ${r.maxLimit}`);
+    return n;
+  }
+}

@@ -1,0 +1,288 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { z } from 'zod';
+import { GatewayError } from '../../errors.js';
+import { channelPathsSchema, compileChannels, extractChannels, jsonPathSchema, parseTimestamp, type PathChannel } from '../channel-paths.js';
+import { ConnectorStatus, errorMessage, ThrottledWarn, withTimeout } from '../connector-base.js';
+import { compileJsonPath, type JsonPath } from '../json-path.js';
+import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../mqtt-connection.js';
+import { isValidName, NAME_RULE, nameSchema } from '../names.js';
+import { ALWAYS } from '../schema-util.js';
+import { matchTopic, renderTemplate, templateProblem, topicFilterProblem } from '../topic-template.js';
+import type { ChannelSpec, ChannelValue, Connector, ConnectorContext, ConnectorDefinition, ConnectorState, ConnectorStats, DeviceSpec } from '../types.js';
+
+const qosSchema = z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'qos must be 0, 1 or 2' });
+
+const subscriptionSchema = z
+  .object({
+    /** Topic filter, with + and # wildcards. */
+    topic: z.string({ error: 'topic is required (an MQTT topic filter)' }).superRefine((t, ctx) => {
+      const problem = topicFilterProblem(t);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    qos: qosSchema.default(1),
+    /** Device name; `{n}` is the topic's n-th level (0-based): "sensors/+/reading" with "{1}". */
+    device: z.string({ error: 'device is required: a name, or a template such as "{1}" (topic level 1)' }).min(1),
+    /** JSON payloads (default), or plain text whose whole content is the value ("$"). */
+    payload: z.enum(['json', 'text']).default('json'),
+    channels: channelPathsSchema,
+    /** Optional JSON path of the reading's timestamp (RFC3339, or epoch s/ms); default: arrival time. */
+    ts: jsonPathSchema.optional(),
+    /** Writes: POST /api/devices/{id}/write publishes here; {device} and {channel} are filled in. */
+    write: z
+      .object({
+        topic: z.string().min(1).refine((t) => !/[+#]/.test(t), 'a publish topic must not contain "+" or "#"'),
+        qos: qosSchema.default(1),
+        retain: z.boolean().default(false),
+        /** "value": the bare value as text; "json": {"<channel>": value}. */
+        format: z.enum(['value', 'json']).default('value'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    // ALWAYS: fields may be invalid here (reported by their own schemas); check only valid ones.
+    if (typeof s.device === 'string' && s.device.length > 0) {
+      const problem = typeof s.topic === 'string' && !topicFilterProblem(s.topic) ? templateProblem(s.device, s.topic) : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['device'], message: problem });
+      const literal = s.device.replace(/\{\d+\}/g, 'x');
+      if (!isValidName(literal)) ctx.addIssue({ code: 'custom', path: ['device'], message: `device must be ${NAME_RULE}, with {n} topic-level captures` });
+    }
+    if (s.payload === 'text' && s.channels && typeof s.channels === 'object') {
+      for (const [name, def] of Object.entries(s.channels)) {
+        const path = typeof def === 'string' ? def : (def as { path?: unknown })?.path;
+        if (path !== '$') ctx.addIssue({ code: 'custom', path: ['channels', name], message: 'with payload "text" the whole payload is the value: use "$"' });
+      }
+    }
+  }, ALWAYS);
+
+export const mqttConnectorSchema = z
+  .object({
+    id: nameSchema('connector id'),
+    type: z.literal('mqtt'),
+    ...mqttConnectionShape,
+    /**
+     * false (default): a persistent session, so the broker keeps QoS 1 messages for the gateway
+     * while it restarts; true: a clean session.
+     */
+    cleanSession: z.boolean().default(false),
+    subscribe: z.array(subscriptionSchema).min(1, 'an mqtt connector needs at least one subscription'),
+  })
+  .strict();
+
+export type MqttConnectorConfig = z.infer<typeof mqttConnectorSchema>;
+
+interface Subscription {
+  filter: string;
+  qos: 0 | 1 | 2;
+  device: string;
+  text: boolean;
+  channels: PathChannel[];
+  ts: JsonPath | undefined;
+  write: MqttConnectorConfig['subscribe'][number]['write'];
+}
+
+/**
+ * The `mqtt` connector (a listener): subscribes to topic filters on one broker (add one
+ * connector per broker), names devices from topic levels, extracts channels with JSON paths.
+ * A QoS 1 message is acknowledged to the broker only once its record is on disk.
+ */
+export class MqttConnector implements Connector {
+  readonly type = 'mqtt';
+  private readonly status = new ConnectorStatus();
+  private readonly subs: Subscription[];
+  /** Devices seen, with the subscriptions that produce them. */
+  private readonly devices = new Map<string, Set<Subscription>>();
+  private readonly fixedDevices = new Set<string>();
+  private client: MqttClient | undefined;
+  private readonly warn: ThrottledWarn;
+
+  constructor(
+    private readonly config: MqttConnectorConfig,
+    private readonly ctx: ConnectorContext,
+  ) {
+    this.subs = config.subscribe.map((s) => ({
+      filter: s.topic,
+      qos: s.qos,
+      device: s.device,
+      text: s.payload === 'text',
+      channels: compileChannels(s.channels),
+      ts: s.ts ? compileJsonPath(s.ts) : undefined,
+      write: s.write,
+    }));
+    // Devices with a fixed name exist before their first message.
+    for (const s of this.subs) {
+      if (/\{\d+\}/.test(s.device)) continue;
+      this.devices.set(s.device, new Set([...(this.devices.get(s.device) ?? []), s]));
+      this.fixedDevices.add(s.device);
+    }
+    this.warn = new ThrottledWarn((fields, message) => ctx.logger.warn({ connector: config.id, ...fields }, message));
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  get state(): ConnectorState {
+    return this.status.state;
+  }
+
+  stats(): ConnectorStats {
+    return this.status.snapshot();
+  }
+
+  reportError(message: string): void {
+    this.status.error(message, false);
+  }
+
+  staticDevices(): DeviceSpec[] {
+    return [...this.fixedDevices].map((id) => ({ id, channels: this.channelsOf(id)! }));
+  }
+
+  channelsOf(device: string): ChannelSpec[] | undefined {
+    const subs = this.devices.get(device);
+    if (!subs) return undefined;
+    const out = new Map<string, ChannelSpec>();
+    for (const s of subs) {
+      for (const c of s.channels) {
+        if (!out.has(c.name)) out.set(c.name, { name: c.name, transform: c.transform, writable: s.write !== undefined && c.writable !== false });
+      }
+    }
+    return [...out.values()];
+  }
+
+  start(): void {
+    this.status.state = 'connecting';
+    let options;
+    try {
+      options = mqttClientOptions(this.config, `spore-${this.ctx.gatewayId}-${this.config.id}`.slice(0, 128));
+    } catch (err) {
+      this.status.error(errorMessage(err), true);
+      this.ctx.logger.error({ connector: this.id, error: errorMessage(err) }, 'mqtt connector cannot connect');
+      return;
+    }
+    const client = mqtt.connect(this.config.url, { ...options, clean: this.config.cleanSession });
+    this.client = client;
+    // Record first, acknowledge after: mqtt.js sends the PUBACK when this callback runs, and
+    // reads the next packet only then, so QoS 1 messages are committed one at a time.
+    // QoS 0 has no acknowledgement to hold: it is let go at once and committed in batches.
+    client.handleMessage = (packet, callback) => {
+      if (packet.qos === 0) {
+        callback();
+        this.onMessage(packet.topic, packet.payload as Buffer).catch(() => undefined);
+        return;
+      }
+      // If the record cannot be stored, no PUBACK: the connection is dropped and the broker
+      // delivers the message again after the reconnect (persistent session).
+      this.onMessage(packet.topic, packet.payload as Buffer).then(
+        () => callback(),
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      );
+    };
+    client.on('connect', () => {
+      this.ctx.logger.info({ connector: this.id, broker: redactUrl(this.config.url) }, 'mqtt connector connected');
+      // Connected at CONNACK: a resumed session may deliver queued messages before the SUBACK.
+      this.status.connected();
+      const topics = Object.fromEntries(this.subs.map((s) => [s.filter, { qos: s.qos }]));
+      client.subscribe(topics, (err, granted) => {
+        if (err) {
+          this.status.error(`subscribe: ${err.message}`, true);
+          return;
+        }
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (refused.length > 0) this.status.error(`the broker refused the subscription to ${refused.join(', ')}`, true);
+      });
+    });
+    client.on('close', () => {
+      if (this.status.state === 'connected') {
+        this.status.error(`connection to ${redactUrl(this.config.url)} lost`, true);
+        this.ctx.logger.warn({ connector: this.id }, 'mqtt connector disconnected; reconnecting');
+      }
+    });
+    client.on('reconnect', () => {
+      if (this.status.state !== 'stopped') this.status.state = 'connecting';
+    });
+    client.on('error', (err) => {
+      this.status.error(err.message, true);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.status.state = 'stopped';
+    if (client) await client.endAsync(true);
+  }
+
+  async write(device: string, channel: string, value: ChannelValue): Promise<void> {
+    const sub = [...(this.devices.get(device) ?? [])].find((s) => s.write && s.channels.some((c) => c.name === channel));
+    if (!sub?.write) throw new GatewayError('channel_not_writable', `${device}.${channel} has no write topic`);
+    const client = this.client;
+    if (!client || this.status.state !== 'connected') {
+      throw new GatewayError('device_unavailable', `connector ${this.id} is not connected to ${redactUrl(this.config.url)}`);
+    }
+    const topic = renderTemplate(sub.write.topic, [], { device, channel });
+    const payload = sub.write.format === 'json' ? JSON.stringify({ [channel]: value }) : String(value);
+    try {
+      await withTimeout(client.publishAsync(topic, payload, { qos: sub.write.qos, retain: sub.write.retain }), this.config.connectTimeoutMs, 'publish');
+    } catch (err) {
+      throw new GatewayError('device_write_failed', `publish to ${topic}: ${errorMessage(err)}`);
+    }
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    const readings = [];
+    for (const s of this.subs) {
+      const levels = matchTopic(s.filter, topic);
+      if (!levels) continue;
+      this.status.stats.polls++;
+      const device = renderTemplate(s.device, levels);
+      if (!isValidName(device)) {
+        this.reject(`topic ${topic}: device name "${device}" is not ${NAME_RULE}`);
+        continue;
+      }
+      if (!this.devices.get(device)?.has(s)) {
+        if (!this.ctx.claimDevice(device)) {
+          this.reject(`topic ${topic}: device "${device}" belongs to another connector`);
+          continue;
+        }
+        this.devices.set(device, new Set([...(this.devices.get(device) ?? []), s]));
+      }
+      let document: unknown;
+      const text = payload.toString('utf8');
+      if (s.text) {
+        const n = Number(text);
+        document = text.trim() !== '' && Number.isFinite(n) ? n : text;
+      } else {
+        try {
+          document = JSON.parse(text);
+        } catch {
+          this.reject(`topic ${topic}: the payload is not JSON`);
+          continue;
+        }
+      }
+      const { values, problems } = extractChannels(document, s.channels);
+      for (const p of problems) this.reject(`topic ${topic}: ${p}`);
+      if (Object.keys(values).length === 0) continue;
+      readings.push({ device, values, ts: (s.ts && parseTimestamp(s.ts(document))) || Date.now() });
+    }
+    if (readings.length === 0) return;
+    try {
+      await this.ctx.submit(readings);
+    } catch (err) {
+      this.status.error(`could not store readings: ${errorMessage(err)}`, false);
+      throw err;
+    }
+  }
+
+  private reject(message: string): void {
+    this.status.error(message, false);
+    this.warn.note({ error: message }, 'mqtt message skipped');
+  }
+}
+
+export const mqttConnector: ConnectorDefinition<MqttConnectorConfig> = {
+  type: 'mqtt',
+  schema: mqttConnectorSchema,
+  create: (config, ctx) => new MqttConnector(config, ctx),
+};

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { Sleeper } from '../backoff.js';
+import { ConnectorStatus, errorMessage } from '../connector-base.js';
+import { isValidName, nameSchema } from '../names.js';
+import { transformListSchema } from '../transforms/index.js';
+import type { ChannelSpec, ChannelValue, Connector, ConnectorContext, ConnectorDefinition, ConnectorState, ConnectorStats, DeviceSpec, Reading } from '../types.js';
+
+/** Channels of a SPORE node device. */
+const SPORE_CHANNELS = ['freeHeap', 'latency', 'status'] as const;
+
+export const sporeConnectorSchema = z
+  .object({
+    id: nameSchema('connector id'),
+    type: z.literal('spore'),
+    /** ms between two snapshots of the cluster. */
+    pollMs: z.number().int().min(100).default(10_000),
+    /** Prepended to each node's hostname to name its device (e.g. "node-"). */
+    devicePrefix: z.string().regex(/^[A-Za-z0-9._-]{0,32}$/, 'devicePrefix must be up to 32 of letters, digits, ".", "_" or "-"').default(''),
+    /** Also report DEAD nodes (their status channel says DEAD). */
+    includeDead: z.boolean().default(true),
+    /** Optional transforms per channel, e.g. { freeHeap: [ { deadband: 1024 } ] }. */
+    channels: z
+      .object(Object.fromEntries(SPORE_CHANNELS.map((c) => [c, transformListSchema.optional()])) as Record<(typeof SPORE_CHANNELS)[number], z.ZodOptional<typeof transformListSchema>>)
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type SporeConnectorConfig = z.infer<typeof sporeConnectorSchema>;
+
+/**
+ * The `spore` connector: every node the gateway knows (node registry, CONTRACT §2) becomes a
+ * device with channels freeHeap (bytes, from its last /api/node/status), latency (ms, that
+ * poll's round trip) and status (ACTIVE/INACTIVE/DEAD). It reads the registry: no extra traffic.
+ */
+class SporeConnector implements Connector {
+  readonly type = 'spore';
+  private readonly status = new ConnectorStatus();
+  private readonly sleeper = new Sleeper();
+  private readonly specs: ChannelSpec[];
+  private readonly devices = new Set<string>();
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: SporeConnectorConfig,
+    private readonly ctx: ConnectorContext,
+  ) {
+    this.specs = SPORE_CHANNELS.map((name) => ({ name, transform: config.channels[name] ?? [], writable: false }));
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  get state(): ConnectorState {
+    return this.status.state;
+  }
+
+  stats(): ConnectorStats {
+    return this.status.snapshot();
+  }
+
+  reportError(message: string): void {
+    this.status.error(message, false);
+  }
+
+  staticDevices(): DeviceSpec[] {
+    return [];
+  }
+
+  channelsOf(device: string): ChannelSpec[] | undefined {
+    return this.devices.has(device) ? this.specs : undefined;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.status.connected();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.sleeper.wake();
+    await this.loop;
+    this.status.state = 'stopped';
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const startedAt = Date.now();
+      const readings: Reading[] = [];
+      for (const node of this.ctx.registry.list()) {
+        if (node.status === 'DEAD' && !this.config.includeDead) continue;
+        const device = `${this.config.devicePrefix}${node.hostname}`;
+        if (!this.devices.has(device)) {
+          if (!isValidName(device) || !this.ctx.claimDevice(device)) {
+            this.status.error(`node ${node.hostname}: device name "${device}" is taken or invalid`, false);
+            continue;
+          }
+          this.devices.add(device);
+        }
+        const values: Record<string, ChannelValue> = { status: node.status };
+        const freeHeap = node.resources?.freeHeap;
+        if (typeof freeHeap === 'number') values.freeHeap = freeHeap;
+        if (typeof node.latency === 'number') values.latency = node.latency;
+        readings.push({ device, values });
+      }
+      this.status.stats.polls++;
+      if (readings.length > 0) {
+        try {
+          await this.ctx.submit(readings);
+        } catch (err) {
+          this.status.error(`could not store readings: ${errorMessage(err)}`, false);
+        }
+      }
+      await this.sleeper.sleep(startedAt + this.config.pollMs - Date.now());
+    }
+  }
+}
+
+export const sporeConnector: ConnectorDefinition<SporeConnectorConfig> = {
+  type: 'spore',
+  schema: sporeConnectorSchema,
+  create: (config, ctx) => new SporeConnector(config, ctx),
+};

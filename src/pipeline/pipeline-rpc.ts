@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import type { JsonRpcServer } from '../api/json-rpc.js';
+import type { PipelineService } from './pipeline-service.js';
+
+const none = z.object({}).strict();
+const id = z.string().min(1).max(64);
+
+/** JSON-RPC methods over the pipeline: the same service as the REST routes (docs/pipeline.md). */
+export function registerPipelineRpcMethods(rpc: JsonRpcServer, pipeline: PipelineService): void {
+  rpc.register('devices.list', {
+    description: 'Every pipeline device with its channels, as GET /api/devices.',
+    requires: 'admin',
+    params: none,
+    handler: () => ({ devices: pipeline.listDevices() }),
+  });
+
+  rpc.register('devices.get', {
+    description: 'One device ({id}), as GET /api/devices/{id}.',
+    requires: 'admin',
+    params: z.object({ id }).strict(),
+    handler: (p) => pipeline.getDevice(p.id),
+  });
+
+  rpc.register('devices.write', {
+    description: 'Writes a channel ({id, channel, value}), the transforms inverted, as POST /api/devices/{id}/write.',
+    requires: 'admin',
+    params: z.object({ id, channel: z.string(), value: z.union([z.number(), z.string(), z.boolean()]) }).strict(),
+    handler: (p) => pipeline.write(p.id, { channel: p.channel, value: p.value }),
+  });
+
+  rpc.register('pipeline.stats', {
+    description: 'Per connector: state, polls, errors, reconnects; per sink: queued, sent, dropped, oldest queued age.',
+    requires: 'admin',
+    params: none,
+    handler: () => pipeline.stats(),
+  });
+}

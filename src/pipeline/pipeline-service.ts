@@ -1,0 +1,376 @@
+import { isAbsolute, join } from 'node:path';
+import type { NodeRegistry } from '../cluster/node-registry.js';
+import { GatewayError } from '../errors.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
+import type { HealthContributor } from '../health.js';
+import type { Logger } from '../logger.js';
+import type { PipelineConfig } from './config-schema.js';
+import { CONNECTOR_TYPES } from './connectors/index.js';
+import { errorMessage } from './connector-base.js';
+import { Forwarder } from './forwarder.js';
+import { RecordStore, type PendingRecord } from './record-store.js';
+import { SINK_TYPES } from './sinks/index.js';
+import { TransformChain } from './transform-chain.js';
+import { TransformInversionError } from './transforms/transform.js';
+import type { ChannelSpec, ChannelValue, Connector, ConnectorState, DurableSink, LiveSink, PipelineRecord, Reading, Sink } from './types.js';
+
+export interface PipelineDeps {
+  config: PipelineConfig;
+  gatewayId: string;
+  dataDir: string;
+  registry: NodeRegistry;
+  bus: GatewayEventBus;
+  logger: Logger;
+  /** Sends a message to every WebSocket client (the websocket sink). */
+  broadcast(topic: string, fields: Record<string, unknown>): number;
+}
+
+/** `GET /api/devices` entries (the web UI's Devices page is built against this shape). */
+export interface DeviceView {
+  id: string;
+  connector: string;
+  connectorType: string;
+  connectorState: ConnectorState;
+  channels: Array<{ name: string; value: ChannelValue | null; ts: string | null; writable: boolean }>;
+  lastRecord: { ts: string; seq: number } | null;
+}
+
+export interface PipelineStats {
+  connectors: Array<{ id: string; type: string; state: ConnectorState; polls: number; errors: number; reconnects: number; lastError: string | null }>;
+  sinks: Array<{ id: string; type: string; queued: number; sent: number; dropped: number; oldestQueuedAgeMs: number }>;
+}
+
+export interface WriteResult {
+  success: true;
+  device: string;
+  channel: string;
+  value: ChannelValue;
+  /** What was written to the device after inverting the channel's transforms. */
+  written: ChannelValue;
+}
+
+interface DeviceState {
+  connector: Connector;
+  values: Map<string, { value: ChannelValue; ts: string }>;
+}
+
+interface PendingSubmit {
+  connector: Connector;
+  readings: readonly Reading[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** How often records past a sink's maxAgeHours are dropped, ms. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+/**
+ * The data pipeline (issue 6): connectors → per-channel transforms → seq → durable buffer and
+ * sinks. Readings submitted in the same tick are committed in one transaction (group commit),
+ * so every connector waits for the disk, yet thousands of records per second share one fsync.
+ */
+export class PipelineService {
+  private readonly connectors = new Map<string, Connector>();
+  private readonly sinks: Sink[] = [];
+  private readonly forwarders: Forwarder[] = [];
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly chains = new Map<string, TransformChain>();
+  private store!: RecordStore;
+  private storePath!: string;
+  private pending: PendingSubmit[] = [];
+  private flushScheduled = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private deps: PipelineDeps) {
+    this.build();
+  }
+
+  /**
+   * Applies a new `pipeline` section without restarting the gateway
+   * (docs/configuration.md): connectors stop, what they submitted is committed,
+   * and the pipeline is rebuilt on the same durable store — queued records and
+   * `seq` numbers carry over, so nothing is lost or renumbered.
+   */
+  async reconfigure(config: PipelineConfig): Promise<void> {
+    await this.stop();
+    this.deps = { ...this.deps, config };
+    this.build();
+    await this.start();
+  }
+
+  private build(): void {
+    const { config, logger } = this.deps;
+    const deps = this.deps;
+    this.connectors.clear();
+    this.sinks.length = 0;
+    this.devices.clear();
+    this.chains.clear();
+    this.storePath = isAbsolute(config.store.path) ? config.store.path : join(deps.dataDir, config.store.path);
+    this.store = new RecordStore(this.storePath, { synchronous: config.store.synchronous, logger: logger.child({ component: 'pipeline-store' }) });
+    for (const sinkConfig of config.sinks) {
+      const def = SINK_TYPES.get(sinkConfig.type)!;
+      this.sinks.push(
+        def.create(sinkConfig, {
+          gatewayId: deps.gatewayId,
+          dataDir: deps.dataDir,
+          logger: logger.child({ component: 'pipeline', sink: sinkConfig.id }),
+          broadcast: deps.broadcast,
+        }),
+      );
+    }
+    for (const connectorConfig of config.connectors) {
+      const def = CONNECTOR_TYPES.get(connectorConfig.type)!;
+      let connector: Connector;
+      const ctx = {
+        gatewayId: deps.gatewayId,
+        logger: logger.child({ component: 'pipeline', connector: connectorConfig.id }),
+        submit: (readings: Reading[]) => this.submit(connector, readings),
+        claimDevice: (device: string) => this.claimDevice(device, connector),
+        registry: deps.registry,
+      };
+      connector = def.create(connectorConfig, ctx);
+      this.connectors.set(connector.id, connector);
+      for (const device of connector.staticDevices()) this.devices.set(device.id, { connector, values: new Map() });
+    }
+  }
+
+  /** Whether anything is configured (an empty pipeline opens no database). */
+  get enabled(): boolean {
+    return this.connectors.size > 0 || this.sinks.length > 0;
+  }
+
+  async start(): Promise<void> {
+    if (!this.enabled || this.running) return;
+    const durable = this.sinks.filter((s): s is DurableSink => s.durable);
+    try {
+      this.store.open(durable.map((s) => ({ id: s.id, maxMessages: s.buffer.maxMessages, maxAgeMs: s.buffer.maxAgeMs, topicFor: (r: PipelineRecord) => s.topicFor(r) })));
+    } catch (err) {
+      // Refuse to start rather than start over with an empty buffer (docs/pipeline.md).
+      throw new Error(`cannot open the pipeline store ${this.storePath}: ${errorMessage(err)}`, { cause: err });
+    }
+    this.running = true;
+    for (const sink of this.sinks) await sink.start();
+    for (const sink of durable) {
+      const forwarder = new Forwarder(this.store, sink, this.deps.logger.child({ component: 'pipeline', sink: sink.id }));
+      this.forwarders.push(forwarder);
+      forwarder.start();
+    }
+    for (const connector of this.connectors.values()) connector.start();
+    this.pruneTimer = setInterval(() => {
+      try {
+        this.store.pruneExpired();
+      } catch (err) {
+        this.deps.logger.error({ err }, 'pipeline: pruning expired records failed');
+      }
+    }, PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
+    this.deps.logger.info({ connectors: this.connectors.size, sinks: this.sinks.length }, 'pipeline started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    clearInterval(this.pruneTimer);
+    // Connectors first: no new readings; then what they submitted is committed.
+    await Promise.all([...this.connectors.values()].map((c) => c.stop().catch((err: unknown) => this.deps.logger.warn({ err, connector: c.id }, 'connector stop failed'))));
+    this.flush();
+    for (const f of this.forwarders) f.stop();
+    this.forwarders.length = 0;
+    await Promise.all(this.sinks.map((s) => s.stop().catch((err: unknown) => this.deps.logger.warn({ err, sink: s.id }, 'sink stop failed'))));
+    this.store.close();
+    this.running = false;
+  }
+
+  /** Readings from a connector; resolves once their records are committed (on disk). */
+  submit(connector: Connector, readings: readonly Reading[]): Promise<void> {
+    if (!this.running) return Promise.reject(new Error('the pipeline is stopped'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ connector, readings, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  listDevices(): DeviceView[] {
+    this.requireEnabled();
+    return [...this.devices.keys()].sort().map((id) => this.view(id));
+  }
+
+  getDevice(id: string): DeviceView {
+    this.requireEnabled();
+    if (!this.devices.has(id)) throw new GatewayError('device_not_found', `no device "${id}"; see GET /api/devices`);
+    return this.view(id);
+  }
+
+  /** `POST /api/devices/{id}/write {channel, value}`: inverts the channel's transforms and writes. */
+  async write(id: string, body: unknown): Promise<WriteResult> {
+    this.requireEnabled();
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      throw new GatewayError('bad_request', 'Send a JSON object {"channel": "<name>", "value": <number|string|boolean>}.');
+    }
+    const { channel, value } = body as { channel?: unknown; value?: unknown };
+    if (typeof channel !== 'string' || channel === '') throw new GatewayError('bad_request', 'channel must be the name of one of the device\'s channels.');
+    if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'boolean') {
+      throw new GatewayError('invalid_value', 'value must be a number, a string or a boolean.');
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new GatewayError('invalid_value', 'value must be a finite number.');
+    const device = this.devices.get(id);
+    if (!device) throw new GatewayError('device_not_found', `no device "${id}"; see GET /api/devices`);
+    const spec = this.specsOf(id, device.connector).find((c) => c.name === channel);
+    if (!spec) throw new GatewayError('channel_not_found', `device ${id} has no channel "${channel}"; its channels: ${this.specsOf(id, device.connector).map((c) => c.name).join(', ')}`);
+    if (!spec.writable || !device.connector.write) {
+      throw new GatewayError('channel_not_writable', `${id}.${channel} is read-only${device.connector.write ? '; set writable: true on the channel to allow writes' : ` (${device.connector.type} devices cannot be written)`}`);
+    }
+    let raw: ChannelValue;
+    try {
+      raw = new TransformChain(spec.transform).invert(value);
+    } catch (err) {
+      if (err instanceof TransformInversionError) throw new GatewayError('not_invertible', `${id}.${channel}: ${err.message}`);
+      throw err;
+    }
+    await device.connector.write(id, channel, raw);
+    this.deps.logger.info({ device: id, channel, value, written: raw }, 'pipeline: wrote to device');
+    return { success: true, device: id, channel, value, written: raw };
+  }
+
+  stats(): PipelineStats {
+    this.requireEnabled();
+    return {
+      connectors: [...this.connectors.values()].map((c) => {
+        const s = c.stats();
+        return { id: c.id, type: c.type, state: c.state, polls: s.polls, errors: s.errors, reconnects: s.reconnects, lastError: s.lastError };
+      }),
+      sinks: this.sinks.map((s) => {
+        if (s.durable) return { id: s.id, type: s.type, ...this.store.stats(s.id) };
+        const { sent, dropped } = (s as LiveSink).counters();
+        return { id: s.id, type: s.type, queued: 0, sent, dropped, oldestQueuedAgeMs: 0 };
+      }),
+    };
+  }
+
+  /** Like the MQTT bridge's `mqtt_disabled`: the UI shows "not enabled" rather than an empty page. */
+  private requireEnabled(): void {
+    if (!this.enabled) throw new GatewayError('pipeline_disabled');
+  }
+
+  /** One health component per connector and sink: down degrades the gateway (CONTRACT §4). */
+  healthContributors(): HealthContributor[] {
+    const out: HealthContributor[] = [];
+    for (const c of this.connectors.values()) {
+      out.push({
+        name: `connector:${c.id}`,
+        required: false,
+        check: () => {
+          const s = c.stats();
+          return { status: c.state === 'connected' ? 'up' : 'down', type: c.type, state: c.state, lastError: s.lastError };
+        },
+      });
+    }
+    for (const s of this.sinks) {
+      out.push({
+        name: `sink:${s.id}`,
+        required: false,
+        check: () => ({
+          status: s.up ? 'up' : 'down',
+          type: s.type,
+          ...(s.durable ? { queued: this.store.isOpen ? this.store.stats(s.id).queued : 0 } : {}),
+          ...s.healthDetails(),
+        }),
+      });
+    }
+    return out;
+  }
+
+  /** Commits everything submitted since the last flush in one transaction. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const records: PendingRecord[] = [];
+    try {
+      for (const item of batch) {
+        for (const reading of item.readings) {
+          const tsMs = reading.ts ?? Date.now();
+          const values: Record<string, ChannelValue> = {};
+          for (const [channel, raw] of Object.entries(reading.values)) {
+            const chain = this.chainFor(reading.device, channel, item.connector);
+            if (!chain) continue;
+            const result = chain.apply(raw, tsMs);
+            if ('value' in result) values[channel] = result.value;
+            else if ('error' in result) item.connector.reportError?.(`${reading.device}.${channel}: ${result.error}`);
+          }
+          // A record whose values were all filtered out is not sent (and takes no seq).
+          if (Object.keys(values).length > 0) records.push({ device: reading.device, connector: item.connector.id, tsMs, values });
+        }
+      }
+      if (records.length === 0) {
+        for (const item of batch) item.resolve();
+        return;
+      }
+      const committed = this.store.commit(this.deps.gatewayId, records);
+      const plain = committed.map((c) => c.record);
+      for (const record of plain) {
+        const device = this.devices.get(record.device);
+        if (device) for (const [name, value] of Object.entries(record.values)) device.values.set(name, { value, ts: record.ts });
+      }
+      for (const f of this.forwarders) f.kick();
+      for (const sink of this.sinks) {
+        if (sink.durable) continue;
+        try {
+          sink.write(plain);
+        } catch (err) {
+          this.deps.logger.error({ err, sink: sink.id }, 'pipeline: sink write failed');
+        }
+      }
+      if (this.deps.bus.listenerCount('pipeline/record') > 0) for (const record of plain) this.deps.bus.emit('pipeline/record', record);
+    } catch (err) {
+      this.deps.logger.error({ err: errorMessage(err), records: records.length }, 'pipeline: could not commit records');
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    for (const item of batch) item.resolve();
+  }
+
+  private chainFor(device: string, channel: string, connector: Connector): TransformChain | undefined {
+    const key = `${device}\u0000${channel}`;
+    let chain = this.chains.get(key);
+    if (!chain) {
+      const spec = this.specsOf(device, connector).find((c) => c.name === channel);
+      if (!spec) return undefined;
+      chain = new TransformChain(spec.transform);
+      this.chains.set(key, chain);
+    }
+    return chain;
+  }
+
+  private specsOf(device: string, connector: Connector): ChannelSpec[] {
+    return connector.channelsOf(device) ?? [];
+  }
+
+  /** A connector wants a (dynamic) device name: granted unless another connector has it. */
+  private claimDevice(device: string, connector: Connector): boolean {
+    const owner = this.devices.get(device);
+    if (owner) return owner.connector === connector;
+    this.devices.set(device, { connector, values: new Map() });
+    return true;
+  }
+
+  private view(id: string): DeviceView {
+    const device = this.devices.get(id)!;
+    const last = this.store.isOpen ? this.store.lastRecord(id) : undefined;
+    return {
+      id,
+      connector: device.connector.id,
+      connectorType: device.connector.type,
+      connectorState: device.connector.state,
+      channels: this.specsOf(id, device.connector).map((c) => {
+        const v = device.values.get(c.name);
+        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable };
+      }),
+      lastRecord: last ? { ts: last.ts, seq: last.seq } : null,
+    };
+  }
+}

@@ -1,0 +1,165 @@
+import type { z } from 'zod';
+import type { NodeRegistry } from '../cluster/node-registry.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * Shapes shared by the pipeline and its plugins (docs/pipeline.md).
+ * Connectors produce readings, transforms turn them into records, sinks export records.
+ */
+
+/** A channel value after extraction: a JSON scalar. */
+export type ChannelValue = number | string | boolean;
+
+/**
+ * One record, exactly as every sink exports it (issue 6 §1). `seq` increases by one
+ * per device for every record sent, with no gap across restarts: a gap a consumer
+ * sees always means loss.
+ */
+export interface PipelineRecord {
+  gateway: string;
+  device: string;
+  connector: string;
+  /** RFC3339, e.g. 2024-01-15T10:30:00.123Z */
+  ts: string;
+  seq: number;
+  values: Record<string, ChannelValue>;
+}
+
+/** What a connector hands to the pipeline: raw channel values of one device at one moment. */
+export interface Reading {
+  device: string;
+  values: Record<string, ChannelValue>;
+  /** When the values were read, ms since the epoch; defaults to now. */
+  ts?: number;
+}
+
+export type ConnectorState = 'connected' | 'connecting' | 'error' | 'stopped';
+
+export interface ConnectorStats {
+  /** Polls completed (pollers) or messages handled (listeners). */
+  polls: number;
+  errors: number;
+  /** Connections re-established after a failure. */
+  reconnects: number;
+  lastError: string | null;
+}
+
+/** One transform step as configured: an object with exactly one key (see transforms/index.ts). */
+export type TransformSpec = Record<string, unknown>;
+
+export interface ChannelSpec {
+  name: string;
+  transform: TransformSpec[];
+  writable: boolean;
+}
+
+export interface DeviceSpec {
+  id: string;
+  channels: ChannelSpec[];
+}
+
+/** A connector: a poller or a listener behind one interface (seed 004: "two kinds"). */
+export interface Connector {
+  readonly id: string;
+  readonly type: string;
+  readonly state: ConnectorState;
+  /** Starts connecting/polling in the background; an unreachable device never makes this throw. */
+  start(): void;
+  stop(): Promise<void>;
+  stats(): ConnectorStats;
+  /** Devices known from the configuration alone (shown before their first record). */
+  staticDevices(): DeviceSpec[];
+  /** The configured channels of a device this connector produces (also dynamic ones), or undefined. */
+  channelsOf(device: string): ChannelSpec[] | undefined;
+  /**
+   * Writes a raw (already inverse-transformed) value to a device's channel.
+   * Throws GatewayError: invalid_value, device_unavailable, device_write_failed.
+   */
+  write?(device: string, channel: string, value: ChannelValue): Promise<void>;
+  /** Counts a problem found downstream (a transform refused a value) against this connector. */
+  reportError?(message: string): void;
+}
+
+export interface ConnectorContext {
+  gatewayId: string;
+  logger: Logger;
+  /** Hands readings to the pipeline; resolves once the resulting records are on disk. */
+  submit(readings: Reading[]): Promise<void>;
+  /** Whether a device id is free for this connector (dynamic devices must not steal another connector's). */
+  claimDevice(device: string): boolean;
+  registry: NodeRegistry;
+}
+
+/** A connector type: its config schema (one member of the `type` union) and its factory. */
+export interface ConnectorDefinition<C extends { id: string; type: string } = { id: string; type: string }> {
+  type: C['type'];
+  schema: z.ZodType<C>;
+  create(config: C, ctx: ConnectorContext): Connector;
+}
+
+/** A row of the durable buffer, ready to deliver. */
+export interface QueuedRecord {
+  id: number;
+  device: string;
+  topic: string;
+  payload: string;
+}
+
+export interface SinkStats {
+  queued: number;
+  sent: number;
+  dropped: number;
+  /** Age of the oldest record still queued, ms; 0 when nothing is queued. */
+  oldestQueuedAgeMs: number;
+}
+
+interface SinkBase {
+  readonly id: string;
+  readonly type: string;
+  start(): void | Promise<void>;
+  stop(): Promise<void>;
+  /** up: exporting; down: cannot export right now (degrades health). */
+  readonly up: boolean;
+  /** Extra health details (broker URL, last error). */
+  healthDetails(): Record<string, unknown>;
+}
+
+/** Receives every record right after it is committed (websocket, file). */
+export interface LiveSink extends SinkBase {
+  readonly durable: false;
+  write(records: readonly PipelineRecord[]): void;
+  counters(): { sent: number; dropped: number };
+}
+
+/**
+ * Exports from the durable buffer: every record is queued on disk in the same transaction
+ * that assigns its seq, and leaves the buffer only once `deliver` resolves (PUBACK).
+ */
+export interface DurableSink extends SinkBase {
+  readonly durable: true;
+  readonly buffer: { maxMessages: number; maxAgeMs: number; maxInflight: number };
+  /** Where a record goes (an MQTT topic). */
+  topicFor(record: PipelineRecord): string;
+  /** Ready to deliver (connected). */
+  readonly ready: boolean;
+  /** Called whenever `ready` becomes true. */
+  onReady(listener: () => void): void;
+  /** Resolves once the peer has the record (PUBACK for QoS 1); rejects if it could not be sent. */
+  deliver(record: QueuedRecord): Promise<void>;
+}
+
+export type Sink = LiveSink | DurableSink;
+
+export interface SinkContext {
+  gatewayId: string;
+  dataDir: string;
+  logger: Logger;
+  /** Sends a message to every WebSocket client (CONTRACT §5). */
+  broadcast(topic: string, fields: Record<string, unknown>): number;
+}
+
+export interface SinkDefinition<C extends { id: string; type: string } = { id: string; type: string }> {
+  type: C['type'];
+  schema: z.ZodType<C>;
+  create(config: C, ctx: SinkContext): Sink;
+}
