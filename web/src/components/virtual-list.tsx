@@ -40,6 +40,10 @@ export function VirtualList(props: VirtualListProps) {
   const [height, setHeight] = useState(400);
   const atBottom = useRef(true);
   const frame = useRef(0);
+  /** The scrollTop this component last wrote, so following the tail never reads layout back. */
+  const written = useRef(-1);
+  const extent = useRef({ count, height });
+  extent.current = { count, height };
 
   useLayoutEffect(() => {
     const el = viewport.current!;
@@ -55,23 +59,37 @@ export function VirtualList(props: VirtualListProps) {
       frame.current = 0;
       const el = viewport.current;
       if (!el) return;
-      atBottom.current = el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight * 1.5;
-      setScrollTop(el.scrollTop);
+      const top = el.scrollTop;
+      const { count: n, height: h } = extent.current;
+      atBottom.current = top + h >= n * rowHeight - rowHeight * 1.5;
+      setScrollTop(top);
     });
   }, [rowHeight]);
   useEffect(() => () => cancelAnimationFrame(frame.current), []);
 
-  // Follow the tail, or keep the rows in view still while old rows leave the top.
+  // While following the tail, the window is computed from the list's size, not read back from
+  // the DOM: one render and one layout per frame, however fast rows arrive.
+  const maxTop = Math.max(0, count * rowHeight - height);
+  const following = props.follow === true && atBottom.current;
+  const top = following ? maxTop : Math.min(scrollTop, maxTop);
+
   useLayoutEffect(() => {
     const el = viewport.current!;
-    if (props.follow && atBottom.current) {
-      el.scrollTop = el.scrollHeight;
-      if (el.scrollTop !== scrollTop) setScrollTop(el.scrollTop);
-    } else if (props.removedFromTop && props.removedFromTop > 0) {
-      el.scrollTop = Math.max(0, el.scrollTop - props.removedFromTop * rowHeight);
-      setScrollTop(el.scrollTop);
+    if (following) {
+      if (written.current !== maxTop) {
+        el.scrollTop = maxTop;
+        written.current = maxTop;
+      }
+      return;
     }
-  }, [count, props.version, props.removedFromTop]);
+    written.current = -1;
+    if (props.removedFromTop && props.removedFromTop > 0) {
+      // Rows left the top: shift up by as many so the rows in view stay put.
+      const next = Math.max(0, scrollTop - props.removedFromTop * rowHeight);
+      el.scrollTop = next;
+      setScrollTop(next);
+    }
+  }, [count, props.version, props.removedFromTop, following, maxTop]);
 
   const ensureVisible = (index: number) => {
     const el = viewport.current;
@@ -120,8 +138,8 @@ export function VirtualList(props: VirtualListProps) {
     ensureVisible(next);
   };
 
-  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
-  const last = Math.min(count, Math.ceil((scrollTop + height) / rowHeight) + overscan);
+  const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
+  const last = Math.min(count, Math.ceil((top + height) / rowHeight) + overscan);
   const rows = [];
   for (let i = first; i < last; i++) {
     const active = i === props.activeIndex;
