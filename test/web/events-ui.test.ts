@@ -50,11 +50,16 @@ describe('web UI: events stream', { skip: skipBrowser }, () => {
 
     // A filter that excludes it, then wildcards that include it.
     const filter = page.getByTestId('topic-filter');
+    // The box applies what is typed after a short pause; wait until the page says it applied it.
+    const applied = (text: string) => page.locator(`[data-testid="events-layout"][data-filter="${text}"]`).waitFor({ timeout: WAIT });
     await filter.fill('node/#');
+    await applied('node/#');
     await rows('cluster/event').first().waitFor({ state: 'detached', timeout: WAIT });
     await filter.fill('cluster/+');
+    await applied('cluster/+');
     await rows('cluster/event').first().waitFor({ timeout: WAIT });
     await filter.fill('cluster/#');
+    await applied('cluster/#');
     await rows('cluster/event').first().waitFor({ timeout: WAIT });
     assert.equal(await rows('node/discovery').count(), 0);
 
@@ -64,6 +69,11 @@ describe('web UI: events stream', { skip: skipBrowser }, () => {
     await sim.sendEvent(1, 'while-paused', { n: 2 });
     await page.getByRole('button', { name: /Resume \(1 new\)/ }).waitFor({ timeout: WAIT });
     assert.equal(await rows('cluster/event').count(), shownBefore);
+    // Changing the filter while paused re-filters the frozen view, without the new event.
+    await filter.fill('cluster/event');
+    await applied('cluster/event');
+    assert.equal(await rows('cluster/event').count(), shownBefore);
+    await page.getByRole('button', { name: /Resume \(1 new\)/ }).waitFor({ timeout: WAIT });
     await page.getByTestId('pause').click();
     await waitFor(async () => (await rows('cluster/event').count()) === shownBefore + 1, 'the paused event to show after resuming', WAIT);
 

@@ -14,8 +14,11 @@ export interface VirtualListProps {
   overscan?: number;
   /** Keep the view on the newest row while the user is at the bottom (log tail). */
   follow?: boolean;
-  /** Rows removed from the top since the previous render; the view shifts up by as many to stay put. */
-  removedFromTop?: number;
+  /**
+   * How many rows have ever been removed from the top (monotonic). When it
+   * grows, the view shifts up by as many rows, so the rows in view stay put.
+   */
+  removedTotal?: number;
   activeIndex?: number;
   onActiveChange?: (index: number) => void;
   onActivate?: (index: number) => void;
@@ -36,11 +39,13 @@ export interface VirtualListProps {
 export function VirtualList(props: VirtualListProps) {
   const { count, rowHeight, overscan = 8 } = props;
   const viewport = useRef<HTMLDivElement>(null);
-  const [scrollTop, setScrollTop] = useState(0);
+  /** Where the list is scrolled to, as this component models it (px); the DOM is written, never read back, except on user scrolls. */
+  const pos = useRef(0);
+  const [, rerender] = useState(0);
   const [height, setHeight] = useState(400);
   const atBottom = useRef(true);
   const frame = useRef(0);
-  /** The scrollTop this component last wrote, so following the tail never reads layout back. */
+  /** The scrollTop last written to the DOM (-1: none pending). */
   const written = useRef(-1);
   const extent = useRef({ count, height });
   extent.current = { count, height };
@@ -62,41 +67,45 @@ export function VirtualList(props: VirtualListProps) {
       const top = el.scrollTop;
       const { count: n, height: h } = extent.current;
       atBottom.current = top + h >= n * rowHeight - rowHeight * 1.5;
-      setScrollTop(top);
+      if (top !== pos.current) {
+        pos.current = top;
+        written.current = top;
+        rerender((x) => x + 1);
+      }
     });
   }, [rowHeight]);
   useEffect(() => () => cancelAnimationFrame(frame.current), []);
 
-  // While following the tail, the window is computed from the list's size, not read back from
-  // the DOM: one render and one layout per frame, however fast rows arrive.
+  // The window is computed from the list's size and the rows removed, not read back from the
+  // DOM: one render and at most one layout per frame, however fast rows arrive.
   const maxTop = Math.max(0, count * rowHeight - height);
   const following = props.follow === true && atBottom.current;
-  const top = following ? maxTop : Math.min(scrollTop, maxTop);
+  const removedTotal = props.removedTotal ?? 0;
+  const seenRemoved = useRef(removedTotal);
+  const removed = removedTotal - seenRemoved.current;
+  seenRemoved.current = removedTotal;
+  if (following) pos.current = maxTop;
+  else if (removed > 0) pos.current = Math.max(0, pos.current - removed * rowHeight);
+  pos.current = Math.min(pos.current, maxTop);
+  const top = pos.current;
 
   useLayoutEffect(() => {
-    const el = viewport.current!;
-    if (following) {
-      if (written.current !== maxTop) {
-        el.scrollTop = maxTop;
-        written.current = maxTop;
-      }
-      return;
+    if (written.current !== top) {
+      viewport.current!.scrollTop = top;
+      written.current = top;
     }
-    written.current = -1;
-    if (props.removedFromTop && props.removedFromTop > 0) {
-      // Rows left the top: shift up by as many so the rows in view stay put.
-      const next = Math.max(0, scrollTop - props.removedFromTop * rowHeight);
-      el.scrollTop = next;
-      setScrollTop(next);
-    }
-  }, [count, props.version, props.removedFromTop, following, maxTop]);
+  });
 
   const ensureVisible = (index: number) => {
-    const el = viewport.current;
-    if (!el) return;
-    const top = index * rowHeight;
-    if (top < el.scrollTop) el.scrollTop = top;
-    else if (top + rowHeight > el.scrollTop + el.clientHeight) el.scrollTop = top + rowHeight - el.clientHeight;
+    const rowTop = index * rowHeight;
+    let next = pos.current;
+    if (rowTop < next) next = rowTop;
+    else if (rowTop + rowHeight > next + height) next = rowTop + rowHeight - height;
+    if (next !== pos.current) {
+      pos.current = next;
+      atBottom.current = next >= maxTop - rowHeight * 1.5;
+      rerender((x) => x + 1);
+    }
   };
 
   const onKeyDown = (e: KeyboardEvent) => {

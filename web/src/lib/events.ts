@@ -59,15 +59,22 @@ function matches(v: EventsView, e: EventEntry): boolean {
   return test(e.topic);
 }
 
+/** The last event that arrived before the pause (the frozen view ends there). */
+let pausedAfterSeq = Infinity;
+
+/** Re-applies the filters to the buffer; while paused, only to what arrived before the pause. */
 function rebuild(): void {
   const v = events.get();
   const shown = new RingBuffer<EventEntry>(EVENT_BUFFER_SIZE);
+  let pending = 0;
   for (let i = 0; i < all.length; i++) {
     const e = all.at(i)!;
-    if (matches(v, e)) shown.push(e);
+    if (!matches(v, e)) continue;
+    if (e.seq <= pausedAfterSeq) shown.push(e);
+    else pending++;
   }
   v.shown = shown;
-  v.pendingWhilePaused = 0;
+  v.pendingWhilePaused = pending;
   events.changed();
 }
 
@@ -93,6 +100,7 @@ export function setIncludeSnapshots(on: boolean): void {
 export function setPaused(paused: boolean): void {
   const v = events.get();
   v.paused = paused;
+  pausedAfterSeq = paused ? seq : Infinity;
   if (!paused) rebuild();
   else events.changed();
 }

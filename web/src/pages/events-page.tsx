@@ -30,8 +30,6 @@ export function EventsPage() {
   const [selected, setSelected] = useState<EventEntry | null>(null);
   const [filterDraft, setFilterDraft] = useState(v.filterText);
   const lastEvicted = useRef(v.shown.evicted);
-  const removed = v.shown.evicted - lastEvicted.current;
-  lastEvicted.current = v.shown.evicted;
 
   // Apply the filter as the user types, but not on every keystroke of a burst.
   useEffect(() => {
@@ -41,6 +39,8 @@ export function EventsPage() {
 
   // Keep the active row on the same event while old ones leave the buffer.
   useEffect(() => {
+    const removed = v.shown.evicted - lastEvicted.current;
+    lastEvicted.current = v.shown.evicted;
     if (removed > 0 && active >= 0) setActive(Math.max(-1, active - removed));
   }, [v.shown.evicted]);
 
@@ -90,7 +90,7 @@ export function EventsPage() {
       <p id="filter-help" class={v.filterError ? 'notice notice-error' : 'muted small-print'} role={v.filterError ? 'alert' : undefined}>
         {v.filterError ?? '“+” matches one topic level, “#” every level below; several filters separated by spaces match any of them.'}
       </p>
-      <div class="events-layout">
+      <div class="events-layout" data-filter={v.filterText} data-testid="events-layout">
         <VirtualList
           label="Event stream"
           idPrefix="event-row"
@@ -100,7 +100,7 @@ export function EventsPage() {
           rowHeight={ROW_HEIGHT}
           version={events.version}
           follow={!v.paused}
-          removedFromTop={removed}
+          removedTotal={shown.evicted}
           activeIndex={active}
           onActiveChange={(i) => {
             setActive(i);
