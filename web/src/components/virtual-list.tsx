@@ -149,12 +149,15 @@ export function VirtualList(props: VirtualListProps) {
 
   const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
   const last = Math.min(count, Math.ceil((top + height) / rowHeight) + overscan);
+  // Rows are keyed by slot (index modulo the window size): scrolling by one row re-uses the
+  // element that left the window instead of removing one and creating another.
+  const slots = Math.ceil(height / rowHeight) + 2 * overscan + 2;
   const rows = [];
   for (let i = first; i < last; i++) {
     const active = i === props.activeIndex;
     rows.push(
       <div
-        key={i}
+        key={i % slots}
         id={`${props.idPrefix}-${i}`}
         role="row"
         aria-rowindex={i + 2}
