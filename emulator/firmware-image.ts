@@ -13,13 +13,18 @@
  * it was (the node cannot know what it runs).
  */
 
-/** First byte of every ESP8266 application image (esptool "ESP_IMAGE_MAGIC"). */
-export const ESP_IMAGE_MAGIC = 0xe9;
+import { ESP8266_IMAGE_MAGIC, isValidMarkerVersion, VERSION_MARKER } from '../src/firmware/firmware-image.js';
 
-export const VERSION_MARKER = 'SPORE-VERSION:';
-const MARKER_BYTES = Buffer.from(VERSION_MARKER, 'ascii');
-const VERSION_CHAR = /^[A-Za-z0-9._+-]$/;
-const MAX_VERSION_LENGTH = 32; // characters
+// The marker rules are the gateway's (src/firmware/firmware-image.ts): one reader for both sides.
+export {
+  ESP8266_IMAGE_MAGIC as ESP_IMAGE_MAGIC,
+  isValidMarkerVersion as isValidVersion,
+  readFirmwareVersion,
+  VERSION_MARKER,
+  VersionScanner,
+} from '../src/firmware/firmware-image.js';
+
+const MAX_VERSION_LENGTH = 32; // characters, as the marker allows
 
 export interface FirmwareImageOptions {
   version: string;
@@ -31,11 +36,11 @@ export interface FirmwareImageOptions {
 
 /** Builds a fake application image: 0xE9 header, the version marker, deterministic filler. */
 export function makeFirmwareImage(options: FirmwareImageOptions): Buffer {
-  if (!isValidVersion(options.version)) {
+  if (!isValidMarkerVersion(options.version)) {
     throw new Error(`firmware version must be 1-${MAX_VERSION_LENGTH} of [A-Za-z0-9._+-], got ${JSON.stringify(options.version)}`);
   }
   const marker = Buffer.from(`${VERSION_MARKER}${options.version}\0`, 'ascii');
-  const header = Buffer.from([ESP_IMAGE_MAGIC, 0x03, 0x02, 0x20, 0x00, 0x10, 0x20, 0x40]); // magic, segments, flash mode/size
+  const header = Buffer.from([ESP8266_IMAGE_MAGIC, 0x03, 0x02, 0x20, 0x00, 0x10, 0x20, 0x40]); // magic, segments, flash mode/size
   const size = Math.max(options.size ?? 64 * 1024, header.length + marker.length);
   const image = Buffer.alloc(size);
   let x = (options.seed ?? 0x5eed) >>> 0;
@@ -49,69 +54,4 @@ export function makeFirmwareImage(options: FirmwareImageOptions): Buffer {
   header.copy(image, 0);
   marker.copy(image, header.length);
   return image;
-}
-
-export function isValidVersion(version: string): boolean {
-  return version.length >= 1 && version.length <= MAX_VERSION_LENGTH && [...version].every((c) => VERSION_CHAR.test(c));
-}
-
-/** Reads the version marker of a whole image; null when there is none. */
-export function readFirmwareVersion(image: Uint8Array): string | null {
-  const scanner = new VersionScanner();
-  scanner.push(image);
-  return scanner.finish();
-}
-
-/**
- * Finds the version marker in an image that arrives in chunks, keeping only a
- * short tail between chunks — so an OTA upload is never held whole in memory.
- */
-export class VersionScanner {
-  private tail = Buffer.alloc(0);
-  private found: string | null = null;
-
-  push(chunk: Uint8Array): void {
-    if (this.found !== null) return;
-    const data = this.tail.length ? Buffer.concat([this.tail, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let from = 0;
-    for (;;) {
-      const at = data.indexOf(MARKER_BYTES, from);
-      if (at < 0) break;
-      const version = readVersionAt(data, at + MARKER_BYTES.length);
-      if (version === undefined) {
-        // The marker is complete but its version may continue in the next chunk.
-        this.tail = Buffer.from(data.subarray(at));
-        return;
-      }
-      if (version !== null) {
-        this.found = version;
-        return;
-      }
-      from = at + 1;
-    }
-    // Keep enough bytes to catch a marker split across chunks.
-    const keep = MARKER_BYTES.length + MAX_VERSION_LENGTH + 1;
-    this.tail = Buffer.from(data.subarray(Math.max(0, data.length - keep)));
-  }
-
-  /** The version found, or null; a marker cut off by the end of the image counts if its version is valid. */
-  finish(): string | null {
-    if (this.found !== null) return this.found;
-    const at = this.tail.indexOf(MARKER_BYTES);
-    if (at < 0) return null;
-    const rest = this.tail.subarray(at + MARKER_BYTES.length).toString('latin1');
-    return isValidVersion(rest) ? rest : null;
-  }
-}
-
-/**
- * The version that starts at `start`: a string when terminated (by NUL or any
- * non-version byte), null when malformed, undefined when the data ends first.
- */
-function readVersionAt(data: Buffer, start: number): string | null | undefined {
-  let end = start;
-  while (end < data.length && end - start <= MAX_VERSION_LENGTH && VERSION_CHAR.test(String.fromCharCode(data[end]!))) end++;
-  if (end === data.length) return undefined;
-  const version = data.subarray(start, end).toString('latin1');
-  return isValidVersion(version) ? version : null;
 }

@@ -255,11 +255,15 @@ async function receiveUpdate(node: SimNode, req: http.IncomingMessage, res: http
   if (failure === 'refuse') {
     return sendJson(res, 500, { status: 'FAIL', message: 'Update error: flash write failed (injected fault)' });
   }
-  res.once('finish', () => {
+  // Like SPORE's firmware, reboot once the answer is sent — or at once when the client is already
+  // gone: a complete image is flashed either way, whether or not anyone hears the answer.
+  const reboot = (): void => {
     void node.reboot({
       never: failure === 'never-return',
       version: failure === 'old-version' ? null : image.version,
     });
-  });
+  };
+  if (req.socket.destroyed || res.destroyed) setImmediate(reboot);
+  else res.once('close', reboot);
   sendJson(res, 200, { status: 'OK', message: 'Update successful, rebooting', size: image.size });
 }

@@ -13,6 +13,15 @@ export const ERROR_CATALOGUE = {
   },
   invalid_method: { status: 400, message: 'The method must be one of GET, POST, PUT, PATCH, DELETE.' },
   missing_file: { status: 400, message: 'Send the firmware as multipart/form-data in the field "file".' },
+  invalid_firmware: {
+    status: 400,
+    message: 'Send an ESP8266 application image (first byte 0xE9), or the form field force=true to store it anyway.',
+  },
+  invalid_name: {
+    status: 400,
+    message: 'Names and versions are 1-64 characters of letters, digits, ".", "_", "-" (versions also "+"), starting with a letter or digit, without "..".',
+  },
+  invalid_rollout: { status: 400, message: 'Check the rollout request: see docs/firmware.md for the accepted fields and values.' },
   unauthorized: { status: 401, message: 'Send a valid API key (Authorization: Bearer <key> or X-API-Key).' },
   forbidden: { status: 403, message: 'This API key does not have the scope this call needs.' },
   node_not_found: {
@@ -20,6 +29,8 @@ export const ERROR_CATALOGUE = {
     message: 'The gateway has not discovered this node; see GET /api/discovery/nodes for the known nodes.',
   },
   not_found: { status: 404, message: 'No such resource.' },
+  firmware_not_found: { status: 404, message: 'No such firmware; see GET /api/firmware for the stored images.' },
+  rollout_not_found: { status: 404, message: 'No such rollout; see GET /api/rollouts.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
   device_not_found: { status: 404, message: 'No such pipeline device; see GET /api/devices for the known devices.' },
   channel_not_found: { status: 404, message: 'The device has no such channel; see GET /api/devices/{id} for its channels.' },

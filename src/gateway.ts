@@ -11,6 +11,7 @@ import { registerCoreRpcMethods } from './api/rpc-methods.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
 import { registerCoreMetrics } from './metrics/core-metrics.js';
 import { registerMqttMetrics } from './metrics/mqtt-metrics.js';
+import { registerRolloutMetrics } from './metrics/rollout-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
@@ -20,7 +21,12 @@ import type { ConfigManager } from './config/config-manager.js';
 import type { GatewayConfig } from './config/schema.js';
 import { EventBus } from './events/event-bus.js';
 import type { GatewayEventBus, GatewayEvents } from './events/gateway-events.js';
+import { FirmwareStore } from './firmware/firmware-store.js';
 import { OtaService } from './firmware/ota-service.js';
+import { RolloutService } from './firmware/rollout-service.js';
+import { registerFirmwareRoutes } from './api/routes/firmware-routes.js';
+import { registerRolloutRoutes } from './api/routes/rollout-routes.js';
+import { registerFirmwareRpcMethods } from './firmware/firmware-rpc.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { MqttService } from './mqtt/mqtt-service.js';
@@ -60,6 +66,8 @@ export class Gateway {
   readonly cluster: ClusterManager;
   readonly access: NodeAccess;
   readonly ota: OtaService;
+  readonly firmware: FirmwareStore;
+  readonly rollouts: RolloutService;
   readonly health: HealthService;
   readonly wsHub: WsHub;
   readonly mqtt: MqttService;
@@ -87,8 +95,25 @@ export class Gateway {
     this.discovery = new UdpDiscovery({ ...config.udp, probeIntervalMs: config.nodes.discoveryIntervalMs }, this.registry, this.bus, logger.child({ component: 'udp' }));
     this.cluster = new ClusterManager(this.registry, this.client, this.bus, config.nodes, logger.child({ component: 'cluster' }));
     this.access = new NodeAccess(this.registry, this.client);
-    // An upload may stall on a busy ESP8266 while it erases flash; allow longer than a plain call.
-    this.ota = new OtaService(this.access, this.client, this.bus, logger.child({ component: 'ota' }), Math.max(config.nodes.requestTimeoutMs, 30_000));
+    this.ota = new OtaService(this.access, this.registry, this.client, this.bus, logger.child({ component: 'ota' }), {
+      // An upload may stall on a busy ESP8266 while it erases flash; allow longer than a plain call.
+      uploadIdleTimeoutMs: Math.max(config.nodes.requestTimeoutMs, config.firmware.uploadIdleTimeoutMs),
+      uploadTimeoutMs: config.firmware.uploadTimeoutMs,
+      bootTimeoutMs: config.firmware.bootTimeoutMs,
+      verifyPollIntervalMs: config.firmware.verifyPollIntervalMs,
+      statusTimeoutMs: Math.min(config.nodes.requestTimeoutMs, 2000),
+    });
+    this.firmware = new FirmwareStore(config.dataDir, logger.child({ component: 'firmware' }));
+    this.rollouts = new RolloutService({
+      store: this.firmware,
+      registry: this.registry,
+      cluster: this.cluster,
+      ota: this.ota,
+      client: this.client,
+      bus: this.bus,
+      logger: logger.child({ component: 'rollout' }),
+      defaults: config.firmware.rolloutDefaults,
+    });
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
     this.mqtt = new MqttService({ config, registry: this.registry, cluster: this.cluster, access: this.access, bus: this.bus, logger });
@@ -123,6 +148,8 @@ export class Gateway {
     });
     registerPipelineMetrics(this.metrics, this.pipeline);
     registerPipelineRpcMethods(this.rpc, this.pipeline);
+    registerFirmwareRpcMethods(this.rpc, this.firmware, this.rollouts);
+    registerRolloutMetrics(this.metrics, this.rollouts);
   }
 
   /** The configuration in force (it changes when a reload applies a new one). */
@@ -188,6 +215,7 @@ export class Gateway {
   async start(): Promise<void> {
     await mkdir(this.config.dataDir, { recursive: true });
     this.registerHealth();
+    await this.firmware.start();
     await this.discovery.start();
     this.cluster.start();
     this.wsHub.start();
@@ -222,12 +250,18 @@ export class Gateway {
       rpc: this.rpc,
       metrics: this.metrics,
       pipeline: this.pipeline,
-    }, [(app) => registerMqttRoutes(app, this.mqtt)]);
+    }, [
+      (app) => registerMqttRoutes(app, this.mqtt),
+      (app) => registerFirmwareRoutes(app, { config: this.config, store: this.firmware }),
+      (app) => registerRolloutRoutes(app, { rollouts: this.rollouts }),
+    ]);
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;
     this.http.server.on('close', () => {
       this.httpListening = false;
     });
+    // Rollouts interrupted by a crash or restart continue (they first wait for their nodes).
+    this.rollouts.start();
     this.logger.info({ url: this.url, udpPort: this.udpPort, nodePort: this.config.nodes.port }, 'SPORE gateway started');
     // Ask who is there right away rather than waiting for the first heartbeats.
     this.discovery.probe();
@@ -243,9 +277,12 @@ export class Gateway {
     await this.wsHub.stop();
     if (this.http) await this.http.close();
     this.httpListening = false;
+    await this.rollouts.stop();
+    this.ota.stop();
     await this.cluster.stop();
     await this.discovery.stop();
     this.client.close();
+    this.firmware.stop();
     this.logger.info('SPORE gateway stopped');
     this.logger.flush?.();
   }
@@ -280,6 +317,17 @@ export class Gateway {
       name: 'websocket',
       required: false,
       check: () => ({ status: 'up', ...this.wsHub.stats() }),
+    });
+    this.health.register({
+      name: 'firmware',
+      required: false,
+      check: () => {
+        try {
+          return { status: 'up', images: this.firmware.list().length, activeRollouts: this.rollouts.list('pending,running,paused').length };
+        } catch {
+          return { status: 'down' };
+        }
+      },
     });
     this.health.register({
       name: 'mqtt',

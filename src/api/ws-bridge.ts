@@ -11,6 +11,7 @@ const FORWARDED: ReadonlyArray<keyof GatewayEvents> = [
   'cluster/raw',
   'firmware/upload',
   'mqtt/status',
+  'rollout/progress',
 ];
 
 /**

@@ -267,6 +267,28 @@ export const remoteConfigSectionSchema = z
   })
   .prefault({});
 
+/** Firmware store, OTA verification and rollouts (issue 4, docs/firmware.md). */
+export const firmwareSectionSchema = z
+  .object({
+    /** After a single-node OTA, how long to wait for the node to come back and report, ms. */
+    bootTimeoutMs: positiveMs.default(60_000),
+    /** While waiting for a node's return, its /api/node/status is read this often, ms. */
+    verifyPollIntervalMs: positiveMs.default(1000),
+    /** An upload may not stall (no byte accepted by the node) longer than this, ms. */
+    uploadIdleTimeoutMs: positiveMs.default(30_000),
+    /** A whole upload to one node may not take longer than this, ms (ESP8266 flash ~40 KB/s: 1 MB ≈ 25 s). */
+    uploadTimeoutMs: positiveMs.default(10 * 60_000),
+    /** Rollout defaults for fields a request leaves out. */
+    rolloutDefaults: z
+      .object({
+        batchSize: z.number().int().min(1).max(1000).default(1),
+        maxFailures: z.number().int().min(0).default(0),
+        bootTimeoutSec: z.number().int().min(1).max(3600).default(60),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const logSectionSchema = z
   .object({
     level: z.enum(LOG_LEVELS).default('info'),
@@ -287,6 +309,7 @@ export const configSchema = z
     remoteConfig: remoteConfigSectionSchema,
     /** The data pipeline: connectors, transforms, sinks (issue 6, docs/pipeline.md). */
     pipeline: pipelineSectionSchema,
+    firmware: firmwareSectionSchema,
     /** Where state is kept: firmware, rollouts, buffers, caches (CONTRACT §1). */
     dataDir: z.string().min(1).default('./data'),
   })

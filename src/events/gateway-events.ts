@@ -42,6 +42,21 @@ export interface GatewayEvents {
     error?: string;
     version?: string;
   };
+  /**
+   * `rollout/progress` (CONTRACT §5): one per transition of a rollout or of one of
+   * its nodes. Node messages carry the node's `state` and upload `progress` (0-100);
+   * rollout-level messages have `nodeIp` and `state` null and the share of nodes
+   * finished as `progress` (docs/firmware.md).
+   */
+  'rollout/progress': {
+    rolloutId: string;
+    status: 'pending' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
+    nodeIp: string | null;
+    state: 'pending' | 'uploading' | 'rebooting' | 'verifying' | 'succeeded' | 'failed' | 'skipped' | null;
+    progress: number;
+    hostname?: string;
+    error?: string | null;
+  };
   /** `test/websocket`. */
   'test/websocket': { message: string };
   /** `mqtt/status` (CONTRACT §5): the MQTT bridge's connection state changed. */

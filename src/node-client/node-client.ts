@@ -43,6 +43,11 @@ export interface FirmwareUploadOptions {
   onProgress?: (sent: number, total: number) => void;
   /** No byte may stall longer than this, ms; the whole upload may take longer. */
   idleTimeoutMs?: number;
+  /**
+   * Aborts the upload (a cancelled rollout, a whole-upload deadline). The call
+   * rejects with the signal's reason when it is a GatewayError.
+   */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024; // bytes
@@ -137,6 +142,7 @@ export class NodeClient {
       contentType: `multipart/form-data; boundary=${boundary}`,
       contentLength: head.length + total + tail.length,
       idleTimeoutMs: opts.idleTimeoutMs ?? this.options.timeoutMs,
+      signal: opts.signal,
     });
   }
 
@@ -162,7 +168,7 @@ export class NodeClient {
     ip: string,
     method: string,
     path: string,
-    opts: { body?: string | Readable; contentType?: string; contentLength?: number; idleTimeoutMs?: number } = {},
+    opts: { body?: string | Readable; contentType?: string; contentLength?: number; idleTimeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<NodeResponse> {
     const started = performance.now();
     const maxBytes = this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -172,11 +178,18 @@ export class NodeClient {
       if (typeof opts.body === 'string') headers['content-length'] = Buffer.byteLength(opts.body);
       else if (opts.contentLength !== undefined) headers['content-length'] = opts.contentLength;
       let settled = false;
+      const onAbort = (): void => {
+        const reason: unknown = opts.signal?.reason;
+        fail(reason instanceof GatewayError ? reason : new GatewayError('node_timeout', `call to node ${ip} was aborted`));
+      };
       const fail = (err: GatewayError): void => {
         if (settled) return;
         settled = true;
         clearTimeout(deadline);
+        opts.signal?.removeEventListener('abort', onAbort);
         req.destroy();
+        // A streamed body (a firmware file) must not keep its file open after a failure.
+        if (opts.body instanceof Readable) opts.body.destroy();
         reject(err);
       };
       const req = http.request(
@@ -196,6 +209,7 @@ export class NodeClient {
             if (settled) return;
             settled = true;
             clearTimeout(deadline);
+            opts.signal?.removeEventListener('abort', onAbort);
             resolve({
               status: res.statusCode ?? 0,
               contentType: res.headers['content-type'],
@@ -217,6 +231,11 @@ export class NodeClient {
         const code = err.code ?? 'error';
         fail(new GatewayError('node_unreachable', `node ${ip} is unreachable (${code})`));
       });
+      if (opts.signal?.aborted) {
+        onAbort();
+        return;
+      }
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.body instanceof Readable) {
         const body = opts.body;
         body.on('data', () => {

@@ -14,7 +14,7 @@ export function registerPipelineRpcMethods(rpc: JsonRpcServer, pipeline: Pipelin
     handler: () => ({ devices: pipeline.listDevices() }),
   });
 
-  rpc.register('devices.get', {
+  rpc.register('devices.read', {
     description: 'One device ({id}), as GET /api/devices/{id}.',
     requires: 'admin',
     params: z.object({ id }).strict(),
@@ -26,6 +26,27 @@ export function registerPipelineRpcMethods(rpc: JsonRpcServer, pipeline: Pipelin
     requires: 'admin',
     params: z.object({ id, channel: z.string(), value: z.union([z.number(), z.string(), z.boolean()]) }).strict(),
     handler: (p) => pipeline.write(p.id, { channel: p.channel, value: p.value }),
+  });
+
+  rpc.register('connectors.list', {
+    description: 'Every connector with its state, polls, errors, reconnects and last error.',
+    requires: 'admin',
+    params: none,
+    handler: () => ({ connectors: pipeline.stats().connectors }),
+  });
+
+  rpc.register('connectors.restart', {
+    description: 'Restarts one connector ({id}): a fresh connection now, not at the next backoff.',
+    requires: 'admin',
+    params: z.object({ id }).strict(),
+    handler: (p) => pipeline.restartConnector(p.id),
+  });
+
+  rpc.register('sinks.stats', {
+    description: 'Per sink: queued, sent, dropped, oldest queued age.',
+    requires: 'admin',
+    params: none,
+    handler: () => ({ sinks: pipeline.stats().sinks }),
   });
 
   rpc.register('pipeline.stats', {

@@ -250,6 +250,20 @@ export class PipelineService {
     };
   }
 
+  /**
+   * Restarts one connector (JSON-RPC `connectors.restart`): a device that
+   * stopped answering gets a fresh connection now instead of at the next backoff.
+   */
+  async restartConnector(id: string): Promise<PipelineStats['connectors'][number]> {
+    this.requireEnabled();
+    const connector = this.connectors.get(id);
+    if (!connector) throw new GatewayError('not_found', `no connector "${id}"; connectors: ${[...this.connectors.keys()].join(', ')}`);
+    await connector.stop();
+    await connector.start();
+    this.deps.logger.info({ connector: id }, 'pipeline: connector restarted');
+    return this.stats().connectors.find((c) => c.id === id)!;
+  }
+
   /** Like the MQTT bridge's `mqtt_disabled`: the UI shows "not enabled" rather than an empty page. */
   private requireEnabled(): void {
     if (!this.enabled) throw new GatewayError('pipeline_disabled');

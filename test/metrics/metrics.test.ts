@@ -33,6 +33,10 @@ describe('Prometheus /metrics (issue 7)', () => {
     assert.equal(types.get('spore_http_request_duration_seconds'), 'histogram');
     assert.equal(sampleValue(samples, 'spore_nodes', { status: 'ACTIVE' }), 2);
     assert.ok(sampleValue(samples, 'spore_process_resident_memory_bytes')! > 0);
+    assert.equal(types.get('spore_rollouts'), 'gauge');
+    assert.equal(sampleValue(samples, 'spore_rollouts', { status: 'running' }), 0);
+    assert.equal(types.get('spore_mqtt_connected'), 'gauge');
+    assert.equal(sampleValue(samples, 'spore_mqtt_connected'), 0, 'no bridge configured');
   });
 
   it('moves with traffic: datagrams, junk, HTTP requests, WebSocket clients', async () => {

@@ -40,9 +40,13 @@ export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void 
       .send(res.body);
   });
 
-  app.post<{ Querystring: { ip?: string } }>('/api/node/update', async (req) => {
+  app.post<{ Querystring: { ip?: string; bootTimeoutSec?: string } }>('/api/node/update', async (req) => {
     // Refuse before reading a byte: the node must be known and the size within the limit.
     const node = access.requireNode(req.query.ip);
+    const bootTimeoutSec = req.query.bootTimeoutSec;
+    if (bootTimeoutSec !== undefined && !(/^\d{1,4}$/.test(bootTimeoutSec) && Number(bootTimeoutSec) >= 1 && Number(bootTimeoutSec) <= 3600)) {
+      throw new GatewayError('bad_request', `bootTimeoutSec ${JSON.stringify(bootTimeoutSec.slice(0, 16))} is refused: give an integer 1-3600 (seconds)`);
+    }
     const limit = config.http.uploadLimitBytes;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit + MULTIPART_OVERHEAD_ALLOWANCE) {
@@ -50,7 +54,7 @@ export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void 
     }
     const file = await readFirmwareField(req, join(config.dataDir, 'tmp'), limit);
     try {
-      return await ota.updateNode(node.ip, file);
+      return await ota.updateNode(node.ip, file, bootTimeoutSec !== undefined ? { bootTimeoutMs: Number(bootTimeoutSec) * 1000 } : {});
     } finally {
       await file.discard();
     }

@@ -1,0 +1,96 @@
+import { createReadStream } from 'node:fs';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { GatewayConfig } from '../../config/schema.js';
+import { GatewayError } from '../../errors.js';
+import type { FirmwareStore } from '../../firmware/firmware-store.js';
+import { spoolToDisk, type SpooledFile } from '../../store/upload-spool.js';
+
+/** Multipart framing and form fields around the file, bytes; a Content-Length beyond limit + this is refused unread. */
+const MULTIPART_OVERHEAD_ALLOWANCE = 64 * 1024; // bytes
+const TEXT_FIELDS = ['name', 'version', 'labels', 'force'] as const;
+
+export interface FirmwareRouteDeps {
+  config: GatewayConfig;
+  store: FirmwareStore;
+}
+
+/** Issue 4 §1: the firmware store, `/api/firmware`. */
+export function registerFirmwareRoutes(app: FastifyInstance, { config, store }: FirmwareRouteDeps): void {
+  app.post('/api/firmware', async (req, reply) => {
+    const limit = config.http.uploadLimitBytes;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit + MULTIPART_OVERHEAD_ALLOWANCE) {
+      throw new GatewayError('payload_too_large', `the upload (${declared} bytes) exceeds the limit of ${limit} bytes`);
+    }
+    const { file, fields } = await readFirmwareForm(req, store.tmpDir, limit);
+    const record = await store.add({
+      file,
+      name: fields.name,
+      version: fields.version,
+      labels: fields.labels,
+      force: fields.force === 'true' || fields.force === '1',
+    });
+    return reply.status(201).send(record);
+  });
+
+  app.get('/api/firmware', async () => store.list());
+
+  app.get<{ Params: { id: string } }>('/api/firmware/:id', async (req) => store.get(req.params.id));
+
+  app.get<{ Params: { id: string } }>('/api/firmware/:id/download', async (req, reply) => {
+    const fw = store.getStored(req.params.id);
+    // name and version are validated (no quotes, slashes or control characters).
+    return reply
+      .type('application/octet-stream')
+      .header('content-length', fw.size)
+      .header('content-disposition', `attachment; filename="${fw.name}-${fw.version}.bin"`)
+      .header('etag', `"${fw.sha256}"`)
+      .header('x-firmware-sha256', fw.sha256)
+      .send(createReadStream(fw.path));
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/firmware/:id', async (req) => {
+    const deleted = await store.remove(req.params.id);
+    return { success: true, deleted };
+  });
+}
+
+/**
+ * Reads the form: text fields `name`, `version`, `labels`, `force` (in any
+ * order, before or after the file) and the file field `file`, spooled to disk
+ * with the size limit. Any failure deletes the spooled file.
+ */
+async function readFirmwareForm(
+  req: FastifyRequest,
+  dir: string,
+  limit: number,
+): Promise<{ file: SpooledFile; fields: Partial<Record<(typeof TEXT_FIELDS)[number], string>> }> {
+  if (!req.isMultipart()) {
+    throw new GatewayError('missing_file', 'Send multipart/form-data with the image in the field "file" and the fields "name" and "version".');
+  }
+  const fields: Partial<Record<(typeof TEXT_FIELDS)[number], string>> = {};
+  let file: SpooledFile | undefined;
+  try {
+    for await (const part of req.parts({ limits: { fileSize: limit, files: 1, parts: 20, fieldSize: 64 * 1024 } })) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'file' || file) {
+          part.file.resume(); // an unexpected file field: drain it
+          continue;
+        }
+        const spooled = await spoolToDisk(part.file, dir, limit);
+        if (part.file.truncated) {
+          await spooled.discard();
+          throw new GatewayError('payload_too_large', `the upload exceeds the limit of ${limit} bytes`);
+        }
+        file = spooled;
+      } else if ((TEXT_FIELDS as readonly string[]).includes(part.fieldname)) {
+        fields[part.fieldname as (typeof TEXT_FIELDS)[number]] = String(part.value);
+      }
+    }
+  } catch (err) {
+    await file?.discard();
+    throw err;
+  }
+  if (!file) throw new GatewayError('missing_file', 'Send the image in the multipart field "file".');
+  return { file, fields };
+}

@@ -1,0 +1,68 @@
+import type { ClusterMembersResponse, NodeStatusResponse } from '../../protocol/types.js';
+import { type Command, requireIp } from './command-context.js';
+import { directClient, resolveApiNode } from './direct-node.js';
+import { table } from './output.js';
+
+/** `spore cluster members`: the primary's member list (or API_NODE's with --direct). */
+export const clusterMembers: Command = async (ctx) => {
+  let members: ClusterMembersResponse;
+  if (ctx.direct) {
+    const node = await resolveApiNode(ctx.env, ctx.cwd);
+    const client = directClient(node.port ?? ctx.nodePort ?? 80);
+    try {
+      members = await client.getMembers(node.host);
+    } finally {
+      client.close();
+    }
+  } else {
+    members = await ctx.api.get<ClusterMembersResponse>('/api/cluster/members');
+  }
+  if (ctx.out.mode === 'json') {
+    ctx.out.json(members);
+    return 0;
+  }
+  const rows = members.members.map((m) => [
+    m.hostname,
+    m.ip,
+    String(m.status),
+    `${m.latency ?? ''}`,
+    Object.entries(m.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+  ]);
+  ctx.out.line(table(['HOSTNAME', 'IP', 'STATUS', 'LATENCY', 'LABELS'], rows));
+  return 0;
+};
+
+/** `spore node status [ip]`: a node's /api/node/status (the primary's, or API_NODE's with --direct, without an ip). */
+export const nodeStatus: Command = async (ctx) => {
+  const ip = ctx.args[0] !== undefined ? requireIp(ctx.args[0]) : undefined;
+  let status: NodeStatusResponse;
+  let where: string;
+  if (ctx.direct) {
+    const node = await resolveApiNode(ctx.env, ctx.cwd);
+    const target = ip ?? node.host;
+    const client = directClient((ip ? undefined : node.port) ?? ctx.nodePort ?? 80);
+    try {
+      status = (await client.getStatus(target)).status;
+    } finally {
+      client.close();
+    }
+    where = target;
+  } else {
+    status = await ctx.api.get<NodeStatusResponse>(ip ? `/api/node/status/${ip}` : '/api/node/status');
+    where = ip ?? 'the primary node';
+  }
+  if (ctx.out.mode === 'json') {
+    ctx.out.json(status);
+    return 0;
+  }
+  ctx.out.line(`Node ${where}`);
+  for (const [key, value] of Object.entries(status)) {
+    if (key === 'api') continue;
+    ctx.out.line(`  ${key.padEnd(14)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+  }
+  if (Array.isArray(status.api)) {
+    ctx.out.line(`  api`);
+    for (const e of status.api) ctx.out.line(`    ${String(e.method).padEnd(6)} ${e.uri}`);
+  }
+  return 0;
+};

@@ -1,0 +1,119 @@
+import { createReadStream } from 'node:fs';
+
+/**
+ * What the gateway can tell about a firmware image without trusting its name:
+ * whether it is an ESP8266 application image, and the version a node will
+ * report after booting it.
+ *
+ * An ESP8266 application image starts with the magic byte 0xE9 (esptool's
+ * ESP_IMAGE_MAGIC). Images may carry the ASCII marker
+ *
+ *     SPORE-VERSION:<version>\0        version = 1–32 of [A-Za-z0-9._+-]
+ *
+ * which the emulator (and any firmware built to) reports after its reboot.
+ * The rules are the emulator's own (emulator/firmware-image.ts), so the
+ * gateway expects exactly the version the node will report; the emulator may
+ * import these from here.
+ */
+export const ESP8266_IMAGE_MAGIC = 0xe9;
+export const VERSION_MARKER = 'SPORE-VERSION:';
+const MARKER_BYTES = Buffer.from(VERSION_MARKER, 'ascii');
+const VERSION_CHAR = /^[A-Za-z0-9._+-]$/;
+const MAX_VERSION_LENGTH = 32; // characters
+
+export function isEsp8266Image(firstByte: number | undefined | null): boolean {
+  return firstByte === ESP8266_IMAGE_MAGIC;
+}
+
+export function isValidMarkerVersion(version: string): boolean {
+  return version.length >= 1 && version.length <= MAX_VERSION_LENGTH && [...version].every((c) => VERSION_CHAR.test(c));
+}
+
+/** Reads the version marker of a whole image; null when there is none. */
+export function readFirmwareVersion(image: Uint8Array): string | null {
+  const scanner = new VersionScanner();
+  scanner.push(image);
+  return scanner.finish();
+}
+
+/**
+ * Finds the version marker in an image that arrives in chunks, keeping only a
+ * short tail between chunks — so an image is never held whole in memory.
+ */
+export class VersionScanner {
+  private tail = Buffer.alloc(0);
+  private found: string | null = null;
+
+  get done(): boolean {
+    return this.found !== null;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.found !== null) return;
+    const data = this.tail.length ? Buffer.concat([this.tail, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let from = 0;
+    for (;;) {
+      const at = data.indexOf(MARKER_BYTES, from);
+      if (at < 0) break;
+      const version = readVersionAt(data, at + MARKER_BYTES.length);
+      if (version === undefined) {
+        // The marker is complete but its version may continue in the next chunk.
+        this.tail = Buffer.from(data.subarray(at));
+        return;
+      }
+      if (version !== null) {
+        this.found = version;
+        return;
+      }
+      from = at + 1;
+    }
+    // Keep enough bytes to catch a marker split across chunks.
+    const keep = MARKER_BYTES.length + MAX_VERSION_LENGTH + 1;
+    this.tail = Buffer.from(data.subarray(Math.max(0, data.length - keep)));
+  }
+
+  /** The version found, or null; a marker cut off by the end of the image counts if its version is valid. */
+  finish(): string | null {
+    if (this.found !== null) return this.found;
+    const at = this.tail.indexOf(MARKER_BYTES);
+    if (at < 0) return null;
+    const rest = this.tail.subarray(at + MARKER_BYTES.length).toString('latin1');
+    return isValidMarkerVersion(rest) ? rest : null;
+  }
+}
+
+/**
+ * The version that starts at `start`: a string when terminated (by NUL or any
+ * non-version byte), null when malformed, undefined when the data ends first.
+ */
+function readVersionAt(data: Buffer, start: number): string | null | undefined {
+  let end = start;
+  while (end < data.length && end - start <= MAX_VERSION_LENGTH && VERSION_CHAR.test(String.fromCharCode(data[end]!))) end++;
+  if (end === data.length) return undefined;
+  const version = data.subarray(start, end).toString('latin1');
+  return isValidMarkerVersion(version) ? version : null;
+}
+
+export interface ImageFacts {
+  firstByte: number | undefined;
+  /** From the version marker, or null. */
+  markerVersion: string | null;
+}
+
+/** Reads the first byte and the version marker of an image on disk, streaming (memory stays flat). */
+export async function inspectImageFile(path: string): Promise<ImageFacts> {
+  const scanner = new VersionScanner();
+  let firstByte: number | undefined;
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+  try {
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      if (firstByte === undefined && buf.length > 0) firstByte = buf[0];
+      scanner.push(buf);
+      if (scanner.done) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return { firstByte, markerVersion: scanner.finish() };
+}

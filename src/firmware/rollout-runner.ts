@@ -1,0 +1,424 @@
+import type { ClusterManager } from '../cluster/cluster-manager.js';
+import type { NodeRegistry } from '../cluster/node-registry.js';
+import { GatewayError } from '../errors.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
+import type { Logger } from '../logger.js';
+import type { NodeClient } from '../node-client/node-client.js';
+import type { FirmwareStore } from './firmware-store.js';
+import type { OtaService } from './ota-service.js';
+import type { NodePatch, RolloutNodeRecord, RolloutRecord, RolloutRepository } from './rollout-repository.js';
+import { ACTIVE_ROLLOUT_STATUSES, IN_FLIGHT_STATES, SETTLED_STATES } from './rollout-types.js';
+
+export interface RunContext {
+  repo: RolloutRepository;
+  store: FirmwareStore;
+  registry: NodeRegistry;
+  cluster: Pick<ClusterManager, 'primaryNode'>;
+  ota: OtaService;
+  client: NodeClient;
+  bus: GatewayEventBus;
+  logger: Logger;
+}
+
+/** Upload progress is written and announced at most this often per node. */
+const PROGRESS_EVERY_MS = 250; // ms
+/** While waiting for nodes to be heard after a restart, the registry is checked this often. */
+const RECOVERY_CHECK_MS = 200; // ms
+
+/**
+ * Drives one rollout: batch after batch (the primary last), each node through
+ * uploading → rebooting → verifying → succeeded | failed, every transition
+ * written to SQLite first and then announced (`rollout/progress`). The
+ * database is the source of truth: pause, resume and cancel change the stored
+ * status and wake the loop, which re-reads it between batches.
+ *
+ * `recover` (after a gateway restart): first wait, up to the boot timeout, for
+ * the rollout's nodes to be heard again; then re-check each node that was
+ * caught mid-update — already on the new version → succeeded, otherwise
+ * retried once (a second interruption fails it). Nothing is left stuck.
+ */
+export class RolloutRun {
+  /** Aborts uploads: cancel and shutdown. */
+  private readonly uploads = new AbortController();
+  /** Aborts everything without recording anything (shutdown: the next start recovers). */
+  private readonly shutdown = new AbortController();
+  private wakeUp: (() => void) | undefined;
+  private done: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(
+    readonly id: string,
+    private readonly ctx: RunContext,
+    private readonly recover: boolean,
+  ) {
+    this.log = ctx.logger.child({ rolloutId: id });
+  }
+
+  start(): Promise<void> {
+    this.done = this.loop().catch((err: unknown) => {
+      if (this.shutdown.signal.aborted) return;
+      // A bug must not leave the rollout silently stuck: record it.
+      this.log.error({ err }, 'rollout runner failed');
+      const rec = this.ctx.repo.get(this.id);
+      if (rec && rec.finishedAt === null) {
+        this.setRollout({ status: 'failed', error: `internal error: ${(err as Error).message}`, finishedAt: now() });
+      }
+    });
+    return this.done;
+  }
+
+  /** Re-read the stored status now (after pause/resume/cancel). */
+  wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    wake?.();
+  }
+
+  /** Cancel: uploads in progress stop at once; nodes already rebooting are still watched to record the truth. */
+  abortUploads(): void {
+    this.uploads.abort(new GatewayError('conflict', 'the rollout was cancelled'));
+    this.wake();
+  }
+
+  /** Shutdown: stop without recording anything; the next start resumes from the database. */
+  async stop(): Promise<void> {
+    this.shutdown.abort(new Error('gateway stopping'));
+    this.uploads.abort(new Error('gateway stopping'));
+    this.wake();
+    await this.done;
+  }
+
+  private get stopping(): boolean {
+    return this.shutdown.signal.aborted;
+  }
+
+  private async loop(): Promise<void> {
+    const first = this.rollout();
+    if (first.status === 'pending') this.setRollout({ status: 'running', startedAt: first.startedAt ?? now() });
+    if (this.recover) await this.recoverNodes();
+    for (;;) {
+      if (this.stopping) return;
+      const rec = this.rollout();
+      if (rec.status === 'paused') {
+        await this.sleep();
+        continue;
+      }
+      if (rec.status !== 'running' && rec.status !== 'pending') {
+        // failed or cancelled (pending nodes already skipped), or succeeded: close the record.
+        if (this.ctx.repo.nodes(this.id).some((n) => n.state === 'pending')) this.skipPending(`not updated: the rollout ${rec.status}`);
+        if (rec.finishedAt === null) this.setRollout({ finishedAt: now() });
+        this.log.info({ status: rec.status }, 'rollout finished');
+        return;
+      }
+      const nodes = this.ctx.repo.nodes(this.id);
+      if (this.checkThreshold(rec, nodes)) continue;
+      const batch = this.nextBatch(nodes, rec.batchSize);
+      if (batch.length === 0) {
+        this.setRollout({ status: 'succeeded', finishedAt: now() });
+        continue;
+      }
+      this.log.info({ batch: batch.map((n) => n.ip) }, 'rollout batch starting');
+      await Promise.all(batch.map((node) => this.updateNode(rec, node)));
+    }
+  }
+
+  /** The next pending nodes in plan order; the node that is primary right now goes last and alone. */
+  private nextBatch(nodes: RolloutNodeRecord[], batchSize: number): RolloutNodeRecord[] {
+    const pending = nodes.filter((n) => n.state === 'pending');
+    const primaryIp = this.ctx.cluster.primaryNode;
+    const primaryHost = primaryIp ? this.ctx.registry.getByIp(primaryIp)?.hostname : undefined;
+    const others = pending.filter((n) => n.hostname !== primaryHost);
+    return others.length > 0 ? others.slice(0, batchSize) : pending.slice(0, 1);
+  }
+
+  /** Failures beyond maxFailures: the rollout fails and no further node is touched. Returns true when it did. */
+  private checkThreshold(rec: RolloutRecord, nodes = this.ctx.repo.nodes(this.id)): boolean {
+    if (!ACTIVE_ROLLOUT_STATUSES.includes(rec.status)) return false;
+    const failures = nodes.filter((n) => n.state === 'failed').length;
+    if (failures <= rec.maxFailures) return false;
+    const error = `${failures} node${failures === 1 ? '' : 's'} failed, more than maxFailures (${rec.maxFailures})`;
+    this.log.warn({ failures, maxFailures: rec.maxFailures }, 'rollout failed: too many failures');
+    this.skipPending('not updated: the rollout failed');
+    this.setRollout({ status: 'failed', error });
+    return true;
+  }
+
+  /** Marks every pending node skipped (the rollout failed or was cancelled). */
+  skipPending(why: string): void {
+    const pending = this.ctx.repo.nodes(this.id).filter((n) => n.state === 'pending');
+    this.ctx.repo.transaction(() => {
+      for (const n of pending) this.ctx.repo.updateNode(this.id, n.hostname, { state: 'skipped', error: why });
+    });
+    for (const n of pending) this.announceNode({ ...n, state: 'skipped', error: why });
+  }
+
+  private async updateNode(rec: RolloutRecord, node: RolloutNodeRecord): Promise<void> {
+    const { registry, ota, store } = this.ctx;
+    const live = registry.getByHostname(node.hostname);
+    if (!live || live.status !== 'ACTIVE') {
+      this.nodeFailed(node, `the node was ${live ? live.status : 'not heard by the gateway'} when its turn came`);
+      return;
+    }
+    const previousVersion = live.version;
+    const previousUptime = live.uptime;
+    this.setNode(node, { state: 'uploading', progress: 0, error: null, ip: live.ip, attempts: node.attempts + 1, previousVersion });
+    let image;
+    try {
+      image = store.getStored(rec.firmwareId);
+    } catch (err) {
+      this.nodeFailed(node, (err as Error).message);
+      return;
+    }
+    let lastWrite = 0;
+    let lastPercent = 0;
+    /** Bytes of the image handed to the connection so far. */
+    let handedOver = 0;
+    let result;
+    try {
+      result = await ota.upload(
+        live,
+        { path: image.path, size: image.size, sha256: image.sha256, filename: `${image.name}-${image.version}.bin`, version: rec.expectedVersion },
+        {
+          signal: this.uploads.signal,
+          onProgress: (sent, total) => {
+            handedOver = sent;
+            // 100 % means "the node accepted it"; bytes sent stop at 99.
+            const percent = Math.min(99, Math.floor((sent * 100) / Math.max(total, 1)));
+            const t = Date.now();
+            if (percent === lastPercent || t - lastWrite < PROGRESS_EVERY_MS) return;
+            lastWrite = t;
+            lastPercent = percent;
+            this.setNode(node, { progress: percent });
+          },
+        },
+      );
+    } catch (err) {
+      if (this.stopping) return; // recorded as uploading: the next start re-checks it
+      if (this.uploads.signal.aborted) {
+        if (handedOver < image.size) {
+          // Part of the image never left the gateway: the node cannot have a complete image.
+          this.setNode(node, { state: 'skipped', error: 'upload cancelled: the node kept its previous firmware' });
+        } else {
+          await this.settleCutUpload(rec, node, live.ip, previousVersion, previousUptime);
+        }
+        return;
+      }
+      this.nodeFailed(node, `upload failed: ${(err as Error).message}`);
+      return;
+    }
+    if (!result.success) {
+      this.nodeFailed(node, `the node refused the image: ${summarise(result.nodeResponse)}`);
+      return;
+    }
+    this.setNode(node, { state: 'rebooting', progress: 100 });
+    let outcome;
+    try {
+      outcome = await ota.verify({
+        node: { ip: live.ip, hostname: node.hostname },
+        expectedVersion: rec.expectedVersion,
+        previousVersion,
+        previousUptime,
+        timeoutMs: rec.bootTimeoutSec * 1000,
+        total: image.size,
+        signal: this.shutdown.signal,
+        onReturned: (ip) => this.setNode(node, { state: 'verifying', ip }),
+      });
+    } catch (err) {
+      if (this.stopping) return;
+      throw err;
+    }
+    if (outcome.verified) this.setNode(node, { state: 'succeeded', ip: outcome.ip, error: null });
+    else this.nodeFailed(node, `the node ${outcome.reason}`, outcome.ip);
+  }
+
+  /**
+   * A cancel cut this node's upload after every byte had left the gateway. The
+   * kernel may hold the whole image, in which case the node still receives it,
+   * flashes and reboots: watch it (up to the boot timeout) before recording
+   * what it runs.
+   */
+  private async settleCutUpload(rec: RolloutRecord, node: RolloutNodeRecord, ip: string, previousVersion: string | null, previousUptime: number | null): Promise<void> {
+    let outcome;
+    try {
+      outcome = await this.ctx.ota.verify({
+        node: { ip, hostname: node.hostname },
+        expectedVersion: rec.expectedVersion,
+        previousVersion,
+        previousUptime,
+        timeoutMs: rec.bootTimeoutSec * 1000,
+        total: rec.firmware.size,
+        signal: this.shutdown.signal,
+        announce: false,
+      });
+    } catch (err) {
+      if (this.stopping) return;
+      throw err;
+    }
+    if (outcome.verified) {
+      this.setNode(node, { state: 'succeeded', progress: 100, ip: outcome.ip, error: 'the node had received the whole image before the cancel and runs it' });
+    } else if (outcome.kind === 'not-back') {
+      this.setNode(node, { state: 'failed', ip: outcome.ip, error: `upload cancelled; the node ${outcome.reason}` });
+    } else {
+      this.setNode(node, { state: 'skipped', ip: outcome.ip, error: 'upload cancelled: the node kept its previous firmware' });
+    }
+  }
+
+  private nodeFailed(node: RolloutNodeRecord, error: string, ip?: string): void {
+    this.log.warn({ nodeIp: ip ?? node.ip, hostname: node.hostname, error }, 'rollout node failed');
+    this.setNode(node, { state: 'failed', error, ...(ip ? { ip } : {}) });
+    this.checkThreshold(this.rollout());
+  }
+
+  /** After a restart: wait for the nodes, then settle every node caught mid-update. */
+  private async recoverNodes(): Promise<void> {
+    const rec = this.rollout();
+    const nodes = this.ctx.repo.nodes(this.id);
+    const inFlight = nodes.filter((n) => IN_FLIGHT_STATES.includes(n.state));
+    const awaited = nodes.filter((n) => !SETTLED_STATES.includes(n.state));
+    if (awaited.length === 0) return;
+    this.log.info({ inFlight: inFlight.map((n) => n.hostname), waitingFor: awaited.length }, 'resuming rollout after a restart');
+    const deadline = Date.now() + rec.bootTimeoutSec * 1000;
+    while (!this.stopping && Date.now() < deadline) {
+      if (awaited.every((n) => this.ctx.registry.getByHostname(n.hostname)?.status === 'ACTIVE')) break;
+      await delay(RECOVERY_CHECK_MS, this.shutdown.signal);
+    }
+    if (this.stopping) return;
+    const active = ACTIVE_ROLLOUT_STATUSES.includes(rec.status);
+    await Promise.all(inFlight.map((n) => this.recheck(rec, n, active)));
+  }
+
+  /**
+   * A node the crash caught mid-update may still be receiving the image the
+   * kernel had buffered, flashing it or rebooting — so it is watched (up to
+   * the boot timeout), not judged from one reading: back on the new version →
+   * succeeded; rebooted into another version, or no sign of a reboot (the
+   * upload was cut off) → retried once; silent and never back → failed.
+   */
+  private async recheck(rec: RolloutRecord, node: RolloutNodeRecord, mayRetry: boolean): Promise<void> {
+    const live = this.ctx.registry.getByHostname(node.hostname);
+    if (!live) {
+      this.nodeFailed(node, `the node was not heard within the boot timeout (${rec.bootTimeoutSec} s) after the gateway restarted`);
+      return;
+    }
+    let uptime: number | null = live.uptime;
+    try {
+      const { status } = await this.ctx.client.getStatus(live.ip);
+      if (typeof status.uptime === 'number') uptime = status.uptime;
+    } catch {
+      // Rebooting right now: the watch below sees it come back.
+    }
+    if (this.stopping) return;
+    this.log.info({ hostname: node.hostname, was: node.state }, 're-checking a node caught mid-update');
+    let outcome;
+    try {
+      outcome = await this.ctx.ota.verify({
+        node: { ip: live.ip, hostname: node.hostname },
+        expectedVersion: rec.expectedVersion,
+        previousVersion: node.previousVersion,
+        previousUptime: uptime,
+        timeoutMs: rec.bootTimeoutSec * 1000,
+        total: rec.firmware.size,
+        signal: this.shutdown.signal,
+        onReturned: (ip) => {
+          if (node.state !== 'uploading') this.setNode(node, { state: 'verifying', ip });
+        },
+      });
+    } catch (err) {
+      if (this.stopping) return;
+      throw err;
+    }
+    if (outcome.verified) {
+      this.setNode(node, { state: 'succeeded', progress: 100, ip: outcome.ip, error: null });
+      return;
+    }
+    if (outcome.kind === 'not-back') {
+      this.nodeFailed(node, `the node ${outcome.reason} after the gateway restarted`, outcome.ip);
+      return;
+    }
+    if (!mayRetry || node.attempts >= 2) {
+      const why = mayRetry ? 'its update was interrupted twice by a gateway restart' : 'its update was interrupted by a gateway restart';
+      this.nodeFailed(node, `${why}; the node ${outcome.reason}`, outcome.ip);
+      return;
+    }
+    if (!ACTIVE_ROLLOUT_STATUSES.includes(this.rollout().status)) {
+      // Cancelled or failed while the node was being watched: no retry, and no node left pending.
+      this.setNode(node, { state: 'skipped', ip: outcome.ip, error: `not retried: the rollout is ${this.rollout().status}; the node ${outcome.reason}` });
+      return;
+    }
+    this.log.info({ hostname: node.hostname, was: node.state, reason: outcome.reason }, 'retrying a node caught mid-update');
+    this.setNode(node, { state: 'pending', progress: 0, ip: outcome.ip, error: `retrying: the gateway restarted while the node was ${node.state}; it ${outcome.reason}` });
+  }
+
+  private rollout(): RolloutRecord {
+    const rec = this.ctx.repo.get(this.id);
+    if (!rec) throw new Error(`rollout ${this.id} vanished from the database`);
+    return rec;
+  }
+
+  private setRollout(patch: Parameters<RolloutRepository['updateRollout']>[1]): void {
+    this.ctx.repo.updateRollout(this.id, patch);
+    const rec = this.rollout();
+    const nodes = this.ctx.repo.nodes(this.id);
+    this.ctx.bus.emit('rollout/progress', {
+      rolloutId: this.id,
+      status: rec.status,
+      nodeIp: null,
+      state: null,
+      progress: overallProgress(nodes),
+      error: rec.error,
+    });
+  }
+
+  /** Writes a node's change, then announces it. */
+  private setNode(node: RolloutNodeRecord, patch: NodePatch): void {
+    this.ctx.repo.updateNode(this.id, node.hostname, patch);
+    Object.assign(node, patch);
+    this.announceNode(node);
+  }
+
+  private announceNode(node: RolloutNodeRecord): void {
+    this.ctx.bus.emit('rollout/progress', {
+      rolloutId: this.id,
+      status: this.rollout().status,
+      nodeIp: node.ip,
+      state: node.state,
+      progress: node.progress,
+      hostname: node.hostname,
+      error: node.error,
+    });
+  }
+
+  private sleep(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wakeUp = resolve;
+    });
+  }
+}
+
+/** Percent of targeted nodes settled (succeeded, failed, skipped). */
+export function overallProgress(nodes: readonly RolloutNodeRecord[]): number {
+  if (nodes.length === 0) return 100;
+  return Math.floor((nodes.filter((n) => SETTLED_STATES.includes(n.state)).length * 100) / nodes.length);
+}
+
+function summarise(response: unknown): string {
+  const text = typeof response === 'string' ? response : JSON.stringify(response);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text || '(empty answer)';
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
