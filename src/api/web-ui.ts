@@ -33,8 +33,10 @@ The REST API is available at <a href="/api/discovery/nodes">/api/discovery/nodes
 /** Machine endpoints: never answered with the UI's HTML, so their clients get the API's JSON 404. */
 const API_PREFIXES = ['/api', '/ws', '/rpc', '/metrics'];
 
+/** Case-insensitive: `/API/firmware` is an API path dressed up, not a page of the UI. */
 function isApiPath(path: string): boolean {
-  return API_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
+  const lower = path.toLowerCase();
+  return API_PREFIXES.some((p) => lower === p || lower.startsWith(`${p}/`) || lower.startsWith(`${p};`));
 }
 
 /**

@@ -78,7 +78,7 @@ test('a missing hashed asset is a 404, not the HTML page', async () => {
 });
 
 test('unknown /api paths keep the JSON 404; API routes are unaffected', async () => {
-  for (const path of ['/api/nope', '/api', '/ws/x', '/metrics/x', '/rpc/x']) {
+  for (const path of ['/api/nope', '/api', '/ws/x', '/metrics/x', '/rpc/x', '/API/firmware', '//api/firmware', '/Api;x']) {
     const res = await http(`${gw.url}${path}`);
     assert.equal(res.status, 404, path);
     assert.equal(res.body.error, 'not_found', path);
