@@ -70,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
       '',
       `SPORE gateway demo: ${sim.nodes.length} emulated node(s) on ${sim.ips[0] ?? '-'} … ${sim.ips.at(-1) ?? '-'} (HTTP port ${config.nodes.port})`,
       '',
+      `  Open the web UI:  ${url}/`,
+      '',
       `  REST API     ${url}/api/discovery/nodes`,
       `  Health       ${url}/api/health`,
       `  WebSocket    ${url.replace(/^http/, 'ws')}/ws`,

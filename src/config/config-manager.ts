@@ -58,18 +58,17 @@ export class ConfigManager {
 
   private constructor(
     private readonly layers: ConfigLayers,
-    private fileDocument: Record<string, unknown> | null,
     bootstrap: GatewayConfig,
     private logger: Logger | undefined,
   ) {
     this.config = bootstrap;
-    this.sourceName = fileDocument ? 'file' : 'defaults';
+    this.sourceName = layers.filePath ? 'file' : 'defaults';
   }
 
   /** Loads the start-up configuration, trying the remote first when one is configured. */
   static async load(layers: ConfigLayers): Promise<ConfigManager> {
     const fileDocument = layers.filePath ? await readConfigFile(layers.filePath) : null;
-    const manager = new ConfigManager(layers, fileDocument, validateConfig({}), undefined);
+    const manager = new ConfigManager(layers, validateConfig({}), undefined);
     // The local layers must be valid on their own: they say where the remote is and where the data lives.
     manager.config = manager.compose(fileDocument ?? {});
     const url = manager.config.remoteConfig.url;
@@ -139,7 +138,6 @@ export class ConfigManager {
     try {
       const document = this.layers.filePath ? await readConfigFile(this.layers.filePath) : null;
       const next = this.compose(document ?? {});
-      this.fileDocument = document;
       const change = await this.put(next);
       return { source: this.sourceName, change, error: null };
     } catch (err) {

@@ -98,6 +98,15 @@ export const websocketSectionSchema = z
   })
   .prefault({});
 
+/** The web UI (issue 5), served at `/` from the Vite build. */
+export const webSectionSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Directory of the built UI; default `dist/web` in the package. */
+    root: z.string().min(1).optional(),
+  })
+  .prefault({});
+
 /** An MQTT topic filter: levels separated by "/", "+" a whole level, "#" only as the last level. */
 const mqttTopicFilter = z
   .string()
@@ -293,6 +302,7 @@ export const configSchema = z
     udp: udpSectionSchema,
     nodes: nodesSectionSchema,
     websocket: websocketSectionSchema,
+    web: webSectionSchema,
     log: logSectionSchema,
     mqtt: mqttSectionSchema,
     auth: authSectionSchema,

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import { GatewayError } from '../errors.js';
 import { tlsClientOptions, TlsFileError } from './tls-options.js';

@@ -1,4 +1,4 @@
-import type { ConnectorState, ConnectorStats } from './types.js';
+import type { ChannelSpec, Connector, ConnectorContext, ConnectorState, ConnectorStats, DeviceSpec } from './types.js';
 
 /** The counters and state every connector keeps, with the bookkeeping in one place. */
 export class ConnectorStatus {
@@ -73,4 +73,39 @@ export class ThrottledWarn {
     this.lastAt = now;
     this.suppressed = 0;
   }
+}
+
+/**
+ * What every connector has in common: its id, its state and counters, and the
+ * pipeline's context. A connector type adds how it reads (and writes).
+ */
+export abstract class BaseConnector<Config extends { id: string }> implements Connector {
+  abstract readonly type: string;
+  protected readonly status = new ConnectorStatus();
+
+  constructor(
+    protected readonly config: Config,
+    protected readonly ctx: ConnectorContext,
+  ) {}
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  get state(): ConnectorState {
+    return this.status.state;
+  }
+
+  stats(): ConnectorStats {
+    return this.status.snapshot();
+  }
+
+  reportError(message: string): void {
+    this.status.error(message, false);
+  }
+
+  abstract start(): void;
+  abstract stop(): Promise<void>;
+  abstract staticDevices(): DeviceSpec[];
+  abstract channelsOf(device: string): ChannelSpec[] | undefined;
 }

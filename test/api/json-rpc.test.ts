@@ -80,6 +80,8 @@ describe('JSON-RPC 2.0 at POST /rpc and over the WebSocket (issue 7)', () => {
     assert.equal(batch.body.find((r: { id: number }) => r.id === 1).result.totalNodes, 2);
     assert.equal(batch.body.find((r: { id: number }) => r.id === 2).error.code, -32601);
     assert.equal(batch.body.find((r: { id: null }) => r.id === null).error.code, -32600);
+    const tooMany = await rpc(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'cluster.nodes' })));
+    assert.equal(tooMany.body.error.code, -32600, 'a batch holds at most 100 calls');
     const onlyNotifications = await rpc([{ jsonrpc: '2.0', method: 'cluster.nodes' }]);
     assert.equal(onlyNotifications.status, 204);
   });

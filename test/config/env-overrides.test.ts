@@ -63,6 +63,16 @@ describe('configuration from flags, environment and file (issue 7)', () => {
     );
   });
 
+  it('refuses short plain-text keys and duplicate key names', async () => {
+    await assert.rejects(
+      loadGatewayConfig([], { env: { SPORE_AUTH_API_KEYS: JSON.stringify([{ name: 'a', key: 'short', scope: 'admin' }, { name: 'a', key: 'sha256:' + 'b'.repeat(64), scope: 'read' }]) } }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.some((p) => /auth\.apiKeys.*key.*at least 16 characters/.test(p)) &&
+        err.problems.some((p) => /unique/.test(p)),
+    );
+  });
+
   it('masks secrets: keys, passwords, URL credentials', () => {
     const masked = maskSecrets({
       auth: { apiKeys: [{ name: 'ops', key: 'sha256:' + 'a'.repeat(64), scope: 'admin' }] },

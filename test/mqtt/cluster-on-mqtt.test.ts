@@ -23,7 +23,7 @@ describe('cluster on MQTT (embedded broker, emulated nodes)', () => {
       gateway: { id: gatewayId },
       // A DEAD node (4 s silent in tests) leaves the registry 0.5 s later, for the removal test.
       nodes: { removeDeadAfterMs: 500 },
-      mqtt: { url: 'embedded', embedded: { host: '127.0.0.1', port: 0 }, reconnectPeriodMs: 300, homeAssistant: { enabled: true }, cluster: { statePublishIntervalMs: 500 } },
+      mqtt: { url: 'embedded', embedded: { host: '127.0.0.1', port: 0 }, reconnectPeriodMs: 300, homeAssistant: { enabled: true }, cluster: { statePublishIntervalMs: 500, commandConcurrency: 2, commandQueue: 2 } },
     });
     await waitFor(() => gw.gateway.mqtt.connection?.connected, 'bridge connected');
     client = await MqttRecorder.connect(`mqtt://127.0.0.1:${gw.gateway.mqtt.embeddedBroker!.port}`);
@@ -125,6 +125,27 @@ describe('cluster on MQTT (embedded broker, emulated nodes)', () => {
     assert.deepEqual(Object.keys(JSON.parse(bad.payload.toString())).sort(), ['error', 'message']);
     const stats = (await http(`${gw.url}/api/mqtt/stats`)).body.commands;
     assert.ok(stats.refused >= 5);
+  });
+
+  it('bounds the commands in flight: past the queue a command is answered "busy"', async () => {
+    const hostname = sim.hostnames[0]!;
+    const room = 2 + 2; // commandConcurrency + commandQueue of this gateway
+    sim.slow(0, 1000);
+    try {
+      const ids = Array.from({ length: room + 3 }, (_, i) => `flood-${i}`);
+      await Promise.all(ids.map((id) => client.publish(`${prefix}/nodes/${hostname}/command`, JSON.stringify({ id, method: 'GET', uri: '/api/relay' }))));
+      const busy = await client.waitFor(
+        (m) => m.topic === `${prefix}/nodes/${hostname}/command/response` && JSON.parse(m.payload.toString()).error === 'busy',
+        'a busy answer',
+      );
+      assert.match(JSON.parse(busy.payload.toString()).message, /\w/);
+    } finally {
+      sim.slow(0, 0);
+      await waitFor(() => {
+        const c = gw.gateway.mqtt.stats().commands;
+        return c !== null && c.running === 0 && c.queued === 0;
+      }, 'the accepted commands drained');
+    }
   });
 
   it('never executes a retained command', async () => {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { Backoff, Sleeper } from '../backoff.js';
 import { channelPathsSchema, compileChannels, extractChannels, jsonPathSchema, parseTimestamp } from '../channel-paths.js';
-import { ConnectorStatus, errorMessage } from '../connector-base.js';
+import { BaseConnector, errorMessage } from '../connector-base.js';
 import { compileJsonPath } from '../json-path.js';
 import { nameSchema } from '../names.js';
-import type { ChannelSpec, Connector, ConnectorContext, ConnectorDefinition, ConnectorState, ConnectorStats, DeviceSpec } from '../types.js';
+import type { ChannelSpec, ConnectorContext, ConnectorDefinition, DeviceSpec } from '../types.js';
 
 export const httpConnectorSchema = z
   .object({
@@ -32,9 +32,8 @@ export type HttpConnectorConfig = z.infer<typeof httpConnectorSchema>;
  * The `http` connector: polls a JSON endpoint and extracts channels with JSON paths. After a
  * failure it retries with backoff (never slower than pollMs) until the endpoint answers again.
  */
-class HttpConnector implements Connector {
+class HttpConnector extends BaseConnector<HttpConnectorConfig> {
   readonly type = 'http';
-  private readonly status = new ConnectorStatus();
   private readonly channels;
   private readonly ts;
   private readonly sleeper = new Sleeper();
@@ -43,29 +42,11 @@ class HttpConnector implements Connector {
   private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
 
-  constructor(
-    private readonly config: HttpConnectorConfig,
-    private readonly ctx: ConnectorContext,
-  ) {
+  constructor(config: HttpConnectorConfig, ctx: ConnectorContext) {
+    super(config, ctx);
     this.channels = compileChannels(config.channels);
     this.ts = config.ts ? compileJsonPath(config.ts) : undefined;
     this.backoff = new Backoff(Math.min(500, config.pollMs), config.pollMs);
-  }
-
-  get id(): string {
-    return this.config.id;
-  }
-
-  get state(): ConnectorState {
-    return this.status.state;
-  }
-
-  stats(): ConnectorStats {
-    return this.status.snapshot();
-  }
-
-  reportError(message: string): void {
-    this.status.error(message, false);
   }
 
   staticDevices(): DeviceSpec[] {

@@ -3,7 +3,7 @@ import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { Backoff, Sleeper } from '../backoff.js';
-import { ConnectorStatus, errorMessage, withTimeout } from '../connector-base.js';
+import { BaseConnector, errorMessage, withTimeout } from '../connector-base.js';
 import {
   decodeRegisters,
   encodeRegisters,
@@ -20,7 +20,7 @@ import {
 import { nameSchema } from '../names.js';
 import { ALWAYS } from '../schema-util.js';
 import { transformListSchema } from '../transforms/index.js';
-import type { ChannelSpec, ChannelValue, Connector, ConnectorContext, ConnectorDefinition, ConnectorState, ConnectorStats, DeviceSpec, Reading } from '../types.js';
+import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, Reading } from '../types.js';
 
 // A CommonJS module whose module.exports is the client class (its typings call it the default export).
 const ModbusRTU = ModbusSerial as unknown as new () => ModbusClient;
@@ -127,9 +127,8 @@ function isModbusException(err: unknown): boolean {
  * closes the connection and reconnects with backoff, forever: the poller never dies.
  * An exception answer (e.g. illegal address) skips those channels for that poll only.
  */
-export class ModbusTcpConnector implements Connector {
+export class ModbusTcpConnector extends BaseConnector<ModbusTcpConfig> {
   readonly type = 'modbus-tcp';
-  private readonly status = new ConnectorStatus();
   private readonly plans: DevicePlan[];
   private readonly backoff: Backoff;
   private readonly sleeper = new Sleeper();
@@ -139,10 +138,8 @@ export class ModbusTcpConnector implements Connector {
   /** Serialises requests on the one connection (polls and writes). */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly config: ModbusTcpConfig,
-    private readonly ctx: ConnectorContext,
-  ) {
+  constructor(config: ModbusTcpConfig, ctx: ConnectorContext) {
+    super(config, ctx);
     this.backoff = new Backoff(config.reconnect.initialMs, Math.max(config.reconnect.initialMs, config.reconnect.maxMs));
     this.plans = config.devices.map((d) => {
       const channels = new Map<string, ResolvedChannel>();
@@ -162,22 +159,6 @@ export class ModbusTcpConnector implements Connector {
       }
       return { id: d.id, unitId: d.unitId ?? config.unitId, channels, blocks: planReads([...channels.values()], config.maxGap) };
     });
-  }
-
-  get id(): string {
-    return this.config.id;
-  }
-
-  get state(): ConnectorState {
-    return this.status.state;
-  }
-
-  stats(): ConnectorStats {
-    return this.status.snapshot();
-  }
-
-  reportError(message: string): void {
-    this.status.error(message, false);
   }
 
   /** Reads per poll per device, after merging (for tests and the docs). */

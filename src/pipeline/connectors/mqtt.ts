@@ -2,13 +2,13 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { channelPathsSchema, compileChannels, extractChannels, jsonPathSchema, parseTimestamp, type PathChannel } from '../channel-paths.js';
-import { ConnectorStatus, errorMessage, ThrottledWarn, withTimeout } from '../connector-base.js';
+import { BaseConnector, errorMessage, ThrottledWarn, withTimeout } from '../connector-base.js';
 import { compileJsonPath, type JsonPath } from '../json-path.js';
 import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../mqtt-connection.js';
 import { isValidName, NAME_RULE, nameSchema } from '../names.js';
 import { ALWAYS } from '../schema-util.js';
 import { matchTopic, renderTemplate, templateProblem, topicFilterProblem } from '../topic-template.js';
-import type { ChannelSpec, ChannelValue, Connector, ConnectorContext, ConnectorDefinition, ConnectorState, ConnectorStats, DeviceSpec } from '../types.js';
+import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec } from '../types.js';
 
 const qosSchema = z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'qos must be 0, 1 or 2' });
 
@@ -87,9 +87,8 @@ interface Subscription {
  * connector per broker), names devices from topic levels, extracts channels with JSON paths.
  * A QoS 1 message is acknowledged to the broker only once its record is on disk.
  */
-export class MqttConnector implements Connector {
+export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
   readonly type = 'mqtt';
-  private readonly status = new ConnectorStatus();
   private readonly subs: Subscription[];
   /** Devices seen, with the subscriptions that produce them. */
   private readonly devices = new Map<string, Set<Subscription>>();
@@ -97,10 +96,8 @@ export class MqttConnector implements Connector {
   private client: MqttClient | undefined;
   private readonly warn: ThrottledWarn;
 
-  constructor(
-    private readonly config: MqttConnectorConfig,
-    private readonly ctx: ConnectorContext,
-  ) {
+  constructor(config: MqttConnectorConfig, ctx: ConnectorContext) {
+    super(config, ctx);
     this.subs = config.subscribe.map((s) => ({
       filter: s.topic,
       qos: s.qos,
@@ -117,22 +114,6 @@ export class MqttConnector implements Connector {
       this.fixedDevices.add(s.device);
     }
     this.warn = new ThrottledWarn((fields, message) => ctx.logger.warn({ connector: config.id, ...fields }, message));
-  }
-
-  get id(): string {
-    return this.config.id;
-  }
-
-  get state(): ConnectorState {
-    return this.status.state;
-  }
-
-  stats(): ConnectorStats {
-    return this.status.snapshot();
-  }
-
-  reportError(message: string): void {
-    this.status.error(message, false);
   }
 
   staticDevices(): DeviceSpec[] {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { Sleeper } from '../backoff.js';
-import { ConnectorStatus, errorMessage } from '../connector-base.js';
+import { BaseConnector, errorMessage } from '../connector-base.js';
 import { isValidName, nameSchema } from '../names.js';
 import { transformListSchema } from '../transforms/index.js';
-import type { ChannelSpec, ChannelValue, Connector, ConnectorContext, ConnectorDefinition, ConnectorState, ConnectorStats, DeviceSpec, Reading } from '../types.js';
+import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, Reading } from '../types.js';
 
 /** Channels of a SPORE node device. */
 const SPORE_CHANNELS = ['freeHeap', 'latency', 'status'] as const;
@@ -33,36 +33,17 @@ export type SporeConnectorConfig = z.infer<typeof sporeConnectorSchema>;
  * device with channels freeHeap (bytes, from its last /api/node/status), latency (ms, that
  * poll's round trip) and status (ACTIVE/INACTIVE/DEAD). It reads the registry: no extra traffic.
  */
-class SporeConnector implements Connector {
+class SporeConnector extends BaseConnector<SporeConnectorConfig> {
   readonly type = 'spore';
-  private readonly status = new ConnectorStatus();
   private readonly sleeper = new Sleeper();
   private readonly specs: ChannelSpec[];
   private readonly devices = new Set<string>();
   private stopped = true;
   private loop: Promise<void> | undefined;
 
-  constructor(
-    private readonly config: SporeConnectorConfig,
-    private readonly ctx: ConnectorContext,
-  ) {
+  constructor(config: SporeConnectorConfig, ctx: ConnectorContext) {
+    super(config, ctx);
     this.specs = SPORE_CHANNELS.map((name) => ({ name, transform: config.channels[name] ?? [], writable: false }));
-  }
-
-  get id(): string {
-    return this.config.id;
-  }
-
-  get state(): ConnectorState {
-    return this.status.state;
-  }
-
-  stats(): ConnectorStats {
-    return this.status.snapshot();
-  }
-
-  reportError(message: string): void {
-    this.status.error(message, false);
   }
 
   staticDevices(): DeviceSpec[] {

@@ -1,0 +1,301 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { Empty, ErrorBox, Loading, NotEnabled } from '../components/common';
+import { VirtualList } from '../components/virtual-list';
+import { api, ApiError, describeError } from '../lib/api';
+import { clock, every, socket } from '../lib/app-state';
+import { compareNames, displayValue, formatAgo, formatDuration, formatNumber } from '../lib/format';
+import { telemetry, type TelemetryValue } from '../lib/live';
+import { useStore } from '../lib/store';
+import type { Device, PipelineStats } from '../lib/types';
+
+const POLL_MS = 2000;
+const ROW_HEIGHT = 36; // px
+/** The backlog gauge is logarithmic up to this many queued records (the sink's default bound is 1,000,000). */
+const GAUGE_MAX = 1_000_000;
+
+export function DevicesPage() {
+  const [devices, setDevices] = useState<Device[] | null>(null);
+  const [stats, setStats] = useState<PipelineStats | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [filter, setFilter] = useState('');
+  const [active, setActive] = useState(-1);
+  const [selected, setSelected] = useState<string | null>(null);
+  const live = useStore(telemetry);
+  const now = useStore(clock);
+  const conn = useStore(socket.state);
+
+  useEffect(() => {
+    // Routes do not appear while the gateway runs: once absent, ask again only after a reconnection.
+    let absent = false;
+    return every(POLL_MS, () => {
+      if (absent) return;
+      void api<{ devices: Device[] }>('/api/devices').then(
+        (b) => {
+          setDevices(Array.isArray(b?.devices) ? b.devices : []);
+          setError(null);
+        },
+        (err: unknown) => {
+          absent = err instanceof ApiError && err.notEnabled;
+          setError(err as Error);
+        },
+      );
+      void api<PipelineStats>('/api/pipeline/stats').then(setStats, () => undefined);
+    });
+  }, [conn.opens]);
+
+  const shown = useMemo(() => {
+    const needle = filter.trim().toLowerCase();
+    return (devices ?? []).filter((d) => !needle || `${d.id} ${d.connector} ${d.connectorType}`.toLowerCase().includes(needle)).sort((a, b) => compareNames(a.id, b.id));
+  }, [devices, filter]);
+
+  if (error instanceof ApiError && error.notEnabled) {
+    return (
+      <section class="page">
+        <h1>Devices</h1>
+        <NotEnabled feature="The data pipeline">
+          <p>
+            Devices appear when the gateway's configuration file has a <code>pipeline</code> section with connectors (Modbus TCP, MQTT, HTTP, SPORE nodes) and sinks.
+            See docs/pipeline.md.
+          </p>
+        </NotEnabled>
+      </section>
+    );
+  }
+
+  return (
+    <section class="page page-devices" aria-labelledby="devices-title">
+      <div class="page-head">
+        <h1 id="devices-title">Devices</h1>
+        <p class="summary">Data from the pipeline's connectors, live from telemetry records; sinks and their store-and-forward backlog.</p>
+      </div>
+      {error ? <ErrorBox title="Devices could not be read">{describeError(error)}</ErrorBox> : null}
+      {stats ? <PipelineStatsView stats={stats} /> : null}
+      <section class="card" aria-labelledby="dev-list-title">
+        <h2 id="dev-list-title">Devices</h2>
+        <div class="toolbar">
+          <label class="field grow">
+            <span>Filter</span>
+            <input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} aria-label="Filter devices" placeholder="device or connector" />
+          </label>
+        </div>
+        {devices === null && !error ? (
+          <Loading what="devices" />
+        ) : devices && devices.length === 0 ? (
+          <Empty title="No devices configured">
+            <p>Add connectors and their devices to the pipeline section of the configuration file.</p>
+          </Empty>
+        ) : (
+          <div class="events-layout">
+            <VirtualList
+              label="Devices"
+              idPrefix="device-row"
+              className="device-list"
+              testId="devices"
+              count={shown.length}
+              rowHeight={ROW_HEIGHT}
+              version={`${telemetry.version}:${now}:${shown.length}`}
+              activeIndex={active}
+              onActiveChange={(i) => {
+                setActive(i);
+                setSelected(shown[i]?.id ?? null);
+              }}
+              onActivate={(i) => setSelected(shown[i]?.id ?? null)}
+              header={
+                <div class="vhead" role="row">
+                  <div role="columnheader" class="cell c-dev">
+                    Device
+                  </div>
+                  <div role="columnheader" class="cell c-conn">
+                    Connector
+                  </div>
+                  <div role="columnheader" class="cell c-values">
+                    Values
+                  </div>
+                  <div role="columnheader" class="cell c-seen">
+                    Last record
+                  </div>
+                </div>
+              }
+              empty={<p class="muted">No device matches the filter.</p>}
+              renderRow={(i) => {
+                const d = shown[i]!;
+                const l = live.get(d.id);
+                const values = d.channels.map((c) => `${c.name}=${displayValue(l && c.name in l.values ? l.values[c.name] : c.value)}`).join(' · ');
+                const lastTs = l?.ts ?? d.lastRecord?.ts;
+                return (
+                  <div class="device-row" data-device={d.id}>
+                    <div role="gridcell" class="cell c-dev mono">
+                      {d.id}
+                    </div>
+                    <div role="gridcell" class="cell c-conn">
+                      <span class={`cstate cstate-${d.connectorState}`}>{d.connectorState}</span> <span class="muted">{d.connector}</span>
+                    </div>
+                    <div role="gridcell" class="cell c-values mono" title={values}>
+                      {values}
+                    </div>
+                    <div role="gridcell" class="cell c-seen">
+                      {lastTs ? formatAgo(Date.parse(lastTs), now) : '–'}
+                    </div>
+                  </div>
+                );
+              }}
+            />
+            <DeviceDetail device={shown.find((d) => d.id === selected) ?? null} live={selected ? live.get(selected) : undefined} now={now} />
+          </div>
+        )}
+      </section>
+    </section>
+  );
+}
+
+function PipelineStatsView({ stats }: { stats: PipelineStats }) {
+  return (
+    <div class="grid-2">
+      <section class="card" aria-labelledby="conn-title">
+        <h2 id="conn-title">Connectors</h2>
+        <table class="table compact" data-testid="connectors">
+          <thead>
+            <tr>
+              <th scope="col">Connector</th>
+              <th scope="col">State</th>
+              <th scope="col">Polls</th>
+              <th scope="col">Errors</th>
+              <th scope="col">Reconnects</th>
+              <th scope="col">Last error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {stats.connectors.map((c) => (
+              <tr key={c.id}>
+                <td>
+                  {c.id} <span class="muted">{c.type}</span>
+                </td>
+                <td>
+                  <span class={`cstate cstate-${c.state}`}>{c.state}</span>
+                </td>
+                <td>{formatNumber(c.polls)}</td>
+                <td>{formatNumber(c.errors)}</td>
+                <td>{formatNumber(c.reconnects)}</td>
+                <td class="muted">{c.lastError ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section class="card" aria-labelledby="sinks-title">
+        <h2 id="sinks-title">Sinks</h2>
+        {stats.sinks.length === 0 ? <p class="muted">No sink configured.</p> : null}
+        {stats.sinks.map((s) => {
+          const level = s.queued > 0 ? Math.log10(s.queued + 1) / Math.log10(GAUGE_MAX + 1) : 0;
+          return (
+            <div class="sink" key={s.id} data-sink={s.id}>
+              <h3>
+                {s.id} <span class="muted">{s.type}</span>
+              </h3>
+              <label class="gauge-label">
+                <span>
+                  Backlog: <strong>{formatNumber(s.queued)}</strong> queued{s.oldestQueuedAgeMs ? `, oldest ${formatDuration(s.oldestQueuedAgeMs)}` : ''}
+                </span>
+                <meter min={0} max={1} low={0.33} high={0.66} optimum={0} value={level} aria-label={`${s.id} backlog, ${s.queued} records queued`} />
+              </label>
+              <p class="muted small-print">
+                {formatNumber(s.sent)} sent · {formatNumber(s.dropped)} dropped (buffer full or too old) · gauge is logarithmic up to {formatNumber(GAUGE_MAX)}
+              </p>
+            </div>
+          );
+        })}
+      </section>
+    </div>
+  );
+}
+
+/** A typed value from a text box: a number, true/false, or the text itself. */
+function parseWriteValue(text: string): unknown {
+  const t = text.trim();
+  if (t !== '' && Number.isFinite(Number(t))) return Number(t);
+  if (t === 'true' || t === 'false') return t === 'true';
+  return text;
+}
+
+function DeviceDetail({ device, live, now }: { device: Device | null; live: TelemetryValue | undefined; now: number }) {
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
+  const [result, setResult] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  if (!device) {
+    return (
+      <aside class="card event-detail" aria-label="Device details">
+        <p class="muted">Select a device (click, or ↑/↓ in the list) to see its channels{' '}and write the writable ones.</p>
+      </aside>
+    );
+  }
+  const write = async (channel: string) => {
+    setResult(null);
+    try {
+      await api(`/api/devices/${encodeURIComponent(device.id)}/write`, { body: { channel, value: parseWriteValue(drafts[channel] ?? '') } });
+      setResult({ kind: 'ok', text: `Wrote ${drafts[channel]} to ${device.id}.${channel}.` });
+    } catch (err) {
+      setResult({ kind: 'error', text: describeError(err) });
+    }
+  };
+  return (
+    <aside class="card event-detail" aria-label={`Device ${device.id}`} data-testid="device-detail">
+      <h2 class="mono">{device.id}</h2>
+      <p>
+        <span class={`cstate cstate-${device.connectorState}`}>{device.connectorState}</span>{' '}
+        <span class="muted">
+          {device.connector} · {device.connectorType} · last record{' '}
+          {live ? `seq ${live.seq}, ${formatAgo(Date.parse(live.ts), now)}` : device.lastRecord ? `seq ${device.lastRecord.seq}, ${formatAgo(Date.parse(device.lastRecord.ts), now)}` : 'none yet'}
+        </span>
+      </p>
+      <table class="table compact">
+        <thead>
+          <tr>
+            <th scope="col">Channel</th>
+            <th scope="col">Value</th>
+            <th scope="col">Updated</th>
+          </tr>
+        </thead>
+        <tbody>
+          {device.channels.map((c) => {
+            const liveValue = live && c.name in live.values ? live.values[c.name] : undefined;
+            const ts = liveValue !== undefined ? live!.ts : c.ts;
+            return (
+              <tr key={c.name} data-channel={c.name}>
+                <td class="mono">{c.name}</td>
+                <td class="mono value">{displayValue(liveValue !== undefined ? liveValue : c.value)}</td>
+                <td class="muted">{ts ? formatAgo(Date.parse(ts), now) : '–'}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {device.channels.some((c) => c.writable) ? (
+        <>
+          <h3>Write</h3>
+          {device.channels
+            .filter((c) => c.writable)
+            .map((c) => (
+              <form
+                class="param"
+                key={c.name}
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void write(c.name);
+                }}
+              >
+                <label for={`w-${c.name}`}>{c.name}</label>
+                <input id={`w-${c.name}`} value={drafts[c.name] ?? ''} onInput={(e) => setDrafts({ ...drafts, [c.name]: e.currentTarget.value })} placeholder="value" />
+                <button type="submit" class="small" disabled={(drafts[c.name] ?? '') === ''}>
+                  Write
+                </button>
+              </form>
+            ))}
+          {result ? (
+            <p class={`notice notice-${result.kind}`} role={result.kind === 'error' ? 'alert' : 'status'}>
+              {result.text}
+            </p>
+          ) : null}
+        </>
+      ) : null}
+    </aside>
+  );
+}

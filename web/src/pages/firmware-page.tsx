@@ -1,0 +1,601 @@
+import { Fragment } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ConfirmDialog, Empty, ErrorBox, Labels, Loading, NotEnabled, ProgressBar } from '../components/common';
+import { FileDrop } from '../components/file-drop';
+import { api, ApiError, describeError, uploadForm } from '../lib/api';
+import { withToken } from '../lib/auth';
+import { socket } from '../lib/app-state';
+import { cluster } from '../lib/cluster';
+import { compareNames, formatBytes, parseLabels } from '../lib/format';
+import { refreshRollout, rollouts } from '../lib/live';
+import { nodeHref } from '../lib/router';
+import { useStore } from '../lib/store';
+import type { FirmwareRecord, Rollout, RolloutStatus } from '../lib/types';
+
+function asList<T>(body: unknown, key: string): T[] {
+  if (Array.isArray(body)) return body as T[];
+  const b = body as Record<string, unknown> | null;
+  const inner = b?.[key] ?? b?.items;
+  return Array.isArray(inner) ? (inner as T[]) : [];
+}
+
+const ACTIVE: RolloutStatus[] = ['pending', 'running', 'paused'];
+
+export function FirmwarePage() {
+  const [firmware, setFirmware] = useState<FirmwareRecord[] | null>(null);
+  const [error, setError] = useState<ApiError | Error | null>(null);
+  const conn = useStore(socket.state);
+
+  const load = async () => {
+    try {
+      setFirmware(asList<FirmwareRecord>(await api('/api/firmware'), 'firmware'));
+      setError(null);
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  useEffect(() => {
+    void load();
+  }, [conn.opens]);
+
+  if (error instanceof ApiError && error.notEnabled) {
+    return (
+      <section class="page">
+        <h1>Firmware &amp; rollouts</h1>
+        <NotEnabled feature="The firmware store">
+          <p>This gateway was built without the firmware store and rollouts (issue 4). Single-node updates still work from each node's page.</p>
+        </NotEnabled>
+      </section>
+    );
+  }
+
+  return (
+    <section class="page page-firmware" aria-labelledby="fw-page-title">
+      <div class="page-head">
+        <h1 id="fw-page-title">Firmware &amp; rollouts</h1>
+        <p class="summary">Keep images in the store, then roll them out to the fleet in batches — the primary node last, stopping when failures pass your limit.</p>
+      </div>
+      {error ? (
+        <ErrorBox title="The firmware store could not be read" onRetry={() => void load()}>
+          {describeError(error)}
+        </ErrorBox>
+      ) : null}
+      <div class="grid-2">
+        <UploadFirmware onUploaded={() => void load()} />
+        <FirmwareList firmware={firmware} onChanged={() => void load()} />
+      </div>
+      <RolloutWizard firmware={firmware ?? []} />
+      <RolloutsPanel />
+    </section>
+  );
+}
+
+/** "spore-node-1.2.3.bin" → { name: "spore-node", version: "1.2.3" } */
+function guessFromFileName(fileName: string): { name: string; version: string } {
+  const base = fileName.replace(/\.(bin|img|elf)$/i, '');
+  const m = /^(.*?)[-_ ]v?(\d+(?:\.\d+)+(?:[-+.][0-9A-Za-z.]+)?)$/.exec(base);
+  return m ? { name: m[1]!, version: m[2]! } : { name: base, version: '' };
+}
+
+function UploadFirmware({ onUploaded }: { onUploaded: () => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [name, setName] = useState('');
+  const [version, setVersion] = useState('');
+  const [labels, setLabels] = useState('');
+  const [force, setForce] = useState(false);
+  const [progress, setProgress] = useState<{ loaded: number; total: number } | null>(null);
+  const [result, setResult] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+
+  const choose = (f: File | null) => {
+    setFile(f);
+    setResult(null);
+    if (f) {
+      const g = guessFromFileName(f.name);
+      if (!name) setName(g.name);
+      if (!version && g.version) setVersion(g.version);
+    }
+  };
+
+  const parsedLabels = parseLabels(labels);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!file) return;
+    const form = new FormData();
+    form.append('name', name.trim());
+    form.append('version', version.trim());
+    if (Object.keys(parsedLabels.labels).length) form.append('labels', JSON.stringify(parsedLabels.labels));
+    if (force) form.append('force', 'true');
+    form.append('file', file, file.name);
+    setProgress({ loaded: 0, total: file.size });
+    setResult(null);
+    try {
+      const rec = await uploadForm<FirmwareRecord>('/api/firmware', form, setProgress);
+      setResult({ kind: 'ok', text: `Stored ${rec.name} ${rec.version} (${formatBytes(rec.size)}, sha256 ${rec.sha256.slice(0, 12)}…).` });
+      setFile(null);
+      setName('');
+      setVersion('');
+      onUploaded();
+    } catch (err) {
+      setResult({ kind: 'error', text: describeError(err) });
+    } finally {
+      setProgress(null);
+    }
+  };
+
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="upload-title" data-testid="firmware-upload">
+      <h2 id="upload-title">Upload firmware</h2>
+      <FileDrop label="Firmware image (.bin)" accept=".bin,application/octet-stream" file={file} onFile={choose} />
+      <div class="form-grid">
+        <label class="field">
+          <span>Name</span>
+          <input name="name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        <label class="field">
+          <span>Version</span>
+          <input name="version" required value={version} onInput={(e) => setVersion(e.currentTarget.value)} placeholder="1.2.0" />
+        </label>
+        <label class="field">
+          <span>Labels (optional)</span>
+          <input name="labels" value={labels} onInput={(e) => setLabels(e.currentTarget.value)} placeholder="board=esp01, channel=beta" aria-invalid={parsedLabels.error ? true : undefined} />
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={force} onChange={(e) => setForce(e.currentTarget.checked)} /> Store even if it is not an ESP8266 application image
+        </label>
+      </div>
+      {parsedLabels.error ? <p class="notice notice-error">{parsedLabels.error}: write labels as key=value, separated by commas.</p> : null}
+      <div class="toolbar">
+        <button type="submit" class="primary" disabled={!file || !name.trim() || !version.trim() || progress !== null || parsedLabels.error !== null}>
+          {progress ? 'Uploading…' : 'Upload to the store'}
+        </button>
+      </div>
+      {progress ? <ProgressBar value={progress.loaded} max={progress.total || 1} label="Upload progress" /> : null}
+      {result ? (
+        <p class={`notice notice-${result.kind}`} role={result.kind === 'error' ? 'alert' : 'status'} data-testid="upload-result">
+          {result.text}
+        </p>
+      ) : null}
+    </form>
+  );
+}
+
+function FirmwareList({ firmware, onChanged }: { firmware: FirmwareRecord[] | null; onChanged: () => void }) {
+  const [toDelete, setToDelete] = useState<FirmwareRecord | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const remove = async () => {
+    const fw = toDelete!;
+    setToDelete(null);
+    try {
+      await api(`/api/firmware/${encodeURIComponent(fw.id)}`, { method: 'DELETE' });
+      setMessage(null);
+      onChanged();
+    } catch (err) {
+      setMessage(err instanceof ApiError && err.status === 409 ? `${fw.name} ${fw.version} is used by a rollout that has not finished: ${err.message}` : describeError(err));
+    }
+  };
+  return (
+    <section class="card" aria-labelledby="store-title">
+      <h2 id="store-title">Firmware store</h2>
+      {message ? (
+        <p class="notice notice-error" role="alert">
+          {message}
+        </p>
+      ) : null}
+      {firmware === null ? (
+        <Loading what="firmware" />
+      ) : firmware.length === 0 ? (
+        <Empty title="No firmware stored yet">
+          <p>Drop an image on the upload form to store it; then start a rollout below.</p>
+        </Empty>
+      ) : (
+        <table class="table" data-testid="firmware-list">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Version</th>
+              <th scope="col">Size</th>
+              <th scope="col">SHA-256</th>
+              <th scope="col">Labels</th>
+              <th scope="col">Stored</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {firmware.map((f) => (
+              <tr key={f.id} data-firmware-id={f.id}>
+                <td>{f.name}</td>
+                <td class="mono">{f.version}</td>
+                <td>{formatBytes(f.size)}</td>
+                <td class="mono" title={f.sha256}>
+                  {f.sha256.slice(0, 12)}…
+                </td>
+                <td>
+                  <Labels labels={f.labels} />
+                </td>
+                <td>{new Date(f.createdAt).toLocaleString()}</td>
+                <td class="actions">
+                  <a class="button small" href={withToken(`/api/firmware/${encodeURIComponent(f.id)}/download`)} download>
+                    Download
+                  </a>
+                  <button type="button" class="small danger" onClick={() => setToDelete(f)} aria-label={`Delete ${f.name} ${f.version}`}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <ConfirmDialog open={toDelete !== null} title={`Delete ${toDelete?.name ?? ''} ${toDelete?.version ?? ''}?`} confirmLabel="Delete" danger onCancel={() => setToDelete(null)} onConfirm={() => void remove()}>
+        <p>The image is removed from the store. Nodes already running it are not affected.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
+  const st = useStore(cluster);
+  const [firmwareId, setFirmwareId] = useState('');
+  const [mode, setMode] = useState<'labels' | 'nodes'>('labels');
+  const [labelText, setLabelText] = useState('');
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
+  const [nodeFilter, setNodeFilter] = useState('');
+  const [batchSize, setBatchSize] = useState(2);
+  const [maxFailures, setMaxFailures] = useState(0);
+  const [bootTimeoutSec, setBootTimeoutSec] = useState(60);
+  const [plan, setPlan] = useState<Rollout | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+
+  useEffect(() => {
+    if (!firmwareId && firmware.length) setFirmwareId(firmware[0]!.id);
+    if (firmwareId && !firmware.some((f) => f.id === firmwareId)) setFirmwareId(firmware[0]?.id ?? '');
+  }, [firmware]);
+
+  const nodes = useMemo(() => [...st.nodes.values()].sort((a, b) => compareNames(a.hostname, b.hostname)), [st.structure]);
+  const parsed = parseLabels(labelText);
+  const matching = useMemo(() => {
+    if (mode === 'nodes') return nodes.filter((n) => chosen.has(n.ip));
+    return nodes.filter((n) => Object.entries(parsed.labels).every(([k, v]) => n.labels[k] === v));
+  }, [mode, nodes, chosen, labelText]);
+  const visibleNodes = nodes.filter((n) => !nodeFilter || `${n.hostname} ${n.ip}`.includes(nodeFilter));
+
+  const request = (dryRun: boolean) => ({
+    firmwareId,
+    target: mode === 'labels' ? (Object.keys(parsed.labels).length ? { labels: parsed.labels } : {}) : { ips: [...chosen] },
+    batchSize,
+    maxFailures,
+    bootTimeoutSec,
+    dryRun,
+  });
+
+  const submit = async (dryRun: boolean) => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      const r = await api<Rollout>('/api/rollouts', { body: request(dryRun) });
+      if (dryRun) setPlan(r);
+      else {
+        setPlan(null);
+        rollouts.get().set(r.id, r);
+        rollouts.changed();
+        setMessage({ kind: 'ok', text: `Rollout started for ${r.nodes.length} node(s).` });
+      }
+    } catch (err) {
+      setMessage({ kind: 'error', text: describeError(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const invalid = !firmwareId || (mode === 'nodes' && chosen.size === 0) || parsed.error !== null || batchSize < 1 || maxFailures < 0 || bootTimeoutSec < 1;
+
+  return (
+    <form class="card" aria-labelledby="wizard-title" onSubmit={(e) => (e.preventDefault(), void submit(false))} data-testid="rollout-wizard">
+      <h2 id="wizard-title">New rollout</h2>
+      {firmware.length === 0 ? <p class="muted">Upload a firmware image first.</p> : null}
+      <fieldset>
+        <legend>1. Firmware</legend>
+        <label class="field">
+          <span>Image</span>
+          <select value={firmwareId} onChange={(e) => setFirmwareId(e.currentTarget.value)} name="firmware" aria-label="Firmware to roll out">
+            {firmware.map((f) => (
+              <option key={f.id} value={f.id}>
+                {f.name} {f.version} ({formatBytes(f.size)})
+              </option>
+            ))}
+          </select>
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>2. Nodes</legend>
+        <div class="seg" role="radiogroup" aria-label="How to choose nodes">
+          <label class="check">
+            <input type="radio" name="target-mode" checked={mode === 'labels'} onChange={() => setMode('labels')} /> By labels
+          </label>
+          <label class="check">
+            <input type="radio" name="target-mode" checked={mode === 'nodes'} onChange={() => setMode('nodes')} /> Choose nodes
+          </label>
+        </div>
+        {mode === 'labels' ? (
+          <label class="field">
+            <span>Label selector (empty = every node)</span>
+            <input value={labelText} onInput={(e) => setLabelText(e.currentTarget.value)} placeholder="role=sensor, site=lab" aria-invalid={parsed.error ? true : undefined} name="labels" />
+          </label>
+        ) : (
+          <div class="node-picker">
+            <div class="toolbar">
+              <input type="search" placeholder="filter" aria-label="Filter nodes to choose" value={nodeFilter} onInput={(e) => setNodeFilter(e.currentTarget.value)} />
+              <button type="button" class="small" onClick={() => setChosen(new Set(visibleNodes.map((n) => n.ip)))}>
+                Select shown
+              </button>
+              <button type="button" class="small" onClick={() => setChosen(new Set())}>
+                Clear
+              </button>
+            </div>
+            <div class="picker-list" role="group" aria-label="Nodes to update">
+              {visibleNodes.slice(0, 1000).map((n) => (
+                <label class="check" key={n.ip}>
+                  <input
+                    type="checkbox"
+                    checked={chosen.has(n.ip)}
+                    onChange={(e) => {
+                      const next = new Set(chosen);
+                      if (e.currentTarget.checked) next.add(n.ip);
+                      else next.delete(n.ip);
+                      setChosen(next);
+                    }}
+                  />{' '}
+                  {n.hostname} <span class="muted mono">{n.ip}</span>
+                </label>
+              ))}
+            </div>
+          </div>
+        )}
+        <p class="muted" data-testid="wizard-match">
+          {matching.length} known node(s) match now.
+        </p>
+      </fieldset>
+      <fieldset>
+        <legend>3. Safety</legend>
+        <div class="form-grid">
+          <label class="field">
+            <span>Batch size</span>
+            <input type="number" min={1} value={batchSize} onInput={(e) => setBatchSize(Number(e.currentTarget.value))} name="batchSize" />
+          </label>
+          <label class="field">
+            <span>Max failures</span>
+            <input type="number" min={0} value={maxFailures} onInput={(e) => setMaxFailures(Number(e.currentTarget.value))} name="maxFailures" />
+          </label>
+          <label class="field">
+            <span>Boot timeout (s)</span>
+            <input type="number" min={1} value={bootTimeoutSec} onInput={(e) => setBootTimeoutSec(Number(e.currentTarget.value))} name="bootTimeoutSec" />
+          </label>
+        </div>
+      </fieldset>
+      <div class="toolbar">
+        <button type="button" disabled={invalid || busy} onClick={() => void submit(true)}>
+          Preview (dry run)
+        </button>
+        <button type="submit" class="primary" disabled={invalid || busy}>
+          Start rollout
+        </button>
+      </div>
+      {message ? (
+        <p class={`notice notice-${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="wizard-message">
+          {message.text}
+        </p>
+      ) : null}
+      {plan ? <PlanPreview plan={plan} /> : null}
+    </form>
+  );
+}
+
+function PlanPreview({ plan }: { plan: Rollout }) {
+  const host = new Map(plan.nodes.map((n) => [n.ip, n.hostname]));
+  return (
+    <div class="plan" data-testid="rollout-plan" aria-live="polite">
+      <h3>Dry run: {plan.nodes.length} node(s) would be updated</h3>
+      {plan.batches?.length ? (
+        <ol>
+          {plan.batches.map((b, i) => (
+            <li key={i}>
+              Batch {i + 1}: {b.map((ip) => `${host.get(ip) ?? ip} (${ip})`).join(', ')}
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <ul>
+          {plan.nodes.map((n) => (
+            <li key={n.ip}>
+              {n.hostname} ({n.ip}) — {n.state}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p class="muted">Nothing was changed. Press “Start rollout” to run it.</p>
+    </div>
+  );
+}
+
+function RolloutsPanel() {
+  const map = useStore(rollouts);
+  const conn = useStore(socket.state);
+  const [error, setError] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+
+  useEffect(() => {
+    void api('/api/rollouts')
+      .then((body) => {
+        const list = asList<Rollout>(body, 'rollouts');
+        const m = rollouts.get();
+        for (const r of list) m.set(r.id, { ...m.get(r.id), ...r });
+        rollouts.changed();
+        setError(null);
+        for (const r of list) if (ACTIVE.includes(r.status) && (!r.nodes || r.nodes.length === 0)) void refreshRollout(r.id);
+      })
+      .catch((err: unknown) => setError(describeError(err)));
+  }, [conn.opens]);
+
+  const all = [...map.values()].filter((r) => !r.dryRun).sort((a, b) => (b.createdAt ?? b.startedAt ?? '').localeCompare(a.createdAt ?? a.startedAt ?? ''));
+  const active = all.filter((r) => ACTIVE.includes(r.status));
+  const history = all.filter((r) => !ACTIVE.includes(r.status));
+
+  return (
+    <>
+      <section class="card" aria-labelledby="active-title">
+        <h2 id="active-title">Running rollouts</h2>
+        {error ? <ErrorBox title="Rollouts could not be read">{error}</ErrorBox> : null}
+        {active.length === 0 ? <p class="muted">No rollout is running.</p> : active.map((r) => <RolloutCard key={r.id} rollout={r} />)}
+      </section>
+      <section class="card" aria-labelledby="history-title">
+        <h2 id="history-title">History</h2>
+        {history.length === 0 ? (
+          <p class="muted">No finished rollout yet.</p>
+        ) : (
+          <table class="table" data-testid="rollout-history">
+            <thead>
+              <tr>
+                <th scope="col">Status</th>
+                <th scope="col">Firmware</th>
+                <th scope="col">Nodes</th>
+                <th scope="col">Started</th>
+                <th scope="col">Finished</th>
+                <th scope="col">
+                  <span class="sr-only">Details</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.map((r) => (
+                <Fragment key={r.id}>
+                  <tr data-rollout-id={r.id} data-status={r.status}>
+                    <td>
+                      <span class={`rstatus rstatus-${r.status}`}>{r.status}</span>
+                    </td>
+                    <td>
+                      {r.firmware.name} {r.firmware.version}
+                    </td>
+                    <td>{summarise(r)}</td>
+                    <td>{r.startedAt ? new Date(r.startedAt).toLocaleString() : '–'}</td>
+                    <td>{r.finishedAt ? new Date(r.finishedAt).toLocaleString() : '–'}</td>
+                    <td>
+                      <button type="button" class="small" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? null : r.id)}>
+                        {open === r.id ? 'Hide' : 'Details'}
+                      </button>
+                    </td>
+                  </tr>
+                  {open === r.id ? (
+                    <tr>
+                      <td colSpan={6}>
+                        <RolloutNodes rollout={r} />
+                      </td>
+                    </tr>
+                  ) : null}
+                </Fragment>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </>
+  );
+}
+
+function summarise(r: Rollout): string {
+  const c: Record<string, number> = {};
+  for (const n of r.nodes ?? []) c[n.state] = (c[n.state] ?? 0) + 1;
+  const parts = Object.entries(c).map(([k, v]) => `${v} ${k}`);
+  return `${r.nodes?.length ?? 0} (${parts.join(', ') || 'none'})`;
+}
+
+function RolloutCard({ rollout: r }: { rollout: Rollout }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const done = (r.nodes ?? []).filter((n) => ['succeeded', 'failed', 'skipped'].includes(n.state)).length;
+  const control = async (action: 'pause' | 'resume' | 'cancel') => {
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api<Rollout>(`/api/rollouts/${encodeURIComponent(r.id)}/${action}`, { method: 'POST' });
+      if (res && typeof res === 'object' && 'id' in res) {
+        rollouts.get().set(r.id, { ...r, ...res });
+        rollouts.changed();
+      } else void refreshRollout(r.id);
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <article class="rollout" data-testid="rollout" data-rollout-id={r.id} data-status={r.status} aria-label={`Rollout of ${r.firmware.name} ${r.firmware.version}`}>
+      <header class="rollout-head">
+        <h3>
+          {r.firmware.name} {r.firmware.version} <span class={`rstatus rstatus-${r.status}`}>{r.status}</span>
+        </h3>
+        <span class="muted">
+          {done} of {r.nodes?.length ?? 0} node(s) finished
+        </span>
+        <div class="toolbar">
+          {r.status === 'paused' ? (
+            <button type="button" disabled={busy} onClick={() => void control('resume')}>
+              Resume
+            </button>
+          ) : (
+            <button type="button" disabled={busy || r.status !== 'running'} onClick={() => void control('pause')}>
+              Pause
+            </button>
+          )}
+          <button type="button" class="danger" disabled={busy} onClick={() => setConfirmCancel(true)}>
+            Cancel…
+          </button>
+        </div>
+      </header>
+      <ProgressBar value={done} max={r.nodes?.length || 1} label="Rollout progress" state={r.status === 'failed' ? 'failed' : undefined} />
+      {error ? (
+        <p class="notice notice-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <RolloutNodes rollout={r} />
+      <ConfirmDialog open={confirmCancel} title="Cancel this rollout?" confirmLabel="Cancel rollout" danger onCancel={() => setConfirmCancel(false)} onConfirm={() => (setConfirmCancel(false), void control('cancel'))}>
+        <p>Nodes being updated now finish their update; no other node is touched.</p>
+      </ConfirmDialog>
+    </article>
+  );
+}
+
+function RolloutNodes({ rollout: r }: { rollout: Rollout }) {
+  return (
+    <table class="table compact" data-testid="rollout-nodes">
+      <thead>
+        <tr>
+          <th scope="col">Node</th>
+          <th scope="col">State</th>
+          <th scope="col">Progress</th>
+          <th scope="col">Error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {(r.nodes ?? []).map((n) => (
+          <tr key={n.ip} data-ip={n.ip} data-state={n.state}>
+            <td>
+              <a href={nodeHref(n.ip)}>{n.hostname}</a> <span class="muted mono">{n.ip}</span>
+            </td>
+            <td>
+              <span class={`nstate nstate-${n.state}`}>{n.state}</span>
+            </td>
+            <td class="c-progress">
+              <ProgressBar value={n.state === 'succeeded' ? 100 : n.progress} label={`${n.hostname} progress`} state={n.state === 'failed' ? 'failed' : n.state === 'succeeded' ? 'succeeded' : undefined} />
+            </td>
+            <td>{n.error ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
