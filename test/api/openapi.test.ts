@@ -8,14 +8,15 @@ import { findBinary, skipUnlessPeer } from '../helpers/peers.js';
 import { requirementFor } from '../../src/auth/access-policy.js';
 import { z } from 'zod';
 import { API_TAGS, checkedByService, documented } from '../../src/api/openapi/route-doc.js';
+import { WEB_UI_ROUTE } from '../../src/api/openapi/openapi-plugin.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const ADMIN = 'openapi-admin-secret-0123456789';
 const CHROMIUM = findBinary('chromium', ['/usr/bin/chromium', '/usr/bin/chromium-browser']);
 
-/** Fastify's `/api/node/status/:ip` is OpenAPI's `/api/node/status/{ip}`. */
-const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+/** Fastify's `/api/node/status/:ip` is OpenAPI's `/api/node/status/{ip}`; the web UI's catch-all `/*` is listed as `/`. */
+const openApiPath = (url: string) => (url === WEB_UI_ROUTE ? '/' : url.replace(/:([A-Za-z0-9_]+)/g, '{$1}'));
 
 /** The docs page's own assets (Swagger UI's scripts, styles, its copy of the document): not API operations. */
 const isDocsAsset = (url: string) => url.startsWith('/api/docs/');
@@ -71,7 +72,7 @@ describe('OpenAPI document and docs page (issue 7)', () => {
       ['post', '/api/discovery/primary/{ip}'], ['get', '/api/cluster/members'], ['post', '/api/cluster/refresh'],
       ['get', '/api/tasks/status'], ['get', '/api/node/status'], ['get', '/api/node/status/{ip}'], ['get', '/api/node/endpoints'],
       ['post', '/api/node/update'], ['post', '/api/proxy-call'], ['post', '/api/cluster/event'], ['post', '/api/test/websocket'],
-      ['get', '/api/health'], ['get', '/ws'], ['post', '/rpc'], ['get', '/api/openapi.json'], ['get', '/api/docs'],
+      ['get', '/api/health'], ['get', '/ws'], ['post', '/rpc'], ['get', '/api/openapi.json'], ['get', '/api/docs'], ['get', '/'],
     ]) {
       assert.ok(doc.paths[path!]?.[method!], `${method!.toUpperCase()} ${path} is documented`);
     }
@@ -91,8 +92,9 @@ describe('OpenAPI document and docs page (issue 7)', () => {
           assert.ok(op.parameters?.some((p: any) => p.in === 'path' && p.name === name && p.required === true), `${what} documents path parameter ${name}`);
         }
         for (const [status, answer] of Object.entries<any>(op.responses)) {
-          // Errors have the one error shape; `/rpc` answers in JSON-RPC's, and an unhealthy health report is still the report.
-          if (/^[45]/.test(status) && path !== '/rpc' && path !== '/api/health') {
+          // API errors have the one error shape; `/rpc` answers in JSON-RPC's, an unhealthy health
+          // report is still the report, and the web UI's pages are HTML.
+          if (/^[45]/.test(status) && (path.startsWith('/api/') || path === '/ws') && path !== '/api/health') {
             assert.deepEqual(answer.content?.['application/json']?.schema, { $ref: '#/components/schemas/Error' }, `${what} ${status} has the error shape`);
           }
         }

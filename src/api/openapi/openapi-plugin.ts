@@ -90,6 +90,26 @@ function docsPageSchema(): FastifySchema {
   } as FastifySchema;
 }
 
+/**
+ * The web UI (api/web-ui.ts) answers every non-API path (`GET /*`: its files, and its
+ * index.html for client-side routes); OpenAPI has no catch-all path, so it is listed as `/`.
+ */
+export const WEB_UI_ROUTE = '/*';
+
+function webUiSchema(): FastifySchema {
+  return {
+    summary: 'The web UI',
+    description: `The gateway's own web UI (docs/web-ui.md). Any path outside \`/api\`, \`/ws\`, \`/rpc\` and \`/metrics\` answers a file of the UI, or its page for client-side routes such as \`/nodes/{ip}\`.\n\n${ACCESS_NOTE.none}`,
+    tags: ['management'],
+    operationId: 'getWebUi',
+    security: [],
+    response: {
+      200: { description: 'A page or a file of the UI.', content: { 'text/html': { schema: { type: 'string' } } } },
+      503: { description: 'The UI has not been built: a page saying how to build it.', content: { 'text/html': { schema: { type: 'string' } } } },
+    },
+  } as FastifySchema;
+}
+
 /** `/ws` is not a Fastify route (the HTTP server's `upgrade` event); CONTRACT §5. */
 const WsQuery = z.object({
   replay: z.string().optional().describe('Replay the retained MQTT messages matching this topic filter on connect, then one `mqtt/replay` message {filter, count} (docs/websocket.md).'),
@@ -166,6 +186,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       const doc = (route as RouteOptions).config?.openapi;
       if (doc) return { schema: operationSchema(doc, method, route.url), url };
       if (url === DOCS_PATH) return { schema: docsPageSchema(), url };
+      if (route.url === WEB_UI_ROUTE) return { schema: webUiSchema(), url: '/' };
       return { schema, url };
     },
     transformObject: (documentObject) => {
