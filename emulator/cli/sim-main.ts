@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { createInterface } from 'node:readline';
-import { FlagError, formatHelp, parseFlags, parsers, type FlagSpec } from '../../src/cli/parse-flags.js';
+import { HELP_FLAG, parseCommandLine, parsers, type FlagSpec } from '../../src/cli/parse-flags.js';
 import { isValidIpv4 } from '../../src/protocol/ip.js';
 import { isValidVersion } from '../firmware-image.js';
 import { SimCluster, SIM_DEFAULTS } from '../sim-cluster.js';
@@ -46,7 +46,7 @@ const FLAGS: FlagSpec[] = [
   },
   { name: 'control-port', description: 'serve fault-injection commands on 127.0.0.1:<port> (POST /command, GET /nodes)', accepts: 'an integer 1-65535', parse: parsers.port(1) },
   { name: 'quiet', description: 'print nothing but errors', accepts: 'no value', boolean: true, parse: parsers.boolean },
-  { name: 'help', description: 'show this help', accepts: 'no value', boolean: true, parse: parsers.boolean },
+  HELP_FLAG,
 ];
 
 const USAGE = `Usage: spore-sim [options]
@@ -92,20 +92,8 @@ function startControlServer(cluster: SimCluster, port: number): Promise<http.Ser
 }
 
 async function main(argv: string[]): Promise<number> {
-  let values: Map<string, unknown>;
-  try {
-    ({ values } = parseFlags(argv, FLAGS));
-  } catch (err) {
-    if (err instanceof FlagError) {
-      process.stderr.write(`spore-sim: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  if (values.get('help')) {
-    process.stdout.write(formatHelp(USAGE, FLAGS));
-    return 0;
-  }
+  const values = parseCommandLine('spore-sim', argv, FLAGS, USAGE);
+  if (typeof values === 'number') return values;
   const quiet = values.get('quiet') === true;
   const say = (text: string): void => {
     if (!quiet) process.stdout.write(`${text}\n`);

@@ -1,6 +1,6 @@
 import { LOG_LEVELS } from '../logger.js';
 import { isValidBrokerUrl } from '../mqtt/broker-url.js';
-import { type FlagSpec, parsers } from './parse-flags.js';
+import { HELP_FLAG, type FlagSpec, parsers } from './parse-flags.js';
 
 /**
  * The gateway's flags (CONTRACT §1) and where each lands in the configuration
@@ -62,7 +62,7 @@ export const GATEWAY_FLAGS: GatewayFlagSpec[] = [
     parse: (raw) => (/^https?:\/\/[^\s/]+/.test(raw) ? raw : undefined),
   },
   { name: 'print-config', description: 'print the effective configuration (secrets masked) and exit', accepts: 'no value', boolean: true, parse: parsers.boolean },
-  { name: 'help', description: 'show this help', accepts: 'no value', boolean: true, parse: parsers.boolean },
+  HELP_FLAG,
   { name: 'version', description: 'show the version', accepts: 'no value', boolean: true, parse: parsers.boolean },
 ];
 

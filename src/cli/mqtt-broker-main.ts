@@ -7,33 +7,21 @@
  */
 import { createLogger } from '../logger.js';
 import { EmbeddedBroker } from '../mqtt/embedded-broker.js';
-import { FlagError, formatHelp, parseFlags, parsers, type FlagSpec } from './parse-flags.js';
+import { HELP_FLAG, parseCommandLine, parsers, type FlagSpec } from './parse-flags.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'port', description: 'MQTT (TCP) port', accepts: 'an integer 0-65535', parse: parsers.port(0), defaultText: '1883' },
   { name: 'ws-port', description: 'MQTT over WebSocket port', accepts: 'an integer 0-65535', parse: parsers.port(0), defaultText: 'off' },
   { name: 'bind', description: 'bind address', accepts: 'an IP address or host name', parse: parsers.nonEmpty, defaultText: '0.0.0.0' },
   { name: 'verbose', description: 'log every connection and publication', accepts: 'no value', boolean: true, parse: parsers.boolean },
-  { name: 'help', description: 'show this help', accepts: 'no value', boolean: true, parse: parsers.boolean },
+  HELP_FLAG,
 ];
 
 const USAGE = 'Usage: npm run mqtt:broker -- [options]\n\nAn MQTT broker for trying the gateway (MQTT 3.1.1; MQTT_USER / MQTT_PASSWORD turn on authentication).';
 
 async function main(argv: string[]): Promise<number> {
-  let values: Map<string, unknown>;
-  try {
-    values = parseFlags(argv, FLAGS).values;
-  } catch (err) {
-    if (err instanceof FlagError) {
-      process.stderr.write(`mqtt-broker: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  if (values.get('help')) {
-    process.stdout.write(formatHelp(USAGE, FLAGS));
-    return 0;
-  }
+  const values = parseCommandLine('mqtt-broker', argv, FLAGS, USAGE);
+  if (typeof values === 'number') return values;
   const verbose = values.get('verbose') === true;
   const logger = createLogger(verbose ? 'debug' : 'info');
   const username = process.env.MQTT_USER || undefined;

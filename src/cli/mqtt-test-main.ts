@@ -8,7 +8,7 @@
 import mqtt from 'mqtt';
 import { parseBrokerUrl } from '../mqtt/broker-url.js';
 import { testMessages } from '../mqtt/test-messages.js';
-import { FlagError, formatHelp, parseFlags, parsers, type FlagSpec } from './parse-flags.js';
+import { HELP_FLAG, parseCommandLine, parsers, type FlagSpec } from './parse-flags.js';
 
 const FLAGS: FlagSpec[] = [
   {
@@ -22,26 +22,14 @@ const FLAGS: FlagSpec[] = [
   { name: 'delay', description: 'pause between messages, ms', accepts: 'an integer >= 0', parse: parsers.integer(0, 60_000), defaultText: '200' },
   { name: 'large-bytes', description: 'size of the large payload, bytes', accepts: 'an integer 1-10000000', parse: parsers.integer(1, 10_000_000), defaultText: '204800' },
   { name: 'insecure', description: 'accept any TLS certificate', accepts: 'no value', boolean: true, parse: parsers.boolean },
-  { name: 'help', description: 'show this help', accepts: 'no value', boolean: true, parse: parsers.boolean },
+  HELP_FLAG,
 ];
 
 const USAGE = 'Usage: npm run mqtt:test -- [options]\n\nPublishes the 16 test message kinds of seed 001 to an MQTT broker.';
 
 async function main(argv: string[]): Promise<number> {
-  let values: Map<string, unknown>;
-  try {
-    values = parseFlags(argv, FLAGS).values;
-  } catch (err) {
-    if (err instanceof FlagError) {
-      process.stderr.write(`mqtt-test: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  if (values.get('help')) {
-    process.stdout.write(formatHelp(USAGE, FLAGS));
-    return 0;
-  }
+  const values = parseCommandLine('mqtt-test', argv, FLAGS, USAGE);
+  if (typeof values === 'number') return values;
   const url = (values.get('url') as string | undefined) ?? 'mqtt://localhost:1883';
   const address = parseBrokerUrl(url);
   const qos = ((values.get('qos') as number | undefined) ?? 0) as 0 | 1 | 2;

@@ -106,3 +106,28 @@ export function formatHelp(usage: string, specs: readonly FlagSpec[]): string {
   });
   return `${usage}\n\nOptions (single or double dash, "-name value" or "-name=value"):\n${lines.join('\n')}\n`;
 }
+
+/** The `-help` flag every tool has. */
+export const HELP_FLAG: FlagSpec = { name: 'help', description: 'show this help', accepts: 'no value', boolean: true, parse: parsers.boolean };
+
+/**
+ * A tool's command line: the flag values, or the exit code when there is
+ * nothing more to do (help printed → 0, a bad flag explained in one line → 2).
+ */
+export function parseCommandLine(binary: string, argv: readonly string[], specs: readonly FlagSpec[], usage: string): Map<string, unknown> | number {
+  let values: Map<string, unknown>;
+  try {
+    values = parseFlags(argv, specs).values;
+  } catch (err) {
+    if (err instanceof FlagError) {
+      process.stderr.write(`${binary}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (values.get('help')) {
+    process.stdout.write(formatHelp(usage, specs));
+    return 0;
+  }
+  return values;
+}

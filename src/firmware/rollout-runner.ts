@@ -4,6 +4,7 @@ import { GatewayError } from '../errors.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
 import type { NodeClient } from '../node-client/node-client.js';
+import { sleepUnlessAborted } from '../util/concurrency.js';
 import type { FirmwareStore } from './firmware-store.js';
 import type { OtaService } from './ota-service.js';
 import type { NodePatch, RolloutNodeRecord, RolloutRecord, RolloutRepository } from './rollout-repository.js';
@@ -280,7 +281,7 @@ export class RolloutRun {
     const deadline = Date.now() + rec.bootTimeoutSec * 1000;
     while (!this.stopping && Date.now() < deadline) {
       if (awaited.every((n) => this.ctx.registry.getByHostname(n.hostname)?.status === 'ACTIVE')) break;
-      await delay(RECOVERY_CHECK_MS, this.shutdown.signal);
+      await sleepUnlessAborted(RECOVERY_CHECK_MS, this.shutdown.signal);
     }
     if (this.stopping) return;
     const active = ACTIVE_ROLLOUT_STATUSES.includes(rec.status);
@@ -411,14 +412,3 @@ function now(): string {
   return new Date().toISOString();
 }
 
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -89,3 +89,17 @@ export function debounce(fn: () => void, waitMs: number): { (): void; cancel(): 
   };
   return call;
 }
+
+/** Waits `ms`, or less when `signal` aborts first; never rejects (a stop is not an error). */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    if (signal.aborted) return done();
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -36,14 +36,4 @@ export function notInDirectMode(ctx: CommandContext, command: string): void {
   if (ctx.direct) throw new UsageError(`"spore ${command}" needs the gateway (it keeps the firmware store and rollouts); drop -direct`);
 }
 
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleepUnlessAborted as sleep } from '../../util/concurrency.js';
