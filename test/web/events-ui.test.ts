@@ -15,36 +15,22 @@ import { http, startTestGateway, type TestGateway } from '../helpers/gateway-har
 import { Mosquitto, MOSQUITTO, MOSQUITTO_PUB } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
+import { uiSuite } from '../helpers/suites.js';
 
 const run = promisify(execFile);
 const WAIT = 20_000; // ms
 const skipBrowser = skipUnlessChromium();
 
 describe('web UI: events stream', { skip: skipBrowser }, () => {
-  let gw: TestGateway;
-  let sim: TestSim;
-  let b: TestBrowser;
-
-  before(async () => {
-    ensureWebBuilt();
-    gw = await startTestGateway();
-    sim = await startSim(gw, 2);
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await sim?.stop();
-    await gw?.stop();
-  });
+  const suite = uiSuite({ nodes: 2 });
 
   test('cluster events stream live, filtered by MQTT wildcards, pausable, shown as pretty JSON', async () => {
-    const page = b.page;
-    await page.goto(`${gw.url}/events`);
+    const page = suite.b.page;
+    await page.goto(`${suite.gw.url}/events`);
     await page.locator('[data-testid="connection-state"][data-phase="open"]').waitFor({ timeout: WAIT });
     const rows = (topic: string) => page.locator(`.event-row[data-topic="${topic}"]`);
 
-    await sim.sendEvent(0, 'ui-test', { reading: 21.5, nested: { ok: true } });
+    await suite.sim.sendEvent(0, 'ui-test', { reading: 21.5, nested: { ok: true } });
     await rows('cluster/event').first().waitFor({ timeout: WAIT });
 
     // A filter that excludes it, then wildcards that include it.
@@ -65,7 +51,7 @@ describe('web UI: events stream', { skip: skipBrowser }, () => {
     // Pause: new events are counted, not shown, until resumed.
     const shownBefore = await rows('cluster/event').count();
     await page.getByTestId('pause').click();
-    await sim.sendEvent(1, 'while-paused', { n: 2 });
+    await suite.sim.sendEvent(1, 'while-paused', { n: 2 });
     await page.getByRole('button', { name: /Resume \(1 new\)/ }).waitFor({ timeout: WAIT });
     assert.equal(await rows('cluster/event').count(), shownBefore);
     // Changing the filter while paused re-filters the frozen view, without the new event.
@@ -85,10 +71,10 @@ describe('web UI: events stream', { skip: skipBrowser }, () => {
     assert.equal(shown.topic, 'cluster/event');
     assert.equal(shown.event, 'ui-test');
     assert.deepEqual(shown.data, { reading: 21.5, nested: { ok: true } });
-    assert.equal(shown.nodeIp, sim.ips[0]);
+    assert.equal(shown.nodeIp, suite.sim.ips[0]);
     assert.match(text, /\n {2}"event": "ui-test"/, 'indented JSON');
-    await b.screenshot('events-cluster');
-    assert.deepEqual(b.errors, []);
+    await suite.b.screenshot('events-cluster');
+    assert.deepEqual(suite.b.errors, []);
   });
 });
 
