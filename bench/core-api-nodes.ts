@@ -8,7 +8,8 @@
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { rssMiB } from './lib/proc-stats.js';
-import { freePort, startGatewayProcess } from './lib/gateway-process.js';
+import { freePort } from '../test/helpers/net.js';
+import { startGatewayProcess } from './lib/gateway-process.js';
 import { HeartbeatDriver } from './lib/heartbeat-driver.js';
 
 const QUIET_POLLS = { nodes: { statusPollIntervalMs: 3_600_000, membersRefreshIntervalMs: 3_600_000, activeThresholdMs: 3_600_000, deadThresholdMs: 7_200_000 } };

@@ -321,7 +321,7 @@ export async function run(): Promise<Record<string, unknown>> {
       await waitForGatewayMqtt(gw.url);
       return { name: 'gateway', kind: 'json', url: `${gw.url.replace(/^http/, 'ws')}/ws`, pid: gw.pid, stop: () => gw.stop() };
     },
-    async () => ({ name: 'mosquitto-ws', kind: 'mqtt', url: `ws://127.0.0.1:${mosquitto.wsPort}/mqtt`, pid: mosquitto.pid, stop: async () => undefined }),
+    async () => ({ name: 'mosquitto-ws', kind: 'mqtt', url: `${mosquitto.wsUrl}/mqtt`, pid: mosquitto.pid!, stop: async () => undefined }),
     async () => {
       const nr = await startNodeRed(mosquitto.port);
       return { name: 'node-red', kind: 'json', url: nr.wsUrl, pid: nr.pid, stop: () => nr.stop() };
@@ -340,7 +340,7 @@ export async function run(): Promise<Record<string, unknown>> {
           for (const clients of [1, 10]) {
             await fleet.connect(system.kind, system.url, clients);
             await warm(publisher, fleet, size);
-            const throughput = await closedLoop(publisher, fleet, THROUGHPUT_MESSAGES, size, { system: system.pid, broker: mosquitto.pid, fleet: fleet.pid });
+            const throughput = await closedLoop(publisher, fleet, THROUGHPUT_MESSAGES, size, { system: system.pid, broker: mosquitto.pid!, fleet: fleet.pid });
             const latency = await openLoop(publisher, fleet, LATENCY_RATE, LATENCY_SECONDS, size);
             await fleet.close();
             const row = { system: system.name, payloadBytes: size, clients, ...throughput, latencyAt: LATENCY_RATE, ...latency };
@@ -363,7 +363,7 @@ export async function run(): Promise<Record<string, unknown>> {
   } finally {
     await publisher.end();
     fleet.kill();
-    await mosquitto.stop();
+    await mosquitto.destroy('SIGTERM');
   }
   const find = (system: string, size: number, clients: number): Record<string, any> | undefined =>
     results.find((r) => r.system === system && r.payloadBytes === size && r.clients === clients);

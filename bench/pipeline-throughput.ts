@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
-import { BenchBroker } from './lib/pipeline-mosquitto.js';
+import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { peakRssMiB, rssMiB } from './lib/proc-stats.js';
 
 const DEVICES = 10;
@@ -119,7 +119,7 @@ interface Subject {
   stop(): Promise<void>;
 }
 
-async function startGatewaySubject(id: string, source: BenchBroker, target: BenchBroker, qos: 0 | 1, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<Subject & { gw: GatewayProcess }> {
+async function startGatewaySubject(id: string, source: Mosquitto, target: Mosquitto, qos: 0 | 1, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<Subject & { gw: GatewayProcess }> {
   const gw = await startGatewayProcess(gatewayConfig(id, source.url, target.url, qos, synchronous));
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -131,7 +131,7 @@ async function startGatewaySubject(id: string, source: BenchBroker, target: Benc
   return { name: `gateway(${synchronous})`, pid: gw.pid, gw, backlog: () => queued(gw), stop: () => gw.stop() };
 }
 
-async function startRelaySubject(source: BenchBroker, target: BenchBroker, qos: 0 | 1): Promise<Subject> {
+async function startRelaySubject(source: Mosquitto, target: Mosquitto, qos: 0 | 1): Promise<Subject> {
   const child: ChildProcess = fork(new URL('./lib/pipeline-relay.ts', import.meta.url), [source.url, target.url, String(qos)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -198,8 +198,8 @@ async function burst(subject: Subject, pub: MqttClient, col: Collector, qos: 0 |
 }
 
 /** 60 s of the export broker down at 1,000 records/s, then the drain with live traffic going on. */
-async function outage(source: BenchBroker) {
-  const target = await BenchBroker.start(true);
+async function outage(source: Mosquitto) {
+  const target = await Mosquitto.start({ persistence: true });
   const col = await Collector.connect(target.url, 'bench-outage-collector');
   const subject = await startGatewaySubject('bench-outage', source, target, 0);
   const pub = await mqtt.connectAsync(source.url, { clientId: 'bench-outage-pub' });
@@ -258,8 +258,8 @@ async function outage(source: BenchBroker) {
 export async function run(): Promise<Record<string, unknown>> {
   // PIPELINE_BENCH=outage (or ramp,burst) runs only those parts.
   const parts = new Set((process.env.PIPELINE_BENCH ?? 'ramp,burst,outage').split(','));
-  const source = await BenchBroker.start();
-  const target = await BenchBroker.start();
+  const source = await Mosquitto.start();
+  const target = await Mosquitto.start();
   const pub = await mqtt.connectAsync(source.url, { clientId: 'bench-pub' });
   const col = await Collector.connect(target.url, 'bench-collector');
   const results: Record<string, unknown> = {};

@@ -13,16 +13,14 @@
  * the emulated nodes, which the gateway forwards as `cluster/event` WebSocket
  * messages at the same rate (the summary says which).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { SimCluster } from '../emulator/index.js';
-import { freePort, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/browser.js';
+import { Mosquitto, MOSQUITTO } from '../test/helpers/mosquitto.js';
+import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.js';
 
 const NODES = 500;
@@ -30,8 +28,6 @@ const RATE = 1000; // messages/s
 const SCROLL_MS = 8000; // ms of scrolling per measurement
 const FIRST_LOADS = 5;
 const WEB_DIR = 'dist/web';
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -128,16 +124,6 @@ async function scrollAndMeasure(page: Page, selector: string, durationMs: number
   };
 }
 
-async function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port }, () => {
-      s.end();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
 interface Load {
   source: string;
   sent(): number;
@@ -180,17 +166,8 @@ export async function run() {
   const sizes = bundleSizes();
 
   // Mosquitto for the MQTT path, when both it and the bridge are available.
-  const mosquittoBin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
-  let broker: ChildProcess | undefined;
-  let brokerDir: string | undefined;
-  let brokerPort = 0;
-  if (mosquittoBin) {
-    brokerDir = await mkdtemp(join(tmpdir(), 'spore-web-bench-mqtt-'));
-    brokerPort = await freePort();
-    await writeFile(join(brokerDir, 'm.conf'), `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    broker = spawn(mosquittoBin, ['-c', join(brokerDir, 'm.conf')], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !(await portOpen(brokerPort)); i++) await sleep(50);
-  }
+  const broker = MOSQUITTO ? await Mosquitto.start() : undefined;
+  const brokerPort = broker?.port ?? 0;
 
   let gw: GatewayProcess | undefined;
   let sim: SimCluster | undefined;
@@ -299,7 +276,6 @@ export async function run() {
     await browser?.close().catch(() => undefined);
     await sim?.stop().catch(() => undefined);
     await gw?.stop().catch(() => undefined);
-    broker?.kill('SIGTERM');
-    if (brokerDir) await rm(brokerDir, { recursive: true, force: true });
+    await broker?.destroy('SIGTERM');
   }
 }

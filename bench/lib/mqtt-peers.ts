@@ -1,12 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
-import { freePort } from './gateway-process.js';
+import { Mosquitto } from '../../test/helpers/mosquitto.js';
+import { canConnect, freePort } from '../../test/helpers/net.js';
 
 const run = promisify(execFile);
 
@@ -14,17 +14,6 @@ export interface PeerProcess {
   child: ChildProcess;
   pid: number;
   stop(): Promise<void>;
-}
-
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function waitPort(port: number, what: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
@@ -49,39 +38,12 @@ function stopper(child: ChildProcess, cleanup?: () => Promise<void>): () => Prom
   };
 }
 
-export function findMosquitto(): string | undefined {
-  return ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
-}
-
-/** Mosquitto with an anonymous TCP listener and its own WebSocket listener (the ceiling of the benchmark). */
-export async function startMosquitto(): Promise<PeerProcess & { port: number; wsPort: number }> {
-  const bin = findMosquitto();
-  if (!bin) throw new Error('mosquitto is not installed (apt-get install mosquitto)');
-  const dir = await mkdtemp(join(tmpdir(), 'spore-bench-mosquitto-'));
-  const port = await freePort();
-  const wsPort = await freePort();
-  await writeFile(
-    join(dir, 'mosquitto.conf'),
-    [
-      `user ${userInfo().username}`,
-      'allow_anonymous true',
-      'persistence false',
-      'log_dest stderr',
-      'log_type error',
-      // No per-client queue limit: a QoS 0 burst must not be dropped by the broker during the benchmark.
-      'max_queued_messages 0',
-      // Latency is measured per message: no Nagle delay on the broker's sockets, for every system alike.
-      'set_tcp_nodelay true',
-      `listener ${port} 127.0.0.1`,
-      `listener ${wsPort} 127.0.0.1`,
-      'protocol websockets',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitPort(port, 'mosquitto', child);
-  await waitPort(wsPort, 'mosquitto websockets', child);
-  return { child, pid: child.pid!, port, wsPort, stop: stopper(child, () => rm(dir, { recursive: true, force: true })) };
+/**
+ * Mosquitto with an anonymous TCP listener and its own WebSocket listener (the ceiling of the benchmark).
+ * Latency is measured per message: no Nagle delay on the broker's sockets, for every system alike.
+ */
+export function startMosquitto(): Promise<Mosquitto> {
+  return Mosquitto.start({ websockets: true, extraConfig: ['set_tcp_nodelay true'] });
 }
 
 /** Node-RED is installed for the benchmark only, never a dependency: `npm install --prefix <tmp> node-red@4`. */

@@ -1,42 +1,33 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, startTestGateway, WsRecorder, type TestGateway } from '../helpers/gateway-harness.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
+import { http, WsRecorder } from '../helpers/gateway-harness.js';
+import { gatewaySuite } from '../helpers/suites.js';
 import { waitFor } from '../helpers/net.js';
 
 const ADMIN = 'rpc-admin-secret-0123';
 const READER = 'rpc-reader-secret-0123';
 
 describe('JSON-RPC 2.0 at POST /rpc and over the WebSocket (issue 7)', () => {
-  let gw: TestGateway;
-  let sim: TestSim;
-  before(async () => {
-    gw = await startTestGateway();
-    sim = await startSim(gw, 2);
-    await waitFor(() => gw.gateway.registry.size === 2 && gw.gateway.cluster.primaryNode, 'two nodes and a primary');
-  });
-  after(async () => {
-    await sim?.stop();
-    await gw?.stop();
-  });
+  const suite = gatewaySuite({ nodes: 2 });
+  before(() => waitFor(() => suite.gw.gateway.cluster.primaryNode, 'a primary'));
 
   const rpc = (body: unknown, headers: Record<string, string> = {}) =>
-    http(`${gw.url}/rpc`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+    http(`${suite.gw.url}/rpc`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
 
   it('answers methods over the same services as the REST API', async () => {
     const nodes = await rpc({ jsonrpc: '2.0', id: 1, method: 'cluster.nodes' });
     assert.equal(nodes.status, 200);
     assert.equal(nodes.body.id, 1);
     assert.equal(nodes.body.result.totalNodes, 2);
-    const rest = await http(`${gw.url}/api/discovery/nodes`);
+    const rest = await http(`${suite.gw.url}/api/discovery/nodes`);
     assert.deepEqual(Object.keys(nodes.body.result).sort(), Object.keys(rest.body).sort());
 
-    const target = sim.ips.find((ip) => ip !== gw.gateway.cluster.primaryNode)!;
+    const target = suite.sim.ips.find((ip) => ip !== suite.gw.gateway.cluster.primaryNode)!;
     const set = await rpc({ jsonrpc: '2.0', id: 'p', method: 'cluster.setPrimary', params: { ip: target } });
     assert.deepEqual(set.body.result, { primaryNode: target });
-    const status = await rpc({ jsonrpc: '2.0', id: 2, method: 'node.status', params: { ip: sim.ips[0] } });
+    const status = await rpc({ jsonrpc: '2.0', id: 2, method: 'node.status', params: { ip: suite.sim.ips[0] } });
     assert.equal(typeof status.body.result.freeHeap, 'number');
-    const call = await rpc({ jsonrpc: '2.0', id: 3, method: 'node.call', params: { ip: sim.ips[0], method: 'POST', uri: '/api/relay', params: [{ name: 'state', value: 'on', location: 'body' }] } });
+    const call = await rpc({ jsonrpc: '2.0', id: 3, method: 'node.call', params: { ip: suite.sim.ips[0], method: 'POST', uri: '/api/relay', params: [{ name: 'state', value: 'on', location: 'body' }] } });
     assert.deepEqual(call.body.result.body, { success: true, state: 'on' });
     const gwStatus = await rpc({ jsonrpc: '2.0', id: 4, method: 'gateway.status' });
     assert.equal(gwStatus.body.result.nodes.total, 2);
@@ -64,7 +55,7 @@ describe('JSON-RPC 2.0 at POST /rpc and over the WebSocket (issue 7)', () => {
     const unknownNode = await rpc({ jsonrpc: '2.0', id: 10, method: 'node.status', params: { ip: '10.9.9.9' } });
     assert.equal(unknownNode.body.error.code, -32000);
     assert.deepEqual(unknownNode.body.error.data, { error: 'node_not_found', status: 404 });
-    const badUri = await rpc({ jsonrpc: '2.0', id: 11, method: 'node.call', params: { ip: sim.ips[0], method: 'GET', uri: '/../etc/passwd' } });
+    const badUri = await rpc({ jsonrpc: '2.0', id: 11, method: 'node.call', params: { ip: suite.sim.ips[0], method: 'GET', uri: '/../etc/passwd' } });
     assert.equal(badUri.body.error.data.error, 'invalid_uri');
   });
 
@@ -87,7 +78,7 @@ describe('JSON-RPC 2.0 at POST /rpc and over the WebSocket (issue 7)', () => {
   });
 
   it('works over the WebSocket', async () => {
-    const ws = await WsRecorder.connect(gw.url);
+    const ws = await WsRecorder.connect(suite.gw.url);
     try {
       ws.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 'w1', method: 'cluster.nodes' }));
       const answer = await ws.waitFor((m) => m.topic === 'rpc/response' && m.id === 'w1', 'rpc answer');
@@ -99,7 +90,7 @@ describe('JSON-RPC 2.0 at POST /rpc and over the WebSocket (issue 7)', () => {
   });
 
   it('with API keys: HTTP 401 and an auth error code without a key, 403 for a read key', async () => {
-    gw.gateway.auth.update({ apiKeys: [{ name: 'ops', key: ADMIN, scope: 'admin' }, { name: 'ro', key: READER, scope: 'read' }], protectReads: false });
+    suite.gw.gateway.auth.update({ apiKeys: [{ name: 'ops', key: ADMIN, scope: 'admin' }, { name: 'ro', key: READER, scope: 'read' }], protectReads: false });
     try {
       const none = await rpc({ jsonrpc: '2.0', id: 1, method: 'cluster.nodes' });
       assert.equal(none.status, 401);
@@ -113,20 +104,20 @@ describe('JSON-RPC 2.0 at POST /rpc and over the WebSocket (issue 7)', () => {
       assert.equal(ok.status, 200);
       assert.equal(ok.body.result.totalNodes, 2);
 
-      const anonymous = await WsRecorder.connect(gw.url);
+      const anonymous = await WsRecorder.connect(suite.gw.url);
       anonymous.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 'a', method: 'cluster.setPrimary', params: { random: true } }));
       assert.equal((await anonymous.waitFor((m) => m.id === 'a', 'ws answer')).error.code, -32001);
       anonymous.close();
-      const reader = await WsRecorder.connect(`${gw.url}/ws?token=${READER}`);
+      const reader = await WsRecorder.connect(`${suite.gw.url}/ws?token=${READER}`);
       reader.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 'r', method: 'cluster.nodes' }));
       assert.equal((await reader.waitFor((m) => m.id === 'r', 'ws answer')).error.code, -32003);
       reader.close();
-      const admin = await WsRecorder.connect(`${gw.url}/ws?token=${ADMIN}`);
+      const admin = await WsRecorder.connect(`${suite.gw.url}/ws?token=${ADMIN}`);
       admin.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 'x', method: 'cluster.nodes' }));
       assert.equal((await admin.waitFor((m) => m.id === 'x', 'ws answer')).result.totalNodes, 2);
       admin.close();
     } finally {
-      gw.gateway.auth.update({ apiKeys: [], protectReads: false });
+      suite.gw.gateway.auth.update({ apiKeys: [], protectReads: false });
     }
   });
 });

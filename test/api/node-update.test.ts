@@ -1,32 +1,22 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { http, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
-import { waitFor } from '../helpers/net.js';
+import { http } from '../helpers/gateway-harness.js';
+import { gatewaySuite } from '../helpers/suites.js';
 
 describe('POST /api/node/update limits (CONTRACT §4)', () => {
-  let gw: TestGateway;
-  let sim: TestSim;
-  let ip: string;
   const LIMIT = 64 * 1024; // bytes, lowered for the test
-
-  before(async () => {
-    gw = await startTestGateway({ http: { uploadLimitBytes: LIMIT } });
-    sim = await startSim(gw, 1);
-    ip = sim.ips[0]!;
-    await waitFor(() => gw.gateway.registry.getByIp(ip), 'node discovered');
-  });
-  after(async () => {
-    await sim?.stop();
-    await gw?.stop();
+  const suite = gatewaySuite({ nodes: 1, config: { http: { uploadLimitBytes: LIMIT } } });
+  let ip: string;
+  before(() => {
+    ip = suite.sim.ips[0]!;
   });
 
   const upload = async (target: string, bytes: number, field = 'file') => {
     const form = new FormData();
     form.append(field, new Blob([Buffer.alloc(bytes, 0xe9)]), 'fw.bin');
-    const res = await fetch(`${gw.url}/api/node/update?ip=${target}`, { method: 'POST', body: form });
+    const res = await fetch(`${suite.gw.url}/api/node/update?ip=${target}`, { method: 'POST', body: form });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
@@ -36,8 +26,8 @@ describe('POST /api/node/update limits (CONTRACT §4)', () => {
     assert.equal(res.body.error, 'payload_too_large');
     const big = await upload(ip, LIMIT * 4);
     assert.equal(big.status, 413);
-    assert.equal(sim.uploadsReceived(0), 0, 'no upload reached the node');
-    const leftovers = await readdir(join(gw.dataDir, 'tmp')).catch(() => []);
+    assert.equal(suite.sim.uploadsReceived(0), 0, 'no upload reached the node');
+    const leftovers = await readdir(join(suite.gw.dataDir, 'tmp')).catch(() => []);
     assert.deepEqual(leftovers, [], 'spooled parts are deleted');
   });
 
@@ -54,7 +44,7 @@ describe('POST /api/node/update limits (CONTRACT §4)', () => {
     const noFile = await upload(ip, 10, 'firmware');
     assert.equal(noFile.status, 400);
     assert.equal(noFile.body.error, 'missing_file');
-    const json = await http(`${gw.url}/api/node/update?ip=${ip}`, { body: { file: 'x' } });
+    const json = await http(`${suite.gw.url}/api/node/update?ip=${ip}`, { body: { file: 'x' } });
     assert.equal(json.status, 400);
     assert.equal(json.body.error, 'missing_file');
   });

@@ -1,27 +1,17 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
-import { waitFor } from '../helpers/net.js';
+import { http } from '../helpers/gateway-harness.js';
+import { gatewaySuite } from '../helpers/suites.js';
 import { validateUri } from '../../src/cluster/node-access.js';
 
 describe('POST /api/proxy-call and its safety rules (CONTRACT §4)', () => {
-  let gw: TestGateway;
-  let sim: TestSim;
+  const suite = gatewaySuite({ nodes: 1 });
   let ip: string;
-
-  before(async () => {
-    gw = await startTestGateway();
-    sim = await startSim(gw, 1);
-    ip = sim.ips[0]!;
-    await waitFor(() => gw.gateway.registry.getByIp(ip), 'node discovered');
-  });
-  after(async () => {
-    await sim?.stop();
-    await gw?.stop();
+  before(() => {
+    ip = suite.sim.ips[0]!;
   });
 
-  const call = (body: unknown) => http(`${gw.url}/api/proxy-call`, { body });
+  const call = (body: unknown) => http(`${suite.gw.url}/api/proxy-call`, { body });
 
   it('calls the node and passes its status code and body through', async () => {
     const res = await call({ ip, method: 'GET', uri: '/api/node/status' });
@@ -42,7 +32,7 @@ describe('POST /api/proxy-call and its safety rules (CONTRACT §4)', () => {
       ],
     });
     assert.equal(res.status, 200, res.text);
-    const tasks = await http(`${gw.url}/api/tasks/status?ip=${ip}`);
+    const tasks = await http(`${suite.gw.url}/api/tasks/status?ip=${ip}`);
     const hb = tasks.body.tasks.find((t: { name: string }) => t.name === 'heartbeat');
     assert.equal(hb.enabled, false, 'the form field reached the node');
     await call({ ip, method: 'POST', uri: '/api/tasks/control', params: [{ name: 'task', value: 'heartbeat', location: 'body' }, { name: 'action', value: 'enable', location: 'body' }] });
@@ -99,17 +89,17 @@ describe('POST /api/proxy-call and its safety rules (CONTRACT §4)', () => {
     assert.equal((await call({ ip, method: 'GET', uri: '/api/node/status', params: [{ value: 1 }] })).status, 400);
     assert.equal((await call({ ip, method: 'GET', uri: '/api/node/status', params: [{ name: 'a', location: 'header' }] })).status, 400);
     assert.equal((await call([1, 2])).status, 400);
-    assert.equal((await http(`${gw.url}/api/proxy-call`, { body: 'not json', headers: { 'content-type': 'application/json' } })).status, 400);
+    assert.equal((await http(`${suite.gw.url}/api/proxy-call`, { body: 'not json', headers: { 'content-type': 'application/json' } })).status, 400);
   });
 
   it('a node that does not answer in time gives 504, not a hang', async () => {
-    sim.slow(0, 3000);
+    suite.sim.slow(0, 3000);
     try {
       const res = await call({ ip, method: 'GET', uri: '/api/node/status' });
       assert.equal(res.status, 504);
       assert.equal(res.body.error, 'node_timeout');
     } finally {
-      sim.slow(0, 0);
+      suite.sim.slow(0, 0);
     }
   });
 });

@@ -5,9 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeFirmwareImage } from '../../emulator/index.js';
-import { http, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
+import { http } from '../helpers/gateway-harness.js';
 import { freePort, waitFor } from '../helpers/net.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
+import { gatewaySuite } from '../helpers/suites.js';
 
 const MAIN = resolve('src/cli/spore-main.ts');
 /** tsx's loader by absolute URL, so the CLI can run from any directory (a project with its .env). */
@@ -34,8 +34,7 @@ function spore(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } =
 }
 
 describe('the spore command line, end to end against a running gateway (issue 4 §5)', () => {
-  let gw: TestGateway;
-  let sim: TestSim;
+  const suite = gatewaySuite({ nodes: 4, config: { firmware: { verifyPollIntervalMs: 100 } }, sim: { labels: (i) => ({ ring: i < 2 ? 'a' : 'b' }) } });
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const image = (version: string, seed = 1) => {
@@ -44,16 +43,12 @@ describe('the spore command line, end to end against a running gateway (issue 4 
   };
 
   before(async () => {
-    gw = await startTestGateway({ firmware: { verifyPollIntervalMs: 100 } });
-    sim = await startSim(gw, 4, { labels: (i) => ({ ring: i < 2 ? 'a' : 'b' }) });
-    await waitFor(() => sim.ips.every((ip) => gw.gateway.registry.getByIp(ip)?.labels.ring), 'nodes discovered');
-    await waitFor(async () => (await http(`${gw.url}/api/cluster/members`)).status === 200, 'a primary answers');
+    await waitFor(() => suite.sim.ips.every((ip) => suite.gw.gateway.registry.getByIp(ip)?.labels.ring), 'nodes discovered');
+    await waitFor(async () => (await http(`${suite.gw.url}/api/cluster/members`)).status === 200, 'a primary answers');
     dir = await mkdtemp(join(tmpdir(), 'spore-cli-'));
-    env = { SPORE_GATEWAY: gw.url, API_NODE: undefined };
+    env = { SPORE_GATEWAY: suite.gw.url, API_NODE: undefined };
   });
   after(async () => {
-    await sim?.stop();
-    await gw?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -92,15 +87,15 @@ describe('the spore command line, end to end against a running gateway (issue 4 
     const [members, membersJson, status, statusJson] = await Promise.all([
       spore(['cluster', 'members'], { env }),
       spore(['cluster', 'members', '--json'], { env }),
-      spore(['node', 'status', sim.ips[1]!], { env }),
+      spore(['node', 'status', suite.sim.ips[1]!], { env }),
       spore(['node', 'status', '--json'], { env }),
     ]);
     assert.equal(members.code, 0, members.stderr);
     assert.match(members.stdout, /^HOSTNAME\s+IP\s+STATUS/);
-    for (const h of sim.hostnames) assert.match(members.stdout, new RegExp(h));
+    for (const h of suite.sim.hostnames) assert.match(members.stdout, new RegExp(h));
     assert.equal(JSON.parse(membersJson.stdout).members.length, 4);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, new RegExp(`Node ${sim.ips[1]!.replace(/\./g, '\\.')}`));
+    assert.match(status.stdout, new RegExp(`Node ${suite.sim.ips[1]!.replace(/\./g, '\\.')}`));
     assert.match(status.stdout, /chipId\s+\d+/);
     assert.equal(typeof JSON.parse(statusJson.stdout).freeHeap, 'number');
   });
@@ -133,12 +128,12 @@ describe('the spore command line, end to end against a running gateway (issue 4 
 
   it('ota update: streams to one node and exits 0 once the gateway verified its return, 1 when it did not', async () => {
     const file = await image('4.0.0');
-    const ok = await spore(['ota', 'update', sim.ips[0]!, file], { env });
+    const ok = await spore(['ota', 'update', suite.sim.ips[0]!, file], { env });
     assert.equal(ok.code, 0, ok.stderr + ok.stdout);
     assert.match(ok.stdout, /is back on version 4\.0\.0: verified/);
-    assert.equal(sim.node(0).version, '4.0.0');
-    sim.failNextUpdate(1, 'old-version');
-    const bad = await spore(['ota', 'update', sim.ips[1]!, file, '--json'], { env });
+    assert.equal(suite.sim.node(0).version, '4.0.0');
+    suite.sim.failNextUpdate(1, 'old-version');
+    const bad = await spore(['ota', 'update', suite.sim.ips[1]!, file, '--json'], { env });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /could not be verified: node came back on version 1\.0\.0, expected 4\.0\.0/);
     assert.equal(JSON.parse(bad.stdout).details.verification.status, 'unverified');
@@ -154,9 +149,9 @@ describe('the spore command line, end to end against a running gateway (issue 4 
     assert.match(run.stdout, /Z 127\.\S+\s+spore-sim-\S+ succeeded\n/);
     assert.match(run.stdout, /Rollout succeeded: 2\/2 updated/);
     assert.doesNotMatch(run.stdout, /\x1b\[/, 'no terminal control sequences when piped');
-    assert.equal(sim.node(2).version, '5.0.0');
-    assert.equal(sim.node(3).version, '5.0.0');
-    assert.notEqual(sim.node(1).version, '5.0.0', 'ring=a untouched');
+    assert.equal(suite.sim.node(2).version, '5.0.0');
+    assert.equal(suite.sim.node(3).version, '5.0.0');
+    assert.notEqual(suite.sim.node(1).version, '5.0.0', 'ring=a untouched');
 
     // The same file again: reused from the store (same bytes), every node already on it.
     const again = await spore(['ota', 'all', file, '--labels', 'ring=b', '--dry-run'], { env });
@@ -164,8 +159,8 @@ describe('the spore command line, end to end against a running gateway (issue 4 
     assert.match(again.stdout, /Using stored firmware app-5\.0\.0 5\.0\.0/);
     assert.match(again.stdout, /skipped .* already on version 5\.0\.0/);
 
-    sim.failNextUpdate(0, 'refuse');
-    const failed = await spore(['ota', 'all', 'app-5.0.0@5.0.0', '--ips', `${sim.ips[0]},${sim.ips[1]}`, '--json'], { env });
+    suite.sim.failNextUpdate(0, 'refuse');
+    const failed = await spore(['ota', 'all', 'app-5.0.0@5.0.0', '--ips', `${suite.sim.ips[0]},${suite.sim.ips[1]}`, '--json'], { env });
     assert.equal(failed.code, 1, failed.stdout);
     const result = JSON.parse(failed.stdout);
     assert.equal(result.status, 'failed');
@@ -182,7 +177,7 @@ describe('the spore command line, end to end against a running gateway (issue 4 
     const file = await image('6.0.0');
     // A slow flash (40 KiB at 4 KiB/s) keeps the rollout running while the commands go in,
     // however fast the machine.
-    sim.cluster.settings.flashBytesPerSec = 4096;
+    suite.sim.cluster.settings.flashBytesPerSec = 4096;
     try {
       const started = await spore(['ota', 'all', file, '--labels', 'ring=a', '--no-wait', '--json'], { env });
       assert.equal(started.code, 0, started.stderr);
@@ -202,24 +197,24 @@ describe('the spore command line, end to end against a running gateway (issue 4 
       assert.equal(follow.code, 1, 'following a cancelled rollout exits non-zero');
       assert.match(follow.stdout, /Rollout cancelled/);
     } finally {
-      sim.cluster.settings.flashBytesPerSec = 0;
+      suite.sim.cluster.settings.flashBytesPerSec = 0;
     }
   });
 
   it('--direct talks to the nodes like ctl.sh, with API_NODE from a .env file', async () => {
     const project = await mkdtemp(join(dir, 'project-'));
-    await writeFile(join(project, '.env'), `# SPORE\nexport API_NODE=${sim.ips[3]}\nexport WIFI_SSID=x\n`);
-    const nodePort = String(gw.nodePort);
+    await writeFile(join(project, '.env'), `# SPORE\nexport API_NODE=${suite.sim.ips[3]}\nexport WIFI_SSID=x\n`);
+    const nodePort = String(suite.gw.nodePort);
     const members = await spore(['cluster', 'members', '--direct', '--node-port', nodePort], { env, cwd: project });
     assert.equal(members.code, 0, members.stderr);
-    for (const h of sim.hostnames) assert.match(members.stdout, new RegExp(h));
+    for (const h of suite.sim.hostnames) assert.match(members.stdout, new RegExp(h));
     const status = await spore(['node', 'status', '--direct', '--node-port', nodePort, '--json'], { env, cwd: project });
-    assert.equal(JSON.parse(status.stdout).version, sim.node(3).version);
+    assert.equal(JSON.parse(status.stdout).version, suite.sim.node(3).version);
     const file = await image('7.0.0');
-    const update = await spore(['ota', 'update', sim.ips[2]!, file, '--direct', '--node-port', nodePort], { env, cwd: project });
+    const update = await spore(['ota', 'update', suite.sim.ips[2]!, file, '--direct', '--node-port', nodePort], { env, cwd: project });
     assert.equal(update.code, 0, update.stderr);
     assert.match(update.stdout, /accepted the image/);
-    await waitFor(() => sim.node(2).version === '7.0.0', 'node 2 rebooted into 7.0.0');
+    await waitFor(() => suite.sim.node(2).version === '7.0.0', 'node 2 rebooted into 7.0.0');
     const badEnv = await spore(['cluster', 'members', '--direct'], { env: { ...env, API_NODE: 'not-an-ip' }, cwd: project });
     assert.equal(badEnv.code, 2);
     assert.match(badEnv.stderr, /API_NODE "not-an-ip" from the environment is not a node address/);

@@ -1,4 +1,4 @@
-import { http } from '../helpers/gateway-harness.js';
+import { http, readResponse } from '../helpers/gateway-harness.js';
 import { waitFor } from '../helpers/net.js';
 
 /** Posts an image to the firmware store; returns status and body. */
@@ -11,15 +11,9 @@ export async function uploadFirmware(
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) form.append(k, v);
   form.append('file', new Blob([image]), filename);
-  const res = await fetch(`${url}/api/firmware`, { method: 'POST', body: form });
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
-  }
-  return { status: res.status, body };
+  const res = await readResponse(await fetch(`${url}/api/firmware`, { method: 'POST', body: form }));
+  // A body that is not JSON is kept as its text.
+  return { status: res.status, body: res.body === undefined ? res.text : res.body };
 }
 
 /** Stores an image and returns its id (asserting 201). */

@@ -1,25 +1,15 @@
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeFirmwareImage } from '../../emulator/index.js';
-import { http, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
+import { http } from '../helpers/gateway-harness.js';
+import { gatewaySuite } from '../helpers/suites.js';
 import { waitFor } from '../helpers/net.js';
 import { getRollout, isTerminal, storeFirmware, waitRollout } from './firmware-helpers.js';
 
 describe('rollouts: failures, thresholds and timeouts (issue 4 §3)', () => {
-  let gw: TestGateway;
-  let sim: TestSim;
+  const suite = gatewaySuite({ nodes: 4, config: { firmware: { verifyPollIntervalMs: 100 } }, sim: { labels: { fleet: 'f' } } });
+  before(() => waitFor(() => suite.sim.ips.every((ip) => suite.gw.gateway.registry.getByIp(ip)?.labels.fleet), 'nodes discovered'));
   let version = 1;
-
-  before(async () => {
-    gw = await startTestGateway({ firmware: { verifyPollIntervalMs: 100 } });
-    sim = await startSim(gw, 4, { labels: { fleet: 'f' } });
-    await waitFor(() => sim.ips.every((ip) => gw.gateway.registry.getByIp(ip)?.labels.fleet), 'nodes discovered');
-  });
-  after(async () => {
-    await sim?.stop();
-    await gw?.stop();
-  });
 
   /** A fresh firmware version for each test, so earlier tests never make nodes "already up to date". */
   let firmwareId: string;
@@ -27,29 +17,29 @@ describe('rollouts: failures, thresholds and timeouts (issue 4 §3)', () => {
   beforeEach(async () => {
     version++;
     newVersion = `${version}.0.0`;
-    firmwareId = await storeFirmware(gw.url, makeFirmwareImage({ version: newVersion, size: 32 * 1024, seed: version }), 'app', newVersion);
-    await waitFor(() => sim.cluster.nodes.every((n) => n.alive) && gw.gateway.registry.activeNodes().length === 4, 'every node up');
+    firmwareId = await storeFirmware(suite.gw.url, makeFirmwareImage({ version: newVersion, size: 32 * 1024, seed: version }), 'app', newVersion);
+    await waitFor(() => suite.sim.cluster.nodes.every((n) => n.alive) && suite.gw.gateway.registry.activeNodes().length === 4, 'every node up');
   });
 
   const plan = async (body: Record<string, unknown>) => {
-    const res = await http(`${gw.url}/api/rollouts`, { body: { firmwareId, target: { labels: { fleet: 'f' } }, ...body, dryRun: true } });
+    const res = await http(`${suite.gw.url}/api/rollouts`, { body: { firmwareId, target: { labels: { fleet: 'f' } }, ...body, dryRun: true } });
     assert.equal(res.status, 201, res.text);
     return res.body.batches.flat() as string[];
   };
   const start = async (body: Record<string, unknown>) => {
-    const res = await http(`${gw.url}/api/rollouts`, { body: { firmwareId, target: { labels: { fleet: 'f' } }, ...body } });
+    const res = await http(`${suite.gw.url}/api/rollouts`, { body: { firmwareId, target: { labels: { fleet: 'f' } }, ...body } });
     assert.equal(res.status, 201, res.text);
     return res.body.id as string;
   };
-  const indexOf = (ip: string): number => sim.ips.indexOf(ip);
+  const indexOf = (ip: string): number => suite.sim.ips.indexOf(ip);
 
   it('a node that refuses the image with maxFailures 0 fails the rollout; nodes not reached never receive an upload', async () => {
     const order = await plan({ batchSize: 1, maxFailures: 0, bootTimeoutSec: 5 });
     const refusing = indexOf(order[1]!);
-    sim.failNextUpdate(refusing, 'refuse');
-    const uploadsBefore = sim.cluster.nodes.map((n) => n.uploads.length);
+    suite.sim.failNextUpdate(refusing, 'refuse');
+    const uploadsBefore = suite.sim.cluster.nodes.map((n) => n.uploads.length);
     const id = await start({ batchSize: 1, maxFailures: 0, bootTimeoutSec: 5 });
-    const done = await waitRollout(gw.url, id, isTerminal, 'rollout ended');
+    const done = await waitRollout(suite.gw.url, id, isTerminal, 'rollout ended');
     assert.equal(done.status, 'failed');
     assert.match(done.error, /1 node failed, more than maxFailures \(0\)/);
     const byIp = new Map(done.nodes.map((n: any) => [n.ip, n]));
@@ -61,37 +51,37 @@ describe('rollouts: failures, thresholds and timeouts (issue 4 §3)', () => {
       const node = byIp.get(ip) as any;
       assert.equal(node.state, 'skipped', 'never reached');
       assert.match(node.error, /rollout failed/);
-      assert.equal(sim.uploadsReceived(indexOf(ip)), uploadsBefore[indexOf(ip)], `node ${ip} never received an upload`);
-      assert.notEqual(sim.node(indexOf(ip)).version, newVersion);
+      assert.equal(suite.sim.uploadsReceived(indexOf(ip)), uploadsBefore[indexOf(ip)], `node ${ip} never received an upload`);
+      assert.notEqual(suite.sim.node(indexOf(ip)).version, newVersion);
     }
-    assert.notEqual(sim.node(refusing).version, newVersion);
+    assert.notEqual(suite.sim.node(refusing).version, newVersion);
   });
 
   it('a node that never comes back fails at the boot timeout; within maxFailures the rollout goes on', async () => {
     const order = await plan({ batchSize: 2, maxFailures: 1, bootTimeoutSec: 3 });
     const lost = indexOf(order[0]!);
-    sim.failNextUpdate(lost, 'never-return');
+    suite.sim.failNextUpdate(lost, 'never-return');
     const id = await start({ batchSize: 2, maxFailures: 1, bootTimeoutSec: 3 });
-    const done = await waitRollout(gw.url, id, isTerminal, 'rollout ended');
+    const done = await waitRollout(suite.gw.url, id, isTerminal, 'rollout ended');
     assert.equal(done.status, 'succeeded', 'one failure is within maxFailures 1');
-    const lostNode = done.nodes.find((n: any) => n.ip === sim.ips[lost]);
+    const lostNode = done.nodes.find((n: any) => n.ip === suite.sim.ips[lost]);
     assert.equal(lostNode.state, 'failed');
     assert.match(lostNode.error, /did not come back within the boot timeout \(3 s\)/);
-    for (const n of done.nodes.filter((x: any) => x.ip !== sim.ips[lost])) {
+    for (const n of done.nodes.filter((x: any) => x.ip !== suite.sim.ips[lost])) {
       assert.equal(n.state, 'succeeded');
-      assert.equal(sim.node(indexOf(n.ip)).version, newVersion);
+      assert.equal(suite.sim.node(indexOf(n.ip)).version, newVersion);
     }
-    await sim.revive(lost);
+    await suite.sim.revive(lost);
   });
 
   it('a node that comes back on the old version is not counted as updated', async () => {
     const order = await plan({ batchSize: 4, maxFailures: 3, bootTimeoutSec: 5 });
     const stubborn = indexOf(order[0]!);
-    const oldVersion = sim.node(stubborn).version;
-    sim.failNextUpdate(stubborn, 'old-version');
+    const oldVersion = suite.sim.node(stubborn).version;
+    suite.sim.failNextUpdate(stubborn, 'old-version');
     const id = await start({ batchSize: 4, maxFailures: 3, bootTimeoutSec: 5 });
-    const done = await waitRollout(gw.url, id, isTerminal, 'rollout ended');
-    const node = done.nodes.find((n: any) => n.ip === sim.ips[stubborn]);
+    const done = await waitRollout(suite.gw.url, id, isTerminal, 'rollout ended');
+    const node = done.nodes.find((n: any) => n.ip === suite.sim.ips[stubborn]);
     assert.equal(node.state, 'failed');
     assert.match(node.error, new RegExp(`came back on version ${oldVersion.replace(/\./g, '\\.')}, expected ${newVersion.replace(/\./g, '\\.')}`));
     assert.equal(done.status, 'succeeded');
@@ -100,22 +90,22 @@ describe('rollouts: failures, thresholds and timeouts (issue 4 §3)', () => {
   it('a node that dies after planning fails at its turn without an upload; a node already down is skipped at planning', async () => {
     const order = await plan({ batchSize: 1, maxFailures: 0, bootTimeoutSec: 5 });
     const dead = indexOf(order[1]!);
-    const uploadsBefore = sim.uploadsReceived(dead);
+    const uploadsBefore = suite.sim.uploadsReceived(dead);
     const id = await start({ batchSize: 1, maxFailures: 0, bootTimeoutSec: 5 });
-    sim.kill(dead);
-    const done = await waitRollout(gw.url, id, isTerminal, 'rollout ended');
+    suite.sim.kill(dead);
+    const done = await waitRollout(suite.gw.url, id, isTerminal, 'rollout ended');
     assert.equal(done.status, 'failed');
-    const node = done.nodes.find((n: any) => n.ip === sim.ips[dead]);
+    const node = done.nodes.find((n: any) => n.ip === suite.sim.ips[dead]);
     assert.equal(node.state, 'failed');
     assert.match(node.error, /unreachable|INACTIVE|DEAD|not heard/);
-    assert.equal(sim.uploadsReceived(dead), uploadsBefore);
+    assert.equal(suite.sim.uploadsReceived(dead), uploadsBefore);
     assert.ok(done.nodes.filter((n: any) => order.slice(2).includes(n.ip)).every((n: any) => n.state === 'skipped'));
 
-    await waitFor(() => gw.gateway.registry.getByIp(sim.ips[dead]!)?.status !== 'ACTIVE', 'node seen INACTIVE');
-    const res = await http(`${gw.url}/api/rollouts`, { body: { firmwareId, target: { ips: [sim.ips[dead]] }, dryRun: true } });
+    await waitFor(() => suite.gw.gateway.registry.getByIp(suite.sim.ips[dead]!)?.status !== 'ACTIVE', 'node seen INACTIVE');
+    const res = await http(`${suite.gw.url}/api/rollouts`, { body: { firmwareId, target: { ips: [suite.sim.ips[dead]] }, dryRun: true } });
     assert.equal(res.body.nodes[0].state, 'skipped');
     assert.match(res.body.nodes[0].error, /was (INACTIVE|DEAD) when the rollout was planned/);
-    await sim.revive(dead);
+    await suite.sim.revive(dead);
   });
 
   it('refuses bad rollout requests with a clear 4xx naming the field', async () => {
@@ -135,21 +125,21 @@ describe('rollouts: failures, thresholds and timeouts (issue 4 §3)', () => {
       [[1, 2], 400, /JSON object/],
     ];
     for (const [body, status, pattern] of cases) {
-      const res = await http(`${gw.url}/api/rollouts`, { body: body as any });
+      const res = await http(`${suite.gw.url}/api/rollouts`, { body: body as any });
       assert.equal(res.status, status, `${JSON.stringify(body)} → ${res.text}`);
       assert.ok(typeof res.body.error === 'string' && typeof res.body.message === 'string');
       assert.match(res.body.message, pattern, JSON.stringify(body));
     }
-    const broken = await http(`${gw.url}/api/rollouts`, { body: '{"firmwareId":', headers: { 'content-type': 'application/json' } });
+    const broken = await http(`${suite.gw.url}/api/rollouts`, { body: '{"firmwareId":', headers: { 'content-type': 'application/json' } });
     assert.equal(broken.status, 400);
-    assert.equal((await http(`${gw.url}/api/rollouts/not-a-rollout`)).status, 404);
-    assert.equal((await http(`${gw.url}/api/rollouts/..%2F..%2Fetc`)).status, 404);
-    assert.equal((await http(`${gw.url}/api/rollouts/x/pause`, { method: 'POST' })).status, 404);
-    assert.equal((await http(`${gw.url}/api/rollouts?status=bogus`)).status, 400);
-    const all = await http(`${gw.url}/api/rollouts?status=failed`);
+    assert.equal((await http(`${suite.gw.url}/api/rollouts/not-a-rollout`)).status, 404);
+    assert.equal((await http(`${suite.gw.url}/api/rollouts/..%2F..%2Fetc`)).status, 404);
+    assert.equal((await http(`${suite.gw.url}/api/rollouts/x/pause`, { method: 'POST' })).status, 404);
+    assert.equal((await http(`${suite.gw.url}/api/rollouts?status=bogus`)).status, 400);
+    const all = await http(`${suite.gw.url}/api/rollouts?status=failed`);
     assert.ok(all.body.every((r: any) => r.status === 'failed') && all.body.length >= 1);
     // Nothing above started a rollout.
-    const ids = (await http(`${gw.url}/api/rollouts`)).body.map((r: any) => r.id);
-    for (const id of ids) assert.ok(isTerminal(await getRollout(gw.url, id)), 'no rollout left running');
+    const ids = (await http(`${suite.gw.url}/api/rollouts`)).body.map((r: any) => r.id);
+    for (const id of ids) assert.ok(isTerminal(await getRollout(suite.gw.url, id)), 'no rollout left running');
   });
 });

@@ -67,12 +67,25 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}):
 export async function http(
   url: string,
   init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+): Promise<TestResponse> {
   const res = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: { ...(init.body !== undefined && typeof init.body !== 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
     body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
   });
+  return readResponse(res);
+}
+
+export interface TestResponse {
+  status: number;
+  /** The body parsed as JSON; undefined when it is not JSON. */
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+/** Reads a fetch() response whole: status, headers, text, and the text parsed as JSON when it is JSON. */
+export async function readResponse(res: Response): Promise<TestResponse> {
   const text = await res.text();
   let body: unknown;
   try {

@@ -1,26 +1,16 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { http, startTestGateway, WsRecorder, type TestGateway } from '../helpers/gateway-harness.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
+import { http, WsRecorder } from '../helpers/gateway-harness.js';
+import { gatewaySuite } from '../helpers/suites.js';
 import { waitFor } from '../helpers/net.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 
 describe('Prometheus /metrics (issue 7)', () => {
-  let gw: TestGateway;
-  let sim: TestSim;
-  before(async () => {
-    gw = await startTestGateway();
-    sim = await startSim(gw, 2);
-    await waitFor(() => gw.gateway.registry.size === 2, 'two nodes');
-  });
-  after(async () => {
-    await sim?.stop();
-    await gw?.stop();
-  });
+  const suite = gatewaySuite({ nodes: 2 });
 
   const scrape = async () => {
-    const res = await http(`${gw.url}/metrics`);
+    const res = await http(`${suite.gw.url}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
     return parsePrometheus(res.text);
@@ -47,12 +37,12 @@ describe('Prometheus /metrics (issue 7)', () => {
     const countBefore = routeCount(before);
 
     const sender = dgram.createSocket('udp4');
-    await new Promise<void>((r) => sender.send('NOT_SPORE', gw.udpPort, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => sender.send('NOT_SPORE', suite.gw.udpPort, '127.0.0.1', () => r()));
     sender.close();
-    for (let i = 0; i < 3; i++) await http(`${gw.url}/api/discovery/nodes`);
-    const ws = await WsRecorder.connect(gw.url);
+    for (let i = 0; i < 3; i++) await http(`${suite.gw.url}/api/discovery/nodes`);
+    const ws = await WsRecorder.connect(suite.gw.url);
     try {
-      await waitFor(() => gw.gateway.discovery.stats.junk > junkBefore && gw.gateway.discovery.stats.valid > validBefore, 'junk and heartbeats counted');
+      await waitFor(() => suite.gw.gateway.discovery.stats.junk > junkBefore && suite.gw.gateway.discovery.stats.valid > validBefore, 'junk and heartbeats counted');
       const after = (await scrape()).samples;
       assert.equal(sampleValue(after, 'spore_udp_datagrams_total', { result: 'junk' }), junkBefore + 1);
       assert.ok(sampleValue(after, 'spore_udp_datagrams_total', { result: 'valid' })! > validBefore, 'heartbeats counted');
@@ -62,7 +52,7 @@ describe('Prometheus /metrics (issue 7)', () => {
     } finally {
       ws.close();
     }
-    sim.kill(1);
+    suite.sim.kill(1);
     await waitFor(async () => sampleValue((await scrape()).samples, 'spore_nodes', { status: 'INACTIVE' }) === 1, 'a killed node counted INACTIVE');
   });
 });

@@ -6,9 +6,10 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { http, spawnTs, startTestGateway, WsRecorder, type TestGateway } from '../helpers/gateway-harness.js';
 import { freePort, freeUdpPort, waitFor } from '../helpers/net.js';
-import { findBinary, skipUnlessPeer } from '../helpers/peers.js';
+import { MOSQUITTO_PUB, MOSQUITTO_RR, type Mosquitto } from '../helpers/mosquitto.js';
+import { skipUnlessPeer } from '../helpers/peers.js';
 import { startSim, type TestSim } from '../helpers/sim.js';
-import { HAVE_MOSQUITTO, MosquittoBroker } from './helpers/mosquitto.js';
+import { HAVE_MOSQUITTO, PASSWORD, pub, retained, startBridgeBroker, USER } from './helpers/mosquitto-clients.js';
 import { MqttRecorder } from './helpers/mqtt-recorder.js';
 
 const run = promisify(execFile);
@@ -25,16 +26,16 @@ async function bridgeUp(gw: TestGateway): Promise<void> {
 }
 
 describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip }, () => {
-  let broker: MosquittoBroker;
+  let broker: Mosquitto;
   before(async () => {
-    broker = await MosquittoBroker.create({ websockets: true });
+    broker = await startBridgeBroker();
   });
   after(async () => {
-    await broker?.stop();
+    await broker?.destroy();
   });
 
   function mqttConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return { gateway: { id: gatewayId() }, mqtt: { url: broker.url, username: broker.user, password: broker.password, reconnectPeriodMs: 300, ...extra } };
+    return { gateway: { id: gatewayId() }, mqtt: { url: broker.url, username: USER, password: PASSWORD, reconnectPeriodMs: 300, ...extra } };
   }
 
   it('forwards mosquitto_pub messages with exact fields; binary, empty and 200 kB byte-exact; order per topic', async () => {
@@ -42,7 +43,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
     const ws = await WsRecorder.connect(gw.url);
     try {
       await bridgeUp(gw);
-      await broker.pub('sensor/humidity/bedroom', '{"humidity": 45.2}');
+      await pub(broker, 'sensor/humidity/bedroom', '{"humidity": 45.2}');
       const m = await ws.waitFor((x) => x.topic === 'sensor/humidity/bedroom', 'text message');
       assert.deepEqual(Object.keys(m), ['topic', 'data', 'timestamp', 'source']);
       assert.deepEqual({ ...m, timestamp: 'T' }, { topic: 'sensor/humidity/bedroom', data: '{"humidity": 45.2}', timestamp: 'T', source: 'mqtt' });
@@ -50,9 +51,9 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
 
       const binary = Buffer.concat([Buffer.from([0xff, 0xfe, 0xfd, 0x00]), randomBytes(1000)]);
       const large = randomBytes(200 * 1024);
-      await broker.pub('edge/binary', binary);
-      await broker.pub('edge/empty', '');
-      await broker.pub('edge/large', large);
+      await pub(broker, 'edge/binary', binary);
+      await pub(broker, 'edge/empty', '');
+      await pub(broker, 'edge/large', large);
       const mb = await ws.waitFor((x) => x.topic === 'edge/binary', 'binary');
       assert.equal(mb.encoding, 'base64');
       assert.ok(Buffer.from(mb.data, 'base64').equals(binary));
@@ -64,7 +65,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
       // mosquitto_pub -l publishes each stdin line as one message, in order.
       const lines = Array.from({ length: 300 }, (_, i) => String(i));
       await new Promise<void>((resolve, reject) => {
-        const child = execFile(findBinary('mosquitto_pub')!, ['-h', '127.0.0.1', '-p', String(broker.port), '-u', broker.user, '-P', broker.password, '-t', 'order/lines', '-q', '1', '-l'], (err) => (err ? reject(err) : resolve()));
+        const child = execFile(MOSQUITTO_PUB!, [...broker.clientArgs(USER), '-t', 'order/lines', '-q', '1', '-l'], (err) => (err ? reject(err) : resolve()));
         child.stdin!.end(lines.join('\n') + '\n');
       });
       await waitFor(() => ws.byTopic('order/lines').length === 300, '300 ordered messages', 20_000);
@@ -87,7 +88,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
     try {
       await bridgeUp(gw);
       assert.deepEqual(gw.gateway.mqtt.stats().subscriptions.map((s) => [s.topic, s.granted]), [['qos/zero/#', 0], ['qos/one/#', 1], ['qos/two/#', 2]]);
-      for (const t of ['qos/zero/x', 'qos/one/x', 'qos/two/x']) await broker.pub(t, 'live', ['-q', '2']);
+      for (const t of ['qos/zero/x', 'qos/one/x', 'qos/two/x']) await pub(broker, t, 'live', ['-q', '2']);
       const byQos = await waitFor(() => {
         const s = gw.gateway.mqtt.stats();
         return s.messagesIn === 3 ? s.messagesInByQos : undefined;
@@ -96,9 +97,9 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
 
       // The gateway goes away; its persistent session keeps QoS ≥ 1 messages only.
       await gw.stop();
-      await broker.pub('qos/zero/x', 'while-away', ['-q', '2']);
-      await broker.pub('qos/one/x', 'while-away', ['-q', '2']);
-      await broker.pub('qos/two/x', 'while-away', ['-q', '2']);
+      await pub(broker, 'qos/zero/x', 'while-away', ['-q', '2']);
+      await pub(broker, 'qos/one/x', 'while-away', ['-q', '2']);
+      await pub(broker, 'qos/two/x', 'while-away', ['-q', '2']);
       gw = await startTestGateway(config);
       await bridgeUp(gw);
       await waitFor(async () => (await http(`${gw.url}/api/mqtt/messages?topic=qos/two/x`)).body.count === 1, 'queued QoS 2 message delivered');
@@ -110,12 +111,11 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
   });
 
   it('connects over TLS with the CA file, refuses an untrusted certificate clearly, and accepts it on explicit opt-in', async () => {
-    const tlsUrl = `mqtts://127.0.0.1:${broker.tlsPort}`;
-    const withCa = await startTestGateway(mqttConfig({ url: tlsUrl, tls: { caFile: broker.caFile } }));
+    const withCa = await startTestGateway(mqttConfig({ url: broker.tlsUrl, tls: { caFile: broker.caFile } }));
     try {
       await bridgeUp(withCa);
       const ws = await WsRecorder.connect(withCa.url);
-      await broker.pub('over/tls', 'secure');
+      await pub(broker, 'over/tls', 'secure');
       assert.equal((await ws.waitFor((m) => m.topic === 'over/tls', 'message via TLS bridge')).data, 'secure');
       ws.close();
     } finally {
@@ -147,7 +147,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
       await bridgeUp(gw);
       assert.equal(gw.gateway.mqtt.stats().broker, `ws://127.0.0.1:${broker.wsPort}/mqtt`);
       const ws = await WsRecorder.connect(gw.url);
-      await broker.pub('over/ws', 'hello');
+      await pub(broker, 'over/ws', 'hello');
       assert.equal((await ws.waitFor((m) => m.topic === 'over/ws', 'message via ws bridge')).data, 'hello');
       ws.close();
     } finally {
@@ -160,7 +160,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
     const ws = await WsRecorder.connect(gw.url);
     try {
       await bridgeUp(gw);
-      await broker.pub('v5/props', 'twenty', ['-V', '5', '-D', 'publish', 'user-property', 'unit', 'celsius', '-D', 'publish', 'content-type', 'text/plain']);
+      await pub(broker, 'v5/props', 'twenty', ['-V', '5', '-D', 'publish', 'user-property', 'unit', 'celsius', '-D', 'publish', 'content-type', 'text/plain']);
       const m = await ws.waitFor((x) => x.topic === 'v5/props', 'MQTT 5 message');
       assert.equal(m.data, 'twenty');
       assert.equal(m.contentType, 'text/plain');
@@ -177,9 +177,9 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
     const ws = await WsRecorder.connect(gw.url);
     try {
       await bridgeUp(gw);
-      await broker.pub('resume/t', 'before');
+      await pub(broker, 'resume/t', 'before');
       await ws.waitFor((m) => m.topic === 'resume/t' && m.data === 'before', 'before the crash');
-      await broker.kill();
+      await broker.stop('SIGKILL'); // a crash
       await ws.waitFor((m) => m.topic === 'mqtt/status' && m.state === 'disconnected', 'mqtt/status disconnected');
       const down = (await http(`${gw.url}/api/health`)).body;
       assert.equal(down.components.mqtt.status, 'down');
@@ -190,7 +190,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
       await bridgeUp(gw);
       const statuses = ws.byTopic('mqtt/status').map((m) => m.state);
       assert.equal(statuses.at(-1), 'connected');
-      await broker.pub('resume/t', 'after');
+      await pub(broker, 'resume/t', 'after');
       await ws.waitFor((m) => m.topic === 'resume/t' && m.data === 'after', 'after the restart');
       const stats = (await http(`${gw.url}/api/mqtt/stats`)).body;
       assert.ok(stats.reconnects >= 1);
@@ -206,7 +206,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
     const prefix = `spore/${id}`;
     const gw = await startTestGateway({ ...mqttConfig(), gateway: { id } });
     let sim: TestSim | undefined;
-    const watcher = await MqttRecorder.connect(broker.url, { username: broker.user, password: broker.password });
+    const watcher = await MqttRecorder.connect(broker.url, { username: USER, password: PASSWORD });
     try {
       await bridgeUp(gw);
       sim = await startSim(gw, 2);
@@ -214,13 +214,13 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
       const hostname = sim.hostnames[0]!;
       // mosquitto_sub --retained-only: an independent client sees the retained state.
       const state = await waitFor(async () => {
-        const text = await broker.retained(`${prefix}/nodes/${hostname}/state`);
+        const text = await retained(broker, `${prefix}/nodes/${hostname}/state`);
         return text ? JSON.parse(text) : undefined;
       }, 'retained node state');
       assert.equal(state.status, 'ACTIVE');
       assert.equal(state.ip, sim.ips[0]);
-      assert.equal(await broker.retained(`${prefix}/status`), 'online');
-      const summary = JSON.parse((await waitFor(() => broker.retained(`${prefix}/cluster`), 'retained summary'))!);
+      assert.equal(await retained(broker, `${prefix}/status`), 'online');
+      const summary = JSON.parse((await waitFor(() => retained(broker, `${prefix}/cluster`), 'retained summary'))!);
       assert.equal(summary.gatewayId, id);
 
       // An abrupt loss of the connection: the broker publishes the last will, then the gateway is back online.
@@ -234,7 +234,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
       await sim?.stop();
       await gw.stop();
     }
-    assert.equal(await broker.retained(`${prefix}/status`), 'offline', 'a clean stop publishes offline');
+    assert.equal(await retained(broker, `${prefix}/status`), 'offline', 'a clean stop publishes offline');
   });
 
   it('answers commands from independent clients: mosquitto_pub → emulated node → response; MQTT 5 response topic via mosquitto_rr', async () => {
@@ -242,7 +242,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
     const prefix = `spore/${id}`;
     const gw = await startTestGateway({ ...mqttConfig({ protocolVersion: 5 }), gateway: { id } });
     let sim: TestSim | undefined;
-    const responses = await MqttRecorder.connect(broker.url, { username: broker.user, password: broker.password });
+    const responses = await MqttRecorder.connect(broker.url, { username: USER, password: PASSWORD });
     try {
       await bridgeUp(gw);
       sim = await startSim(gw, 1);
@@ -250,30 +250,30 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
       const hostname = sim.hostnames[0]!;
       await responses.subscribe(`${prefix}/nodes/+/command/response`, 1);
 
-      await broker.pub(`${prefix}/nodes/${hostname}/command`, JSON.stringify({ id: 'r1', method: 'POST', uri: '/api/relay', params: [{ name: 'state', value: 'on', location: 'body' }] }), ['-q', '1']);
+      await pub(broker, `${prefix}/nodes/${hostname}/command`, JSON.stringify({ id: 'r1', method: 'POST', uri: '/api/relay', params: [{ name: 'state', value: 'on', location: 'body' }] }), ['-q', '1']);
       const r1 = JSON.parse((await responses.waitFor((m) => m.payload.includes('"r1"'), 'relay answer')).payload.toString());
       assert.equal(r1.status, 200);
       assert.equal(r1.body.state, 'on');
       assert.equal(sim.node(0).model.relay, 'on');
 
-      await broker.pub(`${prefix}/nodes/not-a-node/command`, JSON.stringify({ id: 'r2', method: 'GET', uri: '/api/node/status' }));
+      await pub(broker, `${prefix}/nodes/not-a-node/command`, JSON.stringify({ id: 'r2', method: 'GET', uri: '/api/node/status' }));
       const r2 = JSON.parse((await responses.waitFor((m) => m.payload.includes('"r2"'), 'non-node answer')).payload.toString());
       assert.deepEqual(Object.keys(r2).sort(), ['error', 'id', 'message']);
       assert.equal(r2.error, 'node_not_found');
 
-      await broker.pub(`${prefix}/nodes/${hostname}/command`, JSON.stringify({ id: 'r3', method: 'GET', uri: '/api/%2e%2e/secret' }));
+      await pub(broker, `${prefix}/nodes/${hostname}/command`, JSON.stringify({ id: 'r3', method: 'GET', uri: '/api/%2e%2e/secret' }));
       const r3 = JSON.parse((await responses.waitFor((m) => m.payload.includes('"r3"'), 'bad uri answer')).payload.toString());
       assert.equal(r3.error, 'invalid_uri');
 
       // mosquitto_rr: MQTT 5 request/response; the answer goes to its response topic.
-      const { stdout } = await run(findBinary('mosquitto_rr')!, [
-        '-h', '127.0.0.1', '-p', String(broker.port), '-u', broker.user, '-P', broker.password, '-V', '5',
+      const { stdout } = await run(MOSQUITTO_RR!, [
+        ...broker.clientArgs(USER), '-V', '5',
         '-t', `${prefix}/nodes/${hostname}/command`, '-e', `rr/${id}/answer`, '-m', JSON.stringify({ method: 'GET', uri: '/api/relay' }), '-W', '10',
       ]);
       assert.deepEqual(JSON.parse(stdout).body, { state: 'on' });
 
       // Correlation data comes back with the answer.
-      const v5 = await mqtt.connectAsync(broker.url, { username: broker.user, password: broker.password, protocolVersion: 5, reconnectPeriod: 0 });
+      const v5 = await mqtt.connectAsync(broker.url, { username: USER, password: PASSWORD, protocolVersion: 5, reconnectPeriod: 0 });
       try {
         const got = new Promise<{ payload: Buffer; correlation: Buffer | undefined }>((resolve) => {
           v5.on('message', (_t, payload, packet) => resolve({ payload, correlation: packet.properties?.correlationData }));
@@ -299,7 +299,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
   it('wrong credentials: one clear log line, health shows it, the process keeps running', async () => {
     const port = await freePort();
     const p = spawnTs('src/cli/gateway-main.ts', ['-port', String(port), '-bind', '127.0.0.1', '-udp-port', String(await freeUdpPort()), '-mqtt', broker.url, '-mqtt-reconnect', '300', '-data-dir', broker.dir + '/gw-data'], {
-      MQTT_USER: broker.user,
+      MQTT_USER: USER,
       MQTT_PASSWORD: 'not-the-password',
     });
     try {

@@ -4,7 +4,8 @@ import { http, WsRecorder } from '../helpers/gateway-harness.js';
 import { waitFor } from '../helpers/net.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
 import { startLoggedGateway, type LoggedGateway } from './helpers/gateway.js';
-import { MOSQUITTO, Mosquitto, publish, Subscriber } from './helpers/mosquitto.js';
+import { MOSQUITTO, Mosquitto } from '../helpers/mosquitto.js';
+import { publish, Subscriber } from './helpers/mqtt-clients.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 

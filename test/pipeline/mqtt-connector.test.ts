@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { http, startTestGateway, WsRecorder, type TestGateway } from '../helpers/gateway-harness.js';
 import { waitFor } from '../helpers/net.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
-import { MOSQUITTO, Mosquitto, publish, Subscriber } from './helpers/mosquitto.js';
+import { MOSQUITTO, Mosquitto } from '../helpers/mosquitto.js';
+import { publish, Subscriber } from './helpers/mqtt-clients.js';
 
 const skip = skipUnlessPeer('mosquitto', MOSQUITTO !== undefined);
 

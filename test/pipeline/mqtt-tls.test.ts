@@ -1,56 +1,37 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { http, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
+import { MOSQUITTO, MOSQUITTO_PASSWD, Mosquitto, OPENSSL } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
-import { findBinary, skipUnlessPeer } from '../helpers/peers.js';
-import { MOSQUITTO, MOSQUITTO_PASSWD, Mosquitto } from './helpers/mosquitto.js';
+import { skipUnlessPeer } from '../helpers/peers.js';
 
-const OPENSSL = findBinary('openssl');
 const skip = skipUnlessPeer('mosquitto', MOSQUITTO !== undefined && MOSQUITTO_PASSWD !== undefined) || skipUnlessPeer('openssl', OPENSSL !== undefined);
 
-/** A throwaway CA and a server certificate for 127.0.0.1. */
-async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
-  const f = (n: string) => join(dir, n);
-  const run = (...args: string[]) => execFileSync(OPENSSL!, args, { stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=spore-test-ca', '-keyout', f('ca.key'), '-out', f('ca.pem'));
-  run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr'));
-  await writeFile(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  run('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('san.ext'), '-out', f('server.pem'));
-  for (const n of ['ca.pem', 'server.pem', 'server.key']) await chmod(f(n), 0o644); // mosquitto may run as its own user
-  await chmod(dir, 0o755);
-  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
-}
-
 describe('mqtt connector and sink with credentials and TLS', { skip }, () => {
-  let dir: string;
-  let certs: { ca: string; cert: string; key: string };
   let broker: Mosquitto;
   let gw: TestGateway;
   const sinkHealth = async (id: string) => (await http(`${gw.url}/api/health`)).body.components[`sink:${id}`];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'spore-tls-'));
-    certs = await makeCertificates(dir);
-    broker = await Mosquitto.start({ tls: certs, users: { gw: 's3cret', feeder: 'feed' } });
+    // The TLS listener's certificate is signed by a throwaway CA: broker.caFile.
+    broker = await Mosquitto.start({ tls: true, users: { gw: 's3cret', feeder: 'feed' } });
     process.env.SPORE_TEST_MQTT_PASSWORD = 's3cret';
-    const tls = { caFile: certs.ca };
+    const tls = { caFile: broker.caFile };
     gw = await startTestGateway({
       gateway: { id: 'secure' },
       pipeline: {
         connectors: [
-          { id: 'in', type: 'mqtt', url: broker.url, username: 'gw', password: 's3cret', tls, reconnectPeriodMs: 200, subscribe: [{ topic: 'in/+', device: '{1}', channels: { v: '$.v' } }] },
+          { id: 'in', type: 'mqtt', url: broker.tlsUrl, username: 'gw', password: 's3cret', tls, reconnectPeriodMs: 200, subscribe: [{ topic: 'in/+', device: '{1}', channels: { v: '$.v' } }] },
         ],
         sinks: [
-          { id: 'cloud', type: 'mqtt', url: broker.url.replace('mqtts://', 'tls://'), username: 'gw', passwordEnv: 'SPORE_TEST_MQTT_PASSWORD', tls, reconnectPeriodMs: 200 },
-          { id: 'wrong-password', type: 'mqtt', url: broker.url, username: 'gw', password: 'nope', tls, reconnectPeriodMs: 200 },
-          { id: 'untrusted', type: 'mqtt', url: broker.url, username: 'gw', password: 's3cret', reconnectPeriodMs: 200 },
-          { id: 'self-signed-ok', type: 'mqtt', url: broker.url, username: 'gw', password: 's3cret', tls: { allowSelfSigned: true }, reconnectPeriodMs: 200 },
-          { id: 'no-ca-file', type: 'mqtt', url: broker.url, tls: { caFile: join(dir, 'missing.pem') } },
+          { id: 'cloud', type: 'mqtt', url: broker.tlsUrl.replace('mqtts://', 'tls://'), username: 'gw', passwordEnv: 'SPORE_TEST_MQTT_PASSWORD', tls, reconnectPeriodMs: 200 },
+          { id: 'wrong-password', type: 'mqtt', url: broker.tlsUrl, username: 'gw', password: 'nope', tls, reconnectPeriodMs: 200 },
+          { id: 'untrusted', type: 'mqtt', url: broker.tlsUrl, username: 'gw', password: 's3cret', reconnectPeriodMs: 200 },
+          { id: 'self-signed-ok', type: 'mqtt', url: broker.tlsUrl, username: 'gw', password: 's3cret', tls: { allowSelfSigned: true }, reconnectPeriodMs: 200 },
+          { id: 'no-ca-file', type: 'mqtt', url: broker.tlsUrl, tls: { caFile: join(broker.dir, 'missing.pem') } },
         ],
       },
     });
@@ -60,12 +41,11 @@ describe('mqtt connector and sink with credentials and TLS', { skip }, () => {
     delete process.env.SPORE_TEST_MQTT_PASSWORD;
     await gw?.stop();
     await broker?.destroy();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('exports over TLS with a password from the environment; bad credentials or an untrusted certificate stay down', async () => {
     const received: string[] = [];
-    const sub = await mqtt.connectAsync(broker.url, { username: 'feeder', password: 'feed', ca: await readFile(certs.ca), reconnectPeriod: 0 });
+    const sub = await mqtt.connectAsync(broker.tlsUrl, { username: 'feeder', password: 'feed', ca: await readFile(broker.caFile), reconnectPeriod: 0 });
     try {
       sub.on('message', (_topic, payload) => received.push(payload.toString()));
       await sub.subscribeAsync('telemetry/#', { qos: 1 });

@@ -8,7 +8,8 @@ import { sleep, waitFor } from '../helpers/net.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
 import { spawnGateway, type GatewayProcess } from './helpers/gateway.js';
 import { ModbusServer, PYTHON } from './helpers/modbus-server.js';
-import { MOSQUITTO, Mosquitto, Subscriber } from './helpers/mosquitto.js';
+import { MOSQUITTO, Mosquitto } from '../helpers/mosquitto.js';
+import { Subscriber } from './helpers/mqtt-clients.js';
 
 const skip = skipUnlessPeer('mosquitto', MOSQUITTO !== undefined) || skipUnlessPeer('python3-pymodbus (/usr/bin/python3)', PYTHON !== undefined);
 

@@ -5,47 +5,32 @@
  * binary payloads as hex, with the bridge's connection state shown.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { ensureWebBuilt, launchBrowser, skipUnlessChromium, type TestBrowser } from '../helpers/browser.js';
 import { http, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
-import { freePort, waitFor } from '../helpers/net.js';
-import { findBinary, skipUnlessPeer } from '../helpers/peers.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
+import { Mosquitto, MOSQUITTO, MOSQUITTO_PUB } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/net.js';
+import { skipUnlessPeer } from '../helpers/peers.js';
+import { uiSuite } from '../helpers/suites.js';
 
 const run = promisify(execFile);
 const WAIT = 20_000; // ms
 const skipBrowser = skipUnlessChromium();
 
 describe('web UI: events stream', { skip: skipBrowser }, () => {
-  let gw: TestGateway;
-  let sim: TestSim;
-  let b: TestBrowser;
-
-  before(async () => {
-    ensureWebBuilt();
-    gw = await startTestGateway();
-    sim = await startSim(gw, 2);
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await sim?.stop();
-    await gw?.stop();
-  });
+  const suite = uiSuite({ nodes: 2 });
 
   test('cluster events stream live, filtered by MQTT wildcards, pausable, shown as pretty JSON', async () => {
-    const page = b.page;
-    await page.goto(`${gw.url}/events`);
+    const page = suite.b.page;
+    await page.goto(`${suite.gw.url}/events`);
     await page.locator('[data-testid="connection-state"][data-phase="open"]').waitFor({ timeout: WAIT });
     const rows = (topic: string) => page.locator(`.event-row[data-topic="${topic}"]`);
 
-    await sim.sendEvent(0, 'ui-test', { reading: 21.5, nested: { ok: true } });
+    await suite.sim.sendEvent(0, 'ui-test', { reading: 21.5, nested: { ok: true } });
     await rows('cluster/event').first().waitFor({ timeout: WAIT });
 
     // A filter that excludes it, then wildcards that include it.
@@ -66,7 +51,7 @@ describe('web UI: events stream', { skip: skipBrowser }, () => {
     // Pause: new events are counted, not shown, until resumed.
     const shownBefore = await rows('cluster/event').count();
     await page.getByTestId('pause').click();
-    await sim.sendEvent(1, 'while-paused', { n: 2 });
+    await suite.sim.sendEvent(1, 'while-paused', { n: 2 });
     await page.getByRole('button', { name: /Resume \(1 new\)/ }).waitFor({ timeout: WAIT });
     assert.equal(await rows('cluster/event').count(), shownBefore);
     // Changing the filter while paused re-filters the frozen view, without the new event.
@@ -86,49 +71,30 @@ describe('web UI: events stream', { skip: skipBrowser }, () => {
     assert.equal(shown.topic, 'cluster/event');
     assert.equal(shown.event, 'ui-test');
     assert.deepEqual(shown.data, { reading: 21.5, nested: { ok: true } });
-    assert.equal(shown.nodeIp, sim.ips[0]);
+    assert.equal(shown.nodeIp, suite.sim.ips[0]);
     assert.match(text, /\n {2}"event": "ui-test"/, 'indented JSON');
-    await b.screenshot('events-cluster');
-    assert.deepEqual(b.errors, []);
+    await suite.b.screenshot('events-cluster');
+    assert.deepEqual(suite.b.errors, []);
   });
 });
 
-const mosquitto = findBinary('mosquitto', ['/usr/sbin/mosquitto']);
-const mosquittoPub = findBinary('mosquitto_pub');
-const skipMqtt = skipBrowser || skipUnlessPeer('mosquitto', mosquitto !== undefined && mosquittoPub !== undefined);
-
-async function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port }, () => {
-      s.end();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
+const skipMqtt = skipBrowser || skipUnlessPeer('mosquitto', MOSQUITTO !== undefined && MOSQUITTO_PUB !== undefined);
 
 describe('web UI: MQTT messages in the event stream', { skip: skipMqtt }, () => {
-  let broker: ChildProcess | undefined;
-  let dir: string;
-  let port: number;
+  let broker: Mosquitto | undefined;
   let gw: TestGateway | undefined;
   let b: TestBrowser | undefined;
 
   before(async () => {
     ensureWebBuilt();
-    dir = await mkdtemp(join(tmpdir(), 'spore-web-mqtt-'));
-    port = await freePort();
-    await writeFile(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    broker = spawn(mosquitto!, ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-    await waitFor(() => portOpen(port), `mosquitto on port ${port}`, WAIT);
-    gw = await startTestGateway({ mqtt: { url: `tcp://127.0.0.1:${port}` } });
+    broker = await Mosquitto.start();
+    gw = await startTestGateway({ mqtt: { url: `tcp://127.0.0.1:${broker.port}` } });
     b = await launchBrowser();
   });
   after(async () => {
     await b?.close();
     await gw?.stop();
-    broker?.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
+    await broker?.destroy('SIGTERM');
   });
 
   test('an MQTT message published by mosquitto_pub appears in the event stream', async (t) => {
@@ -149,7 +115,7 @@ describe('web UI: MQTT messages in the event stream', { skip: skipMqtt }, () => 
     // Publish until the bridge's subscription is in place (it may still be subscribing).
     await waitFor(
       async () => {
-        await run(mosquittoPub!, ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-m', '{"t":21.5,"unit":"C"}']);
+        await run(MOSQUITTO_PUB!, [...broker!.clientArgs(), '-t', topic, '-m', '{"t":21.5,"unit":"C"}']);
         return (await rows(topic).count()) > 0;
       },
       'the MQTT message in the event stream',
@@ -162,9 +128,9 @@ describe('web UI: MQTT messages in the event stream', { skip: skipMqtt }, () => 
     assert.deepEqual(JSON.parse((await payload.textContent()) ?? ''), { t: 21.5, unit: 'C' });
 
     // A binary payload (not UTF-8) arrives base64 and shows as hex.
-    const binFile = join(dir, 'payload.bin');
+    const binFile = join(broker!.dir, 'payload.bin');
     await writeFile(binFile, Buffer.from([0x00, 0xff, 0xfe, 0x41, 0x80]));
-    await run(mosquittoPub!, ['-h', '127.0.0.1', '-p', String(port), '-t', 'spore-ui-test/bin/raw', '-f', binFile]);
+    await run(MOSQUITTO_PUB!, [...broker!.clientArgs(), '-t', 'spore-ui-test/bin/raw', '-f', binFile]);
     await rows('spore-ui-test/bin/raw').first().waitFor({ timeout: WAIT });
     await rows('spore-ui-test/bin/raw').first().click();
     const hex = page.getByTestId('event-hex');

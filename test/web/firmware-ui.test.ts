@@ -5,12 +5,12 @@
  * success (the rollout part needs the firmware store of issue 4).
  */
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { makeFirmwareImage } from '../../emulator/index.js';
-import { ensureWebBuilt, launchBrowser, skipUnlessChromium, type TestBrowser } from '../helpers/browser.js';
-import { http, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
+import { skipUnlessChromium } from '../helpers/browser.js';
+import { http } from '../helpers/gateway-harness.js';
 import { waitFor } from '../helpers/net.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
+import { uiSuite } from '../helpers/suites.js';
 
 const skip = skipUnlessChromium();
 const WAIT = 30_000; // ms
@@ -31,33 +31,19 @@ const RECORDER = `(() => {
 })()`;
 
 describe('web UI: firmware', { skip }, () => {
-  let gw: TestGateway;
-  let sim: TestSim;
-  let b: TestBrowser;
-
-  before(async () => {
-    ensureWebBuilt();
-    gw = await startTestGateway();
-    // Slow flash writes so progress has steps to show; labels for the rollout's selector.
-    sim = await startSim(gw, 4, { flashBytesPerSec: 400_000, labels: (i) => ({ role: i < 3 ? 'sensor' : 'actuator' }) });
-    b = await launchBrowser();
-    await waitFor(async () => (await http(`${gw.url}/api/discovery/nodes`)).body.nodes.length === 4, 'four nodes', WAIT);
-  });
-  after(async () => {
-    await b?.close();
-    await sim?.stop();
-    await gw?.stop();
-  });
+  // Slow flash writes so progress has steps to show; labels for the rollout's selector.
+  const suite = uiSuite({ nodes: 4, sim: { flashBytesPerSec: 400_000, labels: (i) => ({ role: i < 3 ? 'sensor' : 'actuator' }) } });
+  before(() => waitFor(async () => (await http(`${suite.gw.url}/api/discovery/nodes`)).body.nodes.length === 4, 'four nodes', WAIT));
 
   test("a node's firmware is updated from its page with a progress bar", async () => {
     const i = 3;
-    const ip = sim.ips[i]!;
-    const page = b.page;
-    await page.goto(`${gw.url}/nodes/${ip}`);
+    const ip = suite.sim.ips[i]!;
+    const page = suite.b.page;
+    await page.goto(`${suite.gw.url}/nodes/${ip}`);
     await page.evaluate(RECORDER);
     const image = makeFirmwareImage({ version: '1.5.0', size: 300_000 });
     await page.getByLabel('Firmware image for this node').setInputFiles({ name: 'spore-1.5.0.bin', mimeType: 'application/octet-stream', buffer: image });
-    await page.getByRole('button', { name: `Update ${sim.hostnames[i]}` }).click();
+    await page.getByRole('button', { name: `Update ${suite.sim.hostnames[i]}` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Update', exact: true }).click();
     const progress = page.getByTestId('node-update-progress');
     await page.locator('[data-testid="node-update-progress"][data-status="succeeded"], [data-testid="node-update-progress"][data-status="verified"]').waitFor({ timeout: WAIT });
@@ -67,22 +53,22 @@ describe('web UI: firmware', { skip }, () => {
     assert.ok(seen.includes('progress'), `states seen: ${seen.join(' → ')}`);
     assert.ok(seen.indexOf('progress') < seen.indexOf('succeeded') || !seen.includes('succeeded'), `states seen: ${seen.join(' → ')}`);
     await page.getByRole('status').getByText(/accepted the image \(/).waitFor({ timeout: WAIT });
-    await b.screenshot('node-firmware-update');
+    await suite.b.screenshot('node-firmware-update');
     // The node really got the image and reboots into it.
-    assert.equal(sim.uploadsReceived(i), 1);
-    await waitFor(() => sim.node(i).version === '1.5.0', 'the node to run 1.5.0', WAIT);
-    assert.deepEqual(b.errors, []);
+    assert.equal(suite.sim.uploadsReceived(i), 1);
+    await waitFor(() => suite.sim.node(i).version === '1.5.0', 'the node to run 1.5.0', WAIT);
+    assert.deepEqual(suite.b.errors, []);
   });
 
   test('a firmware uploaded through the UI rolls out to emulated nodes with live progress to success', async (t) => {
-    const store = await http(`${gw.url}/api/firmware`);
+    const store = await http(`${suite.gw.url}/api/firmware`);
     if (store.status === 404) {
       // The firmware store and rollouts (issue 4) are not on this branch yet.
       t.skip('the firmware store is not built into this gateway');
       return;
     }
-    const page = b.page;
-    await page.goto(`${gw.url}/firmware`);
+    const page = suite.b.page;
+    await page.goto(`${suite.gw.url}/firmware`);
     await page.evaluate(RECORDER);
 
     // 1. Upload to the store; name and version are guessed from the file name.
@@ -97,7 +83,7 @@ describe('web UI: firmware', { skip }, () => {
 
     // 2. The wizard: label selector, batches of 2, dry run first.
     const wizard = page.getByTestId('rollout-wizard');
-    const stored = ((await http(`${gw.url}/api/firmware`)).body as Array<{ id: string; name: string; version: string }>).find((f) => f.version === '2.0.0');
+    const stored = ((await http(`${suite.gw.url}/api/firmware`)).body as Array<{ id: string; name: string; version: string }>).find((f) => f.version === '2.0.0');
     assert.equal(stored?.name, 'spore-node');
     await wizard.getByLabel('Firmware to roll out').selectOption(stored!.id);
     await wizard.getByLabel(/Label selector/).fill('role=sensor');
@@ -109,15 +95,15 @@ describe('web UI: firmware', { skip }, () => {
     const plan = page.getByTestId('rollout-plan');
     await plan.waitFor({ timeout: WAIT });
     assert.match((await plan.textContent()) ?? '', /3 node\(s\) would be updated/);
-    assert.equal(sim.uploadsReceived(0) + sim.uploadsReceived(1) + sim.uploadsReceived(2), 0, 'a dry run touches nothing');
-    await b.screenshot('rollout-dry-run');
+    assert.equal(suite.sim.uploadsReceived(0) + suite.sim.uploadsReceived(1) + suite.sim.uploadsReceived(2), 0, 'a dry run touches nothing');
+    await suite.b.screenshot('rollout-dry-run');
 
     // 3. Start it and watch it live.
     await wizard.getByRole('button', { name: 'Start rollout' }).click();
     const card = page.getByTestId('rollout').first();
     await card.waitFor({ timeout: WAIT });
     await card.locator('tr[data-state="uploading"], tr[data-state="rebooting"], tr[data-state="verifying"]').first().waitFor({ timeout: WAIT });
-    await b.screenshot('rollout-running');
+    await suite.b.screenshot('rollout-running');
     // Finished rollouts move to the history.
     const done = page.locator('[data-testid="rollout-history"] tr[data-status="succeeded"]');
     await done.first().waitFor({ timeout: 90_000 });
@@ -128,32 +114,32 @@ describe('web UI: firmware', { skip }, () => {
     // Live progress: each node was seen in flight before it succeeded.
     const seen = (await page.evaluate('window.__seen')) as Record<string, string[]>;
     for (const i of [0, 1, 2]) {
-      const states = seen[sim.ips[i]!] ?? [];
-      assert.equal(states.at(-1), 'succeeded', `${sim.ips[i]}: ${states.join(' → ')}`);
-      assert.ok(states.some((s) => ['uploading', 'rebooting', 'verifying'].includes(s)), `${sim.ips[i]}: ${states.join(' → ')}`);
+      const states = seen[suite.sim.ips[i]!] ?? [];
+      assert.equal(states.at(-1), 'succeeded', `${suite.sim.ips[i]}: ${states.join(' → ')}`);
+      assert.ok(states.some((s) => ['uploading', 'rebooting', 'verifying'].includes(s)), `${suite.sim.ips[i]}: ${states.join(' → ')}`);
     }
-    await b.screenshot('rollout-succeeded');
-    for (const i of [0, 1, 2]) assert.equal(sim.node(i).version, '2.0.0');
-    assert.notEqual(sim.node(3).version, '2.0.0', 'the actuator was not targeted');
-    assert.deepEqual(b.errors, []);
+    await suite.b.screenshot('rollout-succeeded');
+    for (const i of [0, 1, 2]) assert.equal(suite.sim.node(i).version, '2.0.0');
+    assert.notEqual(suite.sim.node(3).version, '2.0.0', 'the actuator was not targeted');
+    assert.deepEqual(suite.b.errors, []);
   });
 
   test('a running rollout is paused, resumed and cancelled from the UI', async (t) => {
-    if ((await http(`${gw.url}/api/firmware`)).status === 404) {
+    if ((await http(`${suite.gw.url}/api/firmware`)).status === 404) {
       t.skip('the firmware store is not built into this gateway');
       return;
     }
-    const page = b.page;
+    const page = suite.b.page;
     // A bigger image (about 2.5 s per node at the emulator's 400 kB/s), one node per batch.
     const form = new FormData();
     form.append('name', 'spore-node');
     form.append('version', '3.0.0');
     form.append('file', new Blob([makeFirmwareImage({ version: '3.0.0', size: 1_000_000 })]), 'spore-node-3.0.0.bin');
-    const stored = await fetch(`${gw.url}/api/firmware`, { method: 'POST', body: form });
+    const stored = await fetch(`${suite.gw.url}/api/firmware`, { method: 'POST', body: form });
     assert.equal(stored.status, 201);
     const fw = (await stored.json()) as { id: string };
 
-    await page.goto(`${gw.url}/firmware`);
+    await page.goto(`${suite.gw.url}/firmware`);
     const wizard = page.getByTestId('rollout-wizard');
     await wizard.getByLabel('Firmware to roll out').selectOption(fw.id);
     await wizard.getByLabel(/Label selector/).fill('role=sensor');
@@ -166,8 +152,8 @@ describe('web UI: firmware', { skip }, () => {
 
     await cardById.getByRole('button', { name: 'Pause' }).click();
     await page.locator(`[data-testid="rollout"][data-rollout-id="${id}"][data-status="paused"]`).waitFor({ timeout: WAIT });
-    await b.screenshot('rollout-paused');
-    assert.equal((await http(`${gw.url}/api/rollouts/${id}`)).body.status, 'paused');
+    await suite.b.screenshot('rollout-paused');
+    assert.equal((await http(`${suite.gw.url}/api/rollouts/${id}`)).body.status, 'paused');
 
     await cardById.getByRole('button', { name: 'Resume' }).click();
     await page.locator(`[data-testid="rollout"][data-rollout-id="${id}"][data-status="running"]`).waitFor({ timeout: WAIT });
@@ -175,8 +161,8 @@ describe('web UI: firmware', { skip }, () => {
     await cardById.getByRole('button', { name: 'Cancel…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel rollout' }).click();
     await page.locator(`[data-testid="rollout-history"] tr[data-rollout-id="${id}"][data-status="cancelled"]`).waitFor({ timeout: 60_000 });
-    assert.equal((await http(`${gw.url}/api/rollouts/${id}`)).body.status, 'cancelled');
-    await b.screenshot('rollout-cancelled');
-    assert.deepEqual(b.errors, []);
+    assert.equal((await http(`${suite.gw.url}/api/rollouts/${id}`)).body.status, 'cancelled');
+    await suite.b.screenshot('rollout-cancelled');
+    assert.deepEqual(suite.b.errors, []);
   });
 });

@@ -4,9 +4,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
-import { ensureWebBuilt, launchBrowser, skipUnlessChromium, type TestBrowser } from '../helpers/browser.js';
+import { launchBrowser, skipUnlessChromium } from '../helpers/browser.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
-import { startSim, type TestSim } from '../helpers/sim.js';
+import { uiSuite } from '../helpers/suites.js';
 
 const skip = skipUnlessChromium();
 const WAIT = 20_000; // ms
@@ -18,55 +18,46 @@ const UNLABELLED = `[...document.querySelectorAll('input, select, textarea, butt
   .map((el) => el.outerHTML.slice(0, 120))`;
 
 describe('web UI: states, keyboard, labels, themes', { skip }, () => {
+  const suite = uiSuite({ nodes: 3 });
+  /** A gateway no node talks to. */
   let empty: TestGateway;
-  let gw: TestGateway;
-  let sim: TestSim;
-  let b: TestBrowser;
-
   before(async () => {
-    ensureWebBuilt();
     empty = await startTestGateway();
-    gw = await startTestGateway();
-    sim = await startSim(gw, 3);
-    b = await launchBrowser();
   });
   after(async () => {
-    await b?.close();
-    await sim?.stop();
-    await gw?.stop();
     await empty?.stop();
   });
 
   test('no nodes yet: the page says how to start the emulator', async () => {
-    await b.page.goto(`${empty.url}/`);
-    const state = b.page.getByTestId('no-nodes');
+    await suite.b.page.goto(`${empty.url}/`);
+    const state = suite.b.page.getByTestId('no-nodes');
     await state.waitFor({ timeout: WAIT });
-    const command = (await b.page.getByTestId('sim-command').textContent()) ?? '';
+    const command = (await suite.b.page.getByTestId('sim-command').textContent()) ?? '';
     assert.match(command, /^npx spore-sim -count 5 -http-port <node-port>/);
     assert.match(command, new RegExp(`-udp-port ${empty.udpPort}$`), 'the gateway listens on a non-default UDP port: the command says so');
     await state.getByText(/firewall/).waitFor();
-    await b.screenshot('state-no-nodes');
+    await suite.b.screenshot('state-no-nodes');
   });
 
   test('pages whose backend is absent say so instead of failing', async () => {
     for (const path of ['/firmware', '/devices', '/events']) {
-      await b.page.goto(`${empty.url}${path}`);
-      await b.page.locator('main h1').waitFor({ timeout: WAIT });
+      await suite.b.page.goto(`${empty.url}${path}`);
+      await suite.b.page.locator('main h1').waitFor({ timeout: WAIT });
       // Either the feature is there (its own content) or a clear "not enabled" panel — never an error box.
-      await b.page.locator('[data-testid="not-enabled"], [data-testid="firmware-upload"], .page-devices, [data-testid="mqtt-panel"]').first().waitFor({ timeout: WAIT });
-      assert.equal(await b.page.locator('.state-error').count(), 0, `${path} shows an error`);
+      await suite.b.page.locator('[data-testid="not-enabled"], [data-testid="firmware-upload"], .page-devices, [data-testid="mqtt-panel"]').first().waitFor({ timeout: WAIT });
+      assert.equal(await suite.b.page.locator('.state-error').count(), 0, `${path} shows an error`);
     }
-    await b.page.goto(`${empty.url}/devices`);
-    await b.page.locator('[data-testid="not-enabled"], .page-devices').first().waitFor({ timeout: WAIT });
-    await b.screenshot('state-devices');
-    await b.page.goto(`${empty.url}/no/such/page`);
-    await b.page.getByRole('heading', { name: 'Page not found' }).waitFor({ timeout: WAIT });
+    await suite.b.page.goto(`${empty.url}/devices`);
+    await suite.b.page.locator('[data-testid="not-enabled"], .page-devices').first().waitFor({ timeout: WAIT });
+    await suite.b.screenshot('state-devices');
+    await suite.b.page.goto(`${empty.url}/no/such/page`);
+    await suite.b.page.getByRole('heading', { name: 'Page not found' }).waitFor({ timeout: WAIT });
   });
 
   test('the node list is usable with the keyboard alone', async () => {
-    const page = b.page;
-    await page.goto(`${gw.url}/`);
-    for (const ip of sim.ips) await page.locator(`.node-row[data-ip="${ip}"]`).waitFor({ timeout: WAIT });
+    const page = suite.b.page;
+    await page.goto(`${suite.gw.url}/`);
+    for (const ip of suite.sim.ips) await page.locator(`.node-row[data-ip="${ip}"]`).waitFor({ timeout: WAIT });
     // Tab from the top of the page to the list.
     let reached = false;
     for (let i = 0; i < 40 && !reached; i++) {
@@ -78,16 +69,16 @@ describe('web UI: states, keyboard, labels, themes', { skip }, () => {
     await page.keyboard.press('ArrowDown');
     const active = page.locator('.vrow.active .node-row');
     const ip = await active.getAttribute('data-ip');
-    assert.equal(ip, sim.ips[1], 'the second row (sorted by hostname) is active');
+    assert.equal(ip, suite.sim.ips[1], 'the second row (sorted by hostname) is active');
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/nodes/${ip}`);
-    await page.getByRole('heading', { level: 1 }).getByText(sim.hostnames[1]!).waitFor({ timeout: WAIT });
+    await page.getByRole('heading', { level: 1 }).getByText(suite.sim.hostnames[1]!).waitFor({ timeout: WAIT });
   });
 
   test('every visible control has a label', async () => {
-    const page = b.page;
-    for (const path of ['/', `/nodes/${sim.ips[0]}`, '/events', '/firmware', '/devices']) {
-      await page.goto(`${gw.url}${path}`);
+    const page = suite.b.page;
+    for (const path of ['/', `/nodes/${suite.sim.ips[0]}`, '/events', '/firmware', '/devices']) {
+      await page.goto(`${suite.gw.url}${path}`);
       await page.locator('main h1').waitFor({ timeout: WAIT });
       await page.waitForLoadState('networkidle').catch(() => undefined);
       if (path.startsWith('/nodes/')) await page.locator('form.endpoint').first().waitFor({ timeout: WAIT });
@@ -99,7 +90,7 @@ describe('web UI: states, keyboard, labels, themes', { skip }, () => {
   test('readable in dark mode', async () => {
     const dark = await launchBrowser({ colorScheme: 'dark' });
     try {
-      await dark.page.goto(`${gw.url}/`);
+      await dark.page.goto(`${suite.gw.url}/`);
       await dark.page.locator('.node-row').first().waitFor({ timeout: WAIT });
       const [bg, fg] = (await dark.page.evaluate(`[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]`)) as [string, string];
       const lum = (rgb: string) => {
