@@ -36,6 +36,7 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
     ajv: { customOptions: { coerceTypes: false } },
   });
   installErrorHandling(app, logger);
+  acceptEmptyJsonBodies(app);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') deps.routeTable?.push({ method, url: route.url });
   });
@@ -64,4 +65,20 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
     if (access) deps.wsHub.handleUpgrade(req, socket, head, access.identity);
   });
   return app;
+}
+
+/**
+ * `POST /api/discovery/refresh` and the other calls that take no input must not
+ * fail because a client (curl -H, a UI's fetch wrapper) labels an empty body as
+ * JSON: an empty or blank body is no body. Anything else is parsed by Fastify's
+ * own safe parser, so bad JSON is still a 400 `invalid_json`.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(req, text, done);
+  });
 }

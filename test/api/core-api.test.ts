@@ -184,6 +184,17 @@ describe('REST API and WebSocket with emulated nodes (CONTRACT §4–5)', () => 
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error, 'invalid_json');
     assert.doesNotMatch(bad.text, /at .*\.ts:\d+/, 'no stack trace');
+    // An empty body labelled as JSON is no body: the calls that take no input still answer.
+    for (const path of ['/api/test/websocket', '/api/discovery/refresh', '/api/cluster/refresh']) {
+      const empty = await http(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      assert.equal(empty.status, 200, path);
+      assert.equal(empty.body.success, true, path);
+    }
+    const noBody = await http(`${gw.url}/api/proxy-call`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    assert.equal(noBody.status, 400, 'a call that needs a body still says so');
+    assert.deepEqual(Object.keys(noBody.body).sort(), ['error', 'message']);
+    const poisoned = await http(`${gw.url}/api/cluster/event`, { body: '{"event":"x","__proto__":{"admin":true}}', headers: { 'content-type': 'application/json' } });
+    assert.equal(poisoned.status, 400, 'prototype poisoning is refused');
   });
 
   it('allows cross-origin requests by default (the SPORE UI on :3000)', async () => {
