@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClusterManager } from '../cluster/cluster-manager.js';
-import type { NodeRegistry } from '../cluster/node-registry.js';
 import { GatewayError } from '../errors.js';
-import type { GatewayEventBus } from '../events/gateway-events.js';
-import type { Logger } from '../logger.js';
-import type { NodeClient } from '../node-client/node-client.js';
-import type { FirmwareStore } from './firmware-store.js';
-import type { OtaService } from './ota-service.js';
 import { parseRolloutRequest, planRollout, type RolloutDefaults } from './rollout-planner.js';
 import { type RolloutRecord, RolloutRepository } from './rollout-repository.js';
 import { overallProgress, RolloutRun, type RunContext } from './rollout-runner.js';
@@ -19,14 +12,8 @@ import {
   type RolloutView,
 } from './rollout-types.js';
 
-export interface RolloutServiceDeps {
-  store: FirmwareStore;
-  registry: NodeRegistry;
-  cluster: Pick<ClusterManager, 'primaryNode'>;
-  ota: OtaService;
-  client: NodeClient;
-  bus: GatewayEventBus;
-  logger: Logger;
+/** What a rollout run needs, less the repository the service opens itself, plus the defaults. */
+export interface RolloutServiceDeps extends Omit<RunContext, 'repo'> {
   defaults: RolloutDefaults;
 }
 
