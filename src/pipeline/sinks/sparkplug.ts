@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
-import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../mqtt-connection.js';
+import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../../mqtt/connection.js';
 import { nameSchema } from '../names.js';
 import type { ChannelValue, DurableSink, PipelineRecord, QueuedRecord, SinkContext, SinkDefinition } from '../types.js';
 import { durableBufferSchema } from './mqtt.js';
