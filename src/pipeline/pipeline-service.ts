@@ -136,6 +136,23 @@ export class PipelineService {
   }
 
   /** Whether anything is configured (an empty pipeline opens no database). */
+  /** The SQLite file of seqs and durable buffers (the backup copies it). */
+  get storeFile(): string {
+    return this.storePath;
+  }
+
+  /**
+   * A consistent copy of the pipeline state (seqs, durable buffers) into `path`;
+   * false when there is none (no pipeline, nothing stored yet).
+   */
+  async backupTo(path: string): Promise<boolean> {
+    if (this.running && this.store.isOpen) {
+      await this.store.backupTo(path);
+      return true;
+    }
+    return false;
+  }
+
   get enabled(): boolean {
     return this.connectors.size > 0 || this.sinks.length > 0;
   }
