@@ -92,8 +92,23 @@ export function applyToDocument(doc: Document, path: Array<string | number>, val
     }
     return;
   }
-  if (Array.isArray(value) && isSeq(node) && node.items.length === value.length) {
-    value.forEach((v, i) => applyToDocument(doc, [...path, i], v));
+  if (Array.isArray(value) && isSeq(node)) {
+    // Items are matched by `name` or `id` (API keys, connectors, sinks), others by position:
+    // a kept item keeps its node and comments, wherever it moves.
+    const current = node.toJSON() as unknown[];
+    const keyOf = (v: unknown): unknown => (isObject(v) ? (v.name ?? v.id) : undefined);
+    const used = new Set<number>();
+    const plan = value.map((v, i) => {
+      const key = keyOf(v);
+      const j = key !== undefined ? current.findIndex((c, at) => !used.has(at) && keyOf(c) === key) : i < current.length && keyOf(current[i]) === undefined && !used.has(i) ? i : -1;
+      if (j >= 0) used.add(j);
+      return j;
+    });
+    plan.forEach((j, i) => {
+      if (j >= 0) applyToDocument(doc, [...path, j], value[i]);
+    });
+    const old = [...node.items];
+    node.items = plan.map((j, i) => (j >= 0 ? old[j] : doc.createNode(value[i]))) as typeof node.items;
     return;
   }
   const current = node === undefined || node === null ? undefined : isScalar(node) ? node.value : (node as { toJSON(): unknown }).toJSON();

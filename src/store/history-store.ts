@@ -263,18 +263,19 @@ export class HistoryStore {
     const rawFrom = this.clock() - this.options.rawRetentionMs;
     const wanted = Math.max(q.stepMs ?? 0, floor);
     const useRaw = wanted < MINUTE_MS && q.from >= rawFrom - MINUTE_MS;
-    const stepMs = useRaw ? (wanted <= 1 ? 0 : wanted) : Math.max(MINUTE_MS, Math.ceil(wanted / MINUTE_MS) * MINUTE_MS);
+    // Raw samples come one by one unless a step was asked for or there are more than MAX_POINTS.
+    const stepMs = useRaw ? (q.stepMs && q.stepMs > 1 ? wanted : 0) : Math.max(MINUTE_MS, Math.ceil(wanted / MINUTE_MS) * MINUTE_MS);
     return q.series.map((name) => {
       const id = this.ids.get(name);
       const out: HistorySeries = { name, unit: this.units.get(name) ?? null, resolution: useRaw ? 'raw' : '1m', stepMs, t: [], avg: [], min: [], max: [] };
       if (id === undefined || !this.db) return out;
-      if (useRaw) this.rawPoints(id, q.from, q.to, stepMs, out);
+      if (useRaw) this.rawPoints(id, q.from, q.to, stepMs, floor, out);
       else this.minutePoints(id, q.from, q.to, stepMs, out);
       return out;
     });
   }
 
-  private rawPoints(id: number, from: number, to: number, stepMs: number, out: HistorySeries): void {
+  private rawPoints(id: number, from: number, to: number, askedStepMs: number, floorMs: number, out: HistorySeries): void {
     const samples: Array<[number, number]> = [];
     const rows = this.db!.prepare('SELECT t0, data FROM raw WHERE series = ? AND t1 >= ? AND t0 <= ? ORDER BY t0').all(id, from, to) as Array<{ t0: number; data: Buffer }>;
     for (const row of rows) {
@@ -286,6 +287,8 @@ export class HistoryStore {
     const b = this.buffer.get(id);
     if (b) for (let i = 0; i < b.t.length; i++) if (b.t[i]! >= from && b.t[i]! <= to) samples.push([b.t[i]!, b.v[i]!]);
     samples.sort((x, y) => x[0] - y[0]);
+    const stepMs = askedStepMs > 0 ? askedStepMs : samples.length > MAX_POINTS ? floorMs : 0;
+    out.stepMs = stepMs;
     if (stepMs === 0) {
       for (const [t, v] of samples) {
         out.t.push(t);
