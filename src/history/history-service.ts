@@ -68,11 +68,13 @@ export class HistoryService {
     });
     this.store.open();
     this.offs.push(
-      bus.on('pipeline/record', (record) => {
-        const t = Date.parse(record.ts);
-        for (const [channel, value] of Object.entries(record.values)) {
-          const n = typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : NaN;
-          this.store?.record(`devices/${record.device}/${channel}`, t, n);
+      bus.on('pipeline/committed', (records) => {
+        for (const record of records) {
+          const t = Date.parse(record.ts);
+          for (const [channel, value] of Object.entries(record.values)) {
+            const n = typeof value === 'number' ? value : typeof value === 'boolean' ? Number(value) : NaN;
+            this.store?.record(`devices/${record.device}/${channel}`, t, n);
+          }
         }
       }),
       // A status change is recorded at once, not only at the next sample.

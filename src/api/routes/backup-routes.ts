@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { BackupService } from '../../backup/backup-service.js';
+import type { RouteDeps } from '../route-deps.js';
 import { GatewayError } from '../../errors.js';
 import { backupRouteDocs } from '../openapi/operations-route-docs.js';
 
@@ -7,7 +7,7 @@ import { backupRouteDocs } from '../openapi/operations-route-docs.js';
 const ARCHIVE_TYPES = ['application/gzip', 'application/x-gzip', 'application/octet-stream', 'application/x-tar+gzip'];
 
 /** Issue 15 §5: `GET /api/backup` streams one archive; `POST /api/restore` applies one. */
-export function registerBackupRoutes(app: FastifyInstance, { backup }: { backup: BackupService }): void {
+export function registerBackupRoutes(app: FastifyInstance, { backup }: Pick<RouteDeps, 'backup'>): void {
   const docs = backupRouteDocs();
   app.get('/api/backup', docs.backup, async (_req, reply) => {
     const archive = await backup.create();

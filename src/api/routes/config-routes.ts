@@ -1,14 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ConfigEditor } from '../../config/config-editor.js';
+import type { RouteDeps } from '../route-deps.js';
 import { EDITABLE_SECTIONS } from '../../config/config-editor.js';
 import { configSchema } from '../../config/schema.js';
 import { configRouteDocs } from '../openapi/operations-route-docs.js';
 
-export interface ConfigRouteDeps {
-  editor: ConfigEditor;
-  testConnector: (config: unknown) => Promise<unknown>;
-}
 
 /** JSON Schema of each editable section, from the one start-up schema (built once: it does not change). */
 let sectionSchemas: Record<string, unknown> | undefined;
@@ -20,7 +16,7 @@ export function editableSectionSchemas(): Record<string, unknown> {
 }
 
 /** Issue 15 §1: configuration from the UI and the API (admin scope: auth/access-policy.ts). */
-export function registerConfigRoutes(app: FastifyInstance, { editor, testConnector }: ConfigRouteDeps): void {
+export function registerConfigRoutes(app: FastifyInstance, { configEditor: editor, testConnector }: Pick<RouteDeps, 'configEditor' | 'testConnector'>): void {
   const docs = configRouteDocs();
   app.get('/api/config', docs.info, async () => editor.info());
   app.get('/api/config/schema', docs.schema, async () => editableSectionSchemas());

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { JsonRpcServer } from '../api/json-rpc.js';
-import type { ConfigEditor } from './config-editor.js';
+import type { JsonRpcServer } from './json-rpc.js';
+import type { ConfigEditor } from '../../config/config-editor.js';
 
 /** JSON-RPC over configuration editing (issue 15 §1): the same service as `/api/config`. */
 export function registerConfigRpcMethods(rpc: JsonRpcServer, editor: ConfigEditor): void {
