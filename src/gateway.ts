@@ -149,7 +149,7 @@ export class Gateway {
     });
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
-    this.mqtt = new MqttService({ config, registry: this.registry, cluster: this.cluster, access: this.access, bus: this.bus, logger });
+    this.mqtt = new MqttService({ mqtt: config.mqtt, gatewayId: config.gateway.id, registry: this.registry, cluster: this.cluster, access: this.access, bus: this.bus, logger });
     this.auth = new ApiKeyAuth(config.auth);
     this.metrics = new GatewayMetrics();
     registerCoreMetrics(this.metrics, { registry: this.registry, discovery: this.discovery, wsHub: this.wsHub });
@@ -167,7 +167,7 @@ export class Gateway {
     this.hotSections = [
       { section: 'auth', apply: (next) => this.auth.update(next.auth) },
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
-      { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next) },
+      { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next.mqtt) },
       { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },
       { section: 'alerts', apply: (next) => this.alerts.setRules(next.alerts) },
       { section: 'notify', apply: (next) => this.setWebhook(next) },
