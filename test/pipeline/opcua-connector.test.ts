@@ -64,9 +64,11 @@ describe('opcua connector against a node-opcua server', () => {
             devices: [{ id: 'press-5', channels: [{ name: 'temperature', nodeId: 'ns=1;s=Temperature' }] }],
           },
         ],
+        // Every committed record, in order, on the gateway's bus (pipeline/telemetry).
+        sinks: [{ id: 'live', type: 'websocket' }],
       },
     });
-    gw.gateway.bus.on('pipeline/record', (r) => records.push(r));
+    gw.gateway.bus.on('pipeline/telemetry', (r) => records.push(r));
   });
 
   after(async () => {

@@ -6,7 +6,7 @@ import type { RouteDeps } from '../route-deps.js';
  * Issue 14: operations only some connector types offer — browsing an OPC UA server's address
  * space; the Z-Wave controller's nodes, inclusion and exclusion (docs/pipeline.md).
  */
-export function registerConnectorRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function registerConnectorRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pipeline'>): void {
   const { pipeline } = deps;
   const docs = connectorRouteDocs();
 
