@@ -1,8 +1,7 @@
 import { hostname as machineHostname } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
-import { tlsOptionsSchema } from '../mqtt/tls-options.js';
-import { isValidBrokerUrl } from '../mqtt/broker-url.js';
+import { isValidBrokerUrl, qosSchema, tlsOptionsSchema, topicFilterSchema } from '../mqtt/connection.js';
 import { pipelineSectionSchema } from '../pipeline/config-schema.js';
 import { isCidr } from '../cluster/node-address-policy.js';
 
@@ -118,15 +117,6 @@ export const webSectionSchema = z
   })
   .prefault({});
 
-/** An MQTT topic filter: levels separated by "/", "+" a whole level, "#" only as the last level. */
-const mqttTopicFilter = z
-  .string()
-  .min(1)
-  .max(65535)
-  .refine((f) => !/[\u0000]/.test(f) && f.split('/').every((level, i, all) => (level.includes('+') ? level === '+' : true) && (level.includes('#') ? level === '#' && i === all.length - 1 : true)), {
-    message: 'not a valid MQTT topic filter ("+" must be a whole level, "#" only the last level)',
-  });
-const mqttQos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 
 /**
  * The MQTT bridge (CONTRACT §6, issue 3, docs/mqtt.md); off unless a URL is given.
@@ -158,7 +148,7 @@ export const mqttSectionSchema = z
     tls: tlsOptionsSchema.prefault({}),
     /** What the bridge subscribes to, each filter with its QoS (seed 001: default "#" at QoS 0). */
     subscriptions: z
-      .array(z.object({ topic: mqttTopicFilter, qos: mqttQos.default(0) }).strict())
+      .array(z.object({ topic: topicFilterSchema, qos: qosSchema.default(0) }).strict())
       .min(1)
       .default([{ topic: '#', qos: 0 }]),
     /** Forward received messages to every WebSocket client (CONTRACT §5). */
@@ -210,7 +200,7 @@ export const mqttSectionSchema = z
           .refine((p) => !/[+#\u0000]/.test(p) && !p.endsWith('/') && !p.startsWith('$'), { message: 'a topic prefix without "+", "#", a trailing "/" or a leading "$"' })
           .optional(),
         /** QoS of the gateway's own publications. */
-        qos: mqttQos.default(1),
+        qos: qosSchema.default(1),
         /** Node state is re-published (when it changed) this often, ms; changes of status are published at once. */
         statePublishIntervalMs: positiveMs.default(10_000),
         /** Publish gateway events on `<prefix>/events/<topic>`. */
