@@ -114,6 +114,17 @@ export class PipelineService {
           dataDir: deps.dataDir,
           logger: logger.child({ component: 'pipeline', sink: sinkConfig.id }),
           bus: deps.bus,
+          channelsOf: (device) => {
+            const owner = this.devices.get(device);
+            return owner ? this.specsOf(device, owner.connector) : undefined;
+          },
+          deviceOnline: (device) => {
+            const owner = this.devices.get(device);
+            return owner !== undefined && owner.connector.state === 'connected';
+          },
+          write: async (device, channel, value) => {
+            await this.write(device, { channel, value });
+          },
         }),
       );
     }
