@@ -12,7 +12,7 @@ import { RecordStore, type PendingRecord } from './record-store.js';
 import { SINK_TYPES } from './sinks/index.js';
 import { TransformChain } from './transform-chain.js';
 import { TransformInversionError } from './transforms/transform.js';
-import type { ChannelSpec, ChannelValue, Connector, ConnectorState, DurableSink, LiveSink, PipelineRecord, Reading, Sink } from './types.js';
+import type { ChannelSpec, ChannelValue, Connector, DeviceHealth, ConnectorState, DurableSink, LiveSink, PipelineRecord, Reading, Sink } from './types.js';
 
 export interface PipelineDeps {
   config: PipelineConfig;
@@ -31,8 +31,10 @@ export interface DeviceView {
   connector: string;
   connectorType: string;
   connectorState: ConnectorState;
-  channels: Array<{ name: string; value: ChannelValue | null; ts: string | null; writable: boolean }>;
+  channels: Array<{ name: string; value: ChannelValue | null; ts: string | null; writable: boolean; unit: string | null }>;
   lastRecord: { ts: string; seq: number } | null;
+  /** Per-device health on a shared line (field buses); null for connectors without it. */
+  health: DeviceHealth | null;
 }
 
 export interface PipelineStats {
@@ -81,6 +83,7 @@ export class PipelineService {
   private flushScheduled = false;
   private pruneTimer: NodeJS.Timeout | undefined;
   private running = false;
+  private readonly scanning = new Set<string>();
 
   constructor(private deps: PipelineDeps) {
     this.build();
@@ -264,6 +267,29 @@ export class PipelineService {
     return this.stats().connectors.find((c) => c.id === id)!;
   }
 
+  /**
+   * `POST /api/connectors/{id}/scan {from, to}`: the addresses on a field bus that answer, in
+   * order (issue 13 §2). One scan per connector at a time; the line's polls wait between probes.
+   */
+  async scanConnector(id: string, body: unknown): Promise<{ addresses: number[] }> {
+    this.requireEnabled();
+    const connector = this.connectors.get(id);
+    if (!connector) throw new GatewayError('not_found', `no connector "${id}"; connectors: ${[...this.connectors.keys()].join(', ')}`);
+    if (!connector.scan) throw new GatewayError('bad_request', `connector ${id} (${connector.type}) cannot scan; field buses can (mbus, mbus-tcp, modbus-rtu, modbus-rtu-tcp)`);
+    const { from, to } = (body && typeof body === 'object' ? body : {}) as { from?: unknown; to?: unknown };
+    const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 255;
+    if (!ok(from) || !ok(to) || from > to) throw new GatewayError('bad_request', 'Send {"from": <first address>, "to": <last address>}: integers, from <= to (M-Bus primary addresses 0-250, Modbus unit ids 1-247).');
+    if (this.scanning.has(id)) throw new GatewayError('conflict', `a scan of connector ${id} is already running`);
+    this.scanning.add(id);
+    try {
+      const addresses = await connector.scan(from, to);
+      this.deps.logger.info({ connector: id, from, to, found: addresses.length }, 'pipeline: bus scanned');
+      return { addresses };
+    } finally {
+      this.scanning.delete(id);
+    }
+  }
+
   /** Like the MQTT bridge's `mqtt_disabled`: the UI shows "not enabled" rather than an empty page. */
   private requireEnabled(): void {
     if (!this.enabled) throw new GatewayError('pipeline_disabled');
@@ -382,9 +408,10 @@ export class PipelineService {
       connectorState: device.connector.state,
       channels: this.specsOf(id, device.connector).map((c) => {
         const v = device.values.get(c.name);
-        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable };
+        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable, unit: c.unit ?? null };
       }),
       lastRecord: last ? { ts: last.ts, seq: last.seq } : null,
+      health: device.connector.deviceHealth?.(id) ?? null,
     };
   }
 }

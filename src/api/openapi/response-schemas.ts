@@ -169,8 +169,19 @@ export const DeviceView = z.looseObject({
   connector: z.string(),
   connectorType: z.string(),
   connectorState: z.enum(['connected', 'connecting', 'error', 'stopped']),
-  channels: z.array(z.looseObject({ name: z.string(), value: channelValue.nullable(), ts: z.string().nullable(), writable: z.boolean() })),
+  channels: z.array(
+    z.looseObject({ name: z.string(), value: channelValue.nullable(), ts: z.string().nullable(), writable: z.boolean(), unit: z.string().nullable().describe('"Wh", "m³", "°C" … (M-Bus: the VIF\'s base unit)') }),
+  ),
   lastRecord: z.looseObject({ ts: z.string(), seq: z.int() }).nullable(),
+  health: z
+    .looseObject({
+      state: z.enum(['ok', 'failing', 'unknown']),
+      error: z.string().nullable(),
+      consecutiveFailures: z.int(),
+      lastSuccess: z.string().nullable(),
+    })
+    .nullable()
+    .describe('Per-device health on a shared field-bus line (Modbus, M-Bus); null for other connectors.'),
 });
 
 export const DeviceList = z.looseObject({ devices: z.array(DeviceView) });
@@ -181,6 +192,10 @@ export const DeviceWriteAnswer = z.looseObject({
   channel: z.string(),
   value: channelValue,
   written: channelValue.describe("What was written to the device after inverting the channel's transforms."),
+});
+
+export const ConnectorScanAnswer = z.looseObject({
+  addresses: z.array(z.int()).describe('The addresses that answered, in order.'),
 });
 
 export const PipelineStats = z.looseObject({
