@@ -117,6 +117,18 @@ export class PipelineService {
           dataDir: deps.dataDir,
           logger: logger.child({ component: 'pipeline', sink: sinkConfig.id }),
           bus: deps.bus,
+          channelsOf: (device) => {
+            const owner = this.devices.get(device);
+            return owner ? this.specsOf(device, owner.connector) : undefined;
+          },
+          deviceOnline: (device) => {
+            const owner = this.devices.get(device);
+            // On a shared field-bus line the connector may be up while one device is failing.
+            return owner !== undefined && owner.connector.state === 'connected' && owner.connector.deviceHealth?.(device)?.state !== 'failing';
+          },
+          write: async (device, channel, value) => {
+            await this.write(device, { channel, value });
+          },
         }),
       );
     }

@@ -38,8 +38,8 @@ export interface ChannelSpec {
   name: string;
   transform: TransformSpec[];
   writable: boolean;
-  /** The value's unit ("Wh", "°C", "m³/h"), when the connector knows it (M-Bus VIFs, configured). */
-  unit?: string;
+  /** Engineering unit ("Wh", "°C", "m³/h"), when configured or known to the connector (M-Bus VIFs). */
+  unit?: string | undefined;
 }
 
 /**
@@ -164,6 +164,12 @@ export interface SinkContext {
   logger: Logger;
   /** The gateway's bus: the websocket sink emits `pipeline/telemetry` on it (the WebSocket adapter forwards it). */
   bus: GatewayEventBus;
+  /** The configured channels of a device (names, units, writability), or undefined for an unknown device. */
+  channelsOf(device: string): ChannelSpec[] | undefined;
+  /** Whether the device's connector is connected (a Sparkplug DDEATH when it is not). */
+  deviceOnline(device: string): boolean;
+  /** A write to a device's channel, as POST /api/devices/{id}/write does (transforms inverted); throws GatewayError. */
+  write(device: string, channel: string, value: ChannelValue): Promise<void>;
 }
 
 export interface SinkDefinition<C extends { id: string; type: string } = { id: string; type: string }> {

@@ -14,7 +14,7 @@ export const CHANNEL_TYPES = [...REGISTER_TYPES, 'bool'] as const;
 export const BIT_KINDS: readonly ModbusKind[] = ['coil', 'discrete'];
 
 /** A unit shown next to a value (`unit` in /api/devices): "kWh", "°C", "m³/h". */
-export const unitSchema = z.string().min(1).max(16);
+export const unitSchema = z.string().min(1).max(32);
 
 const channelSchema = z
   .object({
