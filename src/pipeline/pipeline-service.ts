@@ -21,8 +21,6 @@ export interface PipelineDeps {
   registry: NodeRegistry;
   bus: GatewayEventBus;
   logger: Logger;
-  /** Sends a message to every WebSocket client (the websocket sink). */
-  broadcast(topic: string, fields: Record<string, unknown>): number;
 }
 
 /** `GET /api/devices` entries (the web UI's Devices page is built against this shape). */
@@ -115,7 +113,18 @@ export class PipelineService {
           gatewayId: deps.gatewayId,
           dataDir: deps.dataDir,
           logger: logger.child({ component: 'pipeline', sink: sinkConfig.id }),
-          broadcast: deps.broadcast,
+          bus: deps.bus,
+          channelsOf: (device) => {
+            const owner = this.devices.get(device);
+            return owner ? this.specsOf(device, owner.connector) : undefined;
+          },
+          deviceOnline: (device) => {
+            const owner = this.devices.get(device);
+            return owner !== undefined && owner.connector.state === 'connected';
+          },
+          write: async (device, channel, value) => {
+            await this.write(device, { channel, value });
+          },
         }),
       );
     }
@@ -136,6 +145,23 @@ export class PipelineService {
   }
 
   /** Whether anything is configured (an empty pipeline opens no database). */
+  /** The SQLite file of seqs and durable buffers (the backup copies it). */
+  get storeFile(): string {
+    return this.storePath;
+  }
+
+  /**
+   * A consistent copy of the pipeline state (seqs, durable buffers) into `path`;
+   * false when there is none (no pipeline, nothing stored yet).
+   */
+  async backupTo(path: string): Promise<boolean> {
+    if (this.running && this.store.isOpen) {
+      await this.store.backupTo(path);
+      return true;
+    }
+    return false;
+  }
+
   get enabled(): boolean {
     return this.connectors.size > 0 || this.sinks.length > 0;
   }
@@ -339,7 +365,8 @@ export class PipelineService {
           this.deps.logger.error({ err, sink: sink.id }, 'pipeline: sink write failed');
         }
       }
-      if (this.deps.bus.listenerCount('pipeline/record') > 0) for (const record of plain) this.deps.bus.emit('pipeline/record', record);
+      // History (issue 15 §4) keeps every numeric channel; one event per commit, not per record.
+      if (this.deps.bus.listenerCount('pipeline/committed') > 0) this.deps.bus.emit('pipeline/committed', plain);
     } catch (err) {
       this.deps.logger.error({ err: errorMessage(err), records: records.length }, 'pipeline: could not commit records');
       for (const item of batch) item.reject(err);

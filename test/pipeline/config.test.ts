@@ -88,7 +88,7 @@ const EXPECTED: Array<[string, RegExp]> = [
   ['pipeline.sinks[0].qos', /qos must be 0, 1 or 2/],
   ['pipeline.sinks[0].buffer.maxMessages', />=1/],
   ['pipeline.sinks[0].buffer.maxAgeHours', />0/],
-  ['pipeline.sinks[1].type', /unknown sink type "kafka" \(accepted: mqtt, websocket, file\)/],
+  ['pipeline.sinks[1].type', /unknown sink type "kafka" \(accepted: mqtt, sparkplug, websocket, file\)/],
 ];
 
 function problemsOf(raw: unknown): string[] {

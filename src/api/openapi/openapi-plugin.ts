@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import { z } from 'zod';
 import { requirementFor } from '../../auth/access-policy.js';
+import { WS_TOPICS } from '../../contract/ws-topics.js';
 import { OpenApiDocument } from './response-schemas.js';
 import { API_TAGS, ERROR_BODY, documented, requestJsonSchema, type JsonSchema, type RouteDocument } from './route-doc.js';
 
@@ -135,7 +136,7 @@ function webSocketPath(): JsonSchema {
       operationId: 'getWs',
       description: [
         'Upgrade to a WebSocket (RFC 6455). The gateway sends JSON text frames, each with a string `topic` and an RFC 3339 `timestamp` (CONTRACT §5, docs/websocket.md):',
-        '`cluster/update`, `node/discovery`, `cluster/primary`, `cluster/event`, `cluster/raw`, `firmware/upload`, `test/websocket`, `mqtt/status`, `rollout/progress`, `telemetry/<device>`, and every bridged MQTT message `{topic, data, timestamp, source: "mqtt"}`.',
+        `${WS_TOPICS.filter((t) => t.topic !== 'rpc/response').map((t) => `\`${t.topic}\``).join(', ')}, and every bridged MQTT message \`{topic, data, timestamp, source: "mqtt"}\`.`,
         'A client may send JSON-RPC 2.0 requests as text frames (see `POST /rpc`); each answer comes back as a frame with topic `rpc/response`.',
         'A client that falls behind past a bounded backlog is closed with code 1013.',
         ACCESS_NOTE.read,

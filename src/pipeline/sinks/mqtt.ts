@@ -1,11 +1,27 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
-import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../mqtt-connection.js';
+import { hasWildcard, mqttClientOptions, mqttConnectionShape, NO_WILDCARD_IN_PUBLISH_TOPIC, qosSchema, redactUrl } from '../../mqtt/connection.js';
 import { nameSchema } from '../names.js';
 import { renderTemplate } from '../topic-template.js';
 import type { DurableSink, PipelineRecord, QueuedRecord, SinkContext, SinkDefinition } from '../types.js';
 
 const TOPIC_VARS = ['gateway', 'device', 'connector'];
+
+/** The durable buffer's bounds (docs/pipeline.md), shared by the `mqtt` and `sparkplug` sinks. */
+export const durableBufferSchema = z
+  .object({
+    /** Records kept at most; beyond, the oldest are dropped (counted and logged). */
+    maxMessages: z.number().int().min(1).default(1_000_000),
+    /** Records older than this are dropped (counted and logged), hours. */
+    maxAgeHours: z.number().positive().default(168),
+    /**
+     * Records published and not yet confirmed at a time. Large enough to keep a local broker
+     * busy at tens of thousands of records/s; lower it to a cloud broker's limit (e.g. 100).
+     */
+    maxInflight: z.number().int().min(1).max(65535).default(2048),
+  })
+  .strict()
+  .prefault({});
 
 export const mqttSinkSchema = z
   .object({
@@ -18,28 +34,15 @@ export const mqttSinkSchema = z
       .min(1)
       .default('telemetry/{gateway}/{device}')
       .superRefine((topic, ctx) => {
-        if (/[+#]/.test(topic)) ctx.addIssue({ code: 'custom', message: 'a publish topic must not contain "+" or "#"' });
+        if (hasWildcard(topic)) ctx.addIssue({ code: 'custom', message: NO_WILDCARD_IN_PUBLISH_TOPIC });
         for (const m of topic.matchAll(/\{([^}]*)\}/g)) {
           if (!TOPIC_VARS.includes(m[1]!)) ctx.addIssue({ code: 'custom', message: `unknown placeholder {${m[1]}} (accepted: ${TOPIC_VARS.map((v) => `{${v}}`).join(', ')})` });
         }
       }),
     /** 1 (default): a record leaves the buffer on PUBACK. 0: as soon as it is written to the socket (may be lost). */
-    qos: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'qos must be 0, 1 or 2' }).default(1),
+    qos: qosSchema.default(1),
     retain: z.boolean().default(false),
-    buffer: z
-      .object({
-        /** Records kept at most; beyond, the oldest are dropped (counted and logged). */
-        maxMessages: z.number().int().min(1).default(1_000_000),
-        /** Records older than this are dropped (counted and logged), hours. */
-        maxAgeHours: z.number().positive().default(168),
-        /**
-         * Records published and not yet confirmed at a time. Large enough to keep a local broker
-         * busy at tens of thousands of records/s; lower it to a cloud broker's limit (e.g. 100).
-         */
-        maxInflight: z.number().int().min(1).max(65535).default(2048),
-      })
-      .strict()
-      .prefault({}),
+    buffer: durableBufferSchema,
   })
   .strict();
 
