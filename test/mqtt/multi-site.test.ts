@@ -95,6 +95,15 @@ describe('many sites on one broker', { skip }, () => {
     }
   });
 
+  it('fleet nodes without a broker is a usage error naming -mqtt (exit 2)', async () => {
+    const p = lan.spawn('broker', process.execPath, [bin('src/cli/spore-main.js'), 'fleet', 'nodes'], { SPORE_MQTT: '' });
+    assert.equal(await p.exited, 2);
+    assert.match(p.output(), /-mqtt mqtt:\/\/host/);
+    const bad = lan.spawn('broker', process.execPath, [bin('src/cli/spore-main.js'), '-mqtt', 'http://x', 'fleet', 'nodes']);
+    assert.equal(await bad.exited, 2);
+    assert.match(bad.output(), /-mqtt.*mqtt:\/\//);
+  });
+
   it('topics never collide: each gateway under spore/<id>/ and telemetry/<id>/, with the same hostnames on both sites', async () => {
     await waitFor(() => sites.every((s) => lines().some((l) => l.topic === `telemetry/${s.id}/spore-sim-1`)), 'telemetry from both sites', 30_000, 200);
     for (const { topic, payload } of lines()) {

@@ -58,7 +58,6 @@ const version: FlagSpec = { name: 'version', description: 'firmware version in t
 /** Options each command accepts beyond the global ones. */
 export const COMMAND_FLAGS: Record<string, FlagSpec[]> = {
   'cluster members': [],
-  'fleet nodes': [],
   'node status': [],
   'ota update': [bootTimeout, { name: 'no-wait', description: 'do not wait for the node to come back', accepts: 'no value', boolean: true, parse: parsers.boolean }],
   'ota all': [
@@ -82,12 +81,12 @@ export const COMMAND_FLAGS: Record<string, FlagSpec[]> = {
   'rollout cancel': [],
   backup: [],
   restore: [],
+  'fleet nodes': [],
 };
 
 /** Positional arguments: `<name>` required, `[name]` optional. */
 export const COMMAND_ARGS: Record<string, string[]> = {
   'cluster members': [],
-  'fleet nodes': [],
   'node status': ['[ip]'],
   'ota update': ['<ip>', '<file>'],
   'ota all': ['<file>'],
@@ -101,6 +100,7 @@ export const COMMAND_ARGS: Record<string, string[]> = {
   'rollout cancel': ['<id>'],
   backup: ['<file>'],
   restore: ['<file>'],
+  'fleet nodes': [],
 };
 
 export const COMMANDS = Object.keys(COMMAND_FLAGS);
