@@ -3,14 +3,17 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http-server.js';
 import { bridgeMqttToWebSocket } from './api/mqtt-ws.js';
-import { registerMqttRoutes } from './api/routes/mqtt-routes.js';
+import { registerCoreRpcMethods } from './api/rpc/core-methods.js';
+import { registerFirmwareRpcMethods } from './api/rpc/firmware-methods.js';
+import { JsonRpcServer } from './api/rpc/json-rpc.js';
+import { registerPipelineRpcMethods } from './api/rpc/pipeline-methods.js';
 import { bridgeEventsToWebSocket } from './api/ws-bridge.js';
-import { serialise, WsHub } from './api/ws-hub.js';
-import { JsonRpcServer } from './api/json-rpc.js';
-import { registerCoreRpcMethods } from './api/rpc-methods.js';
+import { WsHub } from './api/ws-hub.js';
+import { bridgeRpcToWebSocket } from './api/ws-rpc.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
 import { registerCoreMetrics } from './metrics/core-metrics.js';
 import { registerMqttMetrics } from './metrics/mqtt-metrics.js';
+import { registerPipelineMetrics } from './metrics/pipeline-metrics.js';
 import { registerRolloutMetrics } from './metrics/rollout-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
@@ -24,17 +27,12 @@ import type { GatewayEventBus, GatewayEvents } from './events/gateway-events.js'
 import { FirmwareStore } from './firmware/firmware-store.js';
 import { OtaService } from './firmware/ota-service.js';
 import { RolloutService } from './firmware/rollout-service.js';
-import { registerFirmwareRoutes } from './api/routes/firmware-routes.js';
-import { registerRolloutRoutes } from './api/routes/rollout-routes.js';
-import { registerFirmwareRpcMethods } from './firmware/firmware-rpc.js';
 import { FirmwareSigning } from './firmware/firmware-signing.js';
 import type { Clock } from './util/clock.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
-import { registerPipelineMetrics } from './pipeline/pipeline-metrics.js';
-import { registerPipelineRpcMethods } from './pipeline/pipeline-rpc.js';
 import { PipelineService } from './pipeline/pipeline-service.js';
 
 export interface GatewayOptions {
@@ -152,7 +150,6 @@ export class Gateway {
       registry: this.registry,
       bus: this.bus,
       logger: logger.child({ component: 'pipeline' }),
-      broadcast: (topic, fields) => (this.wsHub.clientCount > 0 ? this.wsHub.broadcast(topic, fields) : 0),
     });
     registerPipelineMetrics(this.metrics, this.pipeline);
     registerPipelineRpcMethods(this.rpc, this.pipeline);
@@ -230,15 +227,7 @@ export class Gateway {
     this.teardown.push(bridgeEventsToWebSocket(this.bus, this.wsHub, this.cluster));
     await this.mqtt.start();
     this.teardown.push(bridgeMqttToWebSocket(this.mqtt, this.wsHub));
-    this.wsHub.onMessage((client, text) => {
-      // JSON-RPC over the WebSocket, with the key the client connected with.
-      if (!text.includes('"jsonrpc"')) return;
-      // Every WebSocket message has a topic and a timestamp (CONTRACT §5): answers go out one
-      // per frame as topic `rpc/response`, a batch as several frames.
-      void this.rpc.handleText(text, { identity: client.identity, authEnabled: this.auth.enabled }).then((answer) => {
-        for (const response of answer === null ? [] : [answer].flat()) client.send(serialise('rpc/response', { ...response }));
-      });
-    });
+    bridgeRpcToWebSocket(this.wsHub, this.rpc, this.auth);
     this.http = await buildHttpServer({
       config: this.config,
       currentConfig: () => this.current,
@@ -257,11 +246,10 @@ export class Gateway {
       rpc: this.rpc,
       metrics: this.metrics,
       pipeline: this.pipeline,
-    }, [
-      (app) => registerMqttRoutes(app, this.mqtt),
-      (app) => registerFirmwareRoutes(app, { config: this.config, store: this.firmware }),
-      (app) => registerRolloutRoutes(app, { rollouts: this.rollouts }),
-    ]);
+      mqtt: this.mqtt,
+      firmware: this.firmware,
+      rollouts: this.rollouts,
+    });
     // Routes and their schemas are compiled before the pipeline starts, so the HTTP server and
     // the WebSocket are up the moment its first records come (building them takes ~100 ms cold).
     await this.http.ready();

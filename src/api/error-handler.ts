@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError, isGatewayError, toErrorBody, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { RPC_ERRORS, rpcError } from './json-rpc.js';
+import { RPC_ERRORS, rpcError } from './rpc/json-rpc.js';
 
 /** Fastify's own error codes mapped onto the gateway's catalogue. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {

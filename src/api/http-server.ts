@@ -6,22 +6,23 @@ import { installOpenApi } from './openapi/openapi-plugin.js';
 import type { RouteDeps } from './route-deps.js';
 import { registerClusterRoutes } from './routes/cluster-routes.js';
 import { registerDiscoveryRoutes } from './routes/discovery-routes.js';
+import { registerFirmwareRoutes } from './routes/firmware-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
-import { registerNodeRoutes } from './routes/node-routes.js';
-import { registerRpcRoutes } from './routes/rpc-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
+import { registerMqttRoutes } from './routes/mqtt-routes.js';
+import { registerNodeRoutes } from './routes/node-routes.js';
 import { registerPipelineRoutes } from './routes/pipeline-routes.js';
+import { registerRolloutRoutes } from './routes/rollout-routes.js';
+import { registerRpcRoutes } from './routes/rpc-routes.js';
+import { registerWebSocketRoutes } from './routes/websocket-routes.js';
 import { registerWebUi } from './web-ui.js';
-
-/** Extra route sets later parts of the gateway plug in (MQTT, firmware store, pipeline…). */
-export type RouteRegistrar = (app: FastifyInstance) => void;
 
 /**
  * Builds the HTTP server: Fastify with the one error shape, CORS, multipart
  * uploads, every REST route of CONTRACT §4 and the `/ws` upgrade. Routes are
  * thin adapters over services.
  */
-export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistrar[] = []): Promise<FastifyInstance> {
+export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance> {
   const { config, logger } = deps;
   const app = Fastify({
     bodyLimit: config.http.bodyLimitBytes,
@@ -51,11 +52,14 @@ export async function buildHttpServer(deps: RouteDeps, extraRoutes: RouteRegistr
   registerHealthRoutes(app, deps);
   registerDiscoveryRoutes(app, deps);
   registerClusterRoutes(app, deps);
+  registerWebSocketRoutes(app, deps);
   registerNodeRoutes(app, deps);
   registerRpcRoutes(app, deps);
-  registerMetricsRoutes(app, deps.metrics);
+  registerMetricsRoutes(app, deps);
   registerPipelineRoutes(app, deps);
-  for (const register of extraRoutes) register(app);
+  registerMqttRoutes(app, deps);
+  registerFirmwareRoutes(app, deps);
+  registerRolloutRoutes(app, deps);
   if (config.web.enabled) await registerWebUi(app, config.web.root);
 
   app.server.on('upgrade', (req, socket, head) => {

@@ -10,11 +10,17 @@ import type { HealthService } from '../health.js';
 import type { Logger } from '../logger.js';
 import type { NodeClient } from '../node-client/node-client.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { JsonRpcServer } from './json-rpc.js';
+import type { FirmwareStore } from '../firmware/firmware-store.js';
+import type { RolloutService } from '../firmware/rollout-service.js';
+import type { MqttService } from '../mqtt/mqtt-service.js';
+import type { JsonRpcServer } from './rpc/json-rpc.js';
 import type { PipelineService } from '../pipeline/pipeline-service.js';
 import type { WsHub } from './ws-hub.js';
 
-/** What the HTTP adapters may use: services only, never sockets or timers. */
+/**
+ * What the HTTP adapters may use: services only, never sockets or timers. Each route file
+ * takes the narrow `Pick<RouteDeps, ...>` it needs, so its dependencies read at its head.
+ */
 export interface RouteDeps {
   /** The configuration at start; settings that can change at run time are read through currentConfig(). */
   config: GatewayConfig;
@@ -35,4 +41,7 @@ export interface RouteDeps {
   rpc: JsonRpcServer;
   metrics: GatewayMetrics;
   pipeline: PipelineService;
+  mqtt: MqttService;
+  firmware: FirmwareStore;
+  rollouts: RolloutService;
 }

@@ -1,36 +1,24 @@
 import type { ClusterManager } from '../cluster/cluster-manager.js';
-import type { GatewayEventBus, GatewayEvents } from '../events/gateway-events.js';
+import { BUS_WS_TOPICS, toWirePayload } from '../contract/ws-topics.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
 import { serialise, type WsHub } from './ws-hub.js';
 
-/** Bus events that go to WebSocket clients under the same topic name (CONTRACT §5). */
-const FORWARDED: ReadonlyArray<keyof GatewayEvents> = [
-  'node/discovery',
-  'cluster/update',
-  'cluster/primary',
-  'cluster/event',
-  'cluster/raw',
-  'firmware/upload',
-  'mqtt/status',
-  'rollout/progress',
-];
-
 /**
- * Feeds the WebSocket hub from the event bus, and greets every new client with
- * a `cluster/update` (CONTRACT §5). Returns a function that unsubscribes.
+ * Feeds the WebSocket hub from the event bus (the `bus` topics of contract/ws-topics.ts, and
+ * pipeline records as `telemetry/<device>`), and greets every new client with a
+ * `cluster/update` (CONTRACT §5). Returns a function that unsubscribes.
  */
-export function bridgeEventsToWebSocket(bus: GatewayEventBus, hub: WsHub, cluster: ClusterManager): () => void {
-  const offs = FORWARDED.map((topic) =>
+export function bridgeEventsToWebSocket(bus: GatewayEventBus, hub: WsHub, cluster: Pick<ClusterManager, 'snapshot'>): () => void {
+  const offs = BUS_WS_TOPICS.map((topic) =>
     bus.on(topic, (payload) => {
-      if (hub.clientCount > 0) hub.broadcast(topic, withoutInternalFields(payload as Record<string, unknown>));
+      if (hub.clientCount > 0) hub.broadcast(topic, toWirePayload(payload));
+    }),
+  );
+  offs.push(
+    bus.on('pipeline/telemetry', (record) => {
+      if (hub.clientCount > 0) hub.broadcast(`telemetry/${record.device}`, { ...record });
     }),
   );
   hub.onConnect((client) => client.send(serialise('cluster/update', { ...cluster.snapshot() })));
   return () => offs.forEach((off) => off());
-}
-
-/** `previousIp` helps internal consumers; the wire shape stays exactly CONTRACT §5. */
-function withoutInternalFields(payload: Record<string, unknown>): Record<string, unknown> {
-  if (!('previousIp' in payload)) return payload;
-  const { previousIp: _previousIp, ...rest } = payload;
-  return rest;
 }

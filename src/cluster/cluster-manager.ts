@@ -5,7 +5,8 @@ import type { NodeClient } from '../node-client/node-client.js';
 import { isValidIpv4 } from '../protocol/ip.js';
 import type { ClusterMember } from '../protocol/types.js';
 import { debounce, forEachLimit, Interval } from '../util/concurrency.js';
-import { type ClusterSnapshot, recordToMember } from './cluster-snapshot.js';
+import type { ClusterSnapshot } from '../contract/cluster.js';
+import { recordToMember } from './cluster-member.js';
 import type { NodeRecord, NodeRegistry } from './node-registry.js';
 
 export interface ClusterManagerOptions {

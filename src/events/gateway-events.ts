@@ -1,7 +1,8 @@
 import type { RolloutNodeState, RolloutStatus } from '../firmware/rollout-types.js';
 import type { NodeHealth } from '../protocol/types.js';
-import type { ClusterSnapshot } from '../cluster/cluster-snapshot.js';
-import type { PipelineRecord } from '../pipeline/types.js';
+import type { ClusterSnapshot } from '../contract/cluster.js';
+import type { PipelineRecord } from '../contract/pipeline.js';
+import type { BusWsTopic } from '../contract/ws-topics.js';
 import { EventBus } from './event-bus.js';
 
 /**
@@ -58,17 +59,15 @@ export interface GatewayEvents {
     hostname?: string;
     error?: string | null;
   };
-  /** `test/websocket`. */
-  'test/websocket': { message: string };
   /** `mqtt/status` (CONTRACT §5): the MQTT bridge's connection state changed. */
   'mqtt/status': { state: 'connected' | 'disconnected' | 'reconnecting'; broker: string; error: string | null };
-  /**
-   * A message the MQTT bridge forwarded (emitted only while someone listens).
-   * `json` is its CONTRACT §5 WebSocket form, already serialised.
-   */
-  'mqtt/message': { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; json: string };
-  /** A pipeline record, once committed (seq assigned, on disk). */
-  'pipeline/record': PipelineRecord;
+  /** A record for the WebSocket's `telemetry/<device>` (the pipeline's websocket sink). */
+  'pipeline/telemetry': PipelineRecord;
 }
+
+/** Every bus event the WebSocket forwards (contract/ws-topics.ts) is one of the events above. */
+type Missing = Exclude<BusWsTopic, keyof GatewayEvents>;
+const _everyForwardedTopicIsAnEvent: Missing extends never ? true : Missing = true;
+void _everyForwardedTopicIsAnEvent;
 
 export type GatewayEventBus = EventBus<GatewayEvents>;

@@ -3,6 +3,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** A reading: one value, or values by label set. */
 export type Reading = number | Array<{ labels: Record<string, string>; value: number }>;
 
+const GAUGES_NAMED_LIKE_COUNTERS = ['spore_nodejs_active_handles_total', 'spore_nodejs_active_requests_total', 'spore_nodejs_active_resources_total'];
+
 /**
  * The gateway's Prometheus metrics (issue 7). Services keep their own
  * counters (they need them for health and stats anyway); metrics read them at
@@ -14,6 +16,10 @@ export class GatewayMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'spore_' });
+    // prom-client also exposes these totals as gauges named like counters, which
+    // `promtool check metrics` flags (issue 19). The same figures are the sums of
+    // the per-type gauges it keeps (`spore_nodejs_active_handles{type}` etc.).
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) this.registry.removeSingleMetric(name);
     this.httpDuration = new Histogram({
       name: 'spore_http_request_duration_seconds',
       help: 'HTTP request durations by route pattern',

@@ -1,7 +1,8 @@
 import type { QoS } from './topic-filter.js';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import type { NodeRecord, NodeRegistry } from '../cluster/node-registry.js';
-import type { GatewayEventBus, GatewayEvents } from '../events/gateway-events.js';
+import { MQTT_EVENT_TOPICS, toWirePayload } from '../contract/ws-topics.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
 import { debounce } from '../util/concurrency.js';
 import type { ClusterTopics } from './cluster-topics.js';
@@ -21,9 +22,6 @@ export interface MqttPublisher {
   publish(topic: string, payload: string, opts: { qos: QoS; retain: boolean }): boolean;
   onConnect(listener: () => void): void;
 }
-
-/** Gateway events published on `<prefix>/events/<topic>` (cluster/update has its own retained topic). */
-const EVENT_TOPICS = ['node/discovery', 'cluster/primary', 'cluster/event', 'cluster/raw', 'firmware/upload'] as const satisfies ReadonlyArray<keyof GatewayEvents>;
 
 /** Status or primary changes are published after this quiet time, ms, so bursts collapse. */
 const FLUSH_DELAY_MS = 100;
@@ -75,11 +73,12 @@ export class ClusterPublisher {
       this.bus.on('cluster/update', () => this.flushSoon()),
     );
     if (this.options.events) {
-      for (const topic of EVENT_TOPICS) {
+      // The `mqttEvent` topics of contract/ws-topics.ts (cluster/update has its own retained topic).
+      for (const topic of MQTT_EVENT_TOPICS) {
         this.offs.push(
           this.bus.on(topic, (payload) => {
             if (!this.mqtt.connected) return;
-            const { previousIp: _internal, ...fields } = payload as Record<string, unknown>;
+            const fields = toWirePayload(payload);
             this.mqtt.publish(this.topics.event(topic), JSON.stringify({ topic, ...fields, timestamp: new Date().toISOString() }), { qos: 0, retain: false });
           }),
         );

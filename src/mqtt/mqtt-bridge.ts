@@ -328,13 +328,11 @@ export class MqttBridge {
       return;
     }
     const listeners = this.forwardListeners;
-    const wantsBus = this.bus.listenerCount('mqtt/message') > 0;
-    if (listeners.length === 0 && !this.retention.enabled && !wantsBus) return;
+    if (listeners.length === 0 && !this.retention.enabled) return;
     const json = formatMqttMessage(topic, payload, this.timestamps.now(now), this.extrasOf(packet));
     this.retention.add(topic, json);
     c.forwarded++;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(json, topic);
-    if (wantsBus) this.bus.emit('mqtt/message', { topic, payload, qos: packet.qos, retain: packet.retain, json });
   }
 
   private isOwnPublication(topic: string, payload: Buffer, packet: IPublishPacket): boolean {

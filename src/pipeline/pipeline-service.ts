@@ -21,8 +21,6 @@ export interface PipelineDeps {
   registry: NodeRegistry;
   bus: GatewayEventBus;
   logger: Logger;
-  /** Sends a message to every WebSocket client (the websocket sink). */
-  broadcast(topic: string, fields: Record<string, unknown>): number;
 }
 
 /** `GET /api/devices` entries (the web UI's Devices page is built against this shape). */
@@ -115,7 +113,7 @@ export class PipelineService {
           gatewayId: deps.gatewayId,
           dataDir: deps.dataDir,
           logger: logger.child({ component: 'pipeline', sink: sinkConfig.id }),
-          broadcast: deps.broadcast,
+          bus: deps.bus,
         }),
       );
     }
@@ -339,7 +337,6 @@ export class PipelineService {
           this.deps.logger.error({ err, sink: sink.id }, 'pipeline: sink write failed');
         }
       }
-      if (this.deps.bus.listenerCount('pipeline/record') > 0) for (const record of plain) this.deps.bus.emit('pipeline/record', record);
     } catch (err) {
       this.deps.logger.error({ err: errorMessage(err), records: records.length }, 'pipeline: could not commit records');
       for (const item of batch) item.reject(err);

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import type { NodeRegistry } from '../cluster/node-registry.js';
+import type { ChannelValue, PipelineRecord } from '../contract/pipeline.js';
+import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -7,23 +9,8 @@ import type { Logger } from '../logger.js';
  * Connectors produce readings, transforms turn them into records, sinks export records.
  */
 
-/** A channel value after extraction: a JSON scalar. */
-export type ChannelValue = number | string | boolean;
-
-/**
- * One record, exactly as every sink exports it (issue 6 §1). `seq` increases by one
- * per device for every record sent, with no gap across restarts: a gap a consumer
- * sees always means loss.
- */
-export interface PipelineRecord {
-  gateway: string;
-  device: string;
-  connector: string;
-  /** RFC3339, e.g. 2024-01-15T10:30:00.123Z */
-  ts: string;
-  seq: number;
-  values: Record<string, ChannelValue>;
-}
+/** Records and channel values are wire shapes (the WebSocket's `telemetry/<device>`): they live in the contract. */
+export type { ChannelValue, PipelineRecord } from '../contract/pipeline.js';
 
 /** What a connector hands to the pipeline: raw channel values of one device at one moment. */
 export interface Reading {
@@ -154,8 +141,8 @@ export interface SinkContext {
   gatewayId: string;
   dataDir: string;
   logger: Logger;
-  /** Sends a message to every WebSocket client (CONTRACT §5). */
-  broadcast(topic: string, fields: Record<string, unknown>): number;
+  /** The gateway's bus: the websocket sink emits `pipeline/telemetry` on it (the WebSocket adapter forwards it). */
+  bus: GatewayEventBus;
 }
 
 export interface SinkDefinition<C extends { id: string; type: string } = { id: string; type: string }> {

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { API_TAGS, checkedByService, documented } from '../../src/api/openapi/route-doc.js';
 import { WEB_UI_ROUTE } from '../../src/api/openapi/openapi-plugin.js';
 
-const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; license: string };
+const PACKAGE_LICENSE = PACKAGE.license;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const ADMIN = 'openapi-admin-secret-0123456789';
 const CHROMIUM = findBinary('chromium', ['/usr/bin/chromium', '/usr/bin/chromium-browser']);
@@ -102,6 +103,36 @@ describe('OpenAPI document and docs page (issue 7)', () => {
     }
     assert.deepEqual(doc.components.schemas.Error.required, ['error', 'message']);
     assert.deepEqual(doc.tags.map((t: any) => t.name).sort(), Object.keys(API_TAGS).sort());
+  });
+
+  it('lints clean: relative servers, a license, a 2xx and a 4xx on every operation (issue 19)', () => {
+    assert.deepEqual(doc.servers.map((s: any) => s.url), ['/'], 'Redocly no-empty-servers; relative, so it names the gateway serving it');
+    assert.equal(doc.info.license.name, PACKAGE_LICENSE);
+    assert.equal(doc.info.license.identifier, PACKAGE_LICENSE, 'an SPDX identifier (Redocly info-license-strict)');
+    let operations = 0;
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(item).filter(([k]) => METHODS.includes(k))) {
+        operations++;
+        const codes = Object.keys(op.responses);
+        const what = `${method.toUpperCase()} ${path}: ${codes.join(',')}`;
+        // The WebSocket upgrade succeeds with 101 Switching Protocols, never a 2xx (RFC 6455 §4.2.2).
+        if (path === '/ws') assert.ok(codes.includes('101'), what);
+        else assert.ok(codes.some((c) => /^2\d\d$/.test(c)), `${what} has a 2xx`);
+        assert.ok(codes.some((c) => /^4\d\d$/.test(c)), `${what} has a 4xx`);
+      }
+    }
+    assert.ok(operations >= 35);
+  });
+
+  it('the 4xx of an operation that takes no input is real: oversized headers answer 431 with JSON', async () => {
+    for (const path of ['/api/health', '/api/openapi.json']) {
+      assert.ok(doc.paths[path].get.responses['431'], `${path} documents 431`);
+      const res = await fetch(`${gw.url}${path}`, { headers: { 'x-padding': 'a'.repeat(20 * 1024) } });
+      assert.equal(res.status, 431);
+      const body = (await res.json()) as { error: string; message: string };
+      assert.equal(typeof body.error, 'string');
+      assert.equal(typeof body.message, 'string');
+    }
   });
 
   it('documents the CONTRACT §4 answers', () => {

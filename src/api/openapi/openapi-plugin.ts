@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import { z } from 'zod';
 import { requirementFor } from '../../auth/access-policy.js';
+import { WS_TOPICS } from '../../contract/ws-topics.js';
 import { OpenApiDocument } from './response-schemas.js';
 import { API_TAGS, ERROR_BODY, documented, requestJsonSchema, type JsonSchema, type RouteDocument } from './route-doc.js';
 
@@ -43,6 +44,13 @@ const ACCESS_NOTE = {
 function errorAnswer(description: string): JsonSchema {
   return { description, content: { 'application/json': { schema: ERROR_BODY } } };
 }
+
+/**
+ * What any operation can answer, even one that takes no input: request headers over
+ * Node's limit (16 KiB) are refused by the HTTP server before routing (Fastify's client
+ * error handler writes the JSON, `error` being the status text).
+ */
+const headersTooLarge = () => errorAnswer('Request Header Fields Too Large: the request headers exceed 16 KiB (Node\'s limit); refused before any route runs.');
 
 /** The operation for a documented route, in the shape @fastify/swagger turns into OpenAPI. */
 function operationSchema(doc: RouteDocument, method: string, routeUrl: string): FastifySchema {
@@ -105,6 +113,7 @@ function webUiSchema(): FastifySchema {
     security: [],
     response: {
       200: { description: 'A page or a file of the UI.', content: { 'text/html': { schema: { type: 'string' } } } },
+      404: { description: 'A hashed asset of the UI that this build does not have (an old page asking for a file a new build replaced).' },
       503: { description: 'The UI has not been built: a page saying how to build it.', content: { 'text/html': { schema: { type: 'string' } } } },
     },
   } as FastifySchema;
@@ -127,7 +136,7 @@ function webSocketPath(): JsonSchema {
       operationId: 'getWs',
       description: [
         'Upgrade to a WebSocket (RFC 6455). The gateway sends JSON text frames, each with a string `topic` and an RFC 3339 `timestamp` (CONTRACT §5, docs/websocket.md):',
-        '`cluster/update`, `node/discovery`, `cluster/primary`, `cluster/event`, `cluster/raw`, `firmware/upload`, `test/websocket`, `mqtt/status`, `rollout/progress`, `telemetry/<device>`, and every bridged MQTT message `{topic, data, timestamp, source: "mqtt"}`.',
+        `${WS_TOPICS.filter((t) => t.topic !== 'rpc/response').map((t) => `\`${t.topic}\``).join(', ')}, and every bridged MQTT message \`{topic, data, timestamp, source: "mqtt"}\`.`,
         'A client may send JSON-RPC 2.0 requests as text frames (see `POST /rpc`); each answer comes back as a frame with topic `rpc/response`.',
         'A client that falls behind past a bounded backlog is closed with code 1013.',
         ACCESS_NOTE.read,
@@ -177,8 +186,12 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
           'Cross-origin calls: `OPTIONS` on any path answers the CORS preflight (allow-list `http.corsOrigins`).',
           'API keys (`auth.apiKeys`) are sent as `Authorization: Bearer <key>`, `X-API-Key: <key>` or `?token=<key>`. Without any key configured every call is open; with keys, mutating calls, JSON-RPC, proxy, firmware and rollout calls need an `admin` key, and reads need a key only with `auth.protectReads` (docs/security.md).',
         ].join('\n\n'),
+        license: { name: 'MIT', identifier: 'MIT' },
       },
       tags: Object.entries(API_TAGS).map(([name, description]) => ({ name, description })),
+      // Relative: the document describes the gateway that serves it, wherever it is reached
+      // (Redocly's no-empty-servers, issue 19).
+      servers: [{ url: '/', description: 'This gateway (the host and port this document was fetched from).' }],
       components: { securitySchemes: SECURITY_SCHEMES as never },
     },
     transform: ({ schema, url, route }) => {
@@ -199,6 +212,9 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
           // JSON bodies that may be left out (`null` in the schema) are optional.
           if (operation['x-body-optional'] && operation.requestBody) (operation.requestBody as JsonSchema).required = false;
           delete operation['x-body-optional'];
+          // Every operation can be refused before it reaches a route (issue 19: a 4xx on every operation).
+          const responses = (operation.responses ??= {}) as Record<string, JsonSchema>;
+          if (!Object.keys(responses).some((code) => code.startsWith('4'))) responses['431'] = headersTooLarge();
           // The error shape once, in components, rather than in every answer.
           for (const response of Object.values((operation.responses ?? {}) as Record<string, JsonSchema>)) {
             const media = (response.content as Record<string, JsonSchema> | undefined)?.['application/json'];

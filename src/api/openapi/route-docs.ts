@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { rolloutRequestSchema } from '../../firmware/rollout-planner.js';
-import type { JsonRpcServer } from '../json-rpc.js';
+import type { JsonRpcServer } from '../rpc/json-rpc.js';
 import {
   ClusterEventBody,
   DeviceWriteBody,

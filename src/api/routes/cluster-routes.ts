@@ -3,9 +3,9 @@ import { GatewayError } from '../../errors.js';
 import { clusterRouteDocs } from '../openapi/route-docs.js';
 import type { RouteDeps } from '../route-deps.js';
 
-/** CONTRACT §4: /api/cluster/*, /api/tasks/status, /api/test/websocket. */
-export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { cluster, client, access, discovery, wsHub } = deps;
+/** CONTRACT §4: /api/cluster/*, /api/tasks/status. */
+export function registerClusterRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'cluster' | 'client' | 'access' | 'discovery'>): void {
+  const { cluster, client, access, discovery } = deps;
   const docs = clusterRouteDocs();
 
   app.get('/api/cluster/members', docs.members, async () => {
@@ -33,12 +33,5 @@ export function registerClusterRoutes(app: FastifyInstance, deps: RouteDeps): vo
     }
     const nodes = discovery.broadcastEvent(body.event, body.data ?? null);
     return { success: true, message: `Event "${body.event}" sent to ${nodes} node(s)`, nodes };
-  });
-
-  app.post<{ Body: unknown }>('/api/test/websocket', docs.testWebSocket, async (req) => {
-    const body = req.body as { message?: unknown } | undefined;
-    const message = typeof body?.message === 'string' ? body.message : 'Test message from SPORE Gateway';
-    const clients = wsHub.broadcast('test/websocket', { message });
-    return { success: true, message: 'Test message broadcast', clients };
   });
 }

@@ -11,7 +11,7 @@ import type { RouteDeps } from '../route-deps.js';
 const NODES_VIEW_TTL_MS = 200; // ms
 
 /** CONTRACT §4: /api/discovery/*. */
-export function registerDiscoveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function registerDiscoveryRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'registry' | 'cluster' | 'discovery' | 'client' | 'bus'>): void {
   const { registry, cluster, discovery, client, bus } = deps;
   const docs = discoveryRouteDocs();
   let cached: { body: string; at: number } | null = null;

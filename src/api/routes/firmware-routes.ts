@@ -1,9 +1,8 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { GatewayConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors.js';
-import type { FirmwareStore } from '../../firmware/firmware-store.js';
 import { firmwareRouteDocs } from '../openapi/route-docs.js';
+import type { RouteDeps } from '../route-deps.js';
 import { spoolToDisk, type SpooledFile } from '../../store/upload-spool.js';
 
 /** Multipart framing and form fields around the file, bytes; a Content-Length beyond limit + this is refused unread. */
@@ -12,13 +11,8 @@ const TEXT_FIELDS = ['name', 'version', 'labels', 'force', 'signature'] as const
 /** A signature sent as a file part (a `.sig` file) is at most this big, bytes (64 raw, ~90 as base64). */
 const MAX_SIGNATURE_FILE = 1024; // bytes
 
-export interface FirmwareRouteDeps {
-  config: GatewayConfig;
-  store: FirmwareStore;
-}
-
 /** Issue 4 §1: the firmware store, `/api/firmware`. */
-export function registerFirmwareRoutes(app: FastifyInstance, { config, store }: FirmwareRouteDeps): void {
+export function registerFirmwareRoutes(app: FastifyInstance, { config, firmware: store }: Pick<RouteDeps, 'config' | 'firmware'>): void {
   const docs = firmwareRouteDocs();
   app.post('/api/firmware', docs.upload, async (req, reply) => {
     const limit = config.http.uploadLimitBytes;

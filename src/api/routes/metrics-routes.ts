@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { metricsRouteDocs } from '../openapi/route-docs.js';
+import type { RouteDeps } from '../route-deps.js';
 
 /** Prometheus text exposition at `GET /metrics` (issue 7). */
-export function registerMetricsRoutes(app: FastifyInstance, metrics: GatewayMetrics): void {
+export function registerMetricsRoutes(app: FastifyInstance, { metrics }: Pick<RouteDeps, 'metrics'>): void {
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern, not the URL: one series per route, whatever the IPs and ids.
     const route = req.routeOptions.url ?? 'unmatched';

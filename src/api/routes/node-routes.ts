@@ -9,7 +9,7 @@ import type { RouteDeps } from '../route-deps.js';
 const MULTIPART_OVERHEAD_ALLOWANCE = 64 * 1024; // bytes
 
 /** CONTRACT §4: /api/node/*, /api/proxy-call. */
-export function registerNodeRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function registerNodeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'cluster' | 'client' | 'access' | 'ota' | 'config'>): void {
   const { cluster, client, access, ota, config } = deps;
   const docs = nodeRouteDocs();
 

@@ -3,7 +3,7 @@ import { pipelineRouteDocs } from '../openapi/route-docs.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /** Issue 6: the pipeline's devices, writes and statistics (shapes in docs/pipeline.md). */
-export function registerPipelineRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function registerPipelineRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'pipeline'>): void {
   const { pipeline } = deps;
   const docs = pipelineRouteDocs();
 

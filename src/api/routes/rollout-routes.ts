@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { RolloutService } from '../../firmware/rollout-service.js';
 import { rolloutRouteDocs } from '../openapi/route-docs.js';
+import type { RouteDeps } from '../route-deps.js';
 
 /** Issue 4 §3: fleet rollouts, `/api/rollouts`. */
-export function registerRolloutRoutes(app: FastifyInstance, { rollouts }: { rollouts: RolloutService }): void {
+export function registerRolloutRoutes(app: FastifyInstance, { rollouts }: Pick<RouteDeps, 'rollouts'>): void {
   const docs = rolloutRouteDocs();
   app.post<{ Body: unknown }>('/api/rollouts', docs.create, async (req, reply) => reply.status(201).send(rollouts.create(req.body)));
 

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { JsonRpcServer } from '../json-rpc.js';
 import { rpcRouteDocs } from '../openapi/route-docs.js';
 import type { RouteDeps } from '../route-deps.js';
 
 /** JSON-RPC 2.0 at `POST /rpc` (issue 7). The body is parsed by the RPC layer so bad JSON is a -32700, not a 400. */
-export function registerRpcRoutes(app: FastifyInstance, deps: RouteDeps & { rpc: JsonRpcServer }): void {
+export function registerRpcRoutes(app: FastifyInstance, deps: Pick<RouteDeps, 'rpc' | 'auth'>): void {
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));

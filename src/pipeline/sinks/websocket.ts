@@ -8,7 +8,8 @@ export type WebsocketSinkConfig = z.infer<typeof websocketSinkSchema>;
 
 /**
  * The `websocket` sink: every record goes to /ws clients as topic `telemetry/<device>`
- * (CONTRACT §5), the record's fields plus `topic` and `timestamp`. Live only: a client that
+ * (CONTRACT §5), the record's fields plus `topic` and `timestamp`, through the bus
+ * (`pipeline/telemetry`, forwarded by api/ws-bridge.ts). Live only: a client that
  * is not connected does not get past records (use the mqtt sink for that).
  */
 class WebsocketSink implements LiveSink {
@@ -28,7 +29,7 @@ class WebsocketSink implements LiveSink {
 
   write(records: readonly PipelineRecord[]): void {
     for (const record of records) {
-      this.ctx.broadcast(`telemetry/${record.device}`, { ...record });
+      this.ctx.bus.emit('pipeline/telemetry', record);
       this.sent++;
     }
   }

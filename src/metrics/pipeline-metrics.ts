@@ -1,5 +1,5 @@
-import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { PipelineService } from './pipeline-service.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import type { PipelineService } from '../pipeline/pipeline-service.js';
 
 /**
  * Prometheus metrics of the pipeline, read from `PipelineService.stats()` at scrape time

@@ -1,9 +1,7 @@
 import { z } from 'zod';
-import type { JsonRpcServer } from '../api/json-rpc.js';
-import type { PipelineService } from './pipeline-service.js';
-
-const none = z.object({}).strict();
-const id = z.string().min(1).max(64);
+import type { JsonRpcServer } from './json-rpc.js';
+import type { PipelineService } from '../../pipeline/pipeline-service.js';
+import { id, none } from './params.js';
 
 /** JSON-RPC methods over the pipeline: the same service as the REST routes (docs/pipeline.md). */
 export function registerPipelineRpcMethods(rpc: JsonRpcServer, pipeline: PipelineService): void {

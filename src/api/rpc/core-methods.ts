@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { ClusterManager } from '../cluster/cluster-manager.js';
-import type { NodeAccess } from '../cluster/node-access.js';
-import type { NodeRegistry } from '../cluster/node-registry.js';
-import { buildNodesView } from '../cluster/nodes-view.js';
-import type { HealthService } from '../health.js';
-import type { NodeClient, NodeResponse } from '../node-client/node-client.js';
+import type { ClusterManager } from '../../cluster/cluster-manager.js';
+import type { NodeAccess } from '../../cluster/node-access.js';
+import type { NodeRegistry } from '../../cluster/node-registry.js';
+import { buildNodesView } from '../../cluster/nodes-view.js';
+import type { HealthService } from '../../health.js';
+import type { NodeClient, NodeResponse } from '../../node-client/node-client.js';
 import type { JsonRpcServer } from './json-rpc.js';
+import { ip, none } from './params.js';
 
 /** The services the core methods adapt. */
 export interface CoreRpcDeps {
@@ -19,12 +20,9 @@ export interface CoreRpcDeps {
   startedAt: number;
 }
 
-const ip = z.string().min(1).max(64);
-const none = z.object({}).strict();
-
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }

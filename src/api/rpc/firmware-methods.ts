@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import type { JsonRpcServer } from '../api/json-rpc.js';
-import type { FirmwareStore } from './firmware-store.js';
-import type { RolloutService } from './rollout-service.js';
-
-const none = z.object({}).strict();
-const id = z.string().min(1).max(64);
+import type { JsonRpcServer } from './json-rpc.js';
+import type { FirmwareStore } from '../../firmware/firmware-store.js';
+import type { RolloutService } from '../../firmware/rollout-service.js';
+import { id, none } from './params.js';
 
 /**
  * JSON-RPC methods over the firmware store and rollouts: the same services as

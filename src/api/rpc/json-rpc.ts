@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { Identity, Requirement } from '../auth/api-keys.js';
-import { isGatewayError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Identity, Requirement } from '../../auth/api-keys.js';
+import { isGatewayError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 
 /**
  * JSON-RPC 2.0 (https://www.jsonrpc.org/specification) over the gateway's

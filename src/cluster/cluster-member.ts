@@ -1,13 +1,6 @@
 import type { ClusterMember } from '../protocol/types.js';
 import type { NodeRecord } from './node-registry.js';
 
-/** What `cluster/update` carries (CONTRACT §5). */
-export interface ClusterSnapshot {
-  members: ClusterMember[];
-  primaryNode: string | null;
-  totalNodes: number;
-}
-
 /** The gateway's registry in the shape of a node's `/api/cluster/members` entries (CONTRACT §3). */
 export function recordToMember(node: NodeRecord): ClusterMember {
   return {
