@@ -245,7 +245,12 @@ async function receiveUpdate(node: SimNode, req: http.IncomingMessage, res: http
         inflated += chunk.length;
         scanner.push(chunk);
       };
+      let stalled = false;
       file.on('data', (chunk: Buffer) => {
+        if (stalled) {
+          file.pause();
+          return;
+        }
         if (!decided) {
           decided = true;
           if (chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
@@ -266,8 +271,9 @@ async function receiveUpdate(node: SimNode, req: http.IncomingMessage, res: http
         else inspect(chunk);
         if (failure === 'stall' && size >= (Number.isFinite(declared) ? declared / 2 : 16 * 1024)) {
           // Stuck mid-upload: stop reading for good and never answer (the client must give up).
+          stalled = true;
           file.pause();
-          req.once('close', () => resolve('stalled'));
+          req.socket.once('close', () => resolve('stalled'));
           return;
         }
         const rate = node.flashBytesPerSec;
@@ -276,7 +282,9 @@ async function receiveUpdate(node: SimNode, req: http.IncomingMessage, res: http
           const ahead = (size / rate) * 1000 - (Date.now() - started);
           if (ahead > 5) {
             file.pause();
-            setTimeout(() => file.resume(), ahead);
+            setTimeout(() => {
+              if (!stalled) file.resume();
+            }, ahead);
           }
         }
       });

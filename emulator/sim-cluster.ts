@@ -36,9 +36,9 @@ export interface SimClusterOptions {
   flashChipSize?: number | ((index: number) => number);
   /**
    * `freeSketchSpace` each node reports, bytes; null: not reported (the gateway computes it from
-   * the flash size). Default: what a 460 KiB sketch leaves (480 KiB on 1 MB).
+   * the flash size); a function answering undefined: the default, what a 460 KiB sketch leaves (480 KiB on 1 MB).
    */
-  freeSketchSpace?: number | null | ((index: number) => number | null);
+  freeSketchSpace?: number | null | ((index: number) => number | null | undefined);
   /** Where the emulator reports what happens to its nodes; default: nowhere. */
   log?: NodeLog;
 }

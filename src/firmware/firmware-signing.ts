@@ -30,13 +30,17 @@ export interface SigningConfig {
 export function parsePublicKey(text: string): KeyObject {
   const trimmed = text.trim();
   let key: KeyObject;
-  if (trimmed.startsWith('-----BEGIN')) {
-    key = createPublicKey(trimmed);
-  } else {
-    if (!/^[A-Za-z0-9+/=_-]+$/.test(trimmed)) throw new Error('not PEM and not base64');
-    const der = Buffer.from(trimmed, 'base64');
-    if (der.length === 32) key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, der]), format: 'der', type: 'spki' });
-    else key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+  try {
+    if (trimmed.startsWith('-----BEGIN')) {
+      key = createPublicKey(trimmed);
+    } else {
+      if (!/^[A-Za-z0-9+/=_-]+$/.test(trimmed)) throw new Error('not PEM and not base64');
+      const der = Buffer.from(trimmed, 'base64');
+      if (der.length === 32) key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, der]), format: 'der', type: 'spki' });
+      else key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    }
+  } catch {
+    throw new Error('not a public key (PEM "BEGIN PUBLIC KEY", or base64 of its 32 raw bytes or of its DER SubjectPublicKeyInfo)');
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType ?? 'unknown'} key, not ed25519`);
   return key;
@@ -46,13 +50,17 @@ export function parsePublicKey(text: string): KeyObject {
 export function parsePrivateKey(text: string): KeyObject {
   const trimmed = text.trim();
   let key: KeyObject;
-  if (trimmed.startsWith('-----BEGIN')) {
-    key = createPrivateKey(trimmed);
-  } else {
-    if (!/^[A-Za-z0-9+/=_-]+$/.test(trimmed)) throw new Error('not PEM and not base64');
-    const der = Buffer.from(trimmed, 'base64');
-    if (der.length === 32) key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, der]), format: 'der', type: 'pkcs8' });
-    else key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  try {
+    if (trimmed.startsWith('-----BEGIN')) {
+      key = createPrivateKey(trimmed);
+    } else {
+      if (!/^[A-Za-z0-9+/=_-]+$/.test(trimmed)) throw new Error('not PEM and not base64');
+      const der = Buffer.from(trimmed, 'base64');
+      if (der.length === 32) key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, der]), format: 'der', type: 'pkcs8' });
+      else key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    }
+  } catch {
+    throw new Error('not a private key (PEM "BEGIN PRIVATE KEY", or base64 of its 32-byte seed or of its DER PKCS#8)');
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType ?? 'unknown'} key, not ed25519`);
   return key;

@@ -235,8 +235,8 @@ export class RolloutRun {
     return this.ctx.repo.nodes(this.id);
   }
 
-  /** Cancel: nodes caught rebooting or verifying are recorded cancelled now; their watch records what they run when they return. */
-  private markInFlightCancelled(nodes: RolloutNodeRecord[]): void {
+  /** Cancel: nodes caught mid-update are recorded cancelled now; their watch records what they run when they return. */
+  markInFlightCancelled(nodes: RolloutNodeRecord[] = this.ctx.repo.nodes(this.id)): void {
     for (const n of nodes.filter((x) => IN_FLIGHT_STATES.includes(x.state))) {
       const what = n.state === 'uploading' ? 'its upload was cut off' : `it was ${n.state}`;
       this.setNode(n, { state: 'cancelled', error: `cancelled while ${what}; what it runs is checked when it returns` });

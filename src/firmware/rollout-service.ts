@@ -294,8 +294,12 @@ export class RolloutService {
     const run = this.runs.get(rec.id);
     this.setStatus(rec, { status: 'cancelled', error: 'cancelled by request' });
     if (run) {
+      // Issue 17 §4: the rollout ends now, whatever its nodes are doing; uploads are cut off and
+      // nodes caught mid-update are recorded cancelled, then as they really are once they return.
       run.skipPending('not updated: the rollout was cancelled');
       run.abortUploads();
+      run.markInFlightCancelled();
+      this.repository.updateRollout(rec.id, { finishedAt: new Date().toISOString(), options: { waitingFor: null, nextRunAt: null } });
     } else {
       // No runner (it already ended): close the record here.
       const why = 'not updated: the rollout was cancelled';

@@ -72,7 +72,7 @@ async function readFirmwareForm(
   let file: SpooledFile | undefined;
   let signatureFile: Buffer | undefined;
   try {
-    for await (const part of req.parts({ limits: { fileSize: limit, files: 1, parts: 20, fieldSize: 64 * 1024 } })) {
+    for await (const part of req.parts({ limits: { fileSize: limit, files: 2, parts: 20, fieldSize: 64 * 1024 } })) {
       if (part.type === 'file' && part.fieldname === 'signature') {
         // A detached signature sent as a file (`fw.bin.sig`): small, read whole.
         const chunks: Buffer[] = [];
