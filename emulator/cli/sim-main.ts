@@ -10,6 +10,7 @@ import { isValidIpv4 } from '../../src/protocol/ip.js';
 import { isValidVersion } from '../firmware-image.js';
 import { SimCluster, SIM_DEFAULTS } from '../sim-cluster.js';
 import { applySimCommand, SimCommandError, SIM_COMMAND_HELP } from '../sim-commands.js';
+import { runMain } from '../../src/cli/run-main.js';
 
 const LABEL_PAIR = /^[A-Za-z0-9._/-]{1,64}=[^,=]{0,128}$/;
 
@@ -162,14 +163,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // An open stdin would keep the event loop alive after a signal.
-    setTimeout(() => process.exit(code), 100).unref();
-  },
-  (err: unknown) => {
-    process.stderr.write(`spore-sim: unexpected error: ${(err as Error).message}\n`);
-    process.exit(1);
-  },
-);
+runMain('spore-sim', main, { forceExit: true });

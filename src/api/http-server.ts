@@ -16,6 +16,11 @@ import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerRpcRoutes } from './routes/rpc-routes.js';
 import { registerWebSocketRoutes } from './routes/websocket-routes.js';
 import { registerWebUi } from './web-ui.js';
+import { registerAlertRoutes } from './routes/alert-routes.js';
+import { registerBackupRoutes } from './routes/backup-routes.js';
+import { registerConfigRoutes } from './routes/config-routes.js';
+import { registerHistoryRoutes } from './routes/history-routes.js';
+import { registerLogRoutes } from './routes/log-routes.js';
 
 /**
  * Builds the HTTP server: Fastify with the one error shape, CORS, multipart
@@ -60,6 +65,11 @@ export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance>
   registerMqttRoutes(app, deps);
   registerFirmwareRoutes(app, deps);
   registerRolloutRoutes(app, deps);
+  registerConfigRoutes(app, deps);
+  registerAlertRoutes(app, deps);
+  registerHistoryRoutes(app, deps);
+  registerBackupRoutes(app, deps);
+  registerLogRoutes(app, deps);
   if (config.web.enabled) await registerWebUi(app, config.web.root);
 
   app.server.on('upgrade', (req, socket, head) => {

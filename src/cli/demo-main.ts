@@ -11,6 +11,7 @@ import { GATEWAY_FLAGS } from './gateway-flags.js';
 import { loadGatewayConfig } from './load-gateway-config.js';
 import { formatHelp, parsers, type FlagSpec } from './parse-flags.js';
 import { explainStartupError, runUntilSignal, startGateway } from './run-gateway.js';
+import { runMain } from './run-main.js';
 
 const DEMO_FLAGS: FlagSpec[] = [
   { name: 'count', description: 'how many emulated nodes', accepts: 'an integer 0-1000', parse: parsers.integer(0, 1000), defaultText: '5' },
@@ -113,12 +114,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`demo: unexpected error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('demo', main);

@@ -1,5 +1,5 @@
 import { LOG_LEVELS } from '../logger.js';
-import { isValidBrokerUrl } from '../mqtt/broker-url.js';
+import { hasWildcard, isValidBrokerUrl, type QoS } from '../mqtt/connection.js';
 import { HELP_FLAG, type FlagSpec, parsers } from './parse-flags.js';
 
 /**
@@ -52,7 +52,7 @@ export const GATEWAY_FLAGS: GatewayFlagSpec[] = [
   { name: 'mqtt-cert', configPath: 'mqtt.tls.certFile', description: 'PEM client certificate for the broker', accepts: 'a file path', parse: parsers.nonEmpty },
   { name: 'mqtt-key', configPath: 'mqtt.tls.keyFile', description: 'PEM key of the client certificate', accepts: 'a file path', parse: parsers.nonEmpty },
   { name: 'mqtt-insecure', configPath: 'mqtt.tls.allowSelfSigned', description: "accept any broker certificate (self-signed); insecure", accepts: 'no value, or true|false', boolean: true, parse: parsers.boolean },
-  { name: 'mqtt-prefix', configPath: 'mqtt.cluster.prefix', description: 'topic prefix of the cluster on MQTT', accepts: 'a topic without wildcards', parse: (raw) => (raw.length > 0 && !/[+#]/.test(raw) && !raw.endsWith('/') ? raw : undefined), defaultText: 'spore/<gateway id>' },
+  { name: 'mqtt-prefix', configPath: 'mqtt.cluster.prefix', description: 'topic prefix of the cluster on MQTT', accepts: 'a topic without wildcards', parse: (raw) => (raw.length > 0 && !hasWildcard(raw) && !raw.endsWith('/') ? raw : undefined), defaultText: 'spore/<gateway id>' },
   { name: 'mqtt-ha', configPath: 'mqtt.homeAssistant.enabled', description: 'publish Home Assistant MQTT discovery', accepts: 'no value, or true|false', boolean: true, parse: parsers.boolean },
   {
     name: 'config-url',
@@ -83,8 +83,8 @@ export function flagsToConfig(values: Map<string, unknown>): Record<string, unkn
 }
 
 /** `-mqtt-topics "a/#:1,b"` → [{topic:"a/#",qos:1},{topic:"b",qos:0}]; undefined when malformed. */
-function parseSubscriptions(raw: string): Array<{ topic: string; qos: 0 | 1 | 2 }> | undefined {
-  const out: Array<{ topic: string; qos: 0 | 1 | 2 }> = [];
+function parseSubscriptions(raw: string): Array<{ topic: string; qos: QoS }> | undefined {
+  const out: Array<{ topic: string; qos: QoS }> = [];
   for (const item of raw.split(',')) {
     const m = /^(.+?)(?::([012]))?$/.exec(item.trim());
     if (!m) return undefined;
@@ -92,7 +92,7 @@ function parseSubscriptions(raw: string): Array<{ topic: string; qos: 0 | 1 | 2 
     const levels = topic.split('/');
     const valid = levels.every((l, i) => (l.includes('+') ? l === '+' : true) && (l.includes('#') ? l === '#' && i === levels.length - 1 : true));
     if (!valid) return undefined;
-    out.push({ topic, qos: Number(m[2] ?? 0) as 0 | 1 | 2 });
+    out.push({ topic, qos: Number(m[2] ?? 0) as QoS });
   }
   return out.length > 0 ? out : undefined;
 }

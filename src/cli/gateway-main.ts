@@ -7,6 +7,7 @@ import { GATEWAY_FLAGS } from './gateway-flags.js';
 import { loadGatewayConfig } from './load-gateway-config.js';
 import { formatHelp } from './parse-flags.js';
 import { explainStartupError, runUntilSignal, startGateway } from './run-gateway.js';
+import { runMain } from './run-main.js';
 
 const USAGE = 'Usage: spore-gateway [options]\n\nSPORE Gateway: discovers SPORE nodes over UDP and serves the REST/WebSocket API.';
 
@@ -48,12 +49,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`spore-gateway: unexpected error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('spore-gateway', main);

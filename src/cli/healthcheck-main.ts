@@ -5,6 +5,8 @@
  * 1 otherwise (unhealthy 503, no answer, refused). The port is the gateway's own setting,
  * `SPORE_HTTP_PORT` (default 3001), so one variable moves both.
  */
+import { runMain } from './run-main.js';
+
 const TIMEOUT_MS = 4000; // ms: under the image's HEALTHCHECK --timeout=5s
 
 async function main(): Promise<number> {
@@ -26,6 +28,4 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => {
-  process.exitCode = code;
-});
+runMain('spore-healthcheck', main);

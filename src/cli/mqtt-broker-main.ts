@@ -8,6 +8,7 @@
 import { createLogger } from '../logger.js';
 import { EmbeddedBroker } from '../mqtt/embedded-broker.js';
 import { HELP_FLAG, parseCommandLine, parsers, type FlagSpec } from './parse-flags.js';
+import { runMain } from './run-main.js';
 
 const FLAGS: FlagSpec[] = [
   { name: 'port', description: 'MQTT (TCP) port', accepts: 'an integer 0-65535', parse: parsers.port(0), defaultText: '1883' },
@@ -64,12 +65,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`mqtt-broker: unexpected error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('mqtt-broker', main);

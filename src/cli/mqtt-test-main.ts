@@ -6,9 +6,10 @@
  * Credentials from MQTT_USER / MQTT_PASSWORD.
  */
 import mqtt from 'mqtt';
-import { parseBrokerUrl } from '../mqtt/broker-url.js';
+import { parseBrokerUrl, type QoS } from '../mqtt/connection.js';
 import { testMessages } from '../mqtt/test-messages.js';
 import { HELP_FLAG, parseCommandLine, parsers, type FlagSpec } from './parse-flags.js';
+import { runMain } from './run-main.js';
 
 const FLAGS: FlagSpec[] = [
   {
@@ -32,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   if (typeof values === 'number') return values;
   const url = (values.get('url') as string | undefined) ?? 'mqtt://localhost:1883';
   const address = parseBrokerUrl(url);
-  const qos = ((values.get('qos') as number | undefined) ?? 0) as 0 | 1 | 2;
+  const qos = ((values.get('qos') as number | undefined) ?? 0) as QoS;
   const delay = (values.get('delay') as number | undefined) ?? 200;
   const options: mqtt.IClientOptions = {
     protocol: address.transport,
@@ -68,12 +69,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`mqtt-test: unexpected error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('mqtt-test', main);

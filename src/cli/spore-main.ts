@@ -14,6 +14,7 @@ import { rolloutControl, rolloutList, rolloutStatus } from './spore/commands-rol
 import { GatewayApi } from './spore/gateway-api.js';
 import { makeOut } from './spore/output.js';
 import { GatewayError } from '../errors.js';
+import { runMain } from './run-main.js';
 
 const COMMANDS: Record<string, Command> = {
   'cluster members': clusterMembers,
@@ -93,12 +94,4 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.en
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`spore: unexpected error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('spore', main);

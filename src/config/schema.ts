@@ -1,10 +1,10 @@
 import { hostname as machineHostname } from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
-import { tlsOptionsSchema } from '../mqtt/tls-options.js';
-import { isValidBrokerUrl } from '../mqtt/broker-url.js';
+import { isValidBrokerUrl, qosSchema, tlsOptionsSchema, topicFilterSchema } from '../mqtt/connection.js';
 import { pipelineSectionSchema } from '../pipeline/config-schema.js';
 import { parsePublicKey } from '../firmware/firmware-signing.js';
+import { alertsSectionSchema, notifySectionSchema } from '../alerts/config-schema.js';
 
 /**
  * The one configuration schema of the gateway. Defaults here make a gateway
@@ -108,15 +108,6 @@ export const webSectionSchema = z
   })
   .prefault({});
 
-/** An MQTT topic filter: levels separated by "/", "+" a whole level, "#" only as the last level. */
-const mqttTopicFilter = z
-  .string()
-  .min(1)
-  .max(65535)
-  .refine((f) => !/[\u0000]/.test(f) && f.split('/').every((level, i, all) => (level.includes('+') ? level === '+' : true) && (level.includes('#') ? level === '#' && i === all.length - 1 : true)), {
-    message: 'not a valid MQTT topic filter ("+" must be a whole level, "#" only the last level)',
-  });
-const mqttQos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 
 /**
  * The MQTT bridge (CONTRACT §6, issue 3, docs/mqtt.md); off unless a URL is given.
@@ -148,7 +139,7 @@ export const mqttSectionSchema = z
     tls: tlsOptionsSchema.prefault({}),
     /** What the bridge subscribes to, each filter with its QoS (seed 001: default "#" at QoS 0). */
     subscriptions: z
-      .array(z.object({ topic: mqttTopicFilter, qos: mqttQos.default(0) }).strict())
+      .array(z.object({ topic: topicFilterSchema, qos: qosSchema.default(0) }).strict())
       .min(1)
       .default([{ topic: '#', qos: 0 }]),
     /** Forward received messages to every WebSocket client (CONTRACT §5). */
@@ -200,7 +191,7 @@ export const mqttSectionSchema = z
           .refine((p) => !/[+#\u0000]/.test(p) && !p.endsWith('/') && !p.startsWith('$'), { message: 'a topic prefix without "+", "#", a trailing "/" or a leading "$"' })
           .optional(),
         /** QoS of the gateway's own publications. */
-        qos: mqttQos.default(1),
+        qos: qosSchema.default(1),
         /** Node state is re-published (when it changed) this often, ms; changes of status are published at once. */
         statePublishIntervalMs: positiveMs.default(10_000),
         /** Publish gateway events on `<prefix>/events/<topic>`. */
@@ -333,10 +324,42 @@ export const firmwareSectionSchema = z
   })
   .prefault({});
 
+/** History of node metrics and pipeline channels in SQLite (issue 15 §4, docs/history.md). */
+export const historySectionSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Every sample is kept this long, hours. */
+    rawRetentionHours: z.number().min(1).max(24 * 31).default(24),
+    /** 1-minute min/avg/max are kept this long, days. */
+    minuteRetentionDays: z.number().min(1).max(3660).default(30),
+    /** Disk bound of the history database, bytes; the oldest data goes first. */
+    maxBytes: z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+    /** Buffered samples are written this often, ms (a crash loses at most this much). */
+    flushIntervalMs: z.number().int().min(100).max(600_000).default(5000),
+    /** Node free heap, latency and status are sampled this often, ms. */
+    nodeSampleIntervalMs: z.number().int().min(100).default(10_000),
+  })
+  .strict()
+  .prefault({});
+
+/** Scheduled backups into `<dataDir>/backups` (issue 15 §5); off unless an interval is set. */
+export const backupSectionSchema = z
+  .object({
+    /** Take a backup this often, hours; 0 = never. */
+    intervalHours: z.number().min(0).default(0),
+    /** Keep the newest this many scheduled backups. */
+    keep: z.number().int().min(1).max(1000).default(7),
+  })
+  .strict()
+  .prefault({});
+
 export const logSectionSchema = z
   .object({
     level: z.enum(LOG_LEVELS).default('info'),
+    /** Lines kept in memory for the log view and `GET /api/logs` (issue 15 §7). */
+    bufferLines: z.number().int().min(100).max(100_000).default(5000),
   })
+  .strict()
   .prefault({});
 
 export const configSchema = z
@@ -354,6 +377,12 @@ export const configSchema = z
     /** The data pipeline: connectors, transforms, sinks (issue 6, docs/pipeline.md). */
     pipeline: pipelineSectionSchema,
     firmware: firmwareSectionSchema,
+    history: historySectionSchema,
+    /** Alert rules (issue 15 §2, docs/alerts.md). */
+    alerts: alertsSectionSchema,
+    /** Where alerts are delivered besides the UI: a webhook (docs/alerts.md). */
+    notify: notifySectionSchema,
+    backup: backupSectionSchema,
     /** Where state is kept: firmware, rollouts, buffers, caches (CONTRACT §1). */
     dataDir: z.string().min(1).default('./data'),
   })

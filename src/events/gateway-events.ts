@@ -63,6 +63,9 @@ export interface GatewayEvents {
   'mqtt/status': { state: 'connected' | 'disconnected' | 'reconnecting'; broker: string; error: string | null };
   /** A record for the WebSocket's `telemetry/<device>` (the pipeline's websocket sink). */
   'pipeline/telemetry': PipelineRecord;
+  /** Internal: the records of one commit, in order (history keeps their numeric channels, issue 15 §4). */
+  'pipeline/committed': readonly PipelineRecord[];
+
 }
 
 /** Every bus event the WebSocket forwards (contract/ws-topics.ts) is one of the events above. */

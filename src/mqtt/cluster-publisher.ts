@@ -1,4 +1,4 @@
-import type { QoS } from './topic-filter.js';
+import type { MqttWill, QoS } from './connection.js';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import type { NodeRecord, NodeRegistry } from '../cluster/node-registry.js';
 import { MQTT_EVENT_TOPICS, toWirePayload } from '../contract/ws-topics.js';
@@ -53,9 +53,9 @@ export class ClusterPublisher {
     private readonly homeAssistant?: HomeAssistantDiscovery,
   ) {}
 
-  /** The last will: the broker publishes it when the gateway vanishes. */
-  will(): { topic: string; payload: string; qos: QoS; retain: boolean } {
-    return { topic: this.topics.availability, payload: 'offline', qos: this.options.qos, retain: true };
+  /** The last will: the broker publishes it when the gateway vanishes (given to the bridge before it connects). */
+  static will(topics: ClusterTopics, qos: QoS): MqttWill {
+    return { topic: topics.availability, payload: 'offline', qos, retain: true };
   }
 
   start(): void {

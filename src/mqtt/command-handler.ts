@@ -5,7 +5,8 @@ import type { NodeRegistry } from '../cluster/node-registry.js';
 import { GatewayError, isGatewayError, toErrorBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ClusterTopics } from './cluster-topics.js';
-import { isValidTopicName, topicMatches, type QoS } from './topic-filter.js';
+import type { QoS } from './connection.js';
+import { isValidTopicName, topicMatches } from './topic-filter.js';
 
 export interface CommandPublisher {
   publish(topic: string, payload: string, opts: { qos: QoS; retain: boolean; properties?: IPublishPacket['properties'] }): boolean;

@@ -1,4 +1,4 @@
-import type { QoS } from './topic-filter.js';
+import type { QoS } from './connection.js';
 import type { Logger } from '../logger.js';
 
 /**

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import { GatewayError } from '../errors.js';
-import { tlsClientOptions, TlsFileError } from './tls-options.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
-import type { BrokerAddress } from './broker-url.js';
+import { bridgeClientOptions, TlsFileError, type BrokerConnectionOptions, type MqttWill, type QoS } from './connection.js';
 import { DuplicateSuppressor, TopicRateLimiter } from './message-guards.js';
 import { OwnPublications } from './own-publications.js';
 import { RetentionBuffer, type RetentionOptions, type RetentionStats } from './retention-buffer.js';
-import { compileFilter, type QoS } from './topic-filter.js';
+import { compileFilter } from './topic-filter.js';
 import { formatMqttMessage, TimestampCache, type Mqtt5Extras } from './ws-format.js';
 
 /** CONTRACT §5 `mqtt/status` states. */
@@ -27,32 +26,9 @@ export interface MqttSubscription {
   qos: QoS;
 }
 
-export interface MqttTlsFiles {
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  allowSelfSigned: boolean;
-  servername?: string;
-}
+export type { MqttWill };
 
-export interface MqttWill {
-  topic: string;
-  payload: string;
-  qos: QoS;
-  retain: boolean;
-}
-
-export interface MqttBridgeOptions {
-  address: BrokerAddress;
-  username?: string;
-  password?: string;
-  clientId: string;
-  protocolVersion: 3 | 4 | 5;
-  keepaliveSeconds: number;
-  reconnectPeriodMs: number;
-  connectTimeoutMs: number;
-  cleanSession: boolean;
-  tls: MqttTlsFiles;
+export interface MqttBridgeOptions extends BrokerConnectionOptions {
   subscriptions: MqttSubscription[];
   forwardToWebSocket: boolean;
   echoOwnPublications: boolean;
@@ -61,7 +37,6 @@ export interface MqttBridgeOptions {
   dedupWindowMs: number;
   rateLimitPerTopic: number;
   rateLimitBurst?: number;
-  will?: MqttWill;
 }
 
 /** A message handler for topics a part of the gateway owns (commands). */
@@ -445,41 +420,11 @@ export class MqttBridge {
   }
 
   private async clientOptions(): Promise<IClientOptions> {
-    const o = this.options;
-    const a = o.address;
-    const opts: IClientOptions = {
-      protocol: a.transport,
-      host: a.host,
-      port: a.port,
-      clientId: o.clientId,
-      protocolVersion: o.protocolVersion,
-      // MQTT 3.1 names its protocol "MQIsdp"; 3.1.1 and 5 say "MQTT".
-      protocolId: o.protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
-      keepalive: o.keepaliveSeconds,
-      reconnectPeriod: o.reconnectPeriodMs,
-      connectTimeout: o.connectTimeoutMs,
-      clean: o.cleanSession,
-      // Wrong credentials may be fixed on the broker side: keep trying (CONTRACT §6).
-      reconnectOnConnackError: true,
-      // The bridge subscribes itself on every connection, to record what was granted.
-      resubscribe: false,
-      // QoS 0 publications made while offline are not queued (they are re-published on connect).
-      queueQoSZero: false,
-    };
-    if (a.path) opts.path = a.path;
-    const username = o.username ?? a.username;
-    const password = o.password ?? a.password;
-    if (username !== undefined) opts.username = username;
-    if (password !== undefined) opts.password = password;
-    if (o.will) opts.will = { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain };
-    if (a.transport === 'mqtts' || a.transport === 'wss') {
-      try {
-        Object.assign(opts, tlsClientOptions(o.tls, 'mqtt.tls', a.transport === 'wss'));
-      } catch (err) {
-        throw err instanceof TlsFileError ? new GatewayError('bad_request', err.message) : err;
-      }
+    try {
+      return bridgeClientOptions(this.options);
+    } catch (err) {
+      throw err instanceof TlsFileError ? new GatewayError('bad_request', err.message) : err;
     }
-    return opts;
   }
 }
 

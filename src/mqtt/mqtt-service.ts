@@ -1,12 +1,12 @@
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import type { NodeAccess } from '../cluster/node-access.js';
 import type { NodeRegistry } from '../cluster/node-registry.js';
-import type { GatewayConfig } from '../config/schema.js';
+import type { MqttConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { ComponentHealth } from '../health.js';
 import type { Logger } from '../logger.js';
-import { parseBrokerUrl } from './broker-url.js';
+import { parseBrokerUrl } from './connection.js';
 import { ClusterPublisher } from './cluster-publisher.js';
 import { ClusterTopics } from './cluster-topics.js';
 import { CommandHandler, type CommandStats } from './command-handler.js';
@@ -17,7 +17,10 @@ import { topicFilterProblem } from './topic-filter.js';
 import { markReplayed } from './ws-format.js';
 
 export interface MqttServiceDeps {
-  config: GatewayConfig;
+  /** The `mqtt` section of the configuration. */
+  mqtt: MqttConfig;
+  /** `gateway.id`: the default cluster prefix and client id. */
+  gatewayId: string;
   registry: NodeRegistry;
   cluster: ClusterManager;
   access: NodeAccess;
@@ -61,7 +64,7 @@ export class MqttService {
 
   /** The cluster's topic prefix (default `spore/<gatewayId>`, issue 3). */
   get prefix(): string {
-    return this.deps.config.mqtt.cluster.prefix ?? `spore/${this.deps.config.gateway.id}`;
+    return this.deps.mqtt.cluster.prefix ?? `spore/${this.deps.gatewayId}`;
   }
 
   /** Every message the bridge forwards, as its WebSocket JSON (built once per message). */
@@ -74,15 +77,15 @@ export class MqttService {
    * Applies a new configuration without a restart of the gateway (docs/configuration.md):
    * the broker connection, the embedded broker and the cluster publisher are rebuilt.
    */
-  async reconfigure(config: GatewayConfig): Promise<void> {
+  async reconfigure(mqtt: MqttConfig): Promise<void> {
     await this.stop();
     this.broker = this.bridge = this.publisher = this.commands = undefined;
-    this.deps = { ...this.deps, config };
+    this.deps = { ...this.deps, mqtt };
     await this.start();
   }
 
   get enabled(): boolean {
-    return this.deps.config.mqtt.url !== undefined;
+    return this.deps.mqtt.url !== undefined;
   }
 
   /** The bridge, once started (undefined when MQTT is off). */
@@ -95,8 +98,7 @@ export class MqttService {
   }
 
   async start(): Promise<void> {
-    const { config, bus, registry, cluster, access } = this.deps;
-    const m = config.mqtt;
+    const { mqtt: m, gatewayId, bus, registry, cluster, access } = this.deps;
     if (m.url === undefined) return;
     const env = this.deps.env ?? process.env;
     const username = env.MQTT_USER || m.username;
@@ -119,40 +121,12 @@ export class MqttService {
 
     const topics = new ClusterTopics(this.prefix);
     const clusterOn = m.cluster.enabled;
-    let bridge!: MqttBridge;
-    const homeAssistant = clusterOn && m.homeAssistant.enabled
-      ? new HomeAssistantDiscovery(
-          { discoveryPrefix: m.homeAssistant.discoveryPrefix, gatewayId: config.gateway.id, availabilityTopic: topics.availability, qos: m.cluster.qos, stateTopic: (h) => topics.nodeState(h) },
-          { publish: (t, p, o) => bridge.publish(t, p, o) },
-          this.logger.child({ component: 'mqtt-ha' }),
-        )
-      : undefined;
-    const publisherLike = {
-      get connected() {
-        return bridge.connected;
-      },
-      publish: (t: string, p: string, o: { qos: 0 | 1 | 2; retain: boolean }) => bridge.publish(t, p, o),
-      onConnect: (l: () => void) => bridge.onConnect(l),
-    };
-    if (clusterOn) {
-      this.publisher = new ClusterPublisher(
-        { gatewayId: config.gateway.id, qos: m.cluster.qos, statePublishIntervalMs: m.cluster.statePublishIntervalMs, events: m.cluster.events },
-        topics,
-        publisherLike,
-        registry,
-        cluster,
-        bus,
-        this.logger.child({ component: 'mqtt-cluster' }),
-        homeAssistant,
-      );
-    }
-
-    bridge = new MqttBridge(
+    const bridge = new MqttBridge(
       {
         address: parseBrokerUrl(url),
         ...(username !== undefined ? { username } : {}),
         ...(password !== undefined ? { password } : {}),
-        clientId: m.clientId ?? defaultClientId(config.gateway.id),
+        clientId: m.clientId ?? defaultClientId(gatewayId),
         protocolVersion,
         keepaliveSeconds: m.keepaliveSeconds,
         reconnectPeriodMs: m.reconnectPeriodMs,
@@ -167,7 +141,7 @@ export class MqttService {
         dedupWindowMs: m.dedupWindowMs,
         rateLimitPerTopic: m.rateLimitPerTopic,
         ...(m.rateLimitBurst !== undefined ? { rateLimitBurst: m.rateLimitBurst } : {}),
-        ...(this.publisher ? { will: this.publisher.will() } : {}),
+        ...(clusterOn ? { will: ClusterPublisher.will(topics, m.cluster.qos) } : {}),
       },
       bus,
       this.logger.child({ component: 'mqtt' }),
@@ -177,20 +151,37 @@ export class MqttService {
       for (const listener of this.forwardListeners) listener(json, topic);
     });
     if (clusterOn) {
+      const homeAssistant = m.homeAssistant.enabled
+        ? new HomeAssistantDiscovery(
+            { discoveryPrefix: m.homeAssistant.discoveryPrefix, gatewayId, availabilityTopic: topics.availability, qos: m.cluster.qos, stateTopic: (h) => topics.nodeState(h) },
+            bridge,
+            this.logger.child({ component: 'mqtt-ha' }),
+          )
+        : undefined;
+      this.publisher = new ClusterPublisher(
+        { gatewayId, qos: m.cluster.qos, statePublishIntervalMs: m.cluster.statePublishIntervalMs, events: m.cluster.events },
+        topics,
+        bridge,
+        registry,
+        cluster,
+        bus,
+        this.logger.child({ component: 'mqtt-cluster' }),
+        homeAssistant,
+      );
       bridge.setOwnTopicPredicate((t) => topics.isOwnRetained(t) || (homeAssistant?.isOwnRetained(t) ?? false));
       if (m.cluster.commands) {
-        this.commands = new CommandHandler(
+        const commands = new CommandHandler(
           { qos: m.cluster.qos, concurrency: m.cluster.commandConcurrency, queueLimit: m.cluster.commandQueue },
           topics,
           registry,
           access,
-          { publish: (t, p, o) => bridge.publish(t, p, o) },
+          bridge,
           this.logger.child({ component: 'mqtt-commands' }),
         );
-        const commands = this.commands;
+        this.commands = commands;
         bridge.handle(topics.commandFilter, 1, (t, p, packet) => commands.handle(t, p, packet));
       }
-      this.publisher!.start();
+      this.publisher.start();
     }
     await bridge.start();
   }
@@ -232,7 +223,7 @@ export class MqttService {
       ...bridge.stats(),
       commands: this.commands?.stats() ?? null,
       embeddedBroker: this.broker?.stats() ?? null,
-      cluster: { enabled: this.deps.config.mqtt.cluster.enabled, prefix: this.prefix },
+      cluster: { enabled: this.deps.mqtt.cluster.enabled, prefix: this.prefix },
     };
   }
 
@@ -264,7 +255,7 @@ export class MqttService {
   }
 
   private validateLimit(limit: unknown, name: string): number {
-    const r = this.deps.config.mqtt.retention;
+    const r = this.deps.mqtt.retention;
     if (limit === undefined || limit === '') return r.defaultLimit;
     const n = typeof limit === 'number' ? limit : typeof limit === 'string' && /^\d{1,9}$/.test(limit) ? Number(limit) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > r.maxLimit) throw new GatewayError('bad_request', `${name} must be an integer from 1 to ${r.maxLimit}`);

@@ -48,6 +48,3 @@ export function compileFilter(filter: string): (topic: string) => boolean {
   const literal = filter.slice(0, Math.min(...['+', '#'].map((w) => (filter.includes(w) ? filter.indexOf(w) : filter.length)))).replace(/\/$/, '');
   return (topic) => topic.startsWith(literal) && topicMatches(filter, topic);
 }
-
-/** MQTT quality of service. */
-export type QoS = 0 | 1 | 2;

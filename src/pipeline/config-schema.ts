@@ -9,7 +9,7 @@ import { SINK_SCHEMAS, SINK_TYPES } from './sinks/index.js';
  */
 
 
-const connectorSchema = z.discriminatedUnion('type', CONNECTOR_SCHEMAS, {
+export const connectorSchema = z.discriminatedUnion('type', CONNECTOR_SCHEMAS, {
   error: (issue) =>
     issue.code === 'invalid_union'
       ? `unknown connector type ${JSON.stringify((issue.input as { type?: unknown } | undefined)?.type)}`

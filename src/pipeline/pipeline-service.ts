@@ -134,6 +134,23 @@ export class PipelineService {
   }
 
   /** Whether anything is configured (an empty pipeline opens no database). */
+  /** The SQLite file of seqs and durable buffers (the backup copies it). */
+  get storeFile(): string {
+    return this.storePath;
+  }
+
+  /**
+   * A consistent copy of the pipeline state (seqs, durable buffers) into `path`;
+   * false when there is none (no pipeline, nothing stored yet).
+   */
+  async backupTo(path: string): Promise<boolean> {
+    if (this.running && this.store.isOpen) {
+      await this.store.backupTo(path);
+      return true;
+    }
+    return false;
+  }
+
   get enabled(): boolean {
     return this.connectors.size > 0 || this.sinks.length > 0;
   }
@@ -337,6 +354,8 @@ export class PipelineService {
           this.deps.logger.error({ err, sink: sink.id }, 'pipeline: sink write failed');
         }
       }
+      // History (issue 15 §4) keeps every numeric channel; one event per commit, not per record.
+      if (this.deps.bus.listenerCount('pipeline/committed') > 0) this.deps.bus.emit('pipeline/committed', plain);
     } catch (err) {
       this.deps.logger.error({ err: errorMessage(err), records: records.length }, 'pipeline: could not commit records');
       for (const item of batch) item.reject(err);

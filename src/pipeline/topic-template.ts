@@ -6,8 +6,6 @@ import { topicMatches } from '../mqtt/topic-filter.js';
  * template `{1}` → `boiler` for topic `sensors/boiler/reading`.
  */
 
-export { topicFilterProblem } from '../mqtt/topic-filter.js';
-
 /** The topic's levels when it matches the filter, else null (the `{n}` captures). */
 export function matchTopic(filter: string, topic: string): string[] | null {
   return topicMatches(filter, topic) ? topic.split('/') : null;

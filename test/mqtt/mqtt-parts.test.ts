@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBrokerUrl } from '../../src/mqtt/broker-url.js';
+import { parseBrokerUrl } from '../../src/mqtt/connection.js';
 import { DuplicateSuppressor, TopicRateLimiter } from '../../src/mqtt/message-guards.js';
 import { OwnPublications } from '../../src/mqtt/own-publications.js';
 import { RetentionBuffer } from '../../src/mqtt/retention-buffer.js';

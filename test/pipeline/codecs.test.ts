@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileJsonPath } from '../../src/pipeline/json-path.js';
 import { decodeRegisters, encodeRegisters, ORDERS, planReads, REGISTER_COUNT, REGISTER_TYPES } from '../../src/pipeline/modbus-codec.js';
-import { matchTopic, renderTemplate, templateProblem, topicFilterProblem } from '../../src/pipeline/topic-template.js';
+import { topicFilterProblem } from '../../src/mqtt/topic-filter.js';
+import { matchTopic, renderTemplate, templateProblem } from '../../src/pipeline/topic-template.js';
 
 const words = (w: number[]) => Buffer.from(w.flatMap((x) => [x >> 8, x & 0xff]));
 

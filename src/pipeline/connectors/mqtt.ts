@@ -4,21 +4,17 @@ import { GatewayError } from '../../errors.js';
 import { channelPathsSchema, compileChannels, extractChannels, jsonPathSchema, parseTimestamp, type PathChannel } from '../channel-paths.js';
 import { BaseConnector, errorMessage, ThrottledWarn, withTimeout } from '../connector-base.js';
 import { compileJsonPath, type JsonPath } from '../json-path.js';
-import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../mqtt-connection.js';
+import { hasWildcard, mqttClientOptions, mqttConnectionShape, NO_WILDCARD_IN_PUBLISH_TOPIC, qosSchema, redactUrl, topicFilterSchema, type QoS } from '../../mqtt/connection.js';
+import { topicFilterProblem } from '../../mqtt/topic-filter.js';
 import { isValidName, NAME_RULE, nameSchema } from '../names.js';
 import { ALWAYS } from '../schema-util.js';
-import { matchTopic, renderTemplate, templateProblem, topicFilterProblem } from '../topic-template.js';
+import { matchTopic, renderTemplate, templateProblem } from '../topic-template.js';
 import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec } from '../types.js';
-
-const qosSchema = z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'qos must be 0, 1 or 2' });
 
 const subscriptionSchema = z
   .object({
     /** Topic filter, with + and # wildcards. */
-    topic: z.string({ error: 'topic is required (an MQTT topic filter)' }).superRefine((t, ctx) => {
-      const problem = topicFilterProblem(t);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
+    topic: topicFilterSchema,
     qos: qosSchema.default(1),
     /** Device name; `{n}` is the topic's n-th level (0-based): "sensors/+/reading" with "{1}". */
     device: z.string({ error: 'device is required: a name, or a template such as "{1}" (topic level 1)' }).min(1),
@@ -30,7 +26,7 @@ const subscriptionSchema = z
     /** Writes: POST /api/devices/{id}/write publishes here; {device} and {channel} are filled in. */
     write: z
       .object({
-        topic: z.string().min(1).refine((t) => !/[+#]/.test(t), 'a publish topic must not contain "+" or "#"'),
+        topic: z.string().min(1).refine((t) => !hasWildcard(t), NO_WILDCARD_IN_PUBLISH_TOPIC),
         qos: qosSchema.default(1),
         retain: z.boolean().default(false),
         /** "value": the bare value as text; "json": {"<channel>": value}. */
@@ -74,7 +70,7 @@ export type MqttConnectorConfig = z.infer<typeof mqttConnectorSchema>;
 
 interface Subscription {
   filter: string;
-  qos: 0 | 1 | 2;
+  qos: QoS;
   device: string;
   text: boolean;
   channels: PathChannel[];

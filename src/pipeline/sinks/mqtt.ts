@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
-import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../mqtt-connection.js';
+import { hasWildcard, mqttClientOptions, mqttConnectionShape, NO_WILDCARD_IN_PUBLISH_TOPIC, qosSchema, redactUrl } from '../../mqtt/connection.js';
 import { nameSchema } from '../names.js';
 import { renderTemplate } from '../topic-template.js';
 import type { DurableSink, PipelineRecord, QueuedRecord, SinkContext, SinkDefinition } from '../types.js';
@@ -18,13 +18,13 @@ export const mqttSinkSchema = z
       .min(1)
       .default('telemetry/{gateway}/{device}')
       .superRefine((topic, ctx) => {
-        if (/[+#]/.test(topic)) ctx.addIssue({ code: 'custom', message: 'a publish topic must not contain "+" or "#"' });
+        if (hasWildcard(topic)) ctx.addIssue({ code: 'custom', message: NO_WILDCARD_IN_PUBLISH_TOPIC });
         for (const m of topic.matchAll(/\{([^}]*)\}/g)) {
           if (!TOPIC_VARS.includes(m[1]!)) ctx.addIssue({ code: 'custom', message: `unknown placeholder {${m[1]}} (accepted: ${TOPIC_VARS.map((v) => `{${v}}`).join(', ')})` });
         }
       }),
     /** 1 (default): a record leaves the buffer on PUBACK. 0: as soon as it is written to the socket (may be lost). */
-    qos: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'qos must be 0, 1 or 2' }).default(1),
+    qos: qosSchema.default(1),
     retain: z.boolean().default(false),
     buffer: z
       .object({
