@@ -56,6 +56,9 @@ export const ERROR_CATALOGUE = {
   pipeline_disabled: { status: 503, message: 'No data pipeline is configured; add a "pipeline" section to the configuration file (docs/pipeline.md).' },
   device_unavailable: { status: 503, message: "The device's connector is not connected right now; retry once it is (see GET /api/pipeline/stats)." },
   device_write_failed: { status: 502, message: 'The device refused or failed the write.' },
+  connector_not_found: { status: 404, message: 'No such pipeline connector; see GET /api/pipeline/stats for the configured connectors.' },
+  not_supported: { status: 400, message: 'This connector type does not offer this operation (browse: opcua; nodes, include, exclude: zwave).' },
+  connector_request_failed: { status: 502, message: 'The connector could not carry out the request on its device or server.' },
   node_timeout: { status: 504, message: 'The node did not answer in time; it may be busy or rebooting.' },
   invalid_topic_filter: {
     status: 400,

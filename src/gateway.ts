@@ -333,7 +333,7 @@ export class Gateway {
       firmware: this.firmware,
       rollouts: this.rollouts,
       configEditor: this.configEditor,
-      testConnector: (body) => probeConnector(body, { gatewayId: this.config.gateway.id, registry: this.registry, logger: this.logger }),
+      testConnector: (body) => probeConnector(body, { gatewayId: this.config.gateway.id, dataDir: this.config.dataDir, registry: this.registry, logger: this.logger }),
       alerts: this.alerts,
       webhookStats: () => this.webhook?.stats() ?? null,
       history: this.history,

@@ -12,6 +12,7 @@ import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerMqttRoutes } from './routes/mqtt-routes.js';
 import { registerNodeRoutes } from './routes/node-routes.js';
 import { registerPipelineRoutes } from './routes/pipeline-routes.js';
+import { registerConnectorRoutes } from './routes/connector-routes.js';
 import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerRpcRoutes } from './routes/rpc-routes.js';
 import { registerWebSocketRoutes } from './routes/websocket-routes.js';
@@ -62,6 +63,7 @@ export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance>
   registerRpcRoutes(app, deps);
   registerMetricsRoutes(app, deps);
   registerPipelineRoutes(app, deps);
+  registerConnectorRoutes(app, deps);
   registerMqttRoutes(app, deps);
   registerFirmwareRoutes(app, deps);
   registerRolloutRoutes(app, deps);

@@ -25,7 +25,7 @@ export interface ProbeResult {
  * connection (MQTT connect), an error or the timeout, then stops it. Nothing is
  * committed to the pipeline or saved.
  */
-export async function probeConnector(input: unknown, deps: { gatewayId: string; registry: NodeRegistry; logger: Logger; timeoutMs?: number }): Promise<ProbeResult> {
+export async function probeConnector(input: unknown, deps: { gatewayId: string; dataDir: string; registry: NodeRegistry; logger: Logger; timeoutMs?: number }): Promise<ProbeResult> {
   const parsed = connectorSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
@@ -39,6 +39,7 @@ export async function probeConnector(input: unknown, deps: { gatewayId: string; 
   const firstReading = new Promise<void>((resolve) => (gotReading = resolve));
   const connector = def.create(config, {
     gatewayId: deps.gatewayId,
+    dataDir: deps.dataDir,
     logger: deps.logger.child({ component: 'connector-probe', connector: config.id }),
     registry: deps.registry,
     claimDevice: () => true,

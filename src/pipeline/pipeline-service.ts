@@ -29,7 +29,10 @@ export interface DeviceView {
   connector: string;
   connectorType: string;
   connectorState: ConnectorState;
-  channels: Array<{ name: string; value: ChannelValue | null; ts: string | null; writable: boolean }>;
+  /** The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake). */
+  state?: string;
+  /** `status`: the source's bad status (OPC UA, e.g. BadSensorFailure) while the value is bad; then `value` is null. */
+  channels: Array<{ name: string; value: ChannelValue | null; ts: string | null; writable: boolean; status?: string }>;
   lastRecord: { ts: string; seq: number } | null;
 }
 
@@ -49,7 +52,7 @@ export interface WriteResult {
 
 interface DeviceState {
   connector: Connector;
-  values: Map<string, { value: ChannelValue; ts: string }>;
+  values: Map<string, { value: ChannelValue | null; ts: string; bad?: string }>;
 }
 
 interface PendingSubmit {
@@ -114,6 +117,17 @@ export class PipelineService {
           dataDir: deps.dataDir,
           logger: logger.child({ component: 'pipeline', sink: sinkConfig.id }),
           bus: deps.bus,
+          channelsOf: (device) => {
+            const owner = this.devices.get(device);
+            return owner ? this.specsOf(device, owner.connector) : undefined;
+          },
+          deviceOnline: (device) => {
+            const owner = this.devices.get(device);
+            return owner !== undefined && owner.connector.state === 'connected';
+          },
+          write: async (device, channel, value) => {
+            await this.write(device, { channel, value });
+          },
         }),
       );
     }
@@ -122,6 +136,7 @@ export class PipelineService {
       let connector: Connector;
       const ctx = {
         gatewayId: deps.gatewayId,
+        dataDir: deps.dataDir,
         logger: logger.child({ component: 'pipeline', connector: connectorConfig.id }),
         submit: (readings: Reading[]) => this.submit(connector, readings),
         claimDevice: (device: string) => this.claimDevice(device, connector),
@@ -323,6 +338,7 @@ export class PipelineService {
       for (const item of batch) {
         for (const reading of item.readings) {
           const tsMs = reading.ts ?? Date.now();
+          if (reading.bad) this.markBad(reading.device, reading.bad, tsMs);
           const values: Record<string, ChannelValue> = {};
           for (const [channel, raw] of Object.entries(reading.values)) {
             const chain = this.chainFor(reading.device, channel, item.connector);
@@ -364,6 +380,29 @@ export class PipelineService {
     for (const item of batch) item.resolve();
   }
 
+  /** Bad-quality channels show their status and no value (they are no record values). */
+  private markBad(id: string, bad: Record<string, string>, tsMs: number): void {
+    const device = this.devices.get(id);
+    if (!device) return;
+    const ts = new Date(tsMs).toISOString();
+    for (const [name, status] of Object.entries(bad)) device.values.set(name, { value: null, ts, bad: status });
+  }
+
+  /**
+   * A connector by id for a type-specific operation (browse, Z-Wave nodes, inclusion);
+   * not_supported names the types that offer it.
+   */
+  connectorFor<K extends 'browse' | 'listNodes' | 'include' | 'exclude'>(id: string, op: K): Connector & Required<Pick<Connector, K>> {
+    this.requireEnabled();
+    const connector = this.connectors.get(id);
+    if (!connector) throw new GatewayError('connector_not_found', `no connector "${id}"; connectors: ${[...this.connectors.keys()].join(', ') || '(none)'}`);
+    if (typeof connector[op] !== 'function') {
+      const which = op === 'browse' ? 'opcua' : 'zwave';
+      throw new GatewayError('not_supported', `connector ${id} is a ${connector.type} connector; ${op === 'listNodes' ? 'nodes' : op} is for ${which} connectors`);
+    }
+    return connector as Connector & Required<Pick<Connector, K>>;
+  }
+
   private chainFor(device: string, channel: string, connector: Connector): TransformChain | undefined {
     const key = `${device}\u0000${channel}`;
     let chain = this.chains.get(key);
@@ -391,14 +430,16 @@ export class PipelineService {
   private view(id: string): DeviceView {
     const device = this.devices.get(id)!;
     const last = this.store.isOpen ? this.store.lastRecord(id) : undefined;
+    const state = device.connector.deviceState?.(id);
     return {
       id,
       connector: device.connector.id,
       connectorType: device.connector.type,
       connectorState: device.connector.state,
+      ...(state !== undefined ? { state } : {}),
       channels: this.specsOf(id, device.connector).map((c) => {
         const v = device.values.get(c.name);
-        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable };
+        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable, ...(v?.bad ? { status: v.bad } : {}) };
       }),
       lastRecord: last ? { ts: last.ts, seq: last.seq } : null,
     };

@@ -183,11 +183,45 @@ export const DeviceView = z.looseObject({
   connector: z.string(),
   connectorType: z.string(),
   connectorState: z.enum(['connected', 'connecting', 'error', 'stopped']),
-  channels: z.array(z.looseObject({ name: z.string(), value: channelValue.nullable(), ts: z.string().nullable(), writable: z.boolean() })),
+  state: z.string().optional().describe("The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake)."),
+  channels: z.array(
+    z.looseObject({
+      name: z.string(),
+      value: channelValue.nullable(),
+      ts: z.string().nullable(),
+      writable: z.boolean(),
+      status: z.string().optional().describe('The bad status the source reported (OPC UA, e.g. BadSensorFailure); value is then null.'),
+    }),
+  ),
   lastRecord: z.looseObject({ ts: z.string(), seq: z.int() }).nullable(),
 });
 
 export const DeviceList = z.looseObject({ devices: z.array(DeviceView) });
+
+export const BrowseAnswer = z.looseObject({
+  nodeId: z.string(),
+  children: z.array(
+    z.looseObject({ nodeId: z.string(), browseName: z.string(), displayName: z.string(), nodeClass: z.string(), dataType: z.string().nullable() }),
+  ),
+});
+
+export const ZwaveNodeList = z.looseObject({
+  nodes: z.array(
+    z.looseObject({
+      id: z.int(),
+      manufacturer: z.string().nullable(),
+      product: z.string().nullable(),
+      commandClasses: z.array(z.string()),
+      status: z.string().describe('alive, dead, asleep, awake or unknown'),
+      device: z.string().nullable().describe('The pipeline device configured for this node.'),
+    }),
+  ),
+});
+
+export const ZwaveInclusionAnswer = z.looseObject({
+  state: z.string().describe('idle, including, excluding'),
+  pendingPin: z.boolean(),
+});
 
 export const DeviceWriteAnswer = z.looseObject({
   success: z.literal(true),
