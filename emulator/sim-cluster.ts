@@ -39,6 +39,8 @@ export interface SimClusterOptions {
    * the flash size); a function answering undefined: the default, what a 460 KiB sketch leaves (480 KiB on 1 MB).
    */
   freeSketchSpace?: number | null | ((index: number) => number | null | undefined);
+  /** Real-LAN mode (SimNodeSettings.lan): hear broadcast probes, heartbeats may go to a broadcast address. */
+  lan?: boolean;
   /** Where the emulator reports what happens to its nodes; default: nowhere. */
   log?: NodeLog;
 }
@@ -131,6 +133,7 @@ export class SimCluster {
       latencyMs: { ...o.latencyMs },
       answerDiscovery: o.answerDiscovery ?? true,
       serveHttp: o.serveHttp ?? true,
+      lan: o.lan ?? false,
     });
     const log = options.log ?? (() => undefined);
     const labelsFor = typeof o.labels === 'function' ? o.labels : o.labels ? () => ({ ...(o.labels as Record<string, string>) }) : defaultLabels;
