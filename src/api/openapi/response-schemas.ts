@@ -190,10 +190,20 @@ export const DeviceView = z.looseObject({
       value: channelValue.nullable(),
       ts: z.string().nullable(),
       writable: z.boolean(),
+      unit: z.string().nullable().describe('"Wh", "m³", "°C" … (configured, or an M-Bus VIF\'s base unit)'),
       status: z.string().optional().describe('The bad status the source reported (OPC UA, e.g. BadSensorFailure); value is then null.'),
     }),
   ),
   lastRecord: z.looseObject({ ts: z.string(), seq: z.int() }).nullable(),
+  health: z
+    .looseObject({
+      state: z.enum(['ok', 'failing', 'unknown']),
+      error: z.string().nullable(),
+      consecutiveFailures: z.int(),
+      lastSuccess: z.string().nullable(),
+    })
+    .nullable()
+    .describe('Per-device health on a shared field-bus line (Modbus, M-Bus); null for other connectors.'),
 });
 
 export const DeviceList = z.looseObject({ devices: z.array(DeviceView) });
@@ -229,6 +239,10 @@ export const DeviceWriteAnswer = z.looseObject({
   channel: z.string(),
   value: channelValue,
   written: channelValue.describe("What was written to the device after inverting the channel's transforms."),
+});
+
+export const ConnectorScanAnswer = z.looseObject({
+  addresses: z.array(z.int()).describe('The addresses that answered, in order.'),
 });
 
 export const PipelineStats = z.looseObject({
