@@ -9,16 +9,10 @@ import type { SpooledFile } from '../store/upload-spool.js';
 import { firmwareDir, openFirmwareDatabase } from './firmware-db.js';
 import { inspectImageFile, isEsp8266Image } from './firmware-image.js';
 
-/** `POST /api/firmware` answer and list entries (issue 4). */
-export interface FirmwareRecord {
-  id: string;
-  name: string;
-  version: string;
-  size: number;
-  sha256: string;
-  labels: Record<string, string>;
-  createdAt: string;
-}
+import type { FirmwareRecord } from '../contract/firmware.js';
+
+/** `POST /api/firmware` answer and list entries (issue 4): the contract's FirmwareRecord. */
+export type { FirmwareRecord };
 
 /** A stored image as the gateway itself uses it. */
 export interface StoredFirmware extends FirmwareRecord {

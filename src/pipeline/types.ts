@@ -20,7 +20,8 @@ export interface Reading {
   ts?: number;
 }
 
-export type ConnectorState = 'connected' | 'connecting' | 'error' | 'stopped';
+export type { ConnectorState } from '../contract/pipeline.js';
+import type { ConnectorState } from '../contract/pipeline.js';
 
 export interface ConnectorStats {
   /** Polls completed (pollers) or messages handled (listeners). */
