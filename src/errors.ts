@@ -52,6 +52,9 @@ export const ERROR_CATALOGUE = {
   pipeline_disabled: { status: 503, message: 'No data pipeline is configured; add a "pipeline" section to the configuration file (docs/pipeline.md).' },
   device_unavailable: { status: 503, message: "The device's connector is not connected right now; retry once it is (see GET /api/pipeline/stats)." },
   device_write_failed: { status: 502, message: 'The device refused or failed the write.' },
+  connector_not_found: { status: 404, message: 'No such pipeline connector; see GET /api/pipeline/stats for the configured connectors.' },
+  not_supported: { status: 400, message: 'This connector type does not offer this operation (browse: opcua; nodes, include, exclude: zwave).' },
+  connector_request_failed: { status: 502, message: 'The connector could not carry out the request on its device or server.' },
   node_timeout: { status: 504, message: 'The node did not answer in time; it may be busy or rebooting.' },
   invalid_topic_filter: {
     status: 400,
@@ -59,6 +62,10 @@ export const ERROR_CATALOGUE = {
   },
   busy: { status: 429, message: 'Too many requests are waiting; try again shortly.' },
   mqtt_disabled: { status: 503, message: 'The MQTT bridge is off; start the gateway with -mqtt <url> or -mqtt embedded.' },
+  history_disabled: { status: 503, message: 'History is switched off; set history.enabled: true in the configuration (docs/history.md).' },
+  config_read_only: { status: 409, message: 'The configuration cannot be changed here: it is managed remotely or fixed at start (docs/configuration.md).' },
+  invalid_config: { status: 400, message: 'The configuration is not valid; every problem is listed with its path.' },
+  invalid_backup: { status: 400, message: 'Send a backup archive made by GET /api/backup (tar.gz).' },
   internal: { status: 500, message: 'Unexpected gateway error; see the gateway log.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -83,10 +90,13 @@ export class GatewayError extends Error {
 export interface ErrorBody {
   error: string;
   message: string;
+  /** `invalid_config`: every problem with its path (issue 15 §1), for the UI to show next to its field. */
+  problems?: Array<{ path: string; message: string }>;
 }
 
 export function toErrorBody(err: GatewayError): ErrorBody {
-  return { error: err.code, message: err.message };
+  const problems = (err as GatewayError & { problems?: ErrorBody['problems'] }).problems;
+  return problems ? { error: err.code, message: err.message, problems } : { error: err.code, message: err.message };
 }
 
 export function isGatewayError(err: unknown): err is GatewayError {

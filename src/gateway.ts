@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -32,11 +33,38 @@ import { createLogger, type Logger } from './logger.js';
 import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
 import { PipelineService } from './pipeline/pipeline-service.js';
+import { probeConnector } from './pipeline/connector-probe.js';
+import { AlertEngine, type AlertEvent } from './alerts/alert-engine.js';
+import { WebhookNotifier } from './alerts/webhook-notifier.js';
+import { BackupService } from './backup/backup-service.js';
+import { ConfigEditor } from './config/config-editor.js';
+import { registerConfigRpcMethods } from './api/rpc/config-methods.js';
+import { HistoryService } from './history/history-service.js';
+import { LogBuffer } from './logs/log-buffer.js';
 
 export interface GatewayOptions {
   logger?: Logger;
   /** Keeps the configuration current (remote pulls, reloads); without one the configuration is fixed. */
   configManager?: ConfigManager | null;
+  /**
+   * Keeps the newest log lines for the log view (issue 15 §7). The gateway's own logger
+   * writes to one it creates; a caller passing `logger` passes the buffer that logger tees to.
+   */
+  logBuffer?: LogBuffer;
+}
+
+/** The package version, for backups and `gateway.status`. */
+function packageVersion(): string {
+  // src/gateway.ts from source, dist/src/gateway.js once built.
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'spore-gateway') return pkg.version;
+    } catch {
+      // try the next
+    }
+  }
+  return 'unknown';
 }
 
 /** What a configuration change did: sections applied at once, and sections that wait for a restart. */
@@ -78,6 +106,12 @@ export class Gateway {
   private readonly configManager: ConfigManager | null;
   private readonly hotSections: HotSection[];
   readonly pipeline: PipelineService;
+  readonly logs: LogBuffer;
+  readonly history: HistoryService;
+  readonly alerts: AlertEngine;
+  readonly configEditor: ConfigEditor;
+  readonly backup: BackupService;
+  private webhook: WebhookNotifier | undefined;
   private http: FastifyInstance | undefined;
   private httpListening = false;
   private readonly teardown: Array<() => void> = [];
@@ -85,7 +119,8 @@ export class Gateway {
   constructor(config: GatewayConfig, options: GatewayOptions = {}) {
     this.current = config;
     this.configManager = options.configManager ?? null;
-    const logger = options.logger ?? createLogger(config.log.level);
+    this.logs = options.logBuffer ?? new LogBuffer(config.log.bufferLines);
+    const logger = options.logger ?? createLogger(config.log.level, undefined, this.logs);
     this.logger = logger;
     this.bus = new EventBus<GatewayEvents>(logger);
     this.registry = new NodeRegistry(this.bus, config.nodes, logger.child({ component: 'registry' }));
@@ -134,7 +169,11 @@ export class Gateway {
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
       { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next.mqtt) },
       { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },
+      { section: 'alerts', apply: (next) => this.alerts.setRules(next.alerts) },
+      { section: 'notify', apply: (next) => this.setWebhook(next) },
     ];
+    this.configEditor = new ConfigEditor({ manager: this.configManager, hotSections: this.hotSections.map((h) => h.section), logger: logger.child({ component: 'config' }) });
+    registerConfigRpcMethods(this.rpc, this.configEditor);
     this.pipeline = new PipelineService({
       config: config.pipeline,
       gatewayId: config.gateway.id,
@@ -144,6 +183,50 @@ export class Gateway {
       logger: logger.child({ component: 'pipeline' }),
     });
     registerPipelineMetrics(this.metrics, this.pipeline);
+    this.history = new HistoryService({ config: config.history, dataDir: config.dataDir, registry: this.registry, bus: this.bus, logger: logger.child({ component: 'history' }) });
+    this.alerts = new AlertEngine({
+      rules: config.alerts,
+      gatewayId: config.gateway.id,
+      bus: this.bus,
+      logger: logger.child({ component: 'alerts' }),
+      evaluateIntervalMs: config.notify.evaluateIntervalMs,
+      historySize: config.notify.historySize,
+      notify: (channel, event) => this.deliverAlert(channel, event),
+      sources: {
+        nodes: () => this.registry.list(),
+        sinks: () => {
+          if (!this.pipeline.enabled) return [];
+          const ages = new Map(this.pipeline.stats().sinks.map((s) => [s.id, s.oldestQueuedAgeMs]));
+          return this.pipeline
+            .healthContributors()
+            .filter((c) => c.name.startsWith('sink:'))
+            .map((c) => {
+              const h = c.check();
+              const id = c.name.slice(5);
+              return { id, up: h.status === 'up', oldestQueuedAgeMs: ages.get(id) ?? 0, lastError: typeof h.lastError === 'string' ? h.lastError : null };
+            });
+        },
+        connectors: () => (this.pipeline.enabled ? this.pipeline.stats().connectors : []),
+        devices: () =>
+          this.pipeline.enabled
+            ? this.pipeline.listDevices().map((d) => ({ id: d.id, connector: d.connector, lastValueAt: d.lastRecord ? Date.parse(d.lastRecord.ts) : null }))
+            : [],
+      },
+    });
+    this.setWebhook(config);
+    this.backup = new BackupService({
+      dataDir: config.dataDir,
+      gatewayId: config.gateway.id,
+      gatewayVersion: packageVersion(),
+      firmware: this.firmware,
+      rollouts: this.rollouts,
+      pipeline: this.pipeline,
+      registry: this.registry,
+      manager: this.configManager,
+      editor: this.configEditor,
+      logger: logger.child({ component: 'backup' }),
+      schedule: config.backup,
+    });
     registerPipelineRpcMethods(this.rpc, this.pipeline);
     registerFirmwareRpcMethods(this.rpc, this.firmware, this.rollouts);
     registerRolloutMetrics(this.metrics, this.rollouts);
@@ -241,10 +324,18 @@ export class Gateway {
       mqtt: this.mqtt,
       firmware: this.firmware,
       rollouts: this.rollouts,
+      configEditor: this.configEditor,
+      testConnector: (body) => probeConnector(body, { gatewayId: this.config.gateway.id, dataDir: this.config.dataDir, registry: this.registry, logger: this.logger }),
+      alerts: this.alerts,
+      webhookStats: () => this.webhook?.stats() ?? null,
+      history: this.history,
+      backup: this.backup,
+      logs: this.logs,
     });
     // Routes and their schemas are compiled before the pipeline starts, so the HTTP server and
     // the WebSocket are up the moment its first records come (building them takes ~100 ms cold).
     await this.http.ready();
+    this.history.start();
     await this.pipeline.start();
     await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.httpListening = true;
@@ -253,6 +344,15 @@ export class Gateway {
     });
     // Rollouts interrupted by a crash or restart continue (they first wait for their nodes).
     this.rollouts.start();
+    this.alerts.start();
+    this.backup.start();
+    // The live log: clients that ask for it (`/ws?logs=1`) and may read it (an admin key when keys are on).
+    this.teardown.push(
+      this.logs.onLine((line) => {
+        if (this.wsHub.clientCount === 0) return;
+        this.wsHub.broadcastWhere((c) => c.url.searchParams.get('logs') === '1' && (!this.auth.enabled || c.identity?.scope === 'admin'), 'log/line', { ...line });
+      }),
+    );
     this.logger.info({ url: this.url, udpPort: this.udpPort, nodePort: this.config.nodes.port }, 'SPORE gateway started');
     // Ask who is there right away rather than waiting for the first heartbeats.
     this.discovery.probe();
@@ -263,8 +363,12 @@ export class Gateway {
     this.logger.info('SPORE gateway stopping');
     await this.configManager?.stop();
     for (const off of this.teardown.splice(0)) off();
+    this.alerts.stop();
+    this.backup.stop();
+    this.webhook?.stop();
     await this.mqtt.stop();
     await this.pipeline.stop();
+    this.history.stop();
     await this.wsHub.stop();
     if (this.http) await this.http.close();
     this.httpListening = false;
@@ -276,6 +380,24 @@ export class Gateway {
     this.firmware.stop();
     this.logger.info('SPORE gateway stopped');
     this.logger.flush?.();
+  }
+
+  /** (Re)builds the webhook notifier from `notify.webhook`. */
+  private setWebhook(config: GatewayConfig): void {
+    this.webhook?.stop();
+    this.webhook = config.notify.webhook ? new WebhookNotifier(config.notify.webhook, this.logger.child({ component: 'alerts' })) : undefined;
+  }
+
+  /** An alert event to one of its rule's channels (issue 15 §2). */
+  private deliverAlert(channel: 'webhook' | 'mqtt' | 'ui', event: AlertEvent): void {
+    if (channel === 'webhook') {
+      if (this.webhook) this.webhook.send(event);
+      else this.logger.warn({ alert: event.alert.id }, 'alerts: a rule notifies the webhook but notify.webhook is not configured');
+    } else if (channel === 'mqtt') {
+      this.mqtt.connection?.publish(`${this.mqtt.prefix}/alerts`, JSON.stringify(event), { qos: 1, retain: false });
+    } else if (this.wsHub.clientCount > 0) {
+      this.wsHub.broadcast(`alert/${event.event}`, { ...event });
+    }
   }
 
   private registerHealth(): void {

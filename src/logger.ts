@@ -1,20 +1,25 @@
-import { pino, type Logger as PinoLogger } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 export type Logger = PinoLogger;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Structured JSON logs on stdout (pino); one line per event. */
-export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {
+/**
+ * Structured JSON logs on stdout (pino); one line per event. `tee` also gets
+ * every line (the in-memory log view, issue 15 §7), after redaction.
+ */
+export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream, tee?: DestinationStream): Logger {
+  const main = (destination ?? pino.destination({ dest: 1, sync: false })) as DestinationStream;
   return pino(
     {
       level,
       base: { name: 'spore-gateway' },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Secrets must never reach the log (docs/security.md).
-      redact: ['*.password', '*.key', '*.apiKey', 'password', 'apiKey', '*.headers.authorization'],
+      redact: ['*.password', '*.key', '*.apiKey', 'password', 'apiKey', '*.headers.authorization', '*.secret', 'secret'],
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    // multistream's levels are floors; the logger's own level (changed at run time) filters first.
+    tee ? pino.multistream([{ stream: main, level: 'trace' }, { stream: tee, level: 'trace' }]) : main,
   );
 }
 

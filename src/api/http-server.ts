@@ -12,10 +12,16 @@ import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerMqttRoutes } from './routes/mqtt-routes.js';
 import { registerNodeRoutes } from './routes/node-routes.js';
 import { registerPipelineRoutes } from './routes/pipeline-routes.js';
+import { registerConnectorRoutes } from './routes/connector-routes.js';
 import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerRpcRoutes } from './routes/rpc-routes.js';
 import { registerWebSocketRoutes } from './routes/websocket-routes.js';
 import { registerWebUi } from './web-ui.js';
+import { registerAlertRoutes } from './routes/alert-routes.js';
+import { registerBackupRoutes } from './routes/backup-routes.js';
+import { registerConfigRoutes } from './routes/config-routes.js';
+import { registerHistoryRoutes } from './routes/history-routes.js';
+import { registerLogRoutes } from './routes/log-routes.js';
 
 /**
  * Builds the HTTP server: Fastify with the one error shape, CORS, multipart
@@ -57,9 +63,15 @@ export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance>
   registerRpcRoutes(app, deps);
   registerMetricsRoutes(app, deps);
   registerPipelineRoutes(app, deps);
+  registerConnectorRoutes(app, deps);
   registerMqttRoutes(app, deps);
   registerFirmwareRoutes(app, deps);
   registerRolloutRoutes(app, deps);
+  registerConfigRoutes(app, deps);
+  registerAlertRoutes(app, deps);
+  registerHistoryRoutes(app, deps);
+  registerBackupRoutes(app, deps);
+  registerLogRoutes(app, deps);
   if (config.web.enabled) await registerWebUi(app, config.web.root);
 
   app.server.on('upgrade', (req, socket, head) => {

@@ -16,6 +16,12 @@ import type { MqttService } from '../mqtt/mqtt-service.js';
 import type { JsonRpcServer } from './rpc/json-rpc.js';
 import type { PipelineService } from '../pipeline/pipeline-service.js';
 import type { WsHub } from './ws-hub.js';
+import type { AlertEngine } from '../alerts/alert-engine.js';
+import type { WebhookStats } from '../alerts/webhook-notifier.js';
+import type { BackupService } from '../backup/backup-service.js';
+import type { ConfigEditor } from '../config/config-editor.js';
+import type { HistoryService } from '../history/history-service.js';
+import type { LogBuffer } from '../logs/log-buffer.js';
 
 /**
  * What the HTTP adapters may use: services only, never sockets or timers. Each route file
@@ -44,4 +50,12 @@ export interface RouteDeps {
   mqtt: MqttService;
   firmware: FirmwareStore;
   rollouts: RolloutService;
+  /** Issue 15: configuration editing, the add-connector test, alerts, history, backups, logs. */
+  configEditor: ConfigEditor;
+  testConnector: (config: unknown) => Promise<unknown>;
+  alerts: AlertEngine;
+  webhookStats: () => WebhookStats | null;
+  history: HistoryService;
+  backup: BackupService;
+  logs: LogBuffer;
 }

@@ -52,6 +52,8 @@ export class WsHub {
   private readonly messageHooks: MessageHook[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly counters = { messagesSent: 0, slowClientsDropped: 0 };
+  /** Every open client as hooks see it, for messages only some clients get (the live log). */
+  private readonly clients = new Map<WebSocket, WsClient>();
 
   constructor(
     private readonly options: WsHubOptions,
@@ -136,6 +138,18 @@ export class WsHub {
     return n;
   }
 
+  /** Sends `{topic, ...fields, timestamp}` to the clients `wanted` picks. Returns how many got it. */
+  broadcastWhere(wanted: (client: WsClient) => boolean, topic: string, fields: Record<string, unknown>): number {
+    let message: Buffer | undefined;
+    let n = 0;
+    for (const [ws, client] of this.clients) {
+      if (!wanted(client)) continue;
+      message ??= Buffer.from(serialise(topic, fields));
+      if (this.sendTo(ws, message)) n++;
+    }
+    return n;
+  }
+
   private accept(ws: WebSocket, req: IncomingMessage, identity: Identity | null): void {
     this.alive.set(ws, true);
     this.sockets.set(ws, req.socket);
@@ -146,6 +160,8 @@ export class WsHub {
       url: new URL(req.url ?? '/ws', 'http://gateway'),
       identity,
     };
+    this.clients.set(ws, client);
+    ws.once('close', () => this.clients.delete(ws));
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       const text = data.toString();

@@ -3,8 +3,11 @@ import type { Requirement } from './api-keys.js';
 /** Paths anyone may read even with keys configured: liveness probes, the API description, the UI itself. */
 const OPEN_PATHS = ['/api/health', '/api/openapi.json', '/api/docs'];
 
-/** Calls that can change a node or the fleet whatever their HTTP method (issue 7: proxy, firmware, rollouts). */
-const ADMIN_PREFIXES = ['/api/proxy-call', '/api/firmware', '/api/rollouts', '/api/node/update', '/rpc'];
+/**
+ * Calls that can change a node or the fleet whatever their HTTP method (issue 7: proxy, firmware,
+ * rollouts), and those that read secrets or the whole state (issue 15: configuration, logs, backups).
+ */
+const ADMIN_PREFIXES = ['/api/proxy-call', '/api/firmware', '/api/rollouts', '/api/node/update', '/rpc', '/api/config', '/api/logs', '/api/backup', '/api/restore'];
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
 

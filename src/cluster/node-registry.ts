@@ -113,6 +113,39 @@ export class NodeRegistry {
     return node;
   }
 
+  /**
+   * Adds nodes from a backup (issue 15 §5) that this registry does not know,
+   * with their status from their age; known hostnames and taken addresses win.
+   * Returns how many were added.
+   */
+  restore(records: readonly NodeRecord[]): number {
+    let added = 0;
+    for (const r of records) {
+      if (typeof r?.hostname !== 'string' || typeof r.ip !== 'string' || this.byHostname.has(r.hostname) || this.byIp.has(r.ip)) continue;
+      const node: NodeRecord = {
+        ip: r.ip,
+        port: Number(r.port) || 0,
+        hostname: r.hostname,
+        status: this.statusForAge(this.clock() - Number(r.lastSeen)),
+        discoveredAt: Number(r.discoveredAt) || this.clock(),
+        lastSeen: Number(r.lastSeen) || 0,
+        labels: { ...(r.labels ?? {}) },
+        resources: r.resources ?? null,
+        api: Array.isArray(r.api) ? r.api : [],
+        latency: r.latency ?? null,
+        version: r.version ?? null,
+        uptime: r.uptime ?? null,
+        lastPolledAt: r.lastPolledAt ?? null,
+      };
+      this.byHostname.set(node.hostname, node);
+      this.byIp.set(node.ip, node);
+      this.bus.emit('node/discovery', { action: 'discovered', nodeIp: node.ip, hostname: node.hostname, status: node.status });
+      added++;
+    }
+    if (added) this.logger.info({ nodes: added }, 'nodes restored from a backup');
+    return added;
+  }
+
   /** A datagram without a hostname (CLUSTER_EVENT, RAW, CLUSTER_DISCOVERY) arrived from `ip`. */
   touch(ip: string, port?: number): NodeRecord | undefined {
     const node = this.byIp.get(ip);

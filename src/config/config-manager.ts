@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ComponentHealth } from '../health.js';
 import type { Logger } from '../logger.js';
 import type { EnvLayer } from './env-overrides.js';
@@ -57,7 +59,7 @@ export class ConfigManager {
   private lastChange: ConfigChange = { applied: [], needRestart: [] };
 
   private constructor(
-    private readonly layers: ConfigLayers,
+    private layers: ConfigLayers,
     bootstrap: GatewayConfig,
     private logger: Logger | undefined,
   ) {
@@ -67,6 +69,11 @@ export class ConfigManager {
 
   /** Loads the start-up configuration, trying the remote first when one is configured. */
   static async load(layers: ConfigLayers): Promise<ConfigManager> {
+    if (!layers.filePath) {
+      // Saved from the UI or API by a gateway started without a file (issue 15 §1): used from then on.
+      const saved = defaultConfigPath(validateConfig(mergeConfig(mergeConfig(layers.defaults, layers.env.values), layers.flags), layers.env.sources).dataDir);
+      if (existsSync(saved)) layers = { ...layers, filePath: saved };
+    }
     const fileDocument = layers.filePath ? await readConfigFile(layers.filePath) : null;
     const manager = new ConfigManager(layers, validateConfig({}), undefined);
     // The local layers must be valid on their own: they say where the remote is and where the data lives.
@@ -91,6 +98,37 @@ export class ConfigManager {
 
   get current(): GatewayConfig {
     return this.config;
+  }
+
+  /** The file the configuration is read from and saved to (undefined: defaults only, nothing saved yet). */
+  get filePath(): string | undefined {
+    return this.layers.filePath;
+  }
+
+  /** The remote configuration's URL, when the configuration is managed remotely (then it is read-only here). */
+  get remoteUrl(): string | null {
+    return this.remote?.url ?? null;
+  }
+
+  /** The configuration a document would give, with environment and flags on top; throws ConfigError. */
+  validateDocument(document: Record<string, unknown>): GatewayConfig {
+    return this.compose(document);
+  }
+
+  /**
+   * Puts a new document into force (issue 15 §1, the UI and `PUT /api/config`):
+   * validated first (ConfigError lists every problem), then `persist` saves it,
+   * then the change is applied where the section is hot.
+   */
+  async replaceDocument(document: Record<string, unknown>, persist: (filePath: string) => Promise<void>): Promise<ConfigChange> {
+    const next = this.compose(document);
+    const path = this.layers.filePath ?? defaultConfigPath(this.config.dataDir);
+    await persist(path);
+    if (!this.layers.filePath) {
+      this.layers = { ...this.layers, filePath: path };
+      this.sourceName = 'file';
+    }
+    return this.put(next);
   }
 
   get source(): ConfigSourceName {
@@ -223,4 +261,9 @@ export class ConfigManager {
     if (why !== 'start') this.logger?.warn({ reason, source: this.sourceName }, 'remote configuration not applied; keeping the configuration in force');
     return false;
   }
+}
+
+/** Where a gateway started without a configuration file saves one (issue 15 §1). */
+export function defaultConfigPath(dataDir: string): string {
+  return join(dataDir, 'config.yaml');
 }

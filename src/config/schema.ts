@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
 import { isValidBrokerUrl, qosSchema, tlsOptionsSchema, topicFilterSchema } from '../mqtt/connection.js';
 import { pipelineSectionSchema } from '../pipeline/config-schema.js';
+import { alertsSectionSchema, notifySectionSchema } from '../alerts/config-schema.js';
 
 /**
  * The one configuration schema of the gateway. Defaults here make a gateway
@@ -279,10 +280,42 @@ export const firmwareSectionSchema = z
   })
   .prefault({});
 
+/** History of node metrics and pipeline channels in SQLite (issue 15 §4, docs/history.md). */
+export const historySectionSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Every sample is kept this long, hours. */
+    rawRetentionHours: z.number().min(1).max(24 * 31).default(24),
+    /** 1-minute min/avg/max are kept this long, days. */
+    minuteRetentionDays: z.number().min(1).max(3660).default(30),
+    /** Disk bound of the history database, bytes; the oldest data goes first. */
+    maxBytes: z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+    /** Buffered samples are written this often, ms (a crash loses at most this much). */
+    flushIntervalMs: z.number().int().min(100).max(600_000).default(5000),
+    /** Node free heap, latency and status are sampled this often, ms. */
+    nodeSampleIntervalMs: z.number().int().min(100).default(10_000),
+  })
+  .strict()
+  .prefault({});
+
+/** Scheduled backups into `<dataDir>/backups` (issue 15 §5); off unless an interval is set. */
+export const backupSectionSchema = z
+  .object({
+    /** Take a backup this often, hours; 0 = never. */
+    intervalHours: z.number().min(0).default(0),
+    /** Keep the newest this many scheduled backups. */
+    keep: z.number().int().min(1).max(1000).default(7),
+  })
+  .strict()
+  .prefault({});
+
 export const logSectionSchema = z
   .object({
     level: z.enum(LOG_LEVELS).default('info'),
+    /** Lines kept in memory for the log view and `GET /api/logs` (issue 15 §7). */
+    bufferLines: z.number().int().min(100).max(100_000).default(5000),
   })
+  .strict()
   .prefault({});
 
 export const configSchema = z
@@ -300,6 +333,12 @@ export const configSchema = z
     /** The data pipeline: connectors, transforms, sinks (issue 6, docs/pipeline.md). */
     pipeline: pipelineSectionSchema,
     firmware: firmwareSectionSchema,
+    history: historySectionSchema,
+    /** Alert rules (issue 15 §2, docs/alerts.md). */
+    alerts: alertsSectionSchema,
+    /** Where alerts are delivered besides the UI: a webhook (docs/alerts.md). */
+    notify: notifySectionSchema,
+    backup: backupSectionSchema,
     /** Where state is kept: firmware, rollouts, buffers, caches (CONTRACT §1). */
     dataDir: z.string().min(1).default('./data'),
   })

@@ -30,7 +30,16 @@ export const DeviceView = z.object({
   connector: z.string(),
   connectorType: z.string(),
   connectorState: z.enum(CONNECTOR_STATES),
-  channels: z.array(z.object({ name: z.string(), value: ChannelValue.nullable(), ts: z.string().nullable(), writable: z.boolean() })),
+  state: z.string().optional().describe("The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake)."),
+  channels: z.array(
+    z.object({
+      name: z.string(),
+      value: ChannelValue.nullable(),
+      ts: z.string().nullable(),
+      writable: z.boolean(),
+      status: z.string().optional().describe('The bad status the source reported (OPC UA, e.g. BadSensorFailure); value is then null.'),
+    }),
+  ),
   lastRecord: z.object({ ts: z.string(), seq: z.int() }).nullable(),
 });
 export type DeviceView = z.infer<typeof DeviceView>;

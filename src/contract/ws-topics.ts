@@ -17,6 +17,10 @@ export const WS_TOPICS = [
   { topic: 'telemetry/<device>', from: 'pipeline/telemetry', mqttEvent: false },
   { topic: 'mqtt/replay', from: 'api', mqttEvent: false },
   { topic: 'rpc/response', from: 'api', mqttEvent: false },
+  // Issue 15: alerts (rules that notify `ui`) and the live log (admin clients on /ws?logs=1 only).
+  { topic: 'alert/raised', from: 'api', mqttEvent: false },
+  { topic: 'alert/resolved', from: 'api', mqttEvent: false },
+  { topic: 'log/line', from: 'api', mqttEvent: false },
 ] as const;
 
 type TopicEntry = (typeof WS_TOPICS)[number];

@@ -1,3 +1,4 @@
+import type { PipelineRecord } from '../contract/pipeline.js';
 import type { WsPayloads } from '../contract/ws-messages.js';
 import type { BusWsTopic } from '../contract/ws-topics.js';
 import { EventBus } from './event-bus.js';
@@ -25,6 +26,8 @@ export interface GatewayEvents {
   'mqtt/status': WsPayloads['mqtt/status'];
   /** A record for the WebSocket's `telemetry/<device>` (the pipeline's websocket sink). */
   'pipeline/telemetry': WsPayloads['telemetry'];
+  /** Internal: the records of one commit, in order (history keeps their numeric channels, issue 15 §4). */
+  'pipeline/committed': readonly PipelineRecord[];
 }
 
 /** Every bus event the WebSocket forwards (contract/ws-topics.ts) is one of the events above. */

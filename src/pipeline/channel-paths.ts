@@ -22,6 +22,8 @@ const channelObject = z
     transform: transformListSchema,
     /** For mqtt devices with a `write` topic: set false to refuse writes to this channel. */
     writable: z.boolean().optional(),
+    /** Engineering unit of the value (e.g. "°C", "kWh"): Sparkplug B metrics carry it as the engUnit property. */
+    unit: z.string().min(1).max(32).optional(),
   })
   .strict();
 
@@ -40,13 +42,14 @@ export interface PathChannel {
   path: JsonPath;
   transform: TransformSpec[];
   writable: boolean | undefined;
+  unit?: string | undefined;
 }
 
 export function compileChannels(channels: z.infer<typeof channelPathsSchema>): PathChannel[] {
   return Object.entries(channels).map(([name, def]) =>
     typeof def === 'string'
       ? { name, path: compileJsonPath(def), transform: [], writable: undefined }
-      : { name, path: compileJsonPath(def.path), transform: def.transform, writable: def.writable },
+      : { name, path: compileJsonPath(def.path), transform: def.transform, writable: def.writable, unit: def.unit },
   );
 }
 

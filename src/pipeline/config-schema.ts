@@ -9,7 +9,7 @@ import { SINK_SCHEMAS, SINK_TYPES } from './sinks/index.js';
  */
 
 
-const connectorSchema = z.discriminatedUnion('type', CONNECTOR_SCHEMAS, {
+export const connectorSchema = z.discriminatedUnion('type', CONNECTOR_SCHEMAS, {
   error: (issue) =>
     issue.code === 'invalid_union'
       ? `unknown connector type ${JSON.stringify((issue.input as { type?: unknown } | undefined)?.type)}`
@@ -65,7 +65,7 @@ export const pipelineSectionSchema = z
       }
     };
     list(p.connectors).forEach((c, i) => {
-      if (c.type === 'modbus-tcp') list(c.devices).forEach((d, j) => claim(d.id, i, ['connectors', i, 'devices', j, 'id'], false));
+      if (c.type === 'modbus-tcp' || c.type === 'opcua' || c.type === 'zwave') list(c.devices).forEach((d, j) => claim(d.id, i, ['connectors', i, 'devices', j, 'id'], false));
       if (c.type === 'http') claim(c.device, i, ['connectors', i, 'device'], false);
       if (c.type === 'mqtt') list(c.subscribe).forEach((s, j) => claim(s.device, i, ['connectors', i, 'subscribe', j, 'device'], true));
     });

@@ -37,7 +37,7 @@ export interface WriteResult {
 
 interface DeviceState {
   connector: Connector;
-  values: Map<string, { value: ChannelValue; ts: string }>;
+  values: Map<string, { value: ChannelValue | null; ts: string; bad?: string }>;
 }
 
 interface PendingSubmit {
@@ -102,6 +102,17 @@ export class PipelineService {
           dataDir: deps.dataDir,
           logger: logger.child({ component: 'pipeline', sink: sinkConfig.id }),
           bus: deps.bus,
+          channelsOf: (device) => {
+            const owner = this.devices.get(device);
+            return owner ? this.specsOf(device, owner.connector) : undefined;
+          },
+          deviceOnline: (device) => {
+            const owner = this.devices.get(device);
+            return owner !== undefined && owner.connector.state === 'connected';
+          },
+          write: async (device, channel, value) => {
+            await this.write(device, { channel, value });
+          },
         }),
       );
     }
@@ -110,6 +121,7 @@ export class PipelineService {
       let connector: Connector;
       const ctx = {
         gatewayId: deps.gatewayId,
+        dataDir: deps.dataDir,
         logger: logger.child({ component: 'pipeline', connector: connectorConfig.id }),
         submit: (readings: Reading[]) => this.submit(connector, readings),
         claimDevice: (device: string) => this.claimDevice(device, connector),
@@ -122,6 +134,23 @@ export class PipelineService {
   }
 
   /** Whether anything is configured (an empty pipeline opens no database). */
+  /** The SQLite file of seqs and durable buffers (the backup copies it). */
+  get storeFile(): string {
+    return this.storePath;
+  }
+
+  /**
+   * A consistent copy of the pipeline state (seqs, durable buffers) into `path`;
+   * false when there is none (no pipeline, nothing stored yet).
+   */
+  async backupTo(path: string): Promise<boolean> {
+    if (this.running && this.store.isOpen) {
+      await this.store.backupTo(path);
+      return true;
+    }
+    return false;
+  }
+
   get enabled(): boolean {
     return this.connectors.size > 0 || this.sinks.length > 0;
   }
@@ -294,6 +323,7 @@ export class PipelineService {
       for (const item of batch) {
         for (const reading of item.readings) {
           const tsMs = reading.ts ?? Date.now();
+          if (reading.bad) this.markBad(reading.device, reading.bad, tsMs);
           const values: Record<string, ChannelValue> = {};
           for (const [channel, raw] of Object.entries(reading.values)) {
             const chain = this.chainFor(reading.device, channel, item.connector);
@@ -325,12 +355,37 @@ export class PipelineService {
           this.deps.logger.error({ err, sink: sink.id }, 'pipeline: sink write failed');
         }
       }
+      // History (issue 15 §4) keeps every numeric channel; one event per commit, not per record.
+      if (this.deps.bus.listenerCount('pipeline/committed') > 0) this.deps.bus.emit('pipeline/committed', plain);
     } catch (err) {
       this.deps.logger.error({ err: errorMessage(err), records: records.length }, 'pipeline: could not commit records');
       for (const item of batch) item.reject(err);
       return;
     }
     for (const item of batch) item.resolve();
+  }
+
+  /** Bad-quality channels show their status and no value (they are no record values). */
+  private markBad(id: string, bad: Record<string, string>, tsMs: number): void {
+    const device = this.devices.get(id);
+    if (!device) return;
+    const ts = new Date(tsMs).toISOString();
+    for (const [name, status] of Object.entries(bad)) device.values.set(name, { value: null, ts, bad: status });
+  }
+
+  /**
+   * A connector by id for a type-specific operation (browse, Z-Wave nodes, inclusion);
+   * not_supported names the types that offer it.
+   */
+  connectorFor<K extends 'browse' | 'listNodes' | 'include' | 'exclude'>(id: string, op: K): Connector & Required<Pick<Connector, K>> {
+    this.requireEnabled();
+    const connector = this.connectors.get(id);
+    if (!connector) throw new GatewayError('connector_not_found', `no connector "${id}"; connectors: ${[...this.connectors.keys()].join(', ') || '(none)'}`);
+    if (typeof connector[op] !== 'function') {
+      const which = op === 'browse' ? 'opcua' : 'zwave';
+      throw new GatewayError('not_supported', `connector ${id} is a ${connector.type} connector; ${op === 'listNodes' ? 'nodes' : op} is for ${which} connectors`);
+    }
+    return connector as Connector & Required<Pick<Connector, K>>;
   }
 
   private chainFor(device: string, channel: string, connector: Connector): TransformChain | undefined {
@@ -360,14 +415,16 @@ export class PipelineService {
   private view(id: string): DeviceView {
     const device = this.devices.get(id)!;
     const last = this.store.isOpen ? this.store.lastRecord(id) : undefined;
+    const state = device.connector.deviceState?.(id);
     return {
       id,
       connector: device.connector.id,
       connectorType: device.connector.type,
       connectorState: device.connector.state,
+      ...(state !== undefined ? { state } : {}),
       channels: this.specsOf(id, device.connector).map((c) => {
         const v = device.values.get(c.name);
-        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable };
+        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable, ...(v?.bad ? { status: v.bad } : {}) };
       }),
       lastRecord: last ? { ts: last.ts, seq: last.seq } : null,
     };

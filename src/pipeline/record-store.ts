@@ -145,6 +145,12 @@ export class RecordStore {
     return this.db !== undefined;
   }
 
+  /** A consistent copy of the database while it is in use (SQLite online backup; issue 15 §5). */
+  async backupTo(path: string): Promise<void> {
+    if (!this.db) throw new Error('the pipeline store is not open');
+    await this.db.backup(path);
+  }
+
   lastRecord(device: string): { seq: number; ts: string } | undefined {
     return this.seqs.get(device);
   }

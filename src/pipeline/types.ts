@@ -18,6 +18,11 @@ export interface Reading {
   values: Record<string, ChannelValue>;
   /** When the values were read, ms since the epoch; defaults to now. */
   ts?: number;
+  /**
+   * Channels whose source reported a bad quality (an OPC UA status other than Good), with the
+   * status: the channel shows no value and this status until a good value arrives; not a record value.
+   */
+  bad?: Record<string, string>;
 }
 
 export type { ConnectorState } from '../contract/pipeline.js';
@@ -39,6 +44,8 @@ export interface ChannelSpec {
   name: string;
   transform: TransformSpec[];
   writable: boolean;
+  /** Engineering unit ("°C"), when configured. */
+  unit?: string | undefined;
 }
 
 export interface DeviceSpec {
@@ -66,10 +73,44 @@ export interface Connector {
   write?(device: string, channel: string, value: ChannelValue): Promise<void>;
   /** Counts a problem found downstream (a transform refused a value) against this connector. */
   reportError?(message: string): void;
+  /** A device's own state when the protocol knows it (Z-Wave: alive, dead, asleep, awake, unknown). */
+  deviceState?(device: string): string | undefined;
+  /** `GET /api/connectors/{id}/browse` (OPC UA): the children of a node of the server's address space. */
+  browse?(nodeId: string | undefined): Promise<BrowseEntry[]>;
+  /** `GET /api/connectors/{id}/nodes` (Z-Wave): the nodes the controller knows. */
+  listNodes?(): Promise<NetworkNode[]>;
+  /** `POST /api/connectors/{id}/include` (Z-Wave); `body` as sent (strategy, S2 PIN). */
+  include?(body: unknown): Promise<Record<string, unknown>>;
+  /** `POST /api/connectors/{id}/exclude` (Z-Wave). */
+  exclude?(body: unknown): Promise<Record<string, unknown>>;
+}
+
+/** One child node in an OPC UA browse answer. */
+export interface BrowseEntry {
+  nodeId: string;
+  browseName: string;
+  displayName: string;
+  /** Object, Variable, Method, ObjectType, … */
+  nodeClass: string;
+  /** Variables only: Double, Boolean, … (null for other node classes). */
+  dataType: string | null;
+}
+
+/** One node of a Z-Wave network as the controller knows it. */
+export interface NetworkNode {
+  id: number;
+  manufacturer: string | null;
+  product: string | null;
+  commandClasses: string[];
+  status: string;
+  /** The pipeline device configured for this node, if any. */
+  device: string | null;
 }
 
 export interface ConnectorContext {
   gatewayId: string;
+  /** The gateway's data directory (OPC UA certificates, the Z-Wave network cache live under it). */
+  dataDir: string;
   logger: Logger;
   /** Hands readings to the pipeline; resolves once the resulting records are on disk. */
   submit(readings: Reading[]): Promise<void>;
@@ -144,6 +185,12 @@ export interface SinkContext {
   logger: Logger;
   /** The gateway's bus: the websocket sink emits `pipeline/telemetry` on it (the WebSocket adapter forwards it). */
   bus: GatewayEventBus;
+  /** The configured channels of a device (names, units, writability), or undefined for an unknown device. */
+  channelsOf(device: string): ChannelSpec[] | undefined;
+  /** Whether the device's connector is connected (a Sparkplug DDEATH when it is not). */
+  deviceOnline(device: string): boolean;
+  /** A write to a device's channel, as POST /api/devices/{id}/write does (transforms inverted); throws GatewayError. */
+  write(device: string, channel: string, value: ChannelValue): Promise<void>;
 }
 
 export interface SinkDefinition<C extends { id: string; type: string } = { id: string; type: string }> {

@@ -22,6 +22,12 @@ export interface OpenDatabaseOptions {
    * (`kill -9`) in WAL mode and much faster.
    */
   synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * `INCREMENTAL` lets `PRAGMA incremental_vacuum` give pages freed by deletes
+   * back to the file system (a bounded store that prunes). Takes effect only
+   * for a new database file.
+   */
+  autoVacuum?: 'NONE' | 'INCREMENTAL';
 }
 
 /**
@@ -33,6 +39,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Sqlite
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
+    // Before the first table exists and before WAL mode: afterwards SQLite keeps the file's setting.
+    if (options.autoVacuum) db.pragma(`auto_vacuum = ${options.autoVacuum}`);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('busy_timeout = 5000'); // ms: another connection holding the write lock

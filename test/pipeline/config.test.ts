@@ -50,7 +50,7 @@ const BROKEN = {
       { id: 'sensors', type: 'mqtt', url: 'http://broker', subscribe: [{ topic: 'a/#/b', device: '{1}', channels: { t: '$.t[', 'h h': '$.h' } }] },
       { id: 'fixed', type: 'mqtt', url: 'mqtt://broker', subscribe: [{ topic: 'a/+', device: '{4}', channels: { t: '$.t' } }] },
       { id: 'w', type: 'http', url: 'http://127.0.0.1/w', device: 'boiler', channels: { temp: '$.main.temp' } },
-      { id: 'plc', type: 'opcua' },
+      { id: 'plc', type: 'bacnet' },
       { type: 'spore', pollMs: 5 },
     ],
     sinks: [
@@ -80,7 +80,7 @@ const EXPECTED: Array<[string, RegExp]> = [
   ['pipeline.connectors[1].subscribe[0].channels.h h', /channel name "h h"/],
   ['pipeline.connectors[2].subscribe[0].device', /\{4\} refers to topic level 4, but "a\/\+" has levels 0-1/],
   ['pipeline.connectors[3].device', /device id "boiler" is already used by pipeline.connectors\[0\].devices\[0\].id/],
-  ['pipeline.connectors[4].type', /unknown connector type "opcua" \(accepted: modbus-tcp, mqtt, http, spore\)/],
+  ['pipeline.connectors[4].type', /unknown connector type "bacnet" \(accepted: modbus-tcp, mqtt, http, spore, opcua\)/],
   ['pipeline.connectors[4].id', /duplicate connector id "plc"/],
   ['pipeline.connectors[5].id', /connector id is required/],
   ['pipeline.connectors[5].pollMs', />=100/],
@@ -88,7 +88,7 @@ const EXPECTED: Array<[string, RegExp]> = [
   ['pipeline.sinks[0].qos', /qos must be 0, 1 or 2/],
   ['pipeline.sinks[0].buffer.maxMessages', />=1/],
   ['pipeline.sinks[0].buffer.maxAgeHours', />0/],
-  ['pipeline.sinks[1].type', /unknown sink type "kafka" \(accepted: mqtt, websocket, file\)/],
+  ['pipeline.sinks[1].type', /unknown sink type "kafka" \(accepted: mqtt, sparkplug, websocket, file\)/],
 ];
 
 function problemsOf(raw: unknown): string[] {

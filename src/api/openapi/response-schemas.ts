@@ -99,6 +99,31 @@ export const MqttStats = z.looseObject({ enabled: z.literal(true) }).describe('T
 export const FirmwareDeleted = z.looseObject({ success: z.literal(true), deleted: z.unknown().describe('The removed image.') });
 
 
+export const BrowseAnswer = z.looseObject({
+  nodeId: z.string(),
+  children: z.array(
+    z.looseObject({ nodeId: z.string(), browseName: z.string(), displayName: z.string(), nodeClass: z.string(), dataType: z.string().nullable() }),
+  ),
+});
+
+export const ZwaveNodeList = z.looseObject({
+  nodes: z.array(
+    z.looseObject({
+      id: z.int(),
+      manufacturer: z.string().nullable(),
+      product: z.string().nullable(),
+      commandClasses: z.array(z.string()),
+      status: z.string().describe('alive, dead, asleep, awake or unknown'),
+      device: z.string().nullable().describe('The pipeline device configured for this node.'),
+    }),
+  ),
+});
+
+export const ZwaveInclusionAnswer = z.looseObject({
+  state: z.string().describe('idle, including, excluding'),
+  pendingPin: z.boolean(),
+});
+
 export const DeviceWriteAnswer = z.looseObject({
   success: z.literal(true),
   device: z.string(),

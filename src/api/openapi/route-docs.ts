@@ -316,6 +316,65 @@ export function pipelineRouteDocs() {
   };
 }
 
+export function connectorRouteDocs() {
+  const params = IdParams('connector');
+  const noConnector = 'No such connector (`connector_not_found`).';
+  const unsupported = 'The connector is of another type (`not_supported`).';
+  const offline = `${PIPELINE_OFF} Or the connector is not connected (\`device_unavailable\`).`;
+  return {
+    browse: documented({
+      summary: "Browse an OPC UA server's address space",
+      description: 'The children of a node (hierarchical references): node id, browse name, node class, data type. Start without nodeId (the Objects folder) and follow the node ids.',
+      tags: ['pipeline'],
+      params,
+      querystring: z.object({ nodeId: z.string().describe('The node to browse, e.g. ns=1;s=Plant (default i=85, the Objects folder).').optional() }),
+      responses: {
+        200: { description: 'The children.', schema: answer.BrowseAnswer },
+        400: `${unsupported} Or a malformed nodeId (\`bad_request\`).`,
+        404: `${noConnector} Or the server has no such node (\`not_found\`).`,
+        502: 'The server failed the browse (`connector_request_failed`).',
+        503: offline,
+      },
+    }),
+    nodes: documented({
+      summary: 'The nodes a Z-Wave controller knows',
+      tags: ['pipeline'],
+      params,
+      responses: { 200: { description: 'The nodes.', schema: answer.ZwaveNodeList }, 400: unsupported, 404: noConnector, 503: offline },
+    }),
+    include: documented({
+      summary: 'Start Z-Wave inclusion, or answer the S2 PIN prompt',
+      description: 'Body {} starts inclusion (S2 when the device supports it); while a device waits for its DSK PIN, GET shows `pendingPin: true` and {"pin": "12345"} answers it; {"stop": true} stops inclusion.',
+      tags: ['pipeline'],
+      params,
+      body: z.object({ pin: z.string().optional(), stop: z.boolean().optional(), strategy: z.enum(['default', 'insecure', 's2']).optional() }).optional(),
+      responses: {
+        200: { description: 'The inclusion state.', schema: answer.ZwaveInclusionAnswer },
+        400: `${unsupported} Or a bad body (\`bad_request\`).`,
+        404: noConnector,
+        409: 'Inclusion or exclusion is already running, or no PIN was asked for (`conflict`).',
+        502: 'The controller refused (`connector_request_failed`).',
+        503: offline,
+      },
+    }),
+    exclude: documented({
+      summary: 'Start (or stop) Z-Wave exclusion',
+      description: 'Body {} starts exclusion; {"stop": true} stops it.',
+      tags: ['pipeline'],
+      params,
+      body: z.object({ stop: z.boolean().optional() }).optional(),
+      responses: {
+        200: { description: 'The exclusion state.', schema: answer.ZwaveInclusionAnswer },
+        400: `${unsupported} Or a bad body (\`bad_request\`).`,
+        404: noConnector,
+        409: 'Inclusion or exclusion is already running (`conflict`).',
+        502: 'The controller refused (`connector_request_failed`).',
+        503: offline,
+      },
+    }),
+  };
+}
+
 /** JSON-RPC 2.0 at `POST /rpc`: the request is documented from each method's own params schema. */
 export function rpcRouteDocs(rpc: JsonRpcServer) {
   const methods = rpc.list();

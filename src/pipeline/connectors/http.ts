@@ -55,7 +55,7 @@ class HttpConnector extends BaseConnector<HttpConnectorConfig> {
 
   channelsOf(device: string): ChannelSpec[] | undefined {
     if (device !== this.config.device) return undefined;
-    return this.channels.map((c) => ({ name: c.name, transform: c.transform, writable: false }));
+    return this.channels.map((c) => ({ name: c.name, transform: c.transform, writable: false, unit: c.unit }));
   }
 
   start(): void {

@@ -42,6 +42,8 @@ const channelSchema = z
     /** Allows POST /api/devices/{id}/write (holding registers and coils only). */
     writable: z.boolean().default(false),
     transform: transformListSchema,
+    /** Engineering unit of the value (e.g. "°C", "kWh"): Sparkplug B metrics carry it as the engUnit property. */
+    unit: z.string().min(1).max(32).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -154,7 +156,7 @@ export class ModbusTcpConnector extends BaseConnector<ModbusTcpConfig> {
           type,
           byteOrder: c.byteOrder ?? config.byteOrder,
           wordOrder: c.wordOrder ?? config.wordOrder,
-          spec: { name: c.name, transform: c.transform, writable: c.writable },
+          spec: { name: c.name, transform: c.transform, writable: c.writable, unit: c.unit },
         });
       }
       return { id: d.id, unitId: d.unitId ?? config.unitId, channels, blocks: planReads([...channels.values()], config.maxGap) };

@@ -122,7 +122,7 @@ export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
     const out = new Map<string, ChannelSpec>();
     for (const s of subs) {
       for (const c of s.channels) {
-        if (!out.has(c.name)) out.set(c.name, { name: c.name, transform: c.transform, writable: s.write !== undefined && c.writable !== false });
+        if (!out.has(c.name)) out.set(c.name, { name: c.name, transform: c.transform, writable: s.write !== undefined && c.writable !== false, unit: c.unit });
       }
     }
     return [...out.values()];

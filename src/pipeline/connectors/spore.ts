@@ -7,6 +7,8 @@ import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, 
 
 /** Channels of a SPORE node device. */
 const SPORE_CHANNELS = ['freeHeap', 'latency', 'status'] as const;
+/** Units of the raw values (before any configured transform). */
+const SPORE_UNITS: Record<(typeof SPORE_CHANNELS)[number], string | undefined> = { freeHeap: 'B', latency: 'ms', status: undefined };
 
 export const sporeConnectorSchema = z
   .object({
@@ -43,7 +45,7 @@ class SporeConnector extends BaseConnector<SporeConnectorConfig> {
 
   constructor(config: SporeConnectorConfig, ctx: ConnectorContext) {
     super(config, ctx);
-    this.specs = SPORE_CHANNELS.map((name) => ({ name, transform: config.channels[name] ?? [], writable: false }));
+    this.specs = SPORE_CHANNELS.map((name) => ({ name, transform: config.channels[name] ?? [], writable: false, unit: SPORE_UNITS[name] }));
   }
 
   staticDevices(): DeviceSpec[] {
