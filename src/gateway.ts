@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from './api/http-server.js';
@@ -30,6 +29,7 @@ import { OtaService } from './firmware/ota-service.js';
 import { RolloutService } from './firmware/rollout-service.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
+import { prepareDataDir } from './store/data-dir.js';
 import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
 import { PipelineService } from './pipeline/pipeline-service.js';
@@ -125,7 +125,7 @@ export class Gateway {
     this.bus = new EventBus<GatewayEvents>(logger);
     this.registry = new NodeRegistry(this.bus, config.nodes, logger.child({ component: 'registry' }));
     this.client = new NodeClient({ port: config.nodes.port, timeoutMs: config.nodes.requestTimeoutMs });
-    this.discovery = new UdpDiscovery({ ...config.udp, probeIntervalMs: config.nodes.discoveryIntervalMs }, this.registry, this.bus, logger.child({ component: 'udp' }));
+    this.discovery = new UdpDiscovery({ ...config.udp, probeIntervalMs: config.nodes.discoveryIntervalMs, allowedNetworks: config.nodes.allowedNetworks }, this.registry, this.bus, logger.child({ component: 'udp' }));
     this.cluster = new ClusterManager(this.registry, this.client, this.bus, config.nodes, logger.child({ component: 'cluster' }));
     this.access = new NodeAccess(this.registry, this.client);
     this.ota = new OtaService(this.access, this.registry, this.client, this.bus, logger.child({ component: 'ota' }), {
@@ -293,7 +293,7 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
-    await mkdir(this.config.dataDir, { recursive: true });
+    await prepareDataDir(this.config.dataDir);
     this.registerHealth();
     await this.firmware.start();
     await this.discovery.start();
@@ -423,7 +423,19 @@ export class Gateway {
       // No ACTIVE node degrades the gateway (CONTRACT §4).
       check: () => {
         const counts = this.registry.countByStatus();
-        return { status: counts.ACTIVE > 0 ? 'up' : 'down', total: this.registry.size, ...counts, primaryNode: this.cluster.primaryNode };
+        const { droppedNodes, droppedFields } = this.registry.stats;
+        const full = this.registry.size >= this.registry.maxNodes;
+        return {
+          status: counts.ACTIVE > 0 ? 'up' : 'down',
+          total: this.registry.size,
+          ...counts,
+          primaryNode: this.cluster.primaryNode,
+          maxNodes: this.registry.maxNodes,
+          droppedNodes,
+          droppedFields,
+          // UDP needs no key: a full registry may be an attack (docs/security.md).
+          ...(full || droppedNodes > 0 ? { warning: `the node limit (nodes.maxNodes = ${this.registry.maxNodes}) was reached; ${droppedNodes} datagram(s) of new nodes dropped` } : {}),
+        };
       },
     });
     this.health.register({

@@ -23,6 +23,10 @@ export function toGatewayError(err: unknown): GatewayError {
   if (e.code === 'FST_ERR_VALIDATION') return new GatewayError('bad_request', validationMessage(e));
   const mapped = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) return new GatewayError(mapped, e.message);
+  // busboy's own refusals ("Multipart: Boundary not found", "Malformed part header"): the client's form is wrong.
+  if (typeof e.message === 'string' && /^(Multipart: |Malformed part header|Unexpected end of multipart data)/.test(e.message)) {
+    return new GatewayError('bad_request', `the multipart/form-data body cannot be read: ${e.message}; send a form with a boundary in its Content-Type`);
+  }
   if (e instanceof SyntaxError) return new GatewayError('invalid_json', 'The request body is not valid JSON.');
   const status = e.statusCode ?? e.status;
   if (typeof status === 'number' && status >= 400 && status < 500) return new GatewayError('bad_request', e.message);

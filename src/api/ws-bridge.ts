@@ -19,6 +19,16 @@ export function bridgeEventsToWebSocket(bus: GatewayEventBus, hub: WsHub, cluste
       if (hub.clientCount > 0) hub.broadcast(`telemetry/${record.device}`, { ...record });
     }),
   );
-  hub.onConnect((client) => client.send(serialise('cluster/update', { ...cluster.snapshot() })));
+  // Built at most once a second however many clients connect: with a full registry the
+  // greeting is megabytes, and connecting in a loop must not cost a serialisation each time.
+  let greeting: { text: string; at: number } | null = null;
+  hub.onConnect((client) => {
+    const now = Date.now();
+    if (greeting && now - greeting.at <= 1000) return client.send(greeting.text);
+    const text = serialise('cluster/update', { ...cluster.snapshot() });
+    // Only large greetings are reused: a small cluster's greeting is always exactly current.
+    greeting = text.length > 256 * 1024 ? { text, at: now } : null;
+    client.send(text);
+  });
   return () => offs.forEach((off) => off());
 }

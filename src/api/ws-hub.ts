@@ -15,6 +15,8 @@ export interface WsHubStats {
   messagesSent: number;
   /** Clients closed with 1013 because they could not keep up. */
   slowClientsDropped: number;
+  /** Clients closed with 1009 because one message was larger than the backlog limit (never queued). */
+  oversizeMessagesRefused: number;
 }
 
 /** A connected client, as connect hooks see it. */
@@ -33,6 +35,8 @@ const TEXT_FRAME = { binary: false } as const;
 
 /** Close code for "try again later" (RFC 6455 §7.4.1): the client's backlog overflowed. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
+/** Close code for "message too big" (RFC 6455 §7.4.1): one message larger than the client's whole backlog limit. */
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
 
 /**
  * The WebSocket hub at `/ws` (CONTRACT §5). Every message is serialised once
@@ -51,7 +55,7 @@ export class WsHub {
   private readonly connectHooks: ConnectHook[] = [];
   private readonly messageHooks: MessageHook[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
-  private readonly counters = { messagesSent: 0, slowClientsDropped: 0 };
+  private readonly counters = { messagesSent: 0, slowClientsDropped: 0, oversizeMessagesRefused: 0 };
   /** Every open client as hooks see it, for messages only some clients get (the live log). */
   private readonly clients = new Map<WebSocket, WsClient>();
 
@@ -207,6 +211,20 @@ export class WsHub {
     // While corked, this turn's own burst is not the client's fault (it is bounded by one turn's input).
     const backlog = this.corked ? (this.backlogAtTurnStart.get(ws) ?? ws.bufferedAmount) : ws.bufferedAmount;
     if (backlog > this.options.maxBacklogBytes) {
+      this.dropSlow(ws);
+      return false;
+    }
+    // A message larger than the whole backlog limit is never queued: 25 clients that
+    // read nothing must not hold 25 copies of a 60 MB greeting (docs/security.md).
+    const size = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
+    if (size > this.options.maxBacklogBytes) {
+      this.counters.oversizeMessagesRefused++;
+      this.logger.warn({ bytes: size, maxBacklogBytes: this.options.maxBacklogBytes }, 'WebSocket message larger than the backlog limit; closing the client with 1009');
+      ws.close(CLOSE_MESSAGE_TOO_BIG, 'message larger than the backlog limit');
+      setTimeout(() => ws.terminate(), 1000).unref();
+      return false;
+    }
+    if (!this.corked && backlog + size > this.options.maxBacklogBytes) {
       this.dropSlow(ws);
       return false;
     }

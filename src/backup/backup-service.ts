@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import Database from 'better-sqlite3';
+import { parseDocument } from 'yaml';
 import type { NodeRecord, NodeRegistry } from '../cluster/node-registry.js';
 import type { ConfigEditor } from '../config/config-editor.js';
 import type { ConfigManager } from '../config/config-manager.js';
@@ -198,7 +199,9 @@ export class BackupService {
       const nodes = (await readJson<NodeRecord[]>(join(work, 'registry', 'nodes.json'))) ?? [];
       if (!Array.isArray(nodes)) throw new GatewayError('invalid_backup', 'registry/nodes.json is not a list of nodes');
       const configName = ['config/config.yaml', 'config/config.json'].find((n) => existsSync(join(work, n)));
-      const configText = configName ? await readFile(join(work, configName), 'utf8') : null;
+      const archived = configName ? await readFile(join(work, configName), 'utf8') : null;
+      // The data directory is where the backup is restored to: the restoring gateway's own stays.
+      const configText = archived === null ? null : await keepOwnDataDir(archived, configName!.endsWith('.json'), deps.manager?.filePath);
       const skipped: RestoreResult['skipped'] = [];
       const info = deps.editor.info();
       let applyConfig = configText !== null;
@@ -267,6 +270,30 @@ export class BackupService {
       await rm(work, { recursive: true, force: true });
     }
   }
+}
+
+async function keepOwnDataDir(text: string, json: boolean, ownFile: string | undefined): Promise<string> {
+  let own: unknown;
+  try {
+    own = ownFile ? (parseDocument(await readFile(ownFile, 'utf8')).toJS() as Record<string, unknown> | null)?.dataDir : undefined;
+  } catch {
+    own = undefined;
+  }
+  if (json) {
+    try {
+      const doc = JSON.parse(text) as Record<string, unknown>;
+      if (own === undefined) delete doc.dataDir;
+      else doc.dataDir = own;
+      return `${JSON.stringify(doc, null, 2)}\n`;
+    } catch {
+      return text; // validation reports it
+    }
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length) return text;
+  if (own === undefined) doc.deleteIn(['dataDir']);
+  else doc.setIn(['dataDir'], own);
+  return doc.toString();
 }
 
 async function readJson<T>(path: string): Promise<T | null> {

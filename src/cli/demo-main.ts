@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loaded.config;
   const gateway = new Gateway(config, { configManager: loaded.manager });
-  if (!(await startGateway('demo', gateway))) return 1;
+  if (!(await startGateway('demo', gateway))) return 2;
 
   let sim: SimCluster;
   try {

@@ -39,7 +39,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const gateway = new Gateway(loaded.config, { configManager: loaded.manager });
-  if (!(await startGateway('spore-gateway', gateway))) return 1;
+  // A bug that leaves a promise rejected must not end a gateway that runs a site: log it, keep running.
+  process.on('unhandledRejection', (reason) => gateway.logger.error({ err: reason }, 'unhandled rejection (a bug; please report it)'));
+  if (!(await startGateway('spore-gateway', gateway))) return 2;
   // SIGHUP re-reads the configuration, as daemons do.
   process.on('SIGHUP', () => void gateway.reload());
   await runUntilSignal(gateway);

@@ -1,17 +1,22 @@
 import { ConfigError } from '../config/load-config.js';
 import type { Gateway } from '../gateway.js';
+import { DataDirError } from '../store/data-dir.js';
 import { FlagError } from './parse-flags.js';
 
 /** Bad flags or configuration: one clear message on stderr and exit code 2; anything else is rethrown. */
 export function explainStartupError(binary: string, err: unknown): number {
-  if (err instanceof FlagError || err instanceof ConfigError) {
+  if (err instanceof FlagError || err instanceof ConfigError || err instanceof DataDirError) {
     process.stderr.write(`${binary}: ${err.message}\n`);
     return 2;
   }
   throw err;
 }
 
-/** Starts the gateway; on failure prints why in one line (port in use, permission) and returns false. */
+/**
+ * Starts the gateway; on failure prints why in one line on stderr (port in use,
+ * permission, data directory) — no stack trace — and returns false: the caller
+ * exits with code 2, as for any other start-up refusal.
+ */
 export async function startGateway(binary: string, gateway: Gateway): Promise<boolean> {
   try {
     await gateway.start();
@@ -20,8 +25,13 @@ export async function startGateway(binary: string, gateway: Gateway): Promise<bo
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     const where = `${e.address ?? ''}:${e.port ?? ''}`;
     const what =
-      e.code === 'EADDRINUSE' ? `address ${where} is already in use` : e.code === 'EACCES' ? `permission denied binding ${where}` : e.message;
-    gateway.logger.error({ err }, 'gateway failed to start');
+      err instanceof DataDirError || (err as Error).name === 'UdpPortTakenError'
+        ? (err as Error).message
+        : e.code === 'EADDRINUSE'
+          ? `address ${where} is already in use (another gateway or program listens there; choose another port)`
+          : e.code === 'EACCES'
+            ? `permission denied binding ${where} (ports below 1024 need privileges)`
+            : e.message;
     process.stderr.write(`${binary}: cannot start: ${what}\n`);
     await gateway.stop().catch(() => undefined);
     return false;

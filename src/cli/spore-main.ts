@@ -12,6 +12,7 @@ import { firmwareList, firmwareRemove, firmwareUpload } from './spore/commands-f
 import { otaAll, otaUpdate } from './spore/commands-ota.js';
 import { rolloutControl, rolloutList, rolloutStatus } from './spore/commands-rollout.js';
 import { GatewayApi } from './spore/gateway-api.js';
+import { backupCommand, restoreCommand } from './spore/commands-backup.js';
 import { makeOut } from './spore/output.js';
 import { GatewayError } from '../errors.js';
 import { runMain } from './run-main.js';
@@ -29,6 +30,8 @@ const COMMANDS: Record<string, Command> = {
   'rollout pause': rolloutControl('pause'),
   'rollout resume': rolloutControl('resume'),
   'rollout cancel': rolloutControl('cancel'),
+  backup: backupCommand,
+  restore: restoreCommand,
 };
 
 const DEFAULT_GATEWAY = 'http://localhost:3001';

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { ApiEndpoint, NodeHealth } from '../protocol/types.js';
+import { limitApi, limitLabels, limitResources, limitVersion, type Dropped } from './node-limits.js';
 
 /** What the gateway knows about one node. Times are ms since the epoch. */
 export interface NodeRecord {
@@ -27,6 +28,17 @@ export interface AgeingThresholds {
   activeThresholdMs: number;
   deadThresholdMs: number;
   removeDeadAfterMs: number;
+  /** Nodes known at most; a datagram naming one more is dropped and counted (UDP needs no key). */
+  maxNodes?: number;
+}
+
+export interface RegistryStats {
+  /** Datagrams of new nodes dropped because `maxNodes` were known. */
+  droppedNodes: number;
+  /** Parts of node self-descriptions dropped: over the caps of node-limits.ts, or malformed. */
+  droppedFields: number;
+  /** When the last new node was refused for the cap, ms since the epoch. */
+  lastDroppedNodeAt: number | null;
 }
 
 /** A silence this long followed by a datagram counts as a reboot (used by OTA checks). */
@@ -41,6 +53,8 @@ export type Clock = () => number;
 export class NodeRegistry {
   private readonly byHostname = new Map<string, NodeRecord>();
   private readonly byIp = new Map<string, NodeRecord>();
+  readonly stats: RegistryStats = { droppedNodes: 0, droppedFields: 0, lastDroppedNodeAt: null };
+  private readonly dropped: Dropped = { count: 0 };
 
   constructor(
     private readonly bus: GatewayEventBus,
@@ -75,8 +89,15 @@ export class NodeRegistry {
     return counts;
   }
 
-  /** A datagram carrying a hostname arrived from `ip`. Returns the node's record. */
-  observe(ip: string, hostname: string, port?: number): NodeRecord {
+  get maxNodes(): number {
+    return this.thresholds.maxNodes ?? Infinity;
+  }
+
+  /**
+   * A datagram carrying a hostname arrived from `ip`. Returns the node's record,
+   * or undefined when it names a new node while `maxNodes` are known (dropped, counted).
+   */
+  observe(ip: string, hostname: string, port?: number): NodeRecord | undefined {
     const now = this.clock();
     const known = this.byHostname.get(hostname);
     if (known) {
@@ -90,6 +111,13 @@ export class NodeRegistry {
     }
     // A different hostname at a known IP: the device there was renamed or replaced.
     const previous = this.byIp.get(ip);
+    if (!previous && this.byHostname.size >= this.maxNodes) {
+      if (this.stats.droppedNodes++ === 0 || this.clock() - (this.stats.lastDroppedNodeAt ?? 0) > 60_000) {
+        this.logger.warn({ maxNodes: this.maxNodes, dropped: this.stats.droppedNodes }, 'node limit reached (nodes.maxNodes); datagrams of new nodes are dropped');
+      }
+      this.stats.lastDroppedNodeAt = now;
+      return undefined;
+    }
     if (previous) this.remove(previous, 'replaced by a new hostname at the same address');
     const node: NodeRecord = {
       ip,
@@ -155,21 +183,39 @@ export class NodeRegistry {
 
   /** Applies the fields of a NODE_UPDATE (labels, resources, api, version, uptime). */
   applyUpdate(node: NodeRecord, info: Record<string, unknown>): void {
-    if (info.labels && typeof info.labels === 'object') node.labels = { ...(info.labels as Record<string, string>) };
-    if (info.resources && typeof info.resources === 'object') node.resources = { ...(info.resources as Record<string, unknown>) };
-    if (Array.isArray(info.api)) node.api = info.api as ApiEndpoint[];
-    if (typeof info.version === 'string') node.version = info.version;
-    if (typeof info.uptime === 'number') node.uptime = info.uptime;
+    if (info.labels !== undefined) node.labels = limitLabels(info.labels, this.dropped);
+    if (info.resources && typeof info.resources === 'object' && !Array.isArray(info.resources)) {
+      node.resources = limitResources(info.resources as Record<string, unknown>, this.dropped);
+    } else if (info.resources !== undefined) this.dropped.count++;
+    if (info.api !== undefined) node.api = limitApi(info.api, this.dropped);
+    const version = limitVersion(info.version, this.dropped);
+    if (version !== undefined) node.version = version;
+    if (typeof info.uptime === 'number' && Number.isFinite(info.uptime)) node.uptime = info.uptime;
+    this.stats.droppedFields = this.dropped.count;
+  }
+
+  /** What of a NODE_UPDATE the gateway kept, for the `node/update` event (never the raw, unbounded datagram). */
+  keptUpdate(node: NodeRecord, info: Record<string, unknown>): Record<string, unknown> {
+    return {
+      ...(info.labels !== undefined ? { labels: node.labels } : {}),
+      ...(info.resources !== undefined ? { resources: node.resources ?? {} } : {}),
+      ...(info.api !== undefined ? { api: node.api } : {}),
+      ...(typeof info.version === 'string' && node.version !== null ? { version: node.version } : {}),
+      ...(typeof info.uptime === 'number' && node.uptime !== null ? { uptime: node.uptime } : {}),
+    };
   }
 
   /** Records a successful /api/node/status poll. */
   applyStatus(node: NodeRecord, status: Record<string, unknown>, latencyMs: number): void {
     const { api, labels, version, uptime, ...resources } = status;
-    node.resources = resources;
-    if (Array.isArray(api)) node.api = api as ApiEndpoint[];
-    if (labels && typeof labels === 'object') node.labels = { ...(labels as Record<string, string>) };
-    if (typeof version === 'string') node.version = version;
-    if (typeof uptime === 'number') node.uptime = uptime;
+    // A node's answer is as untrusted as its datagrams: the same caps and checks (node-limits.ts).
+    node.resources = limitResources(resources, this.dropped);
+    if (api !== undefined) node.api = limitApi(api, this.dropped);
+    if (labels !== undefined) node.labels = limitLabels(labels, this.dropped);
+    const kept = limitVersion(version, this.dropped);
+    if (kept !== undefined) node.version = kept;
+    if (typeof uptime === 'number' && Number.isFinite(uptime)) node.uptime = uptime;
+    this.stats.droppedFields = this.dropped.count;
     node.latency = latencyMs;
     node.lastPolledAt = this.clock();
   }

@@ -1,8 +1,10 @@
 import dgram from 'node:dgram';
+import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import { decodeDatagram, encodeDatagram, type JunkReason } from '../protocol/datagram.js';
 import { normaliseIp } from '../protocol/ip.js';
+import { NodeAddressPolicy, type RefusalReason } from './node-address-policy.js';
 import type { NodeRegistry } from './node-registry.js';
 
 export interface UdpDiscoveryOptions {
@@ -13,6 +15,42 @@ export interface UdpDiscoveryOptions {
   receiveBufferBytes: number;
   /** Send a CLUSTER_DISCOVERY probe this often, ms; 0 = only on start and on demand. */
   probeIntervalMs: number;
+  /** CIDRs nodes must be in (`nodes.allowedNetworks`); empty = any. */
+  allowedNetworks?: readonly string[];
+}
+
+/** The UDP address and port are taken by another program's socket bound to exactly them (a second gateway). */
+export class UdpPortTakenError extends Error {
+  readonly code = 'EADDRINUSE';
+  constructor(
+    readonly address: string,
+    readonly port: number,
+  ) {
+    super(`UDP port ${port} on ${address} is already used by another program (another SPORE gateway?); stop it or choose another -udp-port`);
+    this.name = 'UdpPortTakenError';
+  }
+}
+
+/**
+ * Whether a UDP socket is already bound to exactly `host`:`port` (Linux
+ * /proc/net/udp; false where that cannot be read). The gateway binds with
+ * SO_REUSEADDR so emulated nodes can share the port on their own 127.x
+ * addresses — which also lets a second gateway bind the very same address and
+ * silently take the unicast heartbeats; this check refuses that second one.
+ */
+async function exactBindingExists(host: string, port: number): Promise<boolean> {
+  let table: string;
+  try {
+    table = await readFile('/proc/net/udp', 'utf8');
+  } catch {
+    return false;
+  }
+  const octets = host.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o))) return false;
+  // /proc/net/udp writes the address as the 32-bit value in host (little-endian) order.
+  const hexIp = octets.reverse().map((o) => o.toString(16).padStart(2, '0')).join('').toUpperCase();
+  const wanted = `${hexIp}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
+  return table.split('\n').some((line) => line.trim().split(/\s+/)[1] === wanted);
 }
 
 export interface DatagramStats {
@@ -21,6 +59,9 @@ export interface DatagramStats {
   junkByReason: Partial<Record<JunkReason, number>>;
   sent: number;
   sendErrors: number;
+  /** Datagrams dropped because their source may not be a node (node-address-policy.ts). */
+  refusedSources: number;
+  refusedByReason: Partial<Record<RefusalReason, number>>;
 }
 
 /**
@@ -32,14 +73,17 @@ export class UdpDiscovery {
   private socket: dgram.Socket | undefined;
   private bound = false;
   private probeTimer: NodeJS.Timeout | undefined;
-  readonly stats: DatagramStats = { valid: 0, junk: 0, junkByReason: {}, sent: 0, sendErrors: 0 };
+  readonly stats: DatagramStats = { valid: 0, junk: 0, junkByReason: {}, sent: 0, sendErrors: 0, refusedSources: 0, refusedByReason: {} };
+  private readonly policy: NodeAddressPolicy;
 
   constructor(
     private readonly options: UdpDiscoveryOptions,
     private readonly registry: NodeRegistry,
     private readonly bus: GatewayEventBus,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.policy = new NodeAddressPolicy({ allowedNetworks: options.allowedNetworks ?? [], broadcastAddress: options.broadcastAddress });
+  }
 
   get listening(): boolean {
     return this.bound;
@@ -51,6 +95,9 @@ export class UdpDiscovery {
   }
 
   async start(): Promise<void> {
+    if (this.options.port !== 0 && (await exactBindingExists(this.options.host, this.options.port))) {
+      throw new UdpPortTakenError(this.options.host, this.options.port);
+    }
     // reuseAddr: emulated nodes on the same host bind their own 127.x address on this port.
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     this.socket = socket;
@@ -105,6 +152,14 @@ export class UdpDiscovery {
       this.logger.debug({ from: ip, reason: result.reason, bytes: msg.byteLength }, 'dropped junk datagram');
       return;
     }
+    const refused = this.policy.refusal(ip);
+    if (refused) {
+      // Never a node: the proxy would call that address (docs/security.md, "UDP spoofing").
+      this.stats.refusedSources++;
+      this.stats.refusedByReason[refused] = (this.stats.refusedByReason[refused] ?? 0) + 1;
+      this.logger.debug({ from: ip, reason: refused }, 'dropped a datagram from an address that cannot be a node');
+      return;
+    }
     this.stats.valid++;
     const d = result.datagram;
     switch (d.kind) {
@@ -114,8 +169,10 @@ export class UdpDiscovery {
         break;
       case 'node-update': {
         const node = this.registry.observe(ip, d.hostname, port);
+        if (!node) break;
         this.registry.applyUpdate(node, d.info);
-        this.bus.emit('node/update', { nodeIp: ip, hostname: d.hostname, info: d.info });
+        // What was kept, within the caps — never the raw datagram (60 kB × every client).
+        this.bus.emit('node/update', { nodeIp: ip, hostname: d.hostname, info: this.registry.keptUpdate(node, d.info) });
         break;
       }
       case 'discovery':

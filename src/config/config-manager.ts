@@ -4,6 +4,7 @@ import type { ComponentHealth } from '../health.js';
 import type { Logger } from '../logger.js';
 import type { EnvLayer } from './env-overrides.js';
 import { ConfigError, mergeConfig, readConfigFile, validateConfig } from './load-config.js';
+import { redactUrl } from './mask-secrets.js';
 import { fetchRemoteConfig, readConfigCache, writeConfigCache } from './remote-config.js';
 import type { GatewayConfig } from './schema.js';
 
@@ -82,6 +83,7 @@ export class ConfigManager {
     if (!url) return manager;
     manager.remote = { url, etag: null, lastFetchAt: null, lastSuccessAt: null, lastChangeAt: null, lastError: null };
     if (await manager.pullRemote('start')) return manager;
+    // Fallback order (docs/configuration.md): the cached copy, then the local file, then the defaults.
     const cached = await readConfigCache(manager.config.dataDir);
     if (cached && cached.url === url) {
       try {
@@ -145,7 +147,7 @@ export class ConfigManager {
     this.apply = apply;
     this.logger = logger;
     if (this.remote?.lastError) logger.warn({ reason: this.remote.lastError, source: this.sourceName }, 'remote configuration not used');
-    logger.info({ source: this.sourceName, url: this.remote?.url }, 'configuration loaded');
+    logger.info({ source: this.sourceName, ...(this.remote ? { url: redactUrl(this.remote.url) } : {}) }, 'configuration loaded');
     if (!this.remote) return;
     const every = this.config.remoteConfig.pollIntervalMs;
     const tick = (): void => {
@@ -190,7 +192,7 @@ export class ConfigManager {
     return {
       status: this.remote.lastError ? 'down' : 'up',
       source: this.sourceName,
-      url: this.remote.url,
+      url: redactUrl(this.remote.url),
       etag: this.remote.etag,
       lastFetchAt: this.remote.lastFetchAt,
       lastSuccessAt: this.remote.lastSuccessAt,
@@ -205,13 +207,24 @@ export class ConfigManager {
     return validateConfig(merged, this.layers.env.sources);
   }
 
-  /** One pull of the remote; true when the remote's configuration is (still) in force. */
+  /**
+   * One pull of the remote; true when the remote's configuration is (still) in force.
+   * Never rejects: a poll runs from a timer, where a rejection would end the process.
+   */
   private async pullRemote(why: 'start' | 'poll' | 'reload'): Promise<boolean> {
+    try {
+      return await this.pullRemoteOnce(why);
+    } catch (err) {
+      return this.remoteFailed(`remote configuration ${redactUrl(this.remote!.url)} could not be applied: ${(err as Error).message}`, why);
+    }
+  }
+
+  private async pullRemoteOnce(why: 'start' | 'poll' | 'reload'): Promise<boolean> {
     const remote = this.remote!;
     remote.lastFetchAt = new Date().toISOString();
     // At start there is no configuration in force from the remote yet: ask for the whole document.
     const etag = this.sourceName === 'remote' ? remote.etag : null;
-    const result = await fetchRemoteConfig(remote.url, etag, this.config.remoteConfig.timeoutMs);
+    const result = await fetchRemoteConfig(remote.url, etag, this.config.remoteConfig.timeoutMs, this.config.remoteConfig.headers);
     this.lastChange = { applied: [], needRestart: [] };
     if (result.kind === 'unchanged') {
       remote.lastError = null;
@@ -223,7 +236,7 @@ export class ConfigManager {
     try {
       next = this.compose(result.document);
     } catch (err) {
-      return this.remoteFailed(`remote configuration ${remote.url} is invalid: ${problemsOf(err)}`, why);
+      return this.remoteFailed(`remote configuration ${redactUrl(remote.url)} is invalid: ${problemsOf(err)}`, why);
     }
     if (next.dataDir !== this.config.dataDir && why !== 'start') {
       // The cache lives in the data directory: it cannot move under a running gateway.

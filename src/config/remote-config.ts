@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { redactUrl } from './mask-secrets.js';
 
 /** What one pull of the remote configuration brought. */
 export type RemoteFetchResult =
@@ -24,40 +25,84 @@ export function configCachePath(dataDir: string): string {
 }
 
 /**
- * Pulls the configuration document (JSON or YAML) from `url`, sending the
- * last ETag so an unchanged document costs a 304 and nothing else.
+ * Reads a response body up to `limit` bytes and stops there: a 200 MB answer
+ * costs 1 MiB of memory, not 200 MB (the reading is cancelled at the limit).
+ * Null when the body is larger than the limit.
  */
-export async function fetchRemoteConfig(url: string, etag: string | null, timeoutMs: number): Promise<RemoteFetchResult> {
-  let res: Response;
+async function readLimited(res: Response, limit: number): Promise<string | null> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    return null;
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Why a fetch failed, in words: the timeout, the socket error code (ECONNRESET…) or the message. */
+function describeFailure(err: unknown, timeoutMs: number): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no complete answer within ${timeoutMs} ms`;
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}
+
+/**
+ * Pulls the configuration document (JSON or YAML) from `url`, sending the
+ * last ETag so an unchanged document costs a 304 and nothing else. Never
+ * throws: a stall (headers or body), a reset, garbage or an oversize answer is
+ * a `failed` result, so the caller falls back (cache → file → defaults).
+ * `timeoutMs` bounds the whole exchange, body included.
+ */
+export async function fetchRemoteConfig(
+  url: string,
+  etag: string | null,
+  timeoutMs: number,
+  extraHeaders: Record<string, string> = {},
+): Promise<RemoteFetchResult> {
+  const shown = redactUrl(url);
   try {
-    res = await fetch(url, {
-      headers: { accept: 'application/json, application/yaml;q=0.9, */*;q=0.5', ...(etag ? { 'if-none-match': etag } : {}) },
+    const res = await fetch(url, {
+      headers: { accept: 'application/json, application/yaml;q=0.9, */*;q=0.5', ...extraHeaders, ...(etag ? { 'if-none-match': etag } : {}) },
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'follow',
     });
+    if (res.status === 304) {
+      await res.body?.cancel().catch(() => undefined);
+      return { kind: 'unchanged' };
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => undefined);
+      return { kind: 'failed', reason: `remote configuration ${shown} answered HTTP ${res.status}` };
+    }
+    const text = await readLimited(res, MAX_DOCUMENT_BYTES);
+    if (text === null) return { kind: 'failed', reason: `remote configuration ${shown} is larger than ${MAX_DOCUMENT_BYTES} bytes` };
+    let document: unknown;
+    try {
+      const type = res.headers.get('content-type') ?? '';
+      document = type.includes('json') ? JSON.parse(text) : parseYaml(text);
+    } catch (err) {
+      return { kind: 'failed', reason: `remote configuration ${shown} is not valid JSON or YAML: ${(err as Error).message.split('\n')[0]}` };
+    }
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+      return { kind: 'failed', reason: `remote configuration ${shown} is not an object at the top level` };
+    }
+    return { kind: 'updated', document: document as Record<string, unknown>, etag: res.headers.get('etag') };
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    const what = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : cause ?? (err as Error).message;
-    return { kind: 'failed', reason: `remote configuration ${url} unreachable: ${what}` };
+    return { kind: 'failed', reason: `remote configuration ${shown} unreachable: ${describeFailure(err, timeoutMs)}` };
   }
-  if (res.status === 304) return { kind: 'unchanged' };
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    return { kind: 'failed', reason: `remote configuration ${url} answered HTTP ${res.status}` };
-  }
-  const text = await res.text();
-  if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) return { kind: 'failed', reason: `remote configuration ${url} is larger than ${MAX_DOCUMENT_BYTES} bytes` };
-  let document: unknown;
-  try {
-    const type = res.headers.get('content-type') ?? '';
-    document = type.includes('json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    return { kind: 'failed', reason: `remote configuration ${url} is not valid JSON or YAML: ${(err as Error).message}` };
-  }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    return { kind: 'failed', reason: `remote configuration ${url} is not an object at the top level` };
-  }
-  return { kind: 'updated', document: document as Record<string, unknown>, etag: res.headers.get('etag') };
 }
 
 /** Writes the cache atomically: a crash leaves the old copy or the new one, never half of one. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
 import { isValidBrokerUrl, qosSchema, tlsOptionsSchema, topicFilterSchema } from '../mqtt/connection.js';
 import { pipelineSectionSchema } from '../pipeline/config-schema.js';
+import { isCidr } from '../cluster/node-address-policy.js';
 import { alertsSectionSchema, notifySectionSchema } from '../alerts/config-schema.js';
 
 /**
@@ -79,6 +80,16 @@ export const nodesSectionSchema = z
     primaryFailureThreshold: z.number().int().min(1).default(3),
     /** Probe for nodes (CLUSTER_DISCOVERY) this often, ms; 0 disables periodic probes. */
     discoveryIntervalMs: z.number().int().min(0).default(30_000),
+    /**
+     * Nodes known at most. UDP needs no key: datagrams naming more are dropped,
+     * counted and reported in health (docs/security.md).
+     */
+    maxNodes: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Only datagrams from these IPv4 networks (CIDR, e.g. "192.168.1.0/24") can become
+     * nodes; empty = any address that can be a node at all (docs/security.md).
+     */
+    allowedNetworks: z.array(z.string().refine(isCidr, 'an IPv4 CIDR such as 192.168.1.0/24')).default([]),
   })
   .prefault({})
   .refine((n) => n.deadThresholdMs > n.activeThresholdMs, {
@@ -253,8 +264,13 @@ export const remoteConfigSectionSchema = z
     /** Pull the configuration from here at start and every pollIntervalMs. */
     url: z.string().regex(/^https?:\/\/[^\s/]+/, 'an http:// or https:// URL').optional(),
     pollIntervalMs: z.number().int().min(1000).default(60_000),
-    /** One fetch may take this long, ms. */
+    /** One fetch (headers and body) may take this long, ms. */
     timeoutMs: positiveMs.default(10_000),
+    /**
+     * Extra request headers, e.g. `Authorization: Bearer <token>`, so a token needs no
+     * place in the URL. Values are secrets: masked in -print-config, never logged.
+     */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name'), z.string()).default({}),
   })
   .prefault({});
 

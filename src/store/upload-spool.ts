@@ -37,9 +37,27 @@ export async function spoolToDisk(source: Readable, dir: string, limitBytes: num
     },
   });
   const discard = (): Promise<void> => rm(path, { force: true });
+  const sink = createWriteStream(path);
+  // @fastify/multipart destroys the part's stream *without an error* when the body
+  // ends before the closing boundary ("Unexpected end of multipart data"), and
+  // pipeline() then never settles: the request hung and the descriptor and the
+  // temporary file leaked. A source that closes before its end is a truncated upload.
+  const truncated = (): GatewayError =>
+    new GatewayError('bad_request', 'the multipart body ended before the file was complete (truncated upload); send the whole form again');
+  const closedEarly = new Promise<never>((_, reject) => {
+    const check = (): void => {
+      if (!source.readableEnded) reject(truncated());
+    };
+    if (source.destroyed) check();
+    else source.once('close', check);
+  });
+  closedEarly.catch(() => undefined); // settled by the race below; never an unhandled rejection
   try {
-    await pipeline(source, meter, createWriteStream(path));
+    await Promise.race([pipeline(source, meter, sink), closedEarly]);
   } catch (err) {
+    meter.destroy();
+    sink.destroy();
+    await new Promise<void>((resolve) => (sink.closed ? resolve() : sink.once('close', () => resolve())));
     await discard();
     // The multipart parser reports its own size limit with a 413 status code.
     if ((err as { statusCode?: number }).statusCode === 413 || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {

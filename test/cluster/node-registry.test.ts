@@ -91,7 +91,7 @@ describe('NodeRegistry (CONTRACT §2 ageing and identity)', () => {
 
   it('applies NODE_UPDATE labels and version, and status polls', () => {
     const { registry } = setup();
-    const node = registry.observe('10.0.0.1', 'esp-a');
+    const node = registry.observe('10.0.0.1', 'esp-a')!;
     registry.applyUpdate(node, { labels: { room: 'hall' }, version: '2.0.0', uptime: 12 });
     assert.deepEqual(node.labels, { room: 'hall' });
     assert.equal(node.version, '2.0.0');

@@ -83,7 +83,7 @@ describe('configuration from flags, environment and file (issue 7)', () => {
     assert.equal(masked.pipeline.connectors[0]!.passwordEnv, 'MQTT_PASSWORD', 'the name of a variable is not a secret');
     assert.equal(masked.auth.apiKeys[0]!.key, MASK);
     assert.equal(masked.auth.apiKeys[0]!.name, 'ops');
-    assert.equal(masked.mqtt.url, `mqtt://bob:${MASK}@broker:1883`);
+    assert.equal(masked.mqtt.url, `mqtt://${MASK}:${MASK}@broker:1883`, 'the whole user-info is masked (issue 12 item 7)');
     assert.equal(masked.mqtt.password, MASK);
     assert.equal(masked.mqtt.tls.keyFile, '/etc/key.pem', 'a path to a key is not a secret');
   });

@@ -52,6 +52,12 @@ export interface RpcMethod<P = unknown> {
 
 /** Largest batch served, calls: one request must not monopolise the gateway. */
 const MAX_BATCH = 100;
+/**
+ * Largest batch answer, bytes of JSON: 100 × `cluster.nodes` of a large
+ * registry answered 384 MB. Calls run one after the other; once the answers
+ * reach this, the rest of the batch is answered with an error and not run.
+ */
+export const MAX_BATCH_ANSWER_BYTES = 8 * 1024 * 1024;
 
 const response = (id: RpcResponse['id'], body: { result: unknown } | { error: RpcError }): RpcResponse => ({ jsonrpc: '2.0', id, ...body });
 
@@ -92,8 +98,20 @@ export class JsonRpcServer {
     if (Array.isArray(payload)) {
       if (payload.length === 0) return rpcError(null, RPC_ERRORS.invalidRequest, 'Invalid Request: empty batch');
       if (payload.length > MAX_BATCH) return rpcError(null, RPC_ERRORS.invalidRequest, `Invalid Request: a batch may hold at most ${MAX_BATCH} calls`);
-      const answers = await Promise.all(payload.map((call) => this.handleCall(call, context)));
-      const present = answers.filter((a): a is RpcResponse => a !== null);
+      const present: RpcResponse[] = [];
+      let bytes = 2;
+      for (const call of payload) {
+        if (bytes > MAX_BATCH_ANSWER_BYTES) {
+          const id = typeof call === 'object' && call !== null && 'id' in call && validId((call as { id: unknown }).id) ? (call as { id: RpcResponse['id'] }).id : null;
+          if (typeof call === 'object' && call !== null && !('id' in call)) continue; // a notification gets no answer
+          present.push(rpcError(id, RPC_ERRORS.serverError, `Batch answer too large: the answers reached ${MAX_BATCH_ANSWER_BYTES} bytes; this call was not run, send it in another request`, { error: 'payload_too_large', status: 413 }));
+          continue;
+        }
+        const answer = await this.handleCall(call, context);
+        if (answer === null) continue;
+        bytes += JSON.stringify(answer).length + 1;
+        present.push(answer);
+      }
       return present.length ? present : null;
     }
     return this.handleCall(payload, context);

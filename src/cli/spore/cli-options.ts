@@ -77,6 +77,8 @@ export const COMMAND_FLAGS: Record<string, FlagSpec[]> = {
   'rollout pause': [],
   'rollout resume': [],
   'rollout cancel': [],
+  backup: [],
+  restore: [],
 };
 
 /** Positional arguments: `<name>` required, `[name]` optional. */
@@ -93,6 +95,8 @@ export const COMMAND_ARGS: Record<string, string[]> = {
   'rollout pause': ['<id>'],
   'rollout resume': ['<id>'],
   'rollout cancel': ['<id>'],
+  backup: ['<file>'],
+  restore: ['<file>'],
 };
 
 export const COMMANDS = Object.keys(COMMAND_FLAGS);
@@ -118,14 +122,23 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     if (err instanceof FlagError) throw new UsageError(err.message);
     throw err;
   }
-  const [group, action, ...args] = parsed.positionals;
+  const [group, action, ...rest] = parsed.positionals;
   if (group === undefined || group === 'help') return { command: null, args: [], flags: parsed.values };
   const groups = [...new Set(COMMANDS.map((c) => c.split(' ')[0]!))];
   if (!groups.includes(group)) throw new UsageError(`unknown command "${group}" (accepted: ${COMMANDS.join(', ')})`);
-  const actions = COMMANDS.filter((c) => c.startsWith(`${group} `)).map((c) => c.split(' ')[1]!);
-  if (action === undefined) throw new UsageError(`"spore ${group}" needs an action: ${actions.join(', ')}`);
-  if (!actions.includes(action)) throw new UsageError(`unknown action "${action}" for "spore ${group}" (accepted: ${actions.join(', ')})`);
-  const command = `${group} ${action}`;
+  let command: string;
+  let args: string[];
+  if (COMMANDS.includes(group)) {
+    // A one-word command (`spore backup <file>`): what follows are its arguments.
+    command = group;
+    args = action === undefined ? [] : [action, ...rest];
+  } else {
+    const actions = COMMANDS.filter((c) => c.startsWith(`${group} `)).map((c) => c.split(' ')[1]!);
+    if (action === undefined) throw new UsageError(`"spore ${group}" needs an action: ${actions.join(', ')}`);
+    if (!actions.includes(action)) throw new UsageError(`unknown action "${action}" for "spore ${group}" (accepted: ${actions.join(', ')})`);
+    command = `${group} ${action}`;
+    args = rest;
+  }
   const allowed = new Set([...GLOBAL_FLAGS, ...COMMAND_FLAGS[command]!].map((s) => s.name));
   for (const flag of parsed.values.keys()) {
     if (!allowed.has(flag)) {

@@ -72,6 +72,37 @@ export class GatewayApi {
     });
   }
 
+  /** A call whose answer is streamed (a backup) or whose body is a file (a restore); fails like the others on non-2xx. */
+  async raw(method: string, path: string, body?: Blob, contentType?: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        body,
+        headers: { ...this.authHeaders(), ...(contentType ? { 'content-type': contentType } : {}) },
+        signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+    if (!res.ok) await this.fail(res, method, path);
+    return res;
+  }
+
+  private async fail(res: Response, method: string, path: string): Promise<never> {
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    const e = parsed as { error?: string; message?: string };
+    const detail = typeof e === 'object' && e && e.message ? `${e.message}${e.error ? ` (${e.error})` : ''}` : text.slice(0, 200);
+    const hint = res.status === 401 ? ' — give the key with -api-key or SPORE_API_KEY' : res.status === 403 ? ' — this needs an admin key' : '';
+    throw new CliFailure(`the gateway answered ${res.status} to ${method} ${path.split('?')[0]}: ${detail}${hint}`, { status: res.status, ...(typeof parsed === 'object' ? (parsed as object) : { body: text }) });
+  }
+
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
     return this.request<T>(method, path, body === undefined ? undefined : JSON.stringify(body), CALL_TIMEOUT_MS);
   }
