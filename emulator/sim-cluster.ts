@@ -31,6 +31,8 @@ export interface SimClusterOptions {
   answerDiscovery?: boolean;
   /** Serve the HTTP API (off only for UDP-only load tests of tens of thousands of nodes). */
   serveHttp?: boolean;
+  /** Real-LAN mode (SimNodeSettings.lan): hear broadcast probes, heartbeats may go to a broadcast address. */
+  lan?: boolean;
   /** Where the emulator reports what happens to its nodes; default: nowhere. */
   log?: NodeLog;
 }
@@ -123,6 +125,7 @@ export class SimCluster {
       latencyMs: { ...o.latencyMs },
       answerDiscovery: o.answerDiscovery ?? true,
       serveHttp: o.serveHttp ?? true,
+      lan: o.lan ?? false,
     });
     const log = options.log ?? (() => undefined);
     const labelsFor = typeof o.labels === 'function' ? o.labels : o.labels ? () => ({ ...(o.labels as Record<string, string>) }) : defaultLabels;

@@ -19,6 +19,13 @@ export interface SimNodeSettings {
   latencyMs: { min: number; max: number };
   answerDiscovery: boolean;
   serveHttp: boolean;
+  /**
+   * A real LAN (network namespaces, a real interface): also listen on 0.0.0.0:<gatewayPort> for
+   * the gateway's broadcast CLUSTER_DISCOVERY — a socket bound to the node's own address does not
+   * receive broadcasts — and allow sending to a broadcast address (heartbeats to `gatewayHost`
+   * = 255.255.255.255 or the subnet's). Off on loopback, where 0.0.0.0:<port> is the gateway's.
+   */
+  lan?: boolean;
 }
 
 export interface UploadRecord {
@@ -54,6 +61,7 @@ export class SimNode {
   private rebooting: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private udp: dgram.Socket | undefined;
+  private broadcastUdp: dgram.Socket | undefined;
   private listener: net.Server | undefined;
   private readonly connections = new Set<net.Socket>();
   /** Set while a kill is in force, so a pending reboot does not bring the node back. */
@@ -207,6 +215,8 @@ export class SimNode {
     this.heartbeatTimer = undefined;
     this.udp?.close();
     this.udp = undefined;
+    this.broadcastUdp?.close();
+    this.broadcastUdp = undefined;
     this.listener?.close();
     this.listener = undefined;
     for (const socket of this.connections) socket.destroy();
@@ -239,11 +249,11 @@ export class SimNode {
   }
 
   private async openUdp(): Promise<void> {
-    const bindOn = async (port: number): Promise<dgram.Socket> => {
+    const bindOn = async (port: number, address = this.ip): Promise<dgram.Socket> => {
       const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
-        socket.bind(port, this.ip, () => {
+        socket.bind(port, address, () => {
           socket.off('error', reject);
           resolve();
         });
@@ -265,6 +275,20 @@ export class SimNode {
     socket.on('error', () => undefined); // ICMP errors while the gateway is down are normal
     socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     this.udp = socket;
+    if (this.settings.lan) {
+      socket.setBroadcast(true);
+      if (this.settings.answerDiscovery) {
+        // Every node's socket on 0.0.0.0:<port> (SO_REUSEADDR) gets each broadcast; unicast still
+        // goes to the more specific <ip>:<port> socket above. Only probes are taken from here.
+        const wide = await bindOn(this.settings.gatewayPort, '0.0.0.0');
+        wide.on('error', () => undefined);
+        wide.on('message', (msg, rinfo) => {
+          const result = decodeDatagram(msg);
+          if (result.ok && result.datagram.kind === 'discovery') this.onDatagram(msg, rinfo);
+        });
+        this.broadcastUdp = wide;
+      }
+    }
   }
 
   private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {

@@ -20,6 +20,13 @@ const FLAGS: FlagSpec[] = [
   { name: 'http-port', description: "the nodes' HTTP API port (= the gateway's -node-port)", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: String(SIM_DEFAULTS.httpPort) },
   { name: 'gateway', description: 'gateway host the heartbeats go to', accepts: 'an IPv4 address', parse: (r) => (isValidIpv4(r) ? r : undefined), defaultText: SIM_DEFAULTS.gatewayHost },
   { name: 'udp-port', description: "the gateway's UDP port", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: String(SIM_DEFAULTS.gatewayPort) },
+  {
+    name: 'name-prefix',
+    description: 'hostnames are <prefix><number>; give each spore-sim on a LAN its own',
+    accepts: '1-60 of [A-Za-z0-9._-]',
+    parse: (r) => (/^[A-Za-z0-9._-]{1,60}$/.test(r) ? r : undefined),
+    defaultText: SIM_DEFAULTS.hostnamePrefix,
+  },
   { name: 'heartbeat-ms', description: 'heartbeat interval, ms', accepts: 'an integer 50-600000', parse: parsers.integer(50, 600_000), defaultText: String(SIM_DEFAULTS.heartbeatIntervalMs) },
   {
     name: 'labels',
@@ -46,6 +53,13 @@ const FLAGS: FlagSpec[] = [
     defaultText: `${SIM_DEFAULTS.latencyMs.min}-${SIM_DEFAULTS.latencyMs.max}`,
   },
   { name: 'control-port', description: 'serve fault-injection commands on 127.0.0.1:<port> (POST /command, GET /nodes)', accepts: 'an integer 1-65535', parse: parsers.port(1) },
+  {
+    name: 'lan',
+    description: 'real-LAN mode (network namespaces, scripts/real-lan-demo.sh): hear broadcast CLUSTER_DISCOVERY probes; -gateway may be a broadcast address',
+    accepts: 'no value',
+    boolean: true,
+    parse: parsers.boolean,
+  },
   { name: 'quiet', description: 'print nothing but errors', accepts: 'no value', boolean: true, parse: parsers.boolean },
   HELP_FLAG,
 ];
@@ -113,6 +127,8 @@ async function main(argv: string[]): Promise<number> {
       rebootMs: values.get('reboot-ms') as number | undefined,
       flashBytesPerSec: values.get('flash-speed') as number | undefined,
       latencyMs: values.get('latency-ms') as { min: number; max: number } | undefined,
+      lan: values.get('lan') === true,
+      hostnamePrefix: values.get('name-prefix') as string | undefined,
       log: say,
     });
   } catch (err) {
