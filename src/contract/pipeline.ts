@@ -24,6 +24,19 @@ export type PipelineRecord = z.infer<typeof PipelineRecord>;
 export const CONNECTOR_STATES = ['connected', 'connecting', 'error', 'stopped'] as const;
 export type ConnectorState = (typeof CONNECTOR_STATES)[number];
 
+/**
+ * Per-device health on a shared line (field buses: Modbus, M-Bus): `failing` after a device
+ * stopped answering, `ok` again at the next answer; `unknown` before the first poll.
+ */
+export const DeviceHealth = z.object({
+  state: z.enum(['ok', 'failing', 'unknown']),
+  error: z.string().nullable(),
+  consecutiveFailures: z.int(),
+  /** RFC3339 of the last poll the device answered, or null. */
+  lastSuccess: z.string().nullable(),
+});
+export type DeviceHealth = z.infer<typeof DeviceHealth>;
+
 /** `GET /api/devices/{id}` and the entries of `GET /api/devices` (the web UI's Devices page). */
 export const DeviceView = z.object({
   id: z.string(),
@@ -37,10 +50,12 @@ export const DeviceView = z.object({
       value: ChannelValue.nullable(),
       ts: z.string().nullable(),
       writable: z.boolean(),
+      unit: z.string().nullable().describe('"Wh", "m³", "°C" … (configured, or an M-Bus VIF\'s base unit)'),
       status: z.string().optional().describe('The bad status the source reported (OPC UA, e.g. BadSensorFailure); value is then null.'),
     }),
   ),
   lastRecord: z.object({ ts: z.string(), seq: z.int() }).nullable(),
+  health: DeviceHealth.nullable().describe('Per-device health on a shared field-bus line (Modbus, M-Bus); null for other connectors.'),
 });
 export type DeviceView = z.infer<typeof DeviceView>;
 

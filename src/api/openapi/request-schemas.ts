@@ -104,3 +104,8 @@ export const DeviceWriteBody = z.object({
     'a value that does not fit the channel answers 400 invalid_value or not_invertible',
   ),
 });
+
+export const ConnectorScanBody = z.object({
+  from: checkedByService(z.number().int().describe('First primary address (M-Bus 0-250) or unit id (Modbus 1-247) to probe.'), 'out of range answers 400 bad_request'),
+  to: checkedByService(z.number().int().describe('Last address to probe (inclusive); each silent one costs the connector\'s timeoutMs.'), 'out of range answers 400 bad_request'),
+});

@@ -132,6 +132,10 @@ export const DeviceWriteAnswer = z.looseObject({
   written: channelValue.describe("What was written to the device after inverting the channel's transforms."),
 });
 
+export const ConnectorScanAnswer = z.looseObject({
+  addresses: z.array(z.int()).describe('The addresses that answered, in order.'),
+});
+
 /** Any answer a node sends back through `/api/proxy-call`: its status code and body, whatever the content type. */
 export const AnyBody = z.unknown().describe("The node's body, with the node's content type.");
 

@@ -3,6 +3,7 @@ import { rolloutRequestSchema } from '../../firmware/rollout-planner.js';
 import type { JsonRpcServer } from '../rpc/json-rpc.js';
 import {
   ClusterEventBody,
+  ConnectorScanBody,
   DeviceWriteBody,
   FirmwareUploadForm,
   IdParams,
@@ -305,6 +306,21 @@ export function pipelineRouteDocs() {
         404: `${noDevice} Or no such channel (\`channel_not_found\`).`,
         502: 'The device refused or failed the write (`device_write_failed`).',
         503: `${PIPELINE_OFF} Or the device's connector is not connected (\`device_unavailable\`).`,
+      },
+    }),
+    scan: documented({
+      summary: 'Scan a field bus for devices',
+      description:
+        'Probes primary addresses from..to on the connector\'s line (M-Bus: SND_NKE, then REQ_UD2 on an answer; Modbus RTU: a read of holding register 0), one at a time between the regular polls; each silent address costs timeoutMs (docs/pipeline.md).',
+      tags: ['pipeline'],
+      params: IdParams('connector'),
+      body: ConnectorScanBody,
+      responses: {
+        200: { description: 'The addresses that answered.', schema: answer.ConnectorScanAnswer },
+        400: 'A bad range (`bad_request`) or a connector type that cannot scan.',
+        404: 'No such connector (`not_found`).',
+        409: 'A scan of this connector is already running (`conflict`).',
+        503: `${PIPELINE_OFF} Or the connector\'s line is down (\`device_unavailable\`).`,
       },
     }),
     stats: documented({
