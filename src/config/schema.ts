@@ -136,8 +136,11 @@ export const mqttSectionSchema = z
     password: z.string().optional(),
     /** MQTT client id; default `spore-gateway-<gateway.id>-<6 random hex>`. */
     clientId: z.string().min(1).max(128).optional(),
-    /** 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. The embedded broker speaks 3.1.1 (5 falls back to 4 there). */
-    protocolVersion: z.union([z.literal(3), z.literal(4), z.literal(5)]).default(4),
+    /**
+     * 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. Default: 5 to the embedded broker
+     * (issue 19), 4 to any other broker (every one speaks 3.1.1).
+     */
+    protocolVersion: z.union([z.literal(3), z.literal(4), z.literal(5)]).optional(),
     /** Keep-alive, seconds. */
     keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
     /** Wait between reconnection attempts, ms (CONTRACT §6: default 10 s). */
@@ -186,6 +189,10 @@ export const mqttSectionSchema = z
         port: portOrZero.default(1883),
         /** MQTT over WebSocket on this port as well; off when absent. */
         wsPort: portOrZero.optional(),
+        /** Largest MQTT packet a client may send, bytes (MQTT 5 clients are told in CONNACK). */
+        maxPacketBytes: z.number().int().min(128).max(268_435_455).default(1024 * 1024),
+        /** Longest MQTT 5 session expiry granted, seconds; longer requests are clamped (and the client told). */
+        maxSessionExpirySeconds: z.number().int().min(0).max(4_294_967_295).default(86_400),
       })
       .strict()
       .prefault({}),
