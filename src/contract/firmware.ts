@@ -11,14 +11,44 @@ export const FirmwareRecord = z.object({
   // Always an object (`{}` when none were given): the store keeps them as JSON.
   labels,
   createdAt: timestamp('When it was stored'),
+  /** `verified` (signature checked against `signedBy`, a trusted key id) or `unsigned` (issue 17 §1). */
+  signature: z.enum(['verified', 'unsigned']).describe('Whether a trusted key signed it.'),
+  signedBy: z.string().nullable().describe('The id of the trusted key that signed it.'),
+  /** A gzip-compressed `.bin.gz` image, sent as it is (issue 17 §3). */
+  compressed: z.boolean().describe('A gzip-compressed .bin.gz image, sent as it is.'),
+  /** The application image's size once inflated, bytes (= size when not compressed); what must fit the node's flash. */
+  imageBytes: z.int().describe('Size once inflated, bytes: what must fit the node.'),
 });
 export type FirmwareRecord = z.infer<typeof FirmwareRecord>;
 
-export const ROLLOUT_STATUSES = ['pending', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
+/** `scheduled`: waiting for its `startAt` or for its maintenance window to open (issue 17 §5). */
+export const ROLLOUT_STATUSES = ['pending', 'scheduled', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 
-export const NODE_STATES = ['pending', 'uploading', 'rebooting', 'verifying', 'succeeded', 'failed', 'skipped'] as const;
+/** `cancelled`: the rollout was cancelled while the node was being updated (issue 17 §4). */
+export const NODE_STATES = ['pending', 'uploading', 'rebooting', 'verifying', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
 export type RolloutNodeState = (typeof NODE_STATES)[number];
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** A maintenance window (issue 17 §5): on these days (the day the window opens), from → to local time. */
+export const MaintenanceWindow = z.object({
+  days: z.array(z.enum(WEEKDAYS)),
+  /** "HH:MM", 24 h. */
+  from: z.string(),
+  /** "HH:MM"; earlier than `from` means the window ends the next day. */
+  to: z.string(),
+  /** IANA time zone, e.g. "Europe/Berlin" (default "UTC"). */
+  timezone: z.string(),
+});
+export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;
+
+export const ROLLOUT_KINDS = ['rollout', 'retry', 'rollback'] as const;
+export type RolloutKind = (typeof ROLLOUT_KINDS)[number];
+
+/** Why an active rollout is not updating nodes right now. */
+export type RolloutWaiting = 'start' | 'window' | 'joiners' | null;
 
 export const RolloutTarget = z.object({
   /** Every label must match (k = v). */
@@ -55,6 +85,17 @@ export const RolloutView = z.object({
   maxFailures: z.int(),
   bootTimeoutSec: z.int(),
   error: z.string().nullable().describe('Why it failed or was cancelled.'),
+  // Issue 17: schedule, window, late joiners, rollback.
+  startAt: z.string().nullable().describe('Not before this instant (RFC3339).'),
+  window: MaintenanceWindow.nullable().describe('Maintenance window.'),
+  dynamic: z.boolean().describe('Open for late joiners until dynamicUntil.'),
+  dynamicUntil: z.string().nullable(),
+  autoRollback: z.boolean(),
+  kind: z.enum(ROLLOUT_KINDS),
+  parentId: z.string().nullable().describe('The rollout this one retries or rolls back.'),
+  rollbackId: z.string().nullable().describe('The rollback of this rollout, once started.'),
+  waitingFor: z.enum(['start', 'window', 'joiners']).nullable().describe('What a pending/scheduled/running rollout waits for; null when it is updating.'),
+  nextRunAt: z.string().nullable().describe('While scheduled: when it (re)starts (RFC3339).'),
 });
 export type RolloutView = z.infer<typeof RolloutView>;
 

@@ -83,6 +83,16 @@ export function startLive(): void {
           maxFailures: 0,
           bootTimeoutSec: 0,
           error: null,
+          startAt: null,
+          window: null,
+          dynamic: false,
+          dynamicUntil: null,
+          autoRollback: false,
+          kind: 'rollout',
+          parentId: null,
+          rollbackId: null,
+          waitingFor: null,
+          nextRunAt: null,
         };
         map.set(m.rolloutId, r);
         void refreshRollout(m.rolloutId);
