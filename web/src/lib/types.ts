@@ -87,7 +87,10 @@ export interface Device {
   connector: string;
   connectorType: string;
   connectorState: 'connected' | 'connecting' | 'error' | 'stopped' | string;
-  channels: Array<{ name: string; value: unknown; ts: string | null; writable: boolean }>;
+  /** The device's own state where the protocol has one (Z-Wave: alive, dead, asleep, awake). */
+  state?: string;
+  /** `status`: a bad status from the source (OPC UA), the value is then null. */
+  channels: Array<{ name: string; value: unknown; ts: string | null; writable: boolean; status?: string }>;
   lastRecord: { ts: string; seq: number } | null;
 }
 
