@@ -60,6 +60,7 @@ export async function run(): Promise<Record<string, unknown>> {
         store: { synchronous: 'NORMAL' },
       },
     });
+    gw.child.on('exit', (code, signal) => console.error(`gateway exited (${code ?? signal})`));
     try {
       const stats = async () => (await json(`${gw.url}/api/pipeline/stats`)).connectors[0];
       const seqs = async () => ((await json(`${gw.url}/api/devices`)).devices as Array<{ lastRecord: { seq: number } | null }>).reduce((s, d) => s + (d.lastRecord?.seq ?? 0), 0);
@@ -91,7 +92,9 @@ export async function run(): Promise<Record<string, unknown>> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let latest = 0;
-    createInterface({ input: bare.stdout! }).on('line', (l) => (latest = (JSON.parse(l) as { changes: number }).changes));
+    createInterface({ input: bare.stdout! }).on('line', (l) => {
+      if (l.startsWith('{"changes"')) latest = (JSON.parse(l) as { changes: number }).changes; // node-opcua prints warnings on stdout too
+    });
     try {
       for (let i = 0; i < 240 && latest === 0; i++) await sleep(250);
       await sleep(WARMUP_S * 1000);

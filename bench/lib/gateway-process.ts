@@ -29,7 +29,7 @@ export async function startGatewayProcess(config: Record<string, unknown> = {}, 
   const child = spawn(
     process.execPath,
     [bin, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'error', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT === '1' ? 'inherit' : 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
