@@ -2,11 +2,15 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type http from 'node:http';
 import { decodeDatagram, encodeDatagram, type Datagram } from '../src/protocol/datagram.js';
-import { NODE_API, NodeModel } from './node-model.js';
+import { NODE_API, NodeModel, type FlashSpec } from './node-model.js';
 
-/** How the next OTA goes wrong (fault injection). */
-export type UpdateFailureMode = 'refuse' | 'never-return' | 'old-version';
-export const UPDATE_FAILURE_MODES: readonly UpdateFailureMode[] = ['refuse', 'never-return', 'old-version'];
+/**
+ * How the next OTA goes wrong (fault injection): `refuse` answers FAIL;
+ * `never-return` does not come back from its reboot; `old-version` comes back
+ * on its old image; `stall` stops reading the upload halfway and never answers.
+ */
+export type UpdateFailureMode = 'refuse' | 'never-return' | 'old-version' | 'stall';
+export const UPDATE_FAILURE_MODES: readonly UpdateFailureMode[] = ['refuse', 'never-return', 'old-version', 'stall'];
 
 /** Settings every node of a simulated cluster shares (resolved SimClusterOptions). */
 export interface SimNodeSettings {
@@ -76,8 +80,9 @@ export class SimNode {
     private readonly settings: SimNodeSettings,
     private readonly httpServer: http.Server,
     private readonly log: NodeLog,
+    flash?: FlashSpec,
   ) {
-    this.model = new NodeModel(index);
+    this.model = new NodeModel(index, flash);
   }
 
   /** True while the node is powered and booted (not killed, not rebooting). */
@@ -146,6 +151,9 @@ export class SimNode {
   failNextUpdate(mode: UpdateFailureMode | null): void {
     this.pendingFailure = mode;
   }
+
+  /** The version of each image received and flashed, oldest first (the last one is what it runs unless it fell back). */
+  readonly flashedVersions: Array<string | null> = [];
 
   /** A reboot: silent for `rebootMs`, then back (CONTRACT §3 `POST /api/node/restart`). */
   restart(): Promise<void> {

@@ -41,6 +41,14 @@ const FLAGS: FlagSpec[] = [
   { name: 'version', description: 'firmware version the nodes report', accepts: '1-32 of [A-Za-z0-9._+-]', parse: (r) => (isValidVersion(r) ? r : undefined), defaultText: SIM_DEFAULTS.firmwareVersion },
   { name: 'reboot-ms', description: 'how long a reboot keeps a node silent, ms', accepts: 'an integer 0-600000', parse: parsers.integer(0, 600_000), defaultText: String(SIM_DEFAULTS.rebootMs) },
   { name: 'flash-speed', description: 'simulated flash write speed during OTA, bytes/s (0 = unthrottled)', accepts: 'an integer >= 0', parse: parsers.integer(0), defaultText: '0' },
+  { name: 'flash-size', description: "the nodes' flash chip size, bytes", accepts: 'an integer 524288-16777216', parse: parsers.integer(524_288, 16 * 1024 * 1024), defaultText: '1048576' },
+  {
+    name: 'free-sketch-space',
+    description: 'freeSketchSpace the nodes report, bytes ("none": not reported)',
+    accepts: 'an integer >= 0, or none',
+    parse: (raw) => (raw === 'none' ? null : /^\d{1,10}$/.test(raw) ? Number(raw) : undefined),
+    defaultText: 'what a 460 KiB sketch leaves',
+  },
   {
     name: 'latency-ms',
     description: 'jitter added to every HTTP answer, ms',
@@ -126,6 +134,8 @@ async function main(argv: string[]): Promise<number> {
       firmwareVersion: values.get('version') as string | undefined,
       rebootMs: values.get('reboot-ms') as number | undefined,
       flashBytesPerSec: values.get('flash-speed') as number | undefined,
+      flashChipSize: values.get('flash-size') as number | undefined,
+      freeSketchSpace: values.get('free-sketch-space') as number | null | undefined,
       latencyMs: values.get('latency-ms') as { min: number; max: number } | undefined,
       lan: values.get('lan') === true,
       hostnamePrefix: values.get('name-prefix') as string | undefined,
