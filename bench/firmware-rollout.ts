@@ -73,6 +73,9 @@ async function rollout(batchSize: number, imageFile: string, imageBytes: number,
     flashBytesPerSec: FLASH_BYTES_PER_SEC,
     heartbeatIntervalMs: 2000, // SPORE's own
     labels: { fleet: 'bench' },
+    // Room for the streaming series' 16 MB image (issue 17 §2 skips nodes an image does not fit).
+    flashChipSize: 16 * 1024 * 1024,
+    freeSketchSpace: 64 * 1024 * 1024,
   });
   try {
     await waitUntil(async () => (await json(`${gw.url}/api/discovery/nodes`)).nodes.filter((n: any) => n.status === 'ACTIVE').length === nodes, `${nodes} nodes`, 30_000);
@@ -121,7 +124,7 @@ async function rollout(batchSize: number, imageFile: string, imageBytes: number,
 /** One upload with a plain client straight to an emulated node: the floor of each node's upload time. */
 async function bareUpload(imageFile: string, imageBytes: number): Promise<number> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const sim = await SimCluster.start({ count: 1, baseIp: `127.199.${1 + Math.floor(Math.random() * 200)}.1`, httpPort: port, gatewayPort: 9, rebootMs: REBOOT_MS, flashBytesPerSec: FLASH_BYTES_PER_SEC, answerDiscovery: false });
+  const sim = await SimCluster.start({ count: 1, baseIp: `127.199.${1 + Math.floor(Math.random() * 200)}.1`, httpPort: port, gatewayPort: 9, rebootMs: REBOOT_MS, flashBytesPerSec: FLASH_BYTES_PER_SEC, answerDiscovery: false, freeSketchSpace: 64 * 1024 * 1024 });
   const client = new NodeClient({ port, timeoutMs: 30_000 });
   try {
     const t0 = performance.now();

@@ -4,11 +4,12 @@
  * a tiny server with fixed routes, form fields and short JSON answers.
  */
 import { createHash } from 'node:crypto';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import type http from 'node:http';
 import { Busboy, type BusboyHeaders } from '@fastify/busboy';
 import { TASK_ACTIONS, type ClusterMember, type TaskAction } from '../src/protocol/types.js';
 import { ESP_IMAGE_MAGIC, VersionScanner } from './firmware-image.js';
-import { NODE_API } from './node-model.js';
+import { defaultFreeSketchSpace, NODE_API } from './node-model.js';
 import type { SimNode } from './sim-node.js';
 
 /** SPORE's member ageing as a node sees its peers, ms (seed 002 "Node Status Tracking"). */
@@ -196,8 +197,22 @@ function setRelay(node: SimNode, form: URLSearchParams, res: http.ServerResponse
  * OTA (CONTRACT §3 `POST /api/node/update`): the image arrives as multipart
  * field `file`; it is hashed and scanned for a version marker as it streams
  * (never held whole), written at `flashBytesPerSec`, then the node answers
- * `{"status":"OK"}` and reboots into the new version.
+ * `{"status":"OK"}` and reboots into the new version. A gzip image (`.bin.gz`)
+ * is inflated on receipt, as the ESP8266 Arduino core's updater does: the
+ * magic byte and the marker are read inside it. An image larger than the free
+ * sketch space is refused like the updater refuses it ("Not Enough Space").
  */
+interface ReceivedImage {
+  size: number;
+  sha256: string;
+  version: string | null;
+  firstByte: number | null;
+  /** Inflated size, bytes (= size when not compressed). */
+  imageBytes: number;
+  compressed: boolean;
+  inflateError: string | null;
+}
+
 async function receiveUpdate(node: SimNode, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const type = req.headers['content-type'] ?? '';
   if (!type.startsWith('multipart/form-data')) {
@@ -206,55 +221,105 @@ async function receiveUpdate(node: SimNode, req: http.IncomingMessage, res: http
   }
   const failure = node.pendingFailure;
   node.pendingFailure = null;
-  const image = await new Promise<{ size: number; sha256: string; version: string | null; firstByte: number | null } | null>(
-    (resolve, reject) => {
-      const busboy = new Busboy({ headers: req.headers as BusboyHeaders, limits: { files: 1, fileSize: MAX_IMAGE_BYTES } });
-      let result: { size: number; sha256: string; version: string | null; firstByte: number | null } | null = null;
-      busboy.on('file', (field: string, file: NodeJS.ReadableStream & { resume(): void; pause(): void }) => {
-        if (field !== 'file') {
-          file.resume();
+  const declared = Number(req.headers['content-length']);
+  const image = await new Promise<ReceivedImage | 'stalled' | null>((resolve, reject) => {
+    const busboy = new Busboy({ headers: req.headers as BusboyHeaders, limits: { files: 1, fileSize: MAX_IMAGE_BYTES } });
+    let result: ReceivedImage | null = null;
+    let pendingInflate: Promise<void> = Promise.resolve();
+    busboy.on('file', (field: string, file: NodeJS.ReadableStream & { resume(): void; pause(): void }) => {
+      if (field !== 'file') {
+        file.resume();
+        return;
+      }
+      const hash = createHash('sha256');
+      const scanner = new VersionScanner();
+      const started = Date.now();
+      let size = 0;
+      let inflated = 0;
+      let firstByte: number | null = null;
+      let gunzip: Gunzip | undefined;
+      let decided = false;
+      let inflateError: string | null = null;
+      const inspect = (chunk: Buffer): void => {
+        if (firstByte === null && chunk.length > 0) firstByte = chunk[0]!;
+        inflated += chunk.length;
+        scanner.push(chunk);
+      };
+      let stalled = false;
+      file.on('data', (chunk: Buffer) => {
+        if (stalled) {
+          file.pause();
           return;
         }
-        const hash = createHash('sha256');
-        const scanner = new VersionScanner();
-        const started = Date.now();
-        let size = 0;
-        let firstByte: number | null = null;
-        file.on('data', (chunk: Buffer) => {
-          if (firstByte === null && chunk.length > 0) firstByte = chunk[0]!;
-          size += chunk.length;
-          hash.update(chunk);
-          scanner.push(chunk);
-          const rate = node.flashBytesPerSec;
-          if (rate > 0) {
-            // Flash writes are slower than Wi-Fi: hold the stream back to the configured rate.
-            const ahead = (size / rate) * 1000 - (Date.now() - started);
-            if (ahead > 5) {
-              file.pause();
-              setTimeout(() => file.resume(), ahead);
-            }
+        if (!decided) {
+          decided = true;
+          if (chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
+            gunzip = createGunzip();
+            gunzip.on('data', inspect);
+            pendingInflate = new Promise<void>((done) => {
+              gunzip!.on('end', done);
+              gunzip!.on('error', (err) => {
+                inflateError = err.message;
+                done();
+              });
+            });
           }
-        });
-        file.on('end', () => {
-          result = { size, sha256: hash.digest('hex'), version: scanner.finish(), firstByte };
+        }
+        size += chunk.length;
+        hash.update(chunk);
+        if (gunzip) gunzip.write(chunk);
+        else inspect(chunk);
+        if (failure === 'stall' && size >= (Number.isFinite(declared) ? declared / 2 : 16 * 1024)) {
+          // Stuck mid-upload: stop reading for good and never answer (the client must give up).
+          stalled = true;
+          file.pause();
+          req.socket.once('close', () => resolve('stalled'));
+          return;
+        }
+        const rate = node.flashBytesPerSec;
+        if (rate > 0) {
+          // Flash writes are slower than Wi-Fi: hold the stream back to the configured rate.
+          const ahead = (size / rate) * 1000 - (Date.now() - started);
+          if (ahead > 5) {
+            file.pause();
+            setTimeout(() => {
+              if (!stalled) file.resume();
+            }, ahead);
+          }
+        }
+      });
+      file.on('end', () => {
+        gunzip?.end();
+        void pendingInflate.then(() => {
+          result = { size, sha256: hash.digest('hex'), version: scanner.finish(), firstByte, imageBytes: gunzip ? inflated : size, compressed: gunzip !== undefined, inflateError };
         });
       });
-      busboy.on('finish', () => resolve(result));
-      busboy.on('error', reject);
-      req.pipe(busboy);
-    },
-  ).catch(() => null);
+    });
+    busboy.on('finish', () => void pendingInflate.then(() => setImmediate(() => resolve(result))));
+    busboy.on('error', reject);
+    req.pipe(busboy);
+  }).catch(() => null);
 
+  if (image === 'stalled') {
+    res.destroy();
+    return;
+  }
   if (!image) return sendJson(res, 400, { status: 'FAIL', message: 'No firmware in field "file"' });
   node.uploads.push({ size: image.size, sha256: image.sha256, version: image.version, at: Date.now() });
   if (image.size === 0) return sendJson(res, 400, { status: 'FAIL', message: 'Update error: empty image' });
+  if (image.inflateError) return sendJson(res, 500, { status: 'FAIL', message: `Update error: the compressed image does not inflate (${image.inflateError})` });
   if (image.firstByte !== ESP_IMAGE_MAGIC) {
     // What the ESP8266 Updater says of an image that is not an application image.
     return sendJson(res, 500, { status: 'FAIL', message: `Magic byte is wrong, not 0x${ESP_IMAGE_MAGIC.toString(16).toUpperCase()}` });
   }
+  const room = node.model.flash.freeSketchSpace ?? defaultFreeSketchSpace(node.model.flash.flashChipSize);
+  if (image.imageBytes > room) {
+    return sendJson(res, 500, { status: 'FAIL', message: `Update error: Not Enough Space (${image.imageBytes} bytes, ${room} free)` });
+  }
   if (failure === 'refuse') {
     return sendJson(res, 500, { status: 'FAIL', message: 'Update error: flash write failed (injected fault)' });
   }
+  node.flashedVersions.push(image.version);
   // Like SPORE's firmware, reboot once the answer is sent — or at once when the client is already
   // gone: a complete image is flashed either way, whether or not anyone hears the answer.
   const reboot = (): void => {
@@ -265,5 +330,5 @@ async function receiveUpdate(node: SimNode, req: http.IncomingMessage, res: http
   };
   if (req.socket.destroyed || res.destroyed) setImmediate(reboot);
   else res.once('close', reboot);
-  sendJson(res, 200, { status: 'OK', message: 'Update successful, rebooting', size: image.size });
+  sendJson(res, 200, { status: 'OK', message: 'Update successful, rebooting', size: image.size, ...(image.compressed ? { inflated: image.imageBytes } : {}) });
 }

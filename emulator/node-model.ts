@@ -9,6 +9,25 @@ import type { ApiEndpoint, TaskInfo } from '../src/protocol/types.js';
 /** The SDK string real SPORE nodes report (seed 002). */
 export const SDK_VERSION = '2.2.2-dev(38a443e)';
 export const FLASH_CHIP_SIZE = 1_048_576; // bytes: ESP-01 / ESP-01S (seed 002)
+/** The running sketch an emulated node pretends to hold, bytes: what its free OTA room is computed from. */
+export const SKETCH_BYTES = 460 * 1024;
+
+/**
+ * `ESP.getFreeSketchSpace()` of a node with this flash: 1 MB boards (layout 1M,
+ * 64 KB FS) have a 940 KiB sketch area, so 480 KiB free next to a 460 KiB
+ * sketch; bigger boards half their flash less the sketch.
+ */
+export function defaultFreeSketchSpace(flashChipSize: number): number {
+  const area = flashChipSize <= FLASH_CHIP_SIZE ? flashChipSize - 84 * 1024 : flashChipSize / 2;
+  return Math.max(0, area - SKETCH_BYTES);
+}
+
+/** A node's flash as its status reports it. */
+export interface FlashSpec {
+  flashChipSize: number;
+  /** Reported as `freeSketchSpace`; null: not reported (older firmware), the gateway computes it. */
+  freeSketchSpace: number | null;
+}
 
 /** The endpoints every emulated node registers, as its `api` array lists them. */
 export const NODE_API: ApiEndpoint[] = [
@@ -76,7 +95,10 @@ export class NodeModel {
   private heap: number;
   private readonly random: () => number;
 
-  constructor(index: number) {
+  constructor(
+    index: number,
+    readonly flash: FlashSpec = { flashChipSize: FLASH_CHIP_SIZE, freeSketchSpace: defaultFreeSketchSpace(FLASH_CHIP_SIZE) },
+  ) {
     this.random = seededRandom(0x5b0e + index * 7919);
     this.chipId = 0x100000 + ((index * 2654435761) >>> 0) % 0xefffff;
     this.cpuFreqMHz = index % 4 === 3 ? 160 : 80;
@@ -103,7 +125,8 @@ export class NodeModel {
       chipId: this.chipId,
       sdkVersion: SDK_VERSION,
       cpuFreqMHz: this.cpuFreqMHz,
-      flashChipSize: FLASH_CHIP_SIZE,
+      flashChipSize: this.flash.flashChipSize,
+      ...(this.flash.freeSketchSpace !== null ? { freeSketchSpace: this.flash.freeSketchSpace } : {}),
     };
   }
 

@@ -3,6 +3,7 @@ import { isValidHostname } from '../src/protocol/datagram.js';
 import { isValidIpv4, normaliseIp } from '../src/protocol/ip.js';
 import { isValidVersion } from './firmware-image.js';
 import { handleNodeRequest } from './node-http-api.js';
+import { defaultFreeSketchSpace, FLASH_CHIP_SIZE } from './node-model.js';
 import { SimNode, type NodeLog, type SimNodeSettings } from './sim-node.js';
 
 export interface SimClusterOptions {
@@ -31,6 +32,15 @@ export interface SimClusterOptions {
   answerDiscovery?: boolean;
   /** Serve the HTTP API (off only for UDP-only load tests of tens of thousands of nodes). */
   serveHttp?: boolean;
+  /** Flash chip size of each node, bytes (default 1 MB, an ESP-01). */
+  flashChipSize?: number | ((index: number) => number);
+  /**
+   * `freeSketchSpace` each node reports, bytes; null: not reported (the gateway computes it from
+   * the flash size); a function answering undefined: the default, what a 460 KiB sketch leaves (480 KiB on 1 MB).
+   */
+  freeSketchSpace?: number | null | ((index: number) => number | null | undefined);
+  /** Real-LAN mode (SimNodeSettings.lan): hear broadcast probes, heartbeats may go to a broadcast address. */
+  lan?: boolean;
   /** Where the emulator reports what happens to its nodes; default: nowhere. */
   log?: NodeLog;
 }
@@ -123,6 +133,7 @@ export class SimCluster {
       latencyMs: { ...o.latencyMs },
       answerDiscovery: o.answerDiscovery ?? true,
       serveHttp: o.serveHttp ?? true,
+      lan: o.lan ?? false,
     });
     const log = options.log ?? (() => undefined);
     const labelsFor = typeof o.labels === 'function' ? o.labels : o.labels ? () => ({ ...(o.labels as Record<string, string>) }) : defaultLabels;
@@ -130,7 +141,10 @@ export class SimCluster {
     ips.forEach((ip, index) => {
       const hostname = `${o.hostnamePrefix}${index + 1}`;
       if (!isValidHostname(hostname)) throw new Error(`hostname "${hostname}" is not 1-64 of [A-Za-z0-9._-]; choose another prefix`);
-      const node = new SimNode(index, ip, hostname, labelsFor(index), o.firmwareVersion, cluster.settings, cluster.server, log);
+      const flashChipSize = typeof o.flashChipSize === 'function' ? o.flashChipSize(index) : (o.flashChipSize ?? FLASH_CHIP_SIZE);
+      const free = typeof o.freeSketchSpace === 'function' ? o.freeSketchSpace(index) : o.freeSketchSpace;
+      const flash = { flashChipSize, freeSketchSpace: free === undefined ? defaultFreeSketchSpace(flashChipSize) : free };
+      const node = new SimNode(index, ip, hostname, labelsFor(index), o.firmwareVersion, cluster.settings, cluster.server, log, flash);
       cluster.nodes.push(node);
       cluster.byIp.set(ip, node);
     });

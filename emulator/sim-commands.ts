@@ -13,7 +13,7 @@ export const SIM_COMMAND_HELP = [
   'restart <node|all>                reboot (silent for the reboot time)',
   'mute <node|all> on|off            stop / resume heartbeats (HTTP keeps answering)',
   'slow <node|all> <ms>              delay every HTTP answer (0 = normal)',
-  'fail-update <node|all> refuse|never-return|old-version|none',
+  'fail-update <node|all> refuse|never-return|old-version|stall|none',
   'event <node> <name> [json]        send a CLUSTER_EVENT to the gateway',
   'raw <node> <text>                 send a RAW datagram to the gateway',
   'help',

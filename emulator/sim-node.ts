@@ -2,11 +2,15 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type http from 'node:http';
 import { decodeDatagram, encodeDatagram, type Datagram } from '../src/protocol/datagram.js';
-import { NODE_API, NodeModel } from './node-model.js';
+import { NODE_API, NodeModel, type FlashSpec } from './node-model.js';
 
-/** How the next OTA goes wrong (fault injection). */
-export type UpdateFailureMode = 'refuse' | 'never-return' | 'old-version';
-export const UPDATE_FAILURE_MODES: readonly UpdateFailureMode[] = ['refuse', 'never-return', 'old-version'];
+/**
+ * How the next OTA goes wrong (fault injection): `refuse` answers FAIL;
+ * `never-return` does not come back from its reboot; `old-version` comes back
+ * on its old image; `stall` stops reading the upload halfway and never answers.
+ */
+export type UpdateFailureMode = 'refuse' | 'never-return' | 'old-version' | 'stall';
+export const UPDATE_FAILURE_MODES: readonly UpdateFailureMode[] = ['refuse', 'never-return', 'old-version', 'stall'];
 
 /** Settings every node of a simulated cluster shares (resolved SimClusterOptions). */
 export interface SimNodeSettings {
@@ -19,6 +23,13 @@ export interface SimNodeSettings {
   latencyMs: { min: number; max: number };
   answerDiscovery: boolean;
   serveHttp: boolean;
+  /**
+   * A real LAN (network namespaces, a real interface): also listen on 0.0.0.0:<gatewayPort> for
+   * the gateway's broadcast CLUSTER_DISCOVERY — a socket bound to the node's own address does not
+   * receive broadcasts — and allow sending to a broadcast address (heartbeats to `gatewayHost`
+   * = 255.255.255.255 or the subnet's). Off on loopback, where 0.0.0.0:<port> is the gateway's.
+   */
+  lan?: boolean;
 }
 
 export interface UploadRecord {
@@ -54,6 +65,7 @@ export class SimNode {
   private rebooting: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private udp: dgram.Socket | undefined;
+  private broadcastUdp: dgram.Socket | undefined;
   private listener: net.Server | undefined;
   private readonly connections = new Set<net.Socket>();
   /** Set while a kill is in force, so a pending reboot does not bring the node back. */
@@ -68,8 +80,9 @@ export class SimNode {
     private readonly settings: SimNodeSettings,
     private readonly httpServer: http.Server,
     private readonly log: NodeLog,
+    flash?: FlashSpec,
   ) {
-    this.model = new NodeModel(index);
+    this.model = new NodeModel(index, flash);
   }
 
   /** True while the node is powered and booted (not killed, not rebooting). */
@@ -139,6 +152,9 @@ export class SimNode {
     this.pendingFailure = mode;
   }
 
+  /** The version of each image received and flashed, oldest first (the last one is what it runs unless it fell back). */
+  readonly flashedVersions: Array<string | null> = [];
+
   /** A reboot: silent for `rebootMs`, then back (CONTRACT §3 `POST /api/node/restart`). */
   restart(): Promise<void> {
     return this.reboot();
@@ -207,6 +223,8 @@ export class SimNode {
     this.heartbeatTimer = undefined;
     this.udp?.close();
     this.udp = undefined;
+    this.broadcastUdp?.close();
+    this.broadcastUdp = undefined;
     this.listener?.close();
     this.listener = undefined;
     for (const socket of this.connections) socket.destroy();
@@ -239,11 +257,11 @@ export class SimNode {
   }
 
   private async openUdp(): Promise<void> {
-    const bindOn = async (port: number): Promise<dgram.Socket> => {
+    const bindOn = async (port: number, address = this.ip): Promise<dgram.Socket> => {
       const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
-        socket.bind(port, this.ip, () => {
+        socket.bind(port, address, () => {
           socket.off('error', reject);
           resolve();
         });
@@ -265,6 +283,20 @@ export class SimNode {
     socket.on('error', () => undefined); // ICMP errors while the gateway is down are normal
     socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     this.udp = socket;
+    if (this.settings.lan) {
+      socket.setBroadcast(true);
+      if (this.settings.answerDiscovery) {
+        // Every node's socket on 0.0.0.0:<port> (SO_REUSEADDR) gets each broadcast; unicast still
+        // goes to the more specific <ip>:<port> socket above. Only probes are taken from here.
+        const wide = await bindOn(this.settings.gatewayPort, '0.0.0.0');
+        wide.on('error', () => undefined);
+        wide.on('message', (msg, rinfo) => {
+          const result = decodeDatagram(msg);
+          if (result.ok && result.datagram.kind === 'discovery') this.onDatagram(msg, rinfo);
+        });
+        this.broadcastUdp = wide;
+      }
+    }
   }
 
   private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {

@@ -21,6 +21,10 @@ export const ERROR_CATALOGUE = {
     status: 400,
     message: 'Names and versions are 1-64 characters of letters, digits, ".", "_", "-" (versions also "+"), starting with a letter or digit, without "..".',
   },
+  invalid_signature: {
+    status: 400,
+    message: 'Send a detached ed25519 signature of the image (form field "signature") that verifies with a trusted, unrevoked key (firmware.signing).',
+  },
   invalid_rollout: { status: 400, message: 'Check the rollout request: see docs/firmware.md for the accepted fields and values.' },
   unauthorized: { status: 401, message: 'Send a valid API key (Authorization: Bearer <key> or X-API-Key).' },
   forbidden: { status: 403, message: 'This API key does not have the scope this call needs.' },

@@ -27,6 +27,8 @@ import type { GatewayEventBus, GatewayEvents } from './events/gateway-events.js'
 import { FirmwareStore } from './firmware/firmware-store.js';
 import { OtaService } from './firmware/ota-service.js';
 import { RolloutService } from './firmware/rollout-service.js';
+import { FirmwareSigning } from './firmware/firmware-signing.js';
+import type { Clock } from './util/clock.js';
 import { HealthService } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { prepareDataDir } from './store/data-dir.js';
@@ -44,6 +46,8 @@ import { LogBuffer } from './logs/log-buffer.js';
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** What rollout schedules and windows take as now (tests inject one); default the system clock. */
+  clock?: Clock;
   /** Keeps the configuration current (remote pulls, reloads); without one the configuration is fixed. */
   configManager?: ConfigManager | null;
   /**
@@ -93,6 +97,7 @@ export class Gateway {
   readonly access: NodeAccess;
   readonly ota: OtaService;
   readonly firmware: FirmwareStore;
+  readonly signing: FirmwareSigning;
   readonly rollouts: RolloutService;
   readonly health: HealthService;
   readonly wsHub: WsHub;
@@ -129,14 +134,15 @@ export class Gateway {
     this.cluster = new ClusterManager(this.registry, this.client, this.bus, config.nodes, logger.child({ component: 'cluster' }));
     this.access = new NodeAccess(this.registry, this.client);
     this.ota = new OtaService(this.access, this.registry, this.client, this.bus, logger.child({ component: 'ota' }), {
-      // An upload may stall on a busy ESP8266 while it erases flash; allow longer than a plain call.
-      uploadIdleTimeoutMs: Math.max(config.nodes.requestTimeoutMs, config.firmware.uploadIdleTimeoutMs),
+      // A node whose upload makes no progress this long fails (issue 17 §4; uploadIdleTimeoutMs is the older name).
+      uploadIdleTimeoutMs: config.firmware.uploadIdleTimeoutMs ?? config.firmware.stallTimeoutMs,
       uploadTimeoutMs: config.firmware.uploadTimeoutMs,
       bootTimeoutMs: config.firmware.bootTimeoutMs,
       verifyPollIntervalMs: config.firmware.verifyPollIntervalMs,
       statusTimeoutMs: Math.min(config.nodes.requestTimeoutMs, 2000),
     });
-    this.firmware = new FirmwareStore(config.dataDir, logger.child({ component: 'firmware' }));
+    this.signing = new FirmwareSigning(config.firmware.signing);
+    this.firmware = new FirmwareStore(config.dataDir, logger.child({ component: 'firmware' }), this.signing);
     this.rollouts = new RolloutService({
       store: this.firmware,
       registry: this.registry,
@@ -146,6 +152,8 @@ export class Gateway {
       bus: this.bus,
       logger: logger.child({ component: 'rollout' }),
       defaults: config.firmware.rolloutDefaults,
+      signing: this.signing,
+      clock: options.clock,
     });
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));

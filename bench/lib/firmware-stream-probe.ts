@@ -22,7 +22,7 @@ const file = join(dir, 'image.bin');
 await writeFile(file, makeFirmwareImage({ version: '2.0.0', size }));
 const port = 30_000 + Math.floor(Math.random() * 20_000);
 const base = `127.196.${1 + Math.floor(Math.random() * 200)}.1`;
-const sim = spawn(process.execPath, ['dist/emulator/cli/sim-main.js', '-count', String(NODES), '-base-ip', base, '-http-port', String(port), '-udp-port', '9', '-flash-speed', String(1024 * 1024), '-reboot-ms', '2000'], { stdio: ['pipe', 'ignore', 'inherit'] });
+const sim = spawn(process.execPath, ['dist/emulator/cli/sim-main.js', '-count', String(NODES), '-base-ip', base, '-http-port', String(port), '-udp-port', '9', '-flash-speed', String(1024 * 1024), '-reboot-ms', '2000', '-free-sketch-space', String(64 * 1024 * 1024)], { stdio: ['pipe', 'ignore', 'inherit'] });
 const client = new NodeClient({ port, timeoutMs: 30_000 });
 try {
   await new Promise((r) => setTimeout(r, 3000)); // the emulator starts

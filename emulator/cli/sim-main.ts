@@ -20,6 +20,13 @@ const FLAGS: FlagSpec[] = [
   { name: 'http-port', description: "the nodes' HTTP API port (= the gateway's -node-port)", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: String(SIM_DEFAULTS.httpPort) },
   { name: 'gateway', description: 'gateway host the heartbeats go to', accepts: 'an IPv4 address', parse: (r) => (isValidIpv4(r) ? r : undefined), defaultText: SIM_DEFAULTS.gatewayHost },
   { name: 'udp-port', description: "the gateway's UDP port", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: String(SIM_DEFAULTS.gatewayPort) },
+  {
+    name: 'name-prefix',
+    description: 'hostnames are <prefix><number>; give each spore-sim on a LAN its own',
+    accepts: '1-60 of [A-Za-z0-9._-]',
+    parse: (r) => (/^[A-Za-z0-9._-]{1,60}$/.test(r) ? r : undefined),
+    defaultText: SIM_DEFAULTS.hostnamePrefix,
+  },
   { name: 'heartbeat-ms', description: 'heartbeat interval, ms', accepts: 'an integer 50-600000', parse: parsers.integer(50, 600_000), defaultText: String(SIM_DEFAULTS.heartbeatIntervalMs) },
   {
     name: 'labels',
@@ -34,6 +41,14 @@ const FLAGS: FlagSpec[] = [
   { name: 'version', description: 'firmware version the nodes report', accepts: '1-32 of [A-Za-z0-9._+-]', parse: (r) => (isValidVersion(r) ? r : undefined), defaultText: SIM_DEFAULTS.firmwareVersion },
   { name: 'reboot-ms', description: 'how long a reboot keeps a node silent, ms', accepts: 'an integer 0-600000', parse: parsers.integer(0, 600_000), defaultText: String(SIM_DEFAULTS.rebootMs) },
   { name: 'flash-speed', description: 'simulated flash write speed during OTA, bytes/s (0 = unthrottled)', accepts: 'an integer >= 0', parse: parsers.integer(0), defaultText: '0' },
+  { name: 'flash-size', description: "the nodes' flash chip size, bytes", accepts: 'an integer 524288-16777216', parse: parsers.integer(524_288, 16 * 1024 * 1024), defaultText: '1048576' },
+  {
+    name: 'free-sketch-space',
+    description: 'freeSketchSpace the nodes report, bytes ("none": not reported)',
+    accepts: 'an integer >= 0, or none',
+    parse: (raw) => (raw === 'none' ? null : /^\d{1,10}$/.test(raw) ? Number(raw) : undefined),
+    defaultText: 'what a 460 KiB sketch leaves',
+  },
   {
     name: 'latency-ms',
     description: 'jitter added to every HTTP answer, ms',
@@ -46,6 +61,13 @@ const FLAGS: FlagSpec[] = [
     defaultText: `${SIM_DEFAULTS.latencyMs.min}-${SIM_DEFAULTS.latencyMs.max}`,
   },
   { name: 'control-port', description: 'serve fault-injection commands on 127.0.0.1:<port> (POST /command, GET /nodes)', accepts: 'an integer 1-65535', parse: parsers.port(1) },
+  {
+    name: 'lan',
+    description: 'real-LAN mode (network namespaces, scripts/real-lan-demo.sh): hear broadcast CLUSTER_DISCOVERY probes; -gateway may be a broadcast address',
+    accepts: 'no value',
+    boolean: true,
+    parse: parsers.boolean,
+  },
   { name: 'quiet', description: 'print nothing but errors', accepts: 'no value', boolean: true, parse: parsers.boolean },
   HELP_FLAG,
 ];
@@ -112,7 +134,11 @@ async function main(argv: string[]): Promise<number> {
       firmwareVersion: values.get('version') as string | undefined,
       rebootMs: values.get('reboot-ms') as number | undefined,
       flashBytesPerSec: values.get('flash-speed') as number | undefined,
+      flashChipSize: values.get('flash-size') as number | undefined,
+      freeSketchSpace: values.get('free-sketch-space') as number | null | undefined,
       latencyMs: values.get('latency-ms') as { min: number; max: number } | undefined,
+      lan: values.get('lan') === true,
+      hostnamePrefix: values.get('name-prefix') as string | undefined,
       log: say,
     });
   } catch (err) {

@@ -45,7 +45,7 @@ export const GATEWAY_FLAGS: GatewayFlagSpec[] = [
     parse: parseSubscriptions,
     defaultText: '#:0',
   },
-  { name: 'mqtt-protocol', configPath: 'mqtt.protocolVersion', description: 'MQTT protocol version', accepts: '3.1 | 3.1.1 | 5', parse: (raw) => ({ '3.1': 3, '3.1.1': 4, '5': 5, '5.0': 5 } as Record<string, number>)[raw], defaultText: '3.1.1' },
+  { name: 'mqtt-protocol', configPath: 'mqtt.protocolVersion', description: 'MQTT protocol version', accepts: '3.1 | 3.1.1 | 5', parse: (raw) => ({ '3.1': 3, '3.1.1': 4, '5': 5, '5.0': 5 } as Record<string, number>)[raw], defaultText: '5 with -mqtt embedded, else 3.1.1' },
   { name: 'mqtt-reconnect', configPath: 'mqtt.reconnectPeriodMs', description: 'wait between MQTT reconnection attempts, ms', accepts: 'an integer >= 1', parse: parsers.integer(1), defaultText: '10000' },
   { name: 'mqtt-client-id', configPath: 'mqtt.clientId', description: 'MQTT client id', accepts: '1-128 characters', parse: (raw) => (raw.length >= 1 && raw.length <= 128 ? raw : undefined), defaultText: 'spore-gateway-<id>-<random>' },
   { name: 'mqtt-ca', configPath: 'mqtt.tls.caFile', description: "PEM file of the CA that signed the broker's certificate", accepts: 'a file path', parse: parsers.nonEmpty },

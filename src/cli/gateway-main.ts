@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { maskSecrets } from '../config/mask-secrets.js';
 import { Gateway } from '../gateway.js';
+import { fileClock } from '../util/clock.js';
 import { GATEWAY_FLAGS } from './gateway-flags.js';
 import { loadGatewayConfig } from './load-gateway-config.js';
 import { formatHelp } from './parse-flags.js';
@@ -38,7 +39,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(maskSecrets(loaded.config), null, 2)}\n`);
     return 0;
   }
-  const gateway = new Gateway(loaded.config, { configManager: loaded.manager });
+  // SPORE_CLOCK_FILE: tests of scheduled rollouts move the gateway's "now" (docs/firmware.md).
+  const clockFile = process.env.SPORE_CLOCK_FILE;
+  const gateway = new Gateway(loaded.config, { configManager: loaded.manager, ...(clockFile ? { clock: fileClock(clockFile) } : {}) });
   // A bug that leaves a promise rejected must not end a gateway that runs a site: log it, keep running.
   process.on('unhandledRejection', (reason) => gateway.logger.error({ err: reason }, 'unhandled rejection (a bug; please report it)'));
   if (!(await startGateway('spore-gateway', gateway))) return 2;

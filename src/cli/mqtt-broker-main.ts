@@ -18,7 +18,7 @@ const FLAGS: FlagSpec[] = [
   HELP_FLAG,
 ];
 
-const USAGE = 'Usage: npm run mqtt:broker -- [options]\n\nAn MQTT broker for trying the gateway (MQTT 3.1.1; MQTT_USER / MQTT_PASSWORD turn on authentication).';
+const USAGE = 'Usage: npm run mqtt:broker -- [options]\n\nAn MQTT broker for trying the gateway (MQTT 3.1, 3.1.1 and 5.0; MQTT_USER / MQTT_PASSWORD turn on authentication).';
 
 async function main(argv: string[]): Promise<number> {
   const values = parseCommandLine('mqtt-broker', argv, FLAGS, USAGE);

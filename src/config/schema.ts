@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../logger.js';
 import { isValidBrokerUrl, qosSchema, tlsOptionsSchema, topicFilterSchema } from '../mqtt/connection.js';
 import { pipelineSectionSchema } from '../pipeline/config-schema.js';
+import { parsePublicKey } from '../firmware/firmware-signing.js';
 import { isCidr } from '../cluster/node-address-policy.js';
 import { alertsSectionSchema, notifySectionSchema } from '../alerts/config-schema.js';
 
@@ -136,8 +137,11 @@ export const mqttSectionSchema = z
     password: z.string().optional(),
     /** MQTT client id; default `spore-gateway-<gateway.id>-<6 random hex>`. */
     clientId: z.string().min(1).max(128).optional(),
-    /** 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. The embedded broker speaks 3.1.1 (5 falls back to 4 there). */
-    protocolVersion: z.union([z.literal(3), z.literal(4), z.literal(5)]).default(4),
+    /**
+     * 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. Default: 5 to the embedded broker
+     * (issue 19), 4 to any other broker (every one speaks 3.1.1).
+     */
+    protocolVersion: z.union([z.literal(3), z.literal(4), z.literal(5)]).optional(),
     /** Keep-alive, seconds. */
     keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
     /** Wait between reconnection attempts, ms (CONTRACT §6: default 10 s). */
@@ -186,6 +190,10 @@ export const mqttSectionSchema = z
         port: portOrZero.default(1883),
         /** MQTT over WebSocket on this port as well; off when absent. */
         wsPort: portOrZero.optional(),
+        /** Largest MQTT packet a client may send, bytes (MQTT 5 clients are told in CONNACK). */
+        maxPacketBytes: z.number().int().min(128).max(268_435_455).default(1024 * 1024),
+        /** Longest MQTT 5 session expiry granted, seconds; longer requests are clamped (and the client told). */
+        maxSessionExpirySeconds: z.number().int().min(0).max(4_294_967_295).default(86_400),
       })
       .strict()
       .prefault({}),
@@ -274,6 +282,42 @@ export const remoteConfigSectionSchema = z
   })
   .prefault({});
 
+const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** `firmware.signing`: ed25519 keys whose detached signatures the store accepts. */
+export const signingSectionSchema = z
+  .object({
+    /** Refuse unsigned images (400 invalid_signature); otherwise they are stored marked "unsigned". */
+    required: z.boolean().default(false),
+    /** Several keys at once, for rotation: an image verifying with any of them is accepted. */
+    trustedKeys: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(KEY_ID, '1-64 of letters, digits, ".", "_", "-"'),
+            /** ed25519 public key: PEM (SPKI) or base64 (32 raw bytes or DER SPKI). */
+            publicKey: z.string().superRefine((text, ctx) => {
+              try {
+                parsePublicKey(text);
+              } catch (err) {
+                ctx.addIssue({ code: 'custom', message: `an ed25519 public key as PEM or base64 (spore keys generate): ${(err as Error).message}` });
+              }
+            }),
+          })
+          .strict(),
+      )
+      .default([])
+      .refine((keys) => new Set(keys.map((k) => k.id)).size === keys.length, { message: 'key ids must be unique' }),
+    /** Key ids whose images can no longer start rollouts (and whose new signatures are refused). */
+    revokedKeys: z.array(z.string().regex(KEY_ID, '1-64 of letters, digits, ".", "_", "-"')).default([]),
+  })
+  .strict()
+  .prefault({})
+  .refine((s) => !s.required || s.trustedKeys.some((k) => !s.revokedKeys.includes(k.id)), {
+    message: 'signing is required but no trusted, unrevoked key is configured: add one to trustedKeys',
+    path: ['trustedKeys'],
+  });
+
 /** Firmware store, OTA verification and rollouts (issue 4, docs/firmware.md). */
 export const firmwareSectionSchema = z
   .object({
@@ -281,8 +325,15 @@ export const firmwareSectionSchema = z
     bootTimeoutMs: positiveMs.default(60_000),
     /** While waiting for a node's return, its /api/node/status is read this often, ms. */
     verifyPollIntervalMs: positiveMs.default(1000),
-    /** An upload may not stall (no byte accepted by the node) longer than this, ms. */
-    uploadIdleTimeoutMs: positiveMs.default(30_000),
+    /**
+     * A node whose upload makes no progress (no byte accepted, no answer) for this long fails
+     * with that reason, ms (issue 17 §4). `uploadIdleTimeoutMs` is its older name.
+     */
+    stallTimeoutMs: positiveMs.default(30_000),
+    /** Older name of stallTimeoutMs, ms; when given it wins. */
+    uploadIdleTimeoutMs: positiveMs.optional(),
+    /** Signed images (issue 17 §1, docs/firmware.md "Signed images"). */
+    signing: signingSectionSchema,
     /** A whole upload to one node may not take longer than this, ms (ESP8266 flash ~40 KB/s: 1 MB ≈ 25 s). */
     uploadTimeoutMs: positiveMs.default(10 * 60_000),
     /** Rollout defaults for fields a request leaves out. */

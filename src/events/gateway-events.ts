@@ -1,3 +1,4 @@
+import type { RolloutNodeState, RolloutStatus } from '../firmware/rollout-types.js';
 import type { NodeHealth } from '../protocol/types.js';
 import type { ClusterSnapshot } from '../contract/cluster.js';
 import type { PipelineRecord } from '../contract/pipeline.js';
@@ -51,9 +52,9 @@ export interface GatewayEvents {
    */
   'rollout/progress': {
     rolloutId: string;
-    status: 'pending' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled';
+    status: RolloutStatus;
     nodeIp: string | null;
-    state: 'pending' | 'uploading' | 'rebooting' | 'verifying' | 'succeeded' | 'failed' | 'skipped' | null;
+    state: RolloutNodeState | null;
     progress: number;
     hostname?: string;
     error?: string | null;

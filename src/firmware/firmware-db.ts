@@ -56,6 +56,20 @@ export const FIRMWARE_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Issue 17: signatures, compressed images, scheduled/dynamic rollouts, rollback.
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE firmware ADD COLUMN signed_by TEXT;                          -- trusted key id, null = unsigned
+        ALTER TABLE firmware ADD COLUMN compressed INTEGER NOT NULL DEFAULT 0;   -- 1 = .bin.gz
+        ALTER TABLE firmware ADD COLUMN image_bytes INTEGER;                     -- inflated size, bytes
+        ALTER TABLE rollouts ADD COLUMN options TEXT NOT NULL DEFAULT '{}';      -- JSON RolloutOptions
+        ALTER TABLE rollout_nodes ADD COLUMN firmware_id TEXT;                   -- per-node image (rollbacks), null = the rollout's
+        ALTER TABLE rollout_nodes ADD COLUMN expected_version TEXT;              -- with firmware_id
+        ALTER TABLE rollout_nodes ADD COLUMN previous_firmware_id TEXT;          -- the stored image it ran before, when known
+      `);
+    },
+  },
 ];
 
 export function firmwareDir(dataDir: string): string {

@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 
 /**
  * What the gateway can tell about a firmware image without trusting its name:
@@ -94,16 +96,39 @@ function readVersionAt(data: Buffer, start: number): string | null | undefined {
   return isValidMarkerVersion(version) ? version : null;
 }
 
-export interface ImageFacts {
-  firstByte: number | undefined;
-  /** From the version marker, or null. */
-  markerVersion: string | null;
+/** gzip's magic bytes (RFC 1952): a `.bin.gz` image, which the ESP8266 Arduino core's updater inflates itself. */
+export const GZIP_MAGIC = [0x1f, 0x8b] as const;
+/** A compressed image never inflates beyond this, bytes (an ESP8266 maps at most 1 MB of sketch; a zip bomb stops here). */
+export const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
+
+export function isGzip(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
 }
 
-/** Reads the first byte and the version marker of an image on disk, streaming (memory stays flat). */
+export interface ImageFacts {
+  /** First byte of the application image (inside the gzip stream for a `.bin.gz`). */
+  firstByte: number | undefined;
+  /** From the version marker (inside the gzip stream for a `.bin.gz`), or null. */
+  markerVersion: string | null;
+  /** A gzip-compressed image (issue 17 §3). */
+  compressed: boolean;
+  /** Size of the application image once inflated, bytes (the file's size when not compressed). */
+  imageBytes: number;
+  /** Why a compressed image could not be inflated, when it could not. */
+  inflateError?: string;
+}
+
+/**
+ * Reads the first byte and the version marker of an image on disk, streaming
+ * (memory stays flat). A gzip image is inflated on the fly to look inside and
+ * to count its uncompressed size; the file itself stays as it is.
+ */
 export async function inspectImageFile(path: string): Promise<ImageFacts> {
+  const head = await readHead(path, 2);
+  if (isGzip(head)) return inspectGzip(path);
   const scanner = new VersionScanner();
   let firstByte: number | undefined;
+  const size = (await stat(path)).size;
   const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
   try {
     for await (const chunk of stream) {
@@ -115,5 +140,43 @@ export async function inspectImageFile(path: string): Promise<ImageFacts> {
   } finally {
     stream.destroy();
   }
-  return { firstByte, markerVersion: scanner.finish() };
+  return { firstByte, markerVersion: scanner.finish(), compressed: false, imageBytes: size };
+}
+
+async function inspectGzip(path: string): Promise<ImageFacts> {
+  const scanner = new VersionScanner();
+  let firstByte: number | undefined;
+  let inflated = 0;
+  const gunzip = createGunzip();
+  const source = createReadStream(path, { highWaterMark: 64 * 1024 });
+  source.on('error', (err) => gunzip.destroy(err));
+  source.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) {
+      const buf = chunk as Buffer;
+      if (firstByte === undefined && buf.length > 0) firstByte = buf[0];
+      inflated += buf.length;
+      scanner.push(buf);
+      if (inflated > MAX_INFLATED_BYTES) {
+        return { firstByte, markerVersion: scanner.finish(), compressed: true, imageBytes: inflated, inflateError: `it inflates to more than ${MAX_INFLATED_BYTES} bytes` };
+      }
+    }
+  } catch (err) {
+    return { firstByte, markerVersion: null, compressed: true, imageBytes: inflated, inflateError: `it is not a valid gzip stream (${(err as Error).message})` };
+  } finally {
+    source.destroy();
+    gunzip.destroy();
+  }
+  return { firstByte, markerVersion: scanner.finish(), compressed: true, imageBytes: inflated };
+}
+
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }

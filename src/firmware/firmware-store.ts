@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -8,6 +8,7 @@ import type { SqliteDatabase } from '../store/sqlite.js';
 import type { SpooledFile } from '../store/upload-spool.js';
 import { firmwareDir, openFirmwareDatabase } from './firmware-db.js';
 import { inspectImageFile, isEsp8266Image } from './firmware-image.js';
+import { FirmwareSigning } from './firmware-signing.js';
 
 /** `POST /api/firmware` answer and list entries (issue 4). */
 export interface FirmwareRecord {
@@ -18,6 +19,13 @@ export interface FirmwareRecord {
   sha256: string;
   labels: Record<string, string>;
   createdAt: string;
+  /** `verified` (signature checked against `signedBy`, a trusted key id) or `unsigned` (issue 17 §1). */
+  signature: 'verified' | 'unsigned';
+  signedBy: string | null;
+  /** A gzip-compressed `.bin.gz` image, sent as it is (issue 17 §3). */
+  compressed: boolean;
+  /** The application image's size once inflated, bytes (= size when not compressed); what must fit the node's flash. */
+  imageBytes: number;
 }
 
 /** A stored image as the gateway itself uses it. */
@@ -37,10 +45,12 @@ export interface AddFirmwareInput {
   labels?: unknown;
   /** Store an image that is not an ESP8266 application image (form field `force=true`). */
   force?: boolean;
+  /** Detached ed25519 signature of the file's bytes, raw or base64 (form field `signature`). */
+  signature?: string | Buffer;
 }
 
 /** Rollout states that hold on to their firmware. */
-const ACTIVE_ROLLOUT_STATUSES = ['pending', 'running', 'paused'] as const;
+const ACTIVE_ROLLOUT_STATUSES = ['pending', 'scheduled', 'running', 'paused'] as const;
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$/;
@@ -57,6 +67,9 @@ interface FirmwareRow {
   labels: string;
   image_version: string | null;
   created_at: string;
+  signed_by: string | null;
+  compressed: number;
+  image_bytes: number | null;
 }
 
 /**
@@ -73,6 +86,7 @@ export class FirmwareStore {
   constructor(
     private readonly dataDir: string,
     private readonly logger: Logger,
+    private readonly signing: FirmwareSigning = new FirmwareSigning(),
   ) {}
 
   /** Where uploads are spooled before they are stored (same filesystem: a rename stores them). */
@@ -125,6 +139,19 @@ export class FirmwareStore {
   }
 
   /**
+   * The stored image a node reporting `version` runs, when the store has one:
+   * its SPORE-VERSION marker (or, without one, its store version) equals it.
+   * Several candidates: the one named `preferName`, then the newest.
+   */
+  findByNodeVersion(version: string, preferName?: string): FirmwareRecord | null {
+    const rows = this.database
+      .prepare('SELECT * FROM firmware WHERE coalesce(image_version, version) = ? ORDER BY created_at DESC')
+      .all(version) as FirmwareRow[];
+    const row = rows.find((r) => r.name === preferName) ?? rows[0];
+    return row ? toRecord(row) : null;
+  }
+
+  /**
    * Stores a spooled upload. The spooled file is consumed: moved into the
    * store, or deleted when the upload is refused or its bytes are already stored.
    */
@@ -136,13 +163,21 @@ export class FirmwareStore {
       const labels = parseLabels(input.labels);
       if (file.size === 0) throw new GatewayError('invalid_firmware', 'the image is empty (0 bytes)');
       const facts = await inspectImageFile(file.path);
+      if (facts.inflateError) {
+        throw new GatewayError('invalid_firmware', `the image starts with the gzip magic (a .bin.gz) but ${facts.inflateError}`);
+      }
       if (!input.force && !isEsp8266Image(facts.firstByte)) {
         const first = facts.firstByte === undefined ? 'none' : `0x${facts.firstByte.toString(16).padStart(2, '0').toUpperCase()}`;
         throw new GatewayError(
           'invalid_firmware',
-          `this is not an ESP8266 application image (first byte ${first}, expected 0xE9); send the form field force=true to store it anyway`,
+          facts.compressed
+            ? `this .bin.gz does not inflate to an ESP8266 application image (first byte inside ${first}, expected 0xE9); send the form field force=true to store it anyway`
+            : `this is not an ESP8266 application image (first byte ${first}, expected 0xE9); send the form field force=true to store it anyway`,
         );
       }
+      // ed25519 signs the whole message (no streaming API): the file is read once, bounded by the upload limit.
+      const hasSignature = input.signature !== undefined && !(typeof input.signature === 'string' && input.signature.trim() === '');
+      const verdict = this.signing.verifyUpload(hasSignature ? await readFile(file.path) : null, input.signature);
       if (!input.force && facts.markerVersion !== null && facts.markerVersion !== version) {
         throw new GatewayError(
           'invalid_firmware',
@@ -166,13 +201,20 @@ export class FirmwareStore {
           labels: JSON.stringify(labels),
           image_version: facts.markerVersion,
           created_at: new Date().toISOString(),
+          signed_by: verdict.keyId,
+          compressed: facts.compressed ? 1 : 0,
+          image_bytes: facts.imageBytes,
         };
         this.database
           .prepare(
-            'INSERT INTO firmware (id, name, version, size, sha256, labels, image_version, created_at) VALUES (@id, @name, @version, @size, @sha256, @labels, @image_version, @created_at)',
+            `INSERT INTO firmware (id, name, version, size, sha256, labels, image_version, created_at, signed_by, compressed, image_bytes)
+             VALUES (@id, @name, @version, @size, @sha256, @labels, @image_version, @created_at, @signed_by, @compressed, @image_bytes)`,
           )
           .run(row);
-        this.logger.info({ id: row.id, name, version, size: file.size, sha256: file.sha256 }, 'firmware stored');
+        this.logger.info(
+          { id: row.id, name, version, size: file.size, sha256: file.sha256, signedBy: verdict.keyId, compressed: facts.compressed, imageBytes: facts.imageBytes },
+          'firmware stored',
+        );
         return toRecord(row);
       });
     } catch (err) {
@@ -200,12 +242,15 @@ export class FirmwareStore {
     });
   }
 
-  /** Ids of rollouts (pending, running, paused) that use this firmware. */
+  /** Ids of active rollouts (pending, scheduled, running, paused) that use this firmware, also for some of their nodes (rollbacks). */
   activeRolloutsUsing(firmwareId: string): string[] {
     const placeholders = ACTIVE_ROLLOUT_STATUSES.map(() => '?').join(', ');
     const rows = this.database
-      .prepare(`SELECT id FROM rollouts WHERE firmware_id = ? AND status IN (${placeholders})`)
-      .all(firmwareId, ...ACTIVE_ROLLOUT_STATUSES) as Array<{ id: string }>;
+      .prepare(
+        `SELECT id FROM rollouts WHERE status IN (${placeholders})
+           AND (firmware_id = ? OR EXISTS (SELECT 1 FROM rollout_nodes n WHERE n.rollout_id = rollouts.id AND n.firmware_id = ?))`,
+      )
+      .all(...ACTIVE_ROLLOUT_STATUSES, firmwareId, firmwareId) as Array<{ id: string }>;
     return rows.map((r) => r.id);
   }
 
@@ -248,6 +293,10 @@ function toRecord(row: FirmwareRow): FirmwareRecord {
     sha256: row.sha256,
     labels: JSON.parse(row.labels) as Record<string, string>,
     createdAt: row.created_at,
+    signature: row.signed_by === null ? 'unsigned' : 'verified',
+    signedBy: row.signed_by,
+    compressed: row.compressed === 1,
+    imageBytes: row.image_bytes ?? row.size,
   };
 }
 

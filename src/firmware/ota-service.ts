@@ -26,7 +26,7 @@ export interface NodeUpdateResult {
 }
 
 export interface OtaOptions {
-  /** No byte may stall longer than this, ms. */
+  /** An upload making no progress (no byte accepted, no answer) this long fails: firmware.stallTimeoutMs, ms. */
   uploadIdleTimeoutMs: number;
   /** A whole upload may not take longer than this, ms. */
   uploadTimeoutMs: number;
@@ -169,7 +169,13 @@ export class OtaService {
       });
       this.logger.info({ nodeIp, status: res.status, accepted }, 'firmware upload answered');
       return { success: accepted, nodeIp, size: total, sha256: image.sha256, nodeResponse };
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (err instanceof GatewayError && err.code === 'node_timeout' && !deadline.signal.aborted) {
+        // The node client's idle timer: no byte accepted and no answer for stallTimeoutMs (issue 17 §4).
+        const seconds = Math.round(this.options.uploadIdleTimeoutMs / 100) / 10;
+        err = new GatewayError('node_timeout', `the upload stalled: node ${nodeIp} made no progress for ${seconds} s (firmware.stallTimeoutMs)`);
+      }
       const message = err instanceof GatewayError ? err.message : String(err);
       this.bus.emit('firmware/upload', { nodeIp, status: 'failed', sent: 0, total, error: message });
       this.logger.warn({ nodeIp, err: message }, 'firmware upload failed');

@@ -3,7 +3,9 @@ import type { NodeRecord } from '../cluster/node-registry.js';
 import { GatewayError } from '../errors.js';
 import { isValidIpv4 } from '../protocol/ip.js';
 import type { RolloutNodeRecord } from './rollout-repository.js';
-import type { RolloutTarget } from './rollout-types.js';
+import { doesNotFit } from './flash-fit.js';
+import { isValidTimezone, parseClock } from './maintenance-window.js';
+import { WEEKDAYS, type MaintenanceWindow, type RolloutTarget } from './rollout-types.js';
 
 export interface RolloutRequest {
   firmwareId: string;
@@ -12,6 +14,12 @@ export interface RolloutRequest {
   maxFailures: number;
   bootTimeoutSec: number;
   dryRun: boolean;
+  /** Issue 17 §5-7. */
+  startAt: string | null;
+  window: MaintenanceWindow | null;
+  dynamic: boolean;
+  dynamicForHours: number;
+  autoRollback: boolean;
 }
 
 export interface RolloutDefaults {
@@ -21,6 +29,9 @@ export interface RolloutDefaults {
 }
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+/** Late joiners are taken this long by default, hours. */
+const DEFAULT_DYNAMIC_HOURS = 24;
 
 const requestSchema = z
   .object({
@@ -44,8 +55,36 @@ const requestSchema = z
     maxFailures: z.number({ error: 'must be an integer >= 0' }).int('must be an integer >= 0').min(0, 'must be an integer >= 0').max(1_000_000).optional(),
     bootTimeoutSec: z.number({ error: 'must be an integer 1-3600 (seconds)' }).int('must be an integer 1-3600 (seconds)').min(1, 'must be an integer 1-3600 (seconds)').max(3600, 'must be an integer 1-3600 (seconds)').optional(),
     dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+    startAt: z
+      .string({ error: 'must be an RFC3339 date-time such as 2026-12-01T02:00:00Z' })
+      .regex(RFC3339, 'must be an RFC3339 date-time such as 2026-12-01T02:00:00Z')
+      .refine((t) => Number.isFinite(Date.parse(t)), 'must be an RFC3339 date-time such as 2026-12-01T02:00:00Z')
+      .optional(),
+    window: z
+      .object(
+        {
+          days: z
+            .array(z.enum(WEEKDAYS, { error: `days are ${WEEKDAYS.join(', ')}` }), { error: `an array of ${WEEKDAYS.join(', ')}` })
+            .min(1, `give at least one of ${WEEKDAYS.join(', ')}`),
+          from: z.string({ error: 'a local time "HH:MM" (24 h)' }).refine((t) => parseClock(t) !== null, 'a local time "HH:MM" (24 h), e.g. "02:00"'),
+          to: z.string({ error: 'a local time "HH:MM" (24 h)' }).refine((t) => parseClock(t) !== null, 'a local time "HH:MM" (24 h), e.g. "05:00"'),
+          timezone: z.string().refine(isValidTimezone, 'an IANA time zone such as "UTC" or "Europe/Berlin"').optional(),
+        },
+        { error: 'an object {days: ["mon", ...], from: "02:00", to: "05:00", timezone?}' },
+      )
+      .strict()
+      .optional(),
+    dynamic: z.boolean({ error: 'must be true or false' }).optional(),
+    dynamicForHours: z.number({ error: 'must be a number of hours, more than 0 and at most 720' }).positive('must be a number of hours, more than 0 and at most 720').max(720, 'must be a number of hours, more than 0 and at most 720').optional(),
+    autoRollback: z.boolean({ error: 'must be true or false' }).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.dynamic && (!r.target?.labels || Object.keys(r.target.labels).length === 0 || r.target.ips)) {
+      ctx.addIssue({ code: 'custom', path: ['dynamic'], message: 'a dynamic rollout must target labels (target.labels), without target.ips' });
+    }
+    if (r.dynamicForHours !== undefined && !r.dynamic) ctx.addIssue({ code: 'custom', path: ['dynamicForHours'], message: 'only with dynamic: true' });
+  });
 
 /** The `POST /api/rollouts` body; also shown in the OpenAPI document (api/openapi/route-docs.ts). */
 export { requestSchema as rolloutRequestSchema };
@@ -53,7 +92,10 @@ export { requestSchema as rolloutRequestSchema };
 /** Validates a `POST /api/rollouts` body; every problem is reported at once, each with its field. */
 export function parseRolloutRequest(body: unknown, defaults: RolloutDefaults): RolloutRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new GatewayError('invalid_rollout', 'Send a JSON object {firmwareId, target: {labels?, ips?}, batchSize?, maxFailures?, bootTimeoutSec?, dryRun?}.');
+    throw new GatewayError(
+      'invalid_rollout',
+      'Send a JSON object {firmwareId, target: {labels?, ips?}, batchSize?, maxFailures?, bootTimeoutSec?, dryRun?, startAt?, window?, dynamic?, dynamicForHours?, autoRollback?}.',
+    );
   }
   const result = requestSchema.safeParse(body);
   if (!result.success) {
@@ -74,6 +116,11 @@ export function parseRolloutRequest(body: unknown, defaults: RolloutDefaults): R
     maxFailures: r.maxFailures ?? defaults.maxFailures,
     bootTimeoutSec: r.bootTimeoutSec ?? defaults.bootTimeoutSec,
     dryRun: r.dryRun ?? false,
+    startAt: r.startAt ? new Date(r.startAt).toISOString() : null,
+    window: r.window ? { days: r.window.days, from: r.window.from, to: r.window.to, timezone: r.window.timezone ?? 'UTC' } : null,
+    dynamic: r.dynamic ?? false,
+    dynamicForHours: r.dynamicForHours ?? DEFAULT_DYNAMIC_HOURS,
+    autoRollback: r.autoRollback ?? false,
   };
 }
 
@@ -95,6 +142,10 @@ export function planRollout(
   primaryIp: string | null,
   expectedVersion: string | null,
   batchSize: number,
+  /** Inflated image size, bytes: a node without room for it is skipped with the reason (issue 17 §2). */
+  imageBytes: number | null = null,
+  /** A dynamic rollout may start with no node matching yet: late joiners are its point. */
+  allowEmpty = false,
 ): Plan {
   if (target.ips) {
     const unknown = target.ips.filter((ip) => !known.some((n) => n.ip === ip));
@@ -107,28 +158,45 @@ export function planRollout(
       (!target.ips || target.ips.includes(n.ip)) &&
       Object.entries(target.labels ?? {}).every(([k, v]) => n.labels[k] === v),
   );
-  if (matched.length === 0) {
+  if (matched.length === 0 && !allowEmpty) {
     const labels = Object.entries(target.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
     throw new GatewayError('invalid_rollout', `no known node matches the target${labels ? ` (labels ${labels})` : ''}; see GET /api/discovery/nodes`);
   }
   const byAddress = [...matched].sort((a, b) => ipOrder(a.ip) - ipOrder(b.ip));
-  const toUpdate = byAddress.filter((n) => n.status === 'ACTIVE' && !(expectedVersion !== null && n.version === expectedVersion));
+  const skipReason = (n: NodeRecord): string | null => planSkipReason(n, expectedVersion, imageBytes);
+  const toUpdate = byAddress.filter((n) => skipReason(n) === null);
   const ordered = [...toUpdate.filter((n) => n.ip !== primaryIp), ...toUpdate.filter((n) => n.ip === primaryIp)];
   const skipped = byAddress.filter((n) => !toUpdate.includes(n));
   const nodes: RolloutNodeRecord[] = [...ordered, ...skipped].map((n, position) => {
-    const skip = !toUpdate.includes(n);
-    return {
-      position,
-      hostname: n.hostname,
-      ip: n.ip,
-      state: skip ? 'skipped' : 'pending',
-      progress: 0,
-      error: skip ? (n.status !== 'ACTIVE' ? `the node was ${n.status} when the rollout was planned` : `already on version ${n.version}`) : null,
-      attempts: 0,
-      previousVersion: n.version,
-    };
+    const why = skipReason(n);
+    return newNodeRecord(n, position, why);
   });
   return { nodes, batches: batchesOf(ordered.map((n) => n.ip), primaryIp, batchSize) };
+}
+
+/** Why a node is not updated (not ACTIVE, already on the version, no room for the image), or null. */
+export function planSkipReason(n: NodeRecord, expectedVersion: string | null, imageBytes: number | null): string | null {
+  if (n.status !== 'ACTIVE') return `the node was ${n.status} when the rollout was planned`;
+  if (expectedVersion !== null && n.version === expectedVersion) return `already on version ${n.version}`;
+  if (imageBytes !== null) return doesNotFit(imageBytes, n.resources);
+  return null;
+}
+
+/** A rollout's record of one node: pending, or skipped with `skipped`'s reason. */
+export function newNodeRecord(n: NodeRecord, position: number, skipped: string | null): RolloutNodeRecord {
+  return {
+    position,
+    hostname: n.hostname,
+    ip: n.ip,
+    state: skipped !== null ? 'skipped' : 'pending',
+    progress: 0,
+    error: skipped,
+    attempts: 0,
+    previousVersion: n.version,
+    firmwareId: null,
+    expectedVersion: null,
+    previousFirmwareId: null,
+  };
 }
 
 /** Pending addresses in batches of `batchSize`, the primary alone at the end. */

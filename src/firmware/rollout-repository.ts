@@ -1,5 +1,13 @@
 import type { SqliteDatabase } from '../store/sqlite.js';
-import type { FirmwareSummary, RolloutNodeState, RolloutStatus, RolloutTarget, RolloutView } from './rollout-types.js';
+import {
+  DEFAULT_ROLLOUT_OPTIONS,
+  type FirmwareSummary,
+  type RolloutNodeState,
+  type RolloutOptions,
+  type RolloutStatus,
+  type RolloutTarget,
+  type RolloutView,
+} from './rollout-types.js';
 
 /** A rollout as stored, with what the runner needs beyond the API view. */
 export interface RolloutRecord {
@@ -16,6 +24,7 @@ export interface RolloutRecord {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  options: RolloutOptions;
 }
 
 export interface RolloutNodeRecord {
@@ -28,6 +37,12 @@ export interface RolloutNodeRecord {
   /** Uploads started for this node (a node caught mid-update by a crash is retried once). */
   attempts: number;
   previousVersion: string | null;
+  /** This node's own image (a rollback), or null for the rollout's. */
+  firmwareId: string | null;
+  /** With firmwareId: the version the node must come back on. */
+  expectedVersion: string | null;
+  /** The stored image the node ran before this rollout updated it, when known (for rollbacks). */
+  previousFirmwareId: string | null;
 }
 
 interface RolloutRow {
@@ -44,6 +59,7 @@ interface RolloutRow {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  options: string;
 }
 
 interface NodeRow {
@@ -55,10 +71,13 @@ interface NodeRow {
   error: string | null;
   attempts: number;
   previous_version: string | null;
+  firmware_id: string | null;
+  expected_version: string | null;
+  previous_firmware_id: string | null;
 }
 
-export type NodePatch = Partial<Pick<RolloutNodeRecord, 'ip' | 'state' | 'progress' | 'error' | 'attempts' | 'previousVersion'>>;
-export type RolloutPatch = Partial<Pick<RolloutRecord, 'status' | 'error' | 'startedAt' | 'finishedAt'>>;
+export type NodePatch = Partial<Pick<RolloutNodeRecord, 'ip' | 'state' | 'progress' | 'error' | 'attempts' | 'previousVersion' | 'previousFirmwareId'>>;
+export type RolloutPatch = Partial<Pick<RolloutRecord, 'status' | 'error' | 'startedAt' | 'finishedAt'>> & { options?: Partial<RolloutOptions> };
 
 const NODE_COLUMNS: Record<keyof NodePatch, string> = {
   ip: 'ip',
@@ -67,8 +86,9 @@ const NODE_COLUMNS: Record<keyof NodePatch, string> = {
   error: 'error',
   attempts: 'attempts',
   previousVersion: 'previous_version',
+  previousFirmwareId: 'previous_firmware_id',
 };
-const ROLLOUT_COLUMNS: Record<keyof RolloutPatch, string> = {
+const ROLLOUT_COLUMNS: Record<Exclude<keyof RolloutPatch, 'options'>, string> = {
   status: 'status',
   error: 'error',
   startedAt: 'started_at',
@@ -85,14 +105,9 @@ export class RolloutRepository {
 
   insert(rollout: RolloutRecord, nodes: RolloutNodeRecord[]): void {
     const insertRollout = this.db.prepare(
-      `INSERT INTO rollouts (id, firmware_id, firmware, expected_version, status, target, batch_size, max_failures, boot_timeout_sec, error, created_at, started_at, finished_at)
-       VALUES (@id, @firmware_id, @firmware, @expected_version, @status, @target, @batch_size, @max_failures, @boot_timeout_sec, @error, @created_at, @started_at, @finished_at)`,
+      `INSERT INTO rollouts (id, firmware_id, firmware, expected_version, status, target, batch_size, max_failures, boot_timeout_sec, error, created_at, started_at, finished_at, options)
+       VALUES (@id, @firmware_id, @firmware, @expected_version, @status, @target, @batch_size, @max_failures, @boot_timeout_sec, @error, @created_at, @started_at, @finished_at, @options)`,
     );
-    const insertNode = this.db.prepare(
-      `INSERT INTO rollout_nodes (rollout_id, position, hostname, ip, state, progress, error, attempts, previous_version, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const now = new Date().toISOString();
     this.db.transaction(() => {
       insertRollout.run({
         id: rollout.id,
@@ -108,11 +123,39 @@ export class RolloutRepository {
         created_at: rollout.createdAt,
         started_at: rollout.startedAt,
         finished_at: rollout.finishedAt,
+        options: JSON.stringify(rollout.options),
       });
+      this.addNodes(rollout.id, nodes);
+    })();
+  }
+
+  /** Adds nodes to a rollout (planning, late joiners of a dynamic rollout). */
+  addNodes(rolloutId: string, nodes: RolloutNodeRecord[]): void {
+    const insertNode = this.db.prepare(
+      `INSERT INTO rollout_nodes (rollout_id, position, hostname, ip, state, progress, error, attempts, previous_version, updated_at, firmware_id, expected_version, previous_firmware_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
       for (const n of nodes) {
-        insertNode.run(rollout.id, n.position, n.hostname, n.ip, n.state, n.progress, n.error, n.attempts, n.previousVersion, now);
+        insertNode.run(rolloutId, n.position, n.hostname, n.ip, n.state, n.progress, n.error, n.attempts, n.previousVersion, now, n.firmwareId, n.expectedVersion, n.previousFirmwareId);
       }
     })();
+  }
+
+  /**
+   * The stored image a node ran before, from the rollouts' own records: the
+   * latest rollout that updated it to `version` (null when none did).
+   */
+  firmwareThatInstalled(hostname: string, version: string): string | null {
+    const row = this.db
+      .prepare(
+        `SELECT coalesce(n.firmware_id, r.firmware_id) AS fw FROM rollout_nodes n JOIN rollouts r ON r.id = n.rollout_id
+          WHERE n.hostname = ? AND n.state = 'succeeded' AND coalesce(n.expected_version, r.expected_version) = ?
+          ORDER BY n.updated_at DESC LIMIT 1`,
+      )
+      .get(hostname, version) as { fw: string } | undefined;
+    return row?.fw ?? null;
   }
 
   get(id: string): RolloutRecord | undefined {
@@ -141,14 +184,25 @@ export class RolloutRepository {
       error: r.error,
       attempts: r.attempts,
       previousVersion: r.previous_version,
+      firmwareId: r.firmware_id,
+      expectedVersion: r.expected_version,
+      previousFirmwareId: r.previous_firmware_id,
     }));
   }
 
   updateRollout(id: string, patch: RolloutPatch): void {
-    const keys = Object.keys(patch) as Array<keyof RolloutPatch>;
-    if (keys.length === 0) return;
-    const sets = keys.map((k) => `${ROLLOUT_COLUMNS[k]} = @${k}`).join(', ');
-    this.db.prepare(`UPDATE rollouts SET ${sets} WHERE id = @id`).run({ ...patch, id });
+    const { options, ...columns } = patch;
+    const keys = Object.keys(columns) as Array<Exclude<keyof RolloutPatch, 'options'>>;
+    const sets = keys.map((k) => `${ROLLOUT_COLUMNS[k]} = @${k}`);
+    const params: Record<string, unknown> = { ...columns, id };
+    if (options) {
+      // Merged with what is stored, in the same statement.
+      const current = this.get(id)?.options ?? DEFAULT_ROLLOUT_OPTIONS;
+      sets.push('options = @options');
+      params.options = JSON.stringify({ ...current, ...options });
+    }
+    if (sets.length === 0) return;
+    this.db.prepare(`UPDATE rollouts SET ${sets.join(', ')} WHERE id = @id`).run(params);
   }
 
   updateNode(rolloutId: string, hostname: string, patch: NodePatch): void {
@@ -179,6 +233,16 @@ export class RolloutRepository {
       maxFailures: record.maxFailures,
       bootTimeoutSec: record.bootTimeoutSec,
       error: record.error,
+      startAt: record.options.startAt,
+      window: record.options.window,
+      dynamic: record.options.dynamic,
+      dynamicUntil: record.options.dynamicUntil,
+      autoRollback: record.options.autoRollback,
+      kind: record.options.kind,
+      parentId: record.options.parentId,
+      rollbackId: record.options.rollbackId,
+      waitingFor: record.finishedAt === null ? record.options.waitingFor : null,
+      nextRunAt: record.finishedAt === null ? record.options.nextRunAt : null,
     };
   }
 }
@@ -198,5 +262,6 @@ function toRecord(row: RolloutRow): RolloutRecord {
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    options: { ...DEFAULT_ROLLOUT_OPTIONS, ...(JSON.parse(row.options || '{}') as Partial<RolloutOptions>) },
   };
 }

@@ -8,7 +8,10 @@ import { sleepUnlessAborted } from '../util/concurrency.js';
 import type { FirmwareStore } from './firmware-store.js';
 import type { OtaService } from './ota-service.js';
 import type { NodePatch, RolloutNodeRecord, RolloutRecord, RolloutRepository } from './rollout-repository.js';
-import { ACTIVE_ROLLOUT_STATUSES, IN_FLIGHT_STATES, SETTLED_STATES } from './rollout-types.js';
+import { doesNotFit } from './flash-fit.js';
+import { nextRunAt } from './maintenance-window.js';
+import { newNodeRecord, planSkipReason } from './rollout-planner.js';
+import { ACTIVE_ROLLOUT_STATUSES, IN_FLIGHT_STATES, SETTLED_STATES, type RolloutWaiting } from './rollout-types.js';
 
 export interface RunContext {
   repo: RolloutRepository;
@@ -19,6 +22,14 @@ export interface RunContext {
   client: NodeClient;
   bus: GatewayEventBus;
   logger: Logger;
+  /** Now, ms since the epoch: schedules, windows and late-joiner deadlines read it (tests inject one). */
+  clock: () => number;
+  /** How often a scheduled or dynamic rollout looks at the clock and the registry again, ms. */
+  scheduleCheckMs: number;
+  /** The other active rollout that has this node still to do, if any (late joiners are never taken from another rollout). */
+  ownedElsewhere: (hostname: string, rolloutId: string) => string | null;
+  /** autoRollback: starts the rollback of a rollout that failed its threshold. */
+  rollBack: (rolloutId: string) => void;
 }
 
 /** Upload progress is written and announced at most this often per node. */
@@ -46,6 +57,14 @@ export class RolloutRun {
   private wakeUp: (() => void) | undefined;
   private done: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  /** Resolves on cancel: the loop stops waiting for its batch (issue 17 §4: cancel ends the rollout at once). */
+  private cancelled = false;
+  private onCancel: (() => void) | undefined;
+  private readonly cancelSignal = new Promise<void>((resolve) => {
+    this.onCancel = resolve;
+  });
+  /** Node updates still running after the loop stopped waiting for them (cancel). */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(
     readonly id: string,
@@ -56,7 +75,8 @@ export class RolloutRun {
   }
 
   start(): Promise<void> {
-    this.done = this.loop().catch((err: unknown) => {
+    this.done = this.loop()
+      .catch((err: unknown) => {
       if (this.shutdown.signal.aborted) return;
       // A bug must not leave the rollout silently stuck: record it.
       this.log.error({ err }, 'rollout runner failed');
@@ -64,7 +84,10 @@ export class RolloutRun {
       if (rec && rec.finishedAt === null) {
         this.setRollout({ status: 'failed', error: `internal error: ${(err as Error).message}`, finishedAt: now() });
       }
-    });
+    })
+      // Nodes the cancel cut off are still watched until they return (bounded by the boot timeout).
+      .then(() => Promise.allSettled([...this.background]))
+      .then(() => undefined);
     return this.done;
   }
 
@@ -77,7 +100,9 @@ export class RolloutRun {
 
   /** Cancel: uploads in progress stop at once; nodes already rebooting are still watched to record the truth. */
   abortUploads(): void {
+    this.cancelled = true;
     this.uploads.abort(new GatewayError('conflict', 'the rollout was cancelled'));
+    this.onCancel?.();
     this.wake();
   }
 
@@ -104,22 +129,117 @@ export class RolloutRun {
         await this.sleep();
         continue;
       }
-      if (rec.status !== 'running' && rec.status !== 'pending') {
+      if (!ACTIVE_ROLLOUT_STATUSES.includes(rec.status)) {
         // failed or cancelled (pending nodes already skipped), or succeeded: close the record.
-        if (this.ctx.repo.nodes(this.id).some((n) => n.state === 'pending')) this.skipPending(`not updated: the rollout ${rec.status}`);
-        if (rec.finishedAt === null) this.setRollout({ finishedAt: now() });
+        const nodes = this.ctx.repo.nodes(this.id);
+        if (nodes.some((n) => n.state === 'pending')) this.skipPending(`not updated: the rollout ${rec.status}`);
+        if (rec.status === 'cancelled') this.markInFlightCancelled(nodes);
+        if (rec.finishedAt === null) this.setRollout({ finishedAt: now(), options: { waitingFor: null, nextRunAt: null } });
         this.log.info({ status: rec.status }, 'rollout finished');
+        if (rec.status === 'failed' && rec.options.autoRollback && rec.options.rollbackId === null) this.ctx.rollBack(this.id);
         return;
       }
-      const nodes = this.ctx.repo.nodes(this.id);
+      let nodes = this.ctx.repo.nodes(this.id);
       if (this.checkThreshold(rec, nodes)) continue;
+      if (rec.options.dynamic) nodes = this.takeJoiners(rec, nodes);
       const batch = this.nextBatch(nodes, rec.batchSize);
       if (batch.length === 0) {
-        this.setRollout({ status: 'succeeded', finishedAt: now() });
+        const until = rec.options.dynamicUntil ? Date.parse(rec.options.dynamicUntil) : 0;
+        if (rec.options.dynamic && this.ctx.clock() < until) {
+          // Open for late joiners (issue 17 §6) until dynamicUntil.
+          this.setWaiting(rec, 'joiners', null);
+          await this.sleepFor(this.ctx.scheduleCheckMs);
+          continue;
+        }
+        this.setRollout({ status: 'succeeded', finishedAt: now(), options: { waitingFor: null, nextRunAt: null } });
         continue;
       }
+      if (!(await this.gate(rec))) continue;
       this.log.info({ batch: batch.map((n) => n.ip) }, 'rollout batch starting');
-      await Promise.all(batch.map((node) => this.updateNode(rec, node)));
+      const work = Promise.all(batch.map((node) => this.updateNode(rec, node)));
+      this.background.add(work);
+      void work.finally(() => this.background.delete(work));
+      await Promise.race([work, this.cancelSignal]);
+    }
+  }
+
+  /**
+   * Start time and maintenance window (issue 17 §5): true when a batch may
+   * start now; otherwise the rollout is `scheduled` (with when it runs next)
+   * and this waits a little before the loop looks again. A window closing
+   * while a batch runs lets that batch finish; the next one waits.
+   */
+  private async gate(rec: RolloutRecord): Promise<boolean> {
+    const { startAt, window } = rec.options;
+    if (!startAt && !window) return true;
+    const t = this.ctx.clock();
+    const next = nextRunAt(startAt, window, t);
+    if (next !== null && next <= t) {
+      if (rec.status !== 'running' || rec.options.waitingFor !== null) {
+        this.log.info({ window }, 'rollout may run: its start time passed and its window is open');
+        this.setRollout({ status: 'running', startedAt: rec.startedAt ?? now(), options: { waitingFor: null, nextRunAt: null } });
+      }
+      return true;
+    }
+    const waitingFor: RolloutWaiting = startAt && Date.parse(startAt) > t ? 'start' : 'window';
+    const nextIso = next === null ? null : new Date(next).toISOString();
+    if (rec.status !== 'scheduled' || rec.options.waitingFor !== waitingFor || rec.options.nextRunAt !== nextIso) {
+      this.log.info({ waitingFor, nextRunAt: nextIso }, 'rollout scheduled: waiting for its start time or its window');
+      this.setRollout({ status: 'scheduled', options: { waitingFor, nextRunAt: nextIso } });
+    }
+    await this.sleepFor(this.ctx.scheduleCheckMs);
+    return false;
+  }
+
+  private setWaiting(rec: RolloutRecord, waitingFor: RolloutWaiting, nextRunAtIso: string | null): void {
+    if (rec.options.waitingFor === waitingFor && rec.options.nextRunAt === nextRunAtIso) return;
+    this.setRollout({ options: { waitingFor, nextRunAt: nextRunAtIso } });
+  }
+
+  /**
+   * Late joiners (issue 17 §6): ACTIVE nodes with the target's labels, not on
+   * the image's version and not in this rollout yet (or skipped because they
+   * were offline when it was planned), become pending for the next batch.
+   */
+  private takeJoiners(rec: RolloutRecord, nodes: RolloutNodeRecord[]): RolloutNodeRecord[] {
+    if (!rec.options.dynamicUntil || this.ctx.clock() >= Date.parse(rec.options.dynamicUntil)) return nodes;
+    const labels = rec.target.labels ?? {};
+    let imageBytes: number | null = null;
+    try {
+      imageBytes = this.ctx.store.get(rec.firmwareId).imageBytes;
+    } catch {
+      return nodes; // the image is gone: the next batch fails on it anyway
+    }
+    const byHost = new Map(nodes.map((n) => [n.hostname, n]));
+    const added: RolloutNodeRecord[] = [];
+    let position = nodes.reduce((max, n) => Math.max(max, n.position), -1) + 1;
+    for (const live of this.ctx.registry.list()) {
+      if (live.status !== 'ACTIVE' || !Object.entries(labels).every(([k, v]) => live.labels[k] === v)) continue;
+      if (rec.expectedVersion !== null && live.version === rec.expectedVersion) continue;
+      const known = byHost.get(live.hostname);
+      if (known && !(known.state === 'skipped' && known.attempts === 0 && /^the node was (INACTIVE|DEAD)/.test(known.error ?? ''))) continue;
+      if (this.ctx.ownedElsewhere(live.hostname, this.id)) continue;
+      const why = planSkipReason(live, rec.expectedVersion, imageBytes);
+      if (known) {
+        this.log.info({ hostname: live.hostname, nodeIp: live.ip }, 'a node offline at planning is back: joins the rollout');
+        this.setNode(known, { state: 'pending', ip: live.ip, error: null, previousVersion: live.version });
+        continue;
+      }
+      const record = newNodeRecord(live, position++, why);
+      added.push(record);
+      this.log.info({ hostname: live.hostname, nodeIp: live.ip, skipped: why }, 'a late joiner enters the dynamic rollout');
+    }
+    if (added.length === 0) return byHost.size === nodes.length ? this.ctx.repo.nodes(this.id) : nodes;
+    this.ctx.repo.addNodes(this.id, added);
+    for (const n of added) this.announceNode(n);
+    return this.ctx.repo.nodes(this.id);
+  }
+
+  /** Cancel: nodes caught mid-update are recorded cancelled now; their watch records what they run when they return. */
+  markInFlightCancelled(nodes: RolloutNodeRecord[] = this.ctx.repo.nodes(this.id)): void {
+    for (const n of nodes.filter((x) => IN_FLIGHT_STATES.includes(x.state))) {
+      const what = n.state === 'uploading' ? 'its upload was cut off' : `it was ${n.state}`;
+      this.setNode(n, { state: 'cancelled', error: `cancelled while ${what}; what it runs is checked when it returns` });
     }
   }
 
@@ -162,14 +282,25 @@ export class RolloutRun {
     }
     const previousVersion = live.version;
     const previousUptime = live.uptime;
-    this.setNode(node, { state: 'uploading', progress: 0, error: null, ip: live.ip, attempts: node.attempts + 1, previousVersion });
+    const expectedVersion = node.firmwareId ? node.expectedVersion : rec.expectedVersion;
     let image;
     try {
-      image = store.getStored(rec.firmwareId);
+      image = store.getStored(node.firmwareId ?? rec.firmwareId);
     } catch (err) {
       this.nodeFailed(node, (err as Error).message);
       return;
     }
+    // Issue 17 §2: checked again with what the node reports now, before a byte is sent.
+    const noRoom = doesNotFit(image.imageBytes, live.resources);
+    if (noRoom) {
+      this.log.warn({ nodeIp: live.ip, hostname: node.hostname, reason: noRoom }, 'rollout node skipped: the image does not fit');
+      this.setNode(node, { state: 'skipped', ip: live.ip, error: noRoom });
+      return;
+    }
+    // What it ran before, from the rollouts' own records, else the store (issue 17 §7: rollbacks).
+    const previousFirmwareId =
+      previousVersion === null ? null : (this.ctx.repo.firmwareThatInstalled(node.hostname, previousVersion) ?? store.findByNodeVersion(previousVersion, image.name)?.id ?? null);
+    this.setNode(node, { state: 'uploading', progress: 0, error: null, ip: live.ip, attempts: node.attempts + 1, previousVersion, previousFirmwareId });
     let lastWrite = 0;
     let lastPercent = 0;
     /** Bytes of the image handed to the connection so far. */
@@ -178,7 +309,7 @@ export class RolloutRun {
     try {
       result = await ota.upload(
         live,
-        { path: image.path, size: image.size, sha256: image.sha256, filename: `${image.name}-${image.version}.bin`, version: rec.expectedVersion },
+        { path: image.path, size: image.size, sha256: image.sha256, filename: `${image.name}-${image.version}.${image.compressed ? 'bin.gz' : 'bin'}`, version: expectedVersion },
         {
           signal: this.uploads.signal,
           onProgress: (sent, total) => {
@@ -198,9 +329,10 @@ export class RolloutRun {
       if (this.uploads.signal.aborted) {
         if (handedOver < image.size) {
           // Part of the image never left the gateway: the node cannot have a complete image.
-          this.setNode(node, { state: 'skipped', error: 'upload cancelled: the node kept its previous firmware' });
+          this.setNode(node, { state: 'cancelled', error: `upload cancelled: the node kept its previous firmware${previousVersion ? ` (${previousVersion})` : ''}` });
         } else {
-          await this.settleCutUpload(rec, node, live.ip, previousVersion, previousUptime);
+          this.setNode(node, { state: 'cancelled', error: 'upload cut off by the cancel after the last byte left; what the node runs is checked when it returns' });
+          await this.settleCutUpload(rec, node, live.ip, expectedVersion, previousVersion, previousUptime);
         }
         return;
       }
@@ -216,20 +348,23 @@ export class RolloutRun {
     try {
       outcome = await ota.verify({
         node: { ip: live.ip, hostname: node.hostname },
-        expectedVersion: rec.expectedVersion,
+        expectedVersion,
         previousVersion,
         previousUptime,
         timeoutMs: rec.bootTimeoutSec * 1000,
         total: image.size,
         signal: this.shutdown.signal,
-        onReturned: (ip) => this.setNode(node, { state: 'verifying', ip }),
+        onReturned: (ip) => {
+          if (!this.cancelled) this.setNode(node, { state: 'verifying', ip });
+        },
       });
     } catch (err) {
       if (this.stopping) return;
       throw err;
     }
-    if (outcome.verified) this.setNode(node, { state: 'succeeded', ip: outcome.ip, error: null });
-    else this.nodeFailed(node, `the node ${outcome.reason}`, outcome.ip);
+    const late = this.cancelled ? ' (after the rollout was cancelled)' : '';
+    if (outcome.verified) this.setNode(node, { state: 'succeeded', ip: outcome.ip, error: this.cancelled ? `updated before the cancel: the node ${outcome.reason}` : null });
+    else this.nodeFailed(node, `the node ${outcome.reason}${late}`, outcome.ip);
   }
 
   /**
@@ -238,12 +373,19 @@ export class RolloutRun {
    * flashes and reboots: watch it (up to the boot timeout) before recording
    * what it runs.
    */
-  private async settleCutUpload(rec: RolloutRecord, node: RolloutNodeRecord, ip: string, previousVersion: string | null, previousUptime: number | null): Promise<void> {
+  private async settleCutUpload(
+    rec: RolloutRecord,
+    node: RolloutNodeRecord,
+    ip: string,
+    expectedVersion: string | null,
+    previousVersion: string | null,
+    previousUptime: number | null,
+  ): Promise<void> {
     let outcome;
     try {
       outcome = await this.ctx.ota.verify({
         node: { ip, hostname: node.hostname },
-        expectedVersion: rec.expectedVersion,
+        expectedVersion,
         previousVersion,
         previousUptime,
         timeoutMs: rec.bootTimeoutSec * 1000,
@@ -260,7 +402,8 @@ export class RolloutRun {
     } else if (outcome.kind === 'not-back') {
       this.setNode(node, { state: 'failed', ip: outcome.ip, error: `upload cancelled; the node ${outcome.reason}` });
     } else {
-      this.setNode(node, { state: 'skipped', ip: outcome.ip, error: 'upload cancelled: the node kept its previous firmware' });
+      const runs = outcome.version ?? previousVersion;
+      this.setNode(node, { state: 'cancelled', ip: outcome.ip, error: `upload cancelled: the node kept its previous firmware${runs ? ` (${runs})` : ''}` });
     }
   }
 
@@ -314,7 +457,7 @@ export class RolloutRun {
     try {
       outcome = await this.ctx.ota.verify({
         node: { ip: live.ip, hostname: node.hostname },
-        expectedVersion: rec.expectedVersion,
+        expectedVersion: node.firmwareId ? node.expectedVersion : rec.expectedVersion,
         previousVersion: node.previousVersion,
         previousUptime: uptime,
         timeoutMs: rec.bootTimeoutSec * 1000,
@@ -393,6 +536,20 @@ export class RolloutRun {
     if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       this.wakeUp = resolve;
+    });
+  }
+
+  /** Sleeps `ms`, or less when woken (pause/resume/cancel/stop). */
+  private sleepFor(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.wakeUp === done) this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
     });
   }
 }

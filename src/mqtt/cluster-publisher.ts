@@ -91,6 +91,18 @@ export class ClusterPublisher {
     this.timer.unref();
   }
 
+  /**
+   * Home Assistant came (back) online (its birth message on `<discovery prefix>/status`):
+   * it may have lost its entities, so every node's discovery is published again.
+   * https://www.home-assistant.io/integrations/mqtt/#birth-and-last-will-messages
+   */
+  republishDiscovery(): void {
+    if (!this.homeAssistant || !this.mqtt.connected) return;
+    this.homeAssistant.reset();
+    for (const node of this.registry.list()) this.homeAssistant.announce(node);
+    this.logger.info({ nodes: this.registry.size }, 'Home Assistant is online: discovery published again');
+  }
+
   /** Publishes `offline` before a clean shutdown (a clean DISCONNECT discards the will). */
   stop(): void {
     for (const off of this.offs.splice(0)) off();

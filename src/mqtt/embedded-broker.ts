@@ -15,7 +15,21 @@ export interface EmbeddedBrokerOptions {
   password?: string;
   /** Log every connection and publication at info (the stand-alone `npm run mqtt:broker -verbose`). */
   logTraffic?: boolean;
+  /** Largest MQTT packet accepted, bytes (advertised to MQTT 5 clients in CONNACK); default 1 MiB. */
+  maxPacketBytes?: number;
+  /** Longest MQTT 5 session expiry granted, seconds (longer requests are clamped and told so); default 1 day. */
+  maxSessionExpirySeconds?: number;
 }
+
+/** Defaults that bound what one client can make the broker hold. */
+export const EMBEDDED_BROKER_DEFAULTS = {
+  maxPacketBytes: 1024 * 1024, // bytes
+  maxSessionExpirySeconds: 86_400, // s
+  /** Sessions waiting to expire (and delayed wills) kept at most; more are expired at once. */
+  pendingSessions: 10_000,
+  /** Topic aliases an MQTT 5 client may set up on its publications. */
+  topicAliasMaximum: 32,
+} as const;
 
 export interface EmbeddedBrokerStats {
   host: string;
@@ -28,7 +42,8 @@ export interface EmbeddedBrokerStats {
 /**
  * The broker built into the gateway (`-mqtt embedded`, issue 3): an
  * in-process aedes broker on TCP and, optionally, WebSocket, so the bridge
- * works on a machine with nothing installed. aedes speaks MQTT 3.1/3.1.1.
+ * works on a machine with nothing installed. aedes 2 (a pre-release, pinned:
+ * docs/mqtt.md) speaks MQTT 3.1, 3.1.1 and 5.0 (issue 19).
  */
 export class EmbeddedBroker {
   private broker: Aedes | undefined;
@@ -65,19 +80,35 @@ export class EmbeddedBroker {
       drainTimeout: 10_000, // ms
       concurrency: 1000,
       heartbeatInterval: 60_000, // ms, $SYS heartbeat
+      maximumPacketSize: this.options.maxPacketBytes ?? EMBEDDED_BROKER_DEFAULTS.maxPacketBytes,
+      sessionExpiryIntervalLimit: this.options.maxSessionExpirySeconds ?? EMBEDDED_BROKER_DEFAULTS.maxSessionExpirySeconds,
+      pendingSessionsLimit: EMBEDDED_BROKER_DEFAULTS.pendingSessions,
+      topicAliasMaximum: EMBEDDED_BROKER_DEFAULTS.topicAliasMaximum,
     });
     this.broker = broker;
+    // MQTT 3.1 client ids are 1-23 characters (MQTT 3.1 §3.1, "Client Identifier"): an empty
+    // one is refused with CONNACK 0x02 like Mosquitto does. aedes checks only the upper bound
+    // for 3.1, and the 3.1.1 (MQTT-3.1.3-8) and 5.0 (MQTT-3.1.3-6, assigned ids) rules itself.
+    // The id it generated is in place by authentication time, so the CONNECT is noted here.
+    const emptyMqtt31Id = new WeakSet<object>();
+    broker.preConnect = (client, packet, done) => {
+      if (packet.protocolVersion === 3 && (packet.clientId ?? '').length === 0) emptyMqtt31Id.add(client);
+      done(null, true);
+    };
     const { username, password } = this.options;
-    if (username !== undefined && password !== undefined) {
-      broker.authenticate = (_client, user, pass, done) => {
-        const ok = user === username && pass !== undefined && pass.toString() === password;
-        if (ok) done(null, true);
-        else {
-          const err = Object.assign(new Error('bad user name or password'), { returnCode: 4 });
-          done(err as never, false);
-        }
-      };
-    }
+    const credentialsRequired = username !== undefined && password !== undefined;
+    broker.authenticate = (client, user, pass, done) => {
+      if (emptyMqtt31Id.has(client)) {
+        done(Object.assign(new Error('MQTT 3.1 needs a client id of 1-23 characters'), { returnCode: 2 }) as never, false);
+        return;
+      }
+      if (!credentialsRequired || (user === username && pass !== undefined && pass.toString() === password)) {
+        done(null, true);
+        return;
+      }
+      // 4 = bad user name or password; aedes sends it to MQTT 5 clients as reason code 0x86.
+      done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as never, false);
+    };
     broker.on('clientError', (client, err) => this.logger.debug({ clientId: client?.id, err: err.message }, 'embedded broker: client error'));
     if (this.options.logTraffic) {
       broker.on('client', (client) => this.logger.info({ clientId: client.id }, 'client connected'));
@@ -90,7 +121,16 @@ export class EmbeddedBroker {
 
     this.tcp = createTcpServer((socket) => {
       this.track(socket);
-      broker.handle(socket);
+      // The first bytes are looked at before aedes reads them: see unsupportedProtocolLevel().
+      socket.once('data', (first: Buffer) => {
+        if (unsupportedProtocolLevel(first)) {
+          socket.end(UNACCEPTABLE_PROTOCOL_CONNACK);
+          return;
+        }
+        socket.pause();
+        socket.unshift(first);
+        broker.handle(socket);
+      });
     });
     this.boundPort = await listen(this.tcp, this.options.port, this.options.host);
 
@@ -111,7 +151,7 @@ export class EmbeddedBroker {
       });
       this.boundWsPort = await listen(this.http, this.options.wsPort, this.options.host);
     }
-    this.logger.info({ host: this.options.host, port: this.boundPort, wsPort: this.boundWsPort, authentication: username !== undefined && password !== undefined }, 'embedded MQTT broker listening');
+    this.logger.info({ host: this.options.host, port: this.boundPort, wsPort: this.boundWsPort, authentication: credentialsRequired }, 'embedded MQTT broker listening');
   }
 
   async stop(): Promise<void> {
@@ -145,6 +185,29 @@ export class EmbeddedBroker {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }
+}
+
+/** CONNACK with return code 0x01, "unacceptable protocol version" (MQTT 3.1.1 §3.2.2.3). */
+const UNACCEPTABLE_PROTOCOL_CONNACK = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+
+/**
+ * A CONNECT whose protocol level is none of 3 (3.1), 4 (3.1.1) and 5 (5.0). MQTT-3.1.2-2 wants
+ * CONNACK 0x01 before the close; aedes' parser drops such a connection without a word, so the
+ * broker answers it itself. Anything that is not a complete enough CONNECT goes on to aedes.
+ */
+export function unsupportedProtocolLevel(chunk: Buffer): boolean {
+  if (chunk.length < 2 || chunk[0] !== 0x10) return false;
+  let at = 1;
+  while (at < chunk.length && at <= 4 && (chunk[at]! & 0x80) !== 0) at++; // remaining length, 1-4 bytes
+  at++;
+  if (at + 2 > chunk.length) return false;
+  const nameLength = chunk.readUInt16BE(at);
+  const levelAt = at + 2 + nameLength;
+  if (levelAt >= chunk.length) return false;
+  const name = chunk.subarray(at + 2, levelAt).toString('latin1');
+  if (name !== 'MQTT' && name !== 'MQIsdp') return false; // a wrong name: aedes closes (MQTT-3.1.2-1)
+  const level = chunk[levelAt]! & 0x7f; // the top bit marks a bridge
+  return level !== 3 && level !== 4 && level !== 5;
 }
 
 function listen(server: TcpServer | HttpServer, port: number, host: string): Promise<number> {

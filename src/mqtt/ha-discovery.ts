@@ -65,6 +65,11 @@ export class HomeAssistantDiscovery {
     this.nodeIdPrefix = `spore_${haId(options.gatewayId)}_`;
   }
 
+  /** Where Home Assistant publishes its birth (`online`) and last will (`offline`). */
+  get birthTopic(): string {
+    return `${this.options.discoveryPrefix}/status`;
+  }
+
   configTopic(hostname: string, key: string): string {
     return `${this.options.discoveryPrefix}/sensor/${this.nodeIdPrefix}${haId(hostname)}/${key}/config`;
   }

@@ -105,18 +105,21 @@ export class MqttService {
     const password = env.MQTT_PASSWORD || m.password;
 
     let url = m.url;
-    let protocolVersion = m.protocolVersion;
+    const protocolVersion = m.protocolVersion ?? defaultProtocolVersion(url);
     if (url === 'embedded') {
       this.broker = new EmbeddedBroker(
-        { host: m.embedded.host, port: m.embedded.port, ...(m.embedded.wsPort !== undefined ? { wsPort: m.embedded.wsPort } : {}), ...(username !== undefined && password !== undefined ? { username, password } : {}) },
+        {
+          host: m.embedded.host,
+          port: m.embedded.port,
+          ...(m.embedded.wsPort !== undefined ? { wsPort: m.embedded.wsPort } : {}),
+          ...(username !== undefined && password !== undefined ? { username, password } : {}),
+          maxPacketBytes: m.embedded.maxPacketBytes,
+          maxSessionExpirySeconds: m.embedded.maxSessionExpirySeconds,
+        },
         this.logger.child({ component: 'mqtt-broker' }),
       );
       await this.broker.start();
       url = this.broker.localUrl;
-      if (protocolVersion === 5) {
-        this.logger.warn('the embedded broker speaks MQTT 3.1.1; mqtt.protocolVersion 5 falls back to 4');
-        protocolVersion = 4;
-      }
     }
 
     const topics = new ClusterTopics(this.prefix);
@@ -180,6 +183,12 @@ export class MqttService {
         );
         this.commands = commands;
         bridge.handle(topics.commandFilter, 1, (t, p, packet) => commands.handle(t, p, packet));
+      }
+      if (homeAssistant) {
+        const publisher = this.publisher;
+        bridge.handle(homeAssistant.birthTopic, 1, (_t, payload) => {
+          if (payload.toString('utf8') === 'online') publisher.republishDiscovery();
+        });
       }
       this.publisher.start();
     }
@@ -261,4 +270,9 @@ export class MqttService {
     if (!Number.isInteger(n) || n < 1 || n > r.maxLimit) throw new GatewayError('bad_request', `${name} must be an integer from 1 to ${r.maxLimit}`);
     return n;
   }
+}
+
+/** The bridge speaks MQTT 5 to the embedded broker (aedes 2) and 3.1.1, which every broker speaks, to others. */
+export function defaultProtocolVersion(url: string): 4 | 5 {
+  return url === 'embedded' ? 5 : 4;
 }

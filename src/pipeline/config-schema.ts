@@ -65,7 +65,7 @@ export const pipelineSectionSchema = z
       }
     };
     list(p.connectors).forEach((c, i) => {
-      if (c.type === 'modbus-tcp' || c.type === 'opcua' || c.type === 'zwave') list(c.devices).forEach((d, j) => claim(d.id, i, ['connectors', i, 'devices', j, 'id'], false));
+      if (Array.isArray(c.devices)) list(c.devices).forEach((d, j) => claim(d.id, i, ['connectors', i, 'devices', j, 'id'], false));
       if (c.type === 'http') claim(c.device, i, ['connectors', i, 'device'], false);
       if (c.type === 'mqtt') list(c.subscribe).forEach((s, j) => claim(s.device, i, ['connectors', i, 'subscribe', j, 'device'], true));
     });

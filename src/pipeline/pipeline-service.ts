@@ -12,7 +12,7 @@ import { RecordStore, type PendingRecord } from './record-store.js';
 import { SINK_TYPES } from './sinks/index.js';
 import { TransformChain } from './transform-chain.js';
 import { TransformInversionError } from './transforms/transform.js';
-import type { ChannelSpec, ChannelValue, Connector, ConnectorState, DurableSink, LiveSink, PipelineRecord, Reading, Sink } from './types.js';
+import type { ChannelSpec, ChannelValue, Connector, DeviceHealth, ConnectorState, DurableSink, LiveSink, PipelineRecord, Reading, Sink } from './types.js';
 
 export interface PipelineDeps {
   config: PipelineConfig;
@@ -32,8 +32,10 @@ export interface DeviceView {
   /** The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake). */
   state?: string;
   /** `status`: the source's bad status (OPC UA, e.g. BadSensorFailure) while the value is bad; then `value` is null. */
-  channels: Array<{ name: string; value: ChannelValue | null; ts: string | null; writable: boolean; status?: string }>;
+  channels: Array<{ name: string; value: ChannelValue | null; ts: string | null; writable: boolean; unit: string | null; status?: string }>;
   lastRecord: { ts: string; seq: number } | null;
+  /** Per-device health on a shared line (field buses); null for connectors without it. */
+  health: DeviceHealth | null;
 }
 
 export interface PipelineStats {
@@ -82,6 +84,7 @@ export class PipelineService {
   private flushScheduled = false;
   private pruneTimer: NodeJS.Timeout | undefined;
   private running = false;
+  private readonly scanning = new Set<string>();
 
   constructor(private deps: PipelineDeps) {
     this.build();
@@ -123,7 +126,8 @@ export class PipelineService {
           },
           deviceOnline: (device) => {
             const owner = this.devices.get(device);
-            return owner !== undefined && owner.connector.state === 'connected';
+            // On a shared field-bus line the connector may be up while one device is failing.
+            return owner !== undefined && owner.connector.state === 'connected' && owner.connector.deviceHealth?.(device)?.state !== 'failing';
           },
           write: async (device, channel, value) => {
             await this.write(device, { channel, value });
@@ -294,6 +298,29 @@ export class PipelineService {
     return this.stats().connectors.find((c) => c.id === id)!;
   }
 
+  /**
+   * `POST /api/connectors/{id}/scan {from, to}`: the addresses on a field bus that answer, in
+   * order (issue 13 §2). One scan per connector at a time; the line's polls wait between probes.
+   */
+  async scanConnector(id: string, body: unknown): Promise<{ addresses: number[] }> {
+    this.requireEnabled();
+    const connector = this.connectors.get(id);
+    if (!connector) throw new GatewayError('not_found', `no connector "${id}"; connectors: ${[...this.connectors.keys()].join(', ')}`);
+    if (!connector.scan) throw new GatewayError('bad_request', `connector ${id} (${connector.type}) cannot scan; field buses can (mbus, mbus-tcp, modbus-rtu, modbus-rtu-tcp)`);
+    const { from, to } = (body && typeof body === 'object' ? body : {}) as { from?: unknown; to?: unknown };
+    const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 255;
+    if (!ok(from) || !ok(to) || from > to) throw new GatewayError('bad_request', 'Send {"from": <first address>, "to": <last address>}: integers, from <= to (M-Bus primary addresses 0-250, Modbus unit ids 1-247).');
+    if (this.scanning.has(id)) throw new GatewayError('conflict', `a scan of connector ${id} is already running`);
+    this.scanning.add(id);
+    try {
+      const addresses = await connector.scan(from, to);
+      this.deps.logger.info({ connector: id, from, to, found: addresses.length }, 'pipeline: bus scanned');
+      return { addresses };
+    } finally {
+      this.scanning.delete(id);
+    }
+  }
+
   /** Like the MQTT bridge's `mqtt_disabled`: the UI shows "not enabled" rather than an empty page. */
   private requireEnabled(): void {
     if (!this.enabled) throw new GatewayError('pipeline_disabled');
@@ -439,9 +466,10 @@ export class PipelineService {
       ...(state !== undefined ? { state } : {}),
       channels: this.specsOf(id, device.connector).map((c) => {
         const v = device.values.get(c.name);
-        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable, ...(v?.bad ? { status: v.bad } : {}) };
+        return { name: c.name, value: v?.value ?? null, ts: v?.ts ?? null, writable: c.writable, unit: c.unit ?? null, ...(v?.bad ? { status: v.bad } : {}) };
       }),
       lastRecord: last ? { ts: last.ts, seq: last.seq } : null,
+      health: device.connector.deviceHealth?.(id) ?? null,
     };
   }
 }

@@ -43,8 +43,20 @@ export interface ChannelSpec {
   name: string;
   transform: TransformSpec[];
   writable: boolean;
-  /** Engineering unit ("°C"), when configured. */
+  /** Engineering unit ("Wh", "°C", "m³/h"), when configured or known to the connector (M-Bus VIFs). */
   unit?: string | undefined;
+}
+
+/**
+ * The health of one device on a shared line (issue 13 §3): `failing` once a poll got no
+ * answer, `ok` again at the next answer; `unknown` before the first poll.
+ */
+export interface DeviceHealth {
+  state: 'ok' | 'failing' | 'unknown';
+  error: string | null;
+  consecutiveFailures: number;
+  /** RFC3339 of the last poll the device answered, or null. */
+  lastSuccess: string | null;
 }
 
 export interface DeviceSpec {
@@ -72,6 +84,13 @@ export interface Connector {
   write?(device: string, channel: string, value: ChannelValue): Promise<void>;
   /** Counts a problem found downstream (a transform refused a value) against this connector. */
   reportError?(message: string): void;
+  /** Per-device health, for connectors that poll several devices on one line. */
+  deviceHealth?(device: string): DeviceHealth | undefined;
+  /**
+   * Probes the bus for devices answering at primary addresses `from`..`to` (M-Bus, Modbus RTU),
+   * between the regular polls. Throws GatewayError device_unavailable when the line is down.
+   */
+  scan?(from: number, to: number): Promise<number[]>;
   /** A device's own state when the protocol knows it (Z-Wave: alive, dead, asleep, awake, unknown). */
   deviceState?(device: string): string | undefined;
   /** `GET /api/connectors/{id}/browse` (OPC UA): the children of a node of the server's address space. */

@@ -30,7 +30,9 @@ describe('firmware store (issue 4 §1)', () => {
     const res = await uploadFirmware(gw.url, image, { name: 'spore-base', version: '1.4.0', labels: '{"board":"esp01","channel":"beta"}' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const fw = res.body;
-    assert.deepEqual(Object.keys(fw).sort(), ['createdAt', 'id', 'labels', 'name', 'sha256', 'size', 'version']);
+    assert.deepEqual(Object.keys(fw).sort(), ['compressed', 'createdAt', 'id', 'imageBytes', 'labels', 'name', 'sha256', 'signature', 'signedBy', 'size', 'version']);
+    assert.equal(fw.signature, 'unsigned', 'no signature sent, none required: stored marked unsigned');
+    assert.equal(fw.imageBytes, fw.size);
     assert.equal(fw.name, 'spore-base');
     assert.equal(fw.version, '1.4.0');
     assert.equal(fw.size, image.length);

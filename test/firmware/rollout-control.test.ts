@@ -21,6 +21,8 @@ describe('rollouts: pause, resume, cancel (issue 4 §3)', () => {
 
   const post = (path: string) => http(`${suite.gw.url}${path}`, { method: 'POST' });
   const nodeIn = (r: any, state: string) => r.nodes.find((n: any) => n.state === state);
+  /** Ended, and every node the cancel cut off has been checked on its return (issue 17 §4). */
+  const checked = (r: any) => isTerminal(r) && r.nodes.every((n: any) => !/checked when it returns/.test(n.error ?? ''));
 
   it('pauses between nodes, resumes, and cancels mid-upload leaving untouched nodes untouched', async () => {
     const created = await http(`${suite.gw.url}/api/rollouts`, {
@@ -57,13 +59,14 @@ describe('rollouts: pause, resume, cancel (issue 4 §3)', () => {
     const cancelled = await post(`/api/rollouts/${id}/cancel`);
     assert.equal(cancelled.status, 200, cancelled.text);
     assert.equal(cancelled.body.status, 'cancelled');
-    const done = await waitRollout(suite.gw.url, id, isTerminal, 'rollout closed');
+    await waitRollout(suite.gw.url, id, isTerminal, 'rollout closed');
+    const done = await waitRollout(suite.gw.url, id, checked, 'the cut-off node checked');
     assert.equal(done.status, 'cancelled');
     assert.match(done.error, /cancelled/);
     // Cut mid-upload, the node keeps its firmware — and whatever happened, the record says what it runs.
     const second = done.nodes.find((n: any) => n.ip === order[1]);
     const secondVersion = suite.sim.node(suite.sim.ips.indexOf(order[1]!)).version;
-    if (second.state === 'skipped') {
+    if (second.state === 'cancelled') {
       assert.match(second.error, /upload cancelled: the node kept its previous firmware/);
       assert.equal(secondVersion, '1.0.0', 'the cancelled upload changed nothing');
     } else {
@@ -104,9 +107,9 @@ describe('rollouts: pause, resume, cancel (issue 4 §3)', () => {
     assert.equal((await post(`/api/rollouts/${id}/pause`)).status, 200);
     const cancelled = await post(`/api/rollouts/${id}/cancel`);
     assert.equal(cancelled.status, 200);
-    const done = await waitRollout(suite.gw.url, id, isTerminal, 'closed');
+    const done = await waitRollout(suite.gw.url, id, checked, 'closed');
     assert.equal(done.status, 'cancelled');
-    assert.ok(done.nodes.every((n: any) => ['skipped', 'succeeded'].includes(n.state)), JSON.stringify(done.nodes));
+    assert.ok(done.nodes.every((n: any) => ['skipped', 'cancelled', 'succeeded'].includes(n.state)), JSON.stringify(done.nodes));
     assert.ok(done.nodes.some((n: any) => n.state === 'skipped'));
   });
 
@@ -122,8 +125,10 @@ describe('rollouts: pause, resume, cancel (issue 4 §3)', () => {
       await waitRollout(suite.gw.url, created.body.id, (r) => r.nodes[0].state === 'uploading', 'uploading');
       await sleep(500); // every byte has left the gateway; the node has not answered
       assert.equal((await post(`/api/rollouts/${created.body.id}/cancel`)).status, 200);
-      const done = await waitRollout(suite.gw.url, created.body.id, isTerminal, 'closed');
-      assert.equal(done.status, 'cancelled');
+      const closed = await waitRollout(suite.gw.url, created.body.id, isTerminal, 'closed');
+      assert.equal(closed.status, 'cancelled');
+      // Issue 17 §4: the rollout ends at once; the node cut off is recorded cancelled, then as it really is.
+      const done = await waitRollout(suite.gw.url, created.body.id, checked, 'the node checked on its return');
       assert.equal(suite.sim.uploadsReceived(i), uploadsBefore + 1, 'the node received the whole image after the cancel');
       const node = done.nodes[0];
       // The record matches what the node runs — here, the image it received in full.

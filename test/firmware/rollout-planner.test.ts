@@ -56,7 +56,45 @@ describe('rollout planning', () => {
 
   it('validates requests, reporting every problem at once, and fills defaults', () => {
     const ok = parseRolloutRequest({ firmwareId: 'f', target: {} }, DEFAULTS);
-    assert.deepEqual(ok, { firmwareId: 'f', target: {}, batchSize: 1, maxFailures: 0, bootTimeoutSec: 60, dryRun: false });
+    assert.deepEqual(ok, {
+      firmwareId: 'f',
+      target: {},
+      batchSize: 1,
+      maxFailures: 0,
+      bootTimeoutSec: 60,
+      dryRun: false,
+      startAt: null,
+      window: null,
+      dynamic: false,
+      dynamicForHours: 24,
+      autoRollback: false,
+    });
+    // Issue 17: schedule, window, late joiners, rollback — every problem named with its field.
+    const scheduled = parseRolloutRequest(
+      { firmwareId: 'f', target: { labels: { a: 'b' } }, startAt: '2026-12-01T02:00:00+01:00', window: { days: ['sat', 'sun'], from: '02:00', to: '05:00', timezone: 'Europe/Berlin' }, dynamic: true, dynamicForHours: 2, autoRollback: true },
+      DEFAULTS,
+    );
+    assert.equal(scheduled.startAt, '2026-12-01T01:00:00.000Z');
+    assert.deepEqual(scheduled.window, { days: ['sat', 'sun'], from: '02:00', to: '05:00', timezone: 'Europe/Berlin' });
+    assert.equal(scheduled.dynamicForHours, 2);
+    assert.throws(
+      () =>
+        parseRolloutRequest(
+          { firmwareId: 'f', target: { ips: ['10.0.0.1'] }, startAt: 'tomorrow', window: { days: ['someday'], from: '25:00', to: '5', timezone: 'Mars/Olympus' }, dynamic: true },
+          DEFAULTS,
+        ),
+      (e: unknown) =>
+        e instanceof GatewayError &&
+        /startAt: must be an RFC3339 date-time/.test(e.message) &&
+        /window\.days\.0: days are mon, tue/.test(e.message) &&
+        /window\.from: a local time "HH:MM"/.test(e.message) &&
+        /window\.to: a local time "HH:MM"/.test(e.message) &&
+        /window\.timezone: an IANA time zone/.test(e.message),
+    );
+    assert.throws(
+      () => parseRolloutRequest({ firmwareId: 'f', target: { ips: ['10.0.0.1'] }, dynamic: true }, DEFAULTS),
+      (e: unknown) => e instanceof GatewayError && /dynamic: a dynamic rollout must target labels/.test(e.message),
+    );
     assert.throws(
       () => parseRolloutRequest({ firmwareId: 'f', target: { labels: { 'bad key': 'x' } }, batchSize: 0, bootTimeoutSec: 9999, extra: 1 }, DEFAULTS),
       (e: unknown) =>

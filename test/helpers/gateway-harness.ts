@@ -36,7 +36,7 @@ export interface TestGateway {
  * UDP on a random port) with a temporary data directory.
  * `nodePort` is the HTTP port emulated nodes must serve on.
  */
-export async function startTestGateway(overrides: Record<string, unknown> = {}): Promise<TestGateway> {
+export async function startTestGateway(overrides: Record<string, unknown> = {}, options: { clock?: () => number } = {}): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'spore-gw-test-'));
   const nodePort = await freePort();
   const udpPort = await freeUdpPort();
@@ -48,7 +48,7 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}):
     dataDir,
   };
   const config = validateConfig(mergeConfig(base, overrides));
-  const gateway = new Gateway(config, { logger: silentLogger() });
+  const gateway = new Gateway(config, { logger: silentLogger(), ...options });
   await gateway.start();
   return {
     gateway,

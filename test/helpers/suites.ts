@@ -19,6 +19,8 @@ export interface SuiteOptions {
   config?: Record<string, unknown>;
   /** Options of the emulated nodes (labels, flash speed…). */
   sim?: Partial<SimClusterOptions>;
+  /** The gateway's clock for rollout schedules (tests move time with it). */
+  clock?: () => number;
 }
 
 export interface GatewaySuite {
@@ -35,7 +37,7 @@ export interface UiSuite extends GatewaySuite {
 export function gatewaySuite(opts: SuiteOptions): GatewaySuite {
   const suite = {} as GatewaySuite;
   before(async () => {
-    suite.gw = await startTestGateway(opts.config);
+    suite.gw = await startTestGateway(opts.config, opts.clock ? { clock: opts.clock } : {});
     suite.sim = await startSim(suite.gw, opts.nodes, opts.sim);
     await waitFor(() => suite.sim.ips.every((ip) => suite.gw.gateway.registry.getByIp(ip)), `${opts.nodes} nodes registered`);
   });

@@ -116,8 +116,9 @@ describe('http connector and channel transforms end to end', () => {
     assert.equal(res.body.error, 'device_not_found');
     const list = (await http(`${gw.url}/api/devices`)).body;
     assert.deepEqual(Object.keys(list), ['devices']);
-    assert.deepEqual(Object.keys(list.devices[0]), ['id', 'connector', 'connectorType', 'connectorState', 'channels', 'lastRecord']);
-    assert.deepEqual(Object.keys(list.devices[0].channels[0]), ['name', 'value', 'ts', 'writable']);
+    assert.deepEqual(Object.keys(list.devices[0]), ['id', 'connector', 'connectorType', 'connectorState', 'channels', 'lastRecord', 'health']);
+    assert.equal(list.devices[0].health, null, 'per-device health is for field-bus lines');
+    assert.deepEqual(Object.keys(list.devices[0].channels[0]), ['name', 'value', 'ts', 'writable', 'unit']);
     assert.deepEqual(Object.keys(list.devices[0].lastRecord), ['ts', 'seq']);
     const stats = (await http(`${gw.url}/api/pipeline/stats`)).body;
     assert.deepEqual(Object.keys(stats.connectors[0]), ['id', 'type', 'state', 'polls', 'errors', 'reconnects', 'lastError']);

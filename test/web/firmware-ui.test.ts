@@ -32,7 +32,7 @@ const RECORDER = `(() => {
 
 describe('web UI: firmware', { skip }, () => {
   // Slow flash writes so progress has steps to show; labels for the rollout's selector.
-  const suite = uiSuite({ nodes: 4, sim: { flashBytesPerSec: 400_000, labels: (i) => ({ role: i < 3 ? 'sensor' : 'actuator' }) } });
+  const suite = uiSuite({ nodes: 4, sim: { flashBytesPerSec: 400_000, flashChipSize: 4 * 1024 * 1024, labels: (i) => ({ role: i < 3 ? 'sensor' : 'actuator' }) } });
   before(() => waitFor(async () => (await http(`${suite.gw.url}/api/discovery/nodes`)).body.nodes.length === 4, 'four nodes', WAIT));
 
   test("a node's firmware is updated from its page with a progress bar", async () => {

@@ -71,8 +71,9 @@ export const FirmwareUploadForm = checkedByService(
     version: z.string().describe('1-64 characters of letters, digits, ".", "_", "-", "+".'),
     labels: z.string().optional().describe('A JSON object of strings, e.g. {"board":"esp01"}.'),
     force: z.enum(['true', 'false', '1', '0']).optional().describe('Store the file even if it does not look like an ESP8266 image.'),
+    signature: z.string().optional().describe('Detached ed25519 signature of the file, base64 (or a 64-byte file part); required when firmware.signing.required.'),
   }),
-  '400 missing_file, invalid_name, invalid_firmware or bad_request; 413 payload_too_large over the upload limit',
+  '400 missing_file, invalid_name, invalid_firmware, invalid_signature or bad_request; 413 payload_too_large over the upload limit',
 );
 
 /** CONTRACT §4 `POST /api/node/update` (multipart/form-data). */
@@ -103,4 +104,9 @@ export const DeviceWriteBody = z.object({
     z.union([z.number(), z.string(), z.boolean()]).describe("The value in the channel's units; the channel's transforms are inverted before the write."),
     'a value that does not fit the channel answers 400 invalid_value or not_invertible',
   ),
+});
+
+export const ConnectorScanBody = z.object({
+  from: checkedByService(z.number().int().describe('First primary address (M-Bus 0-250) or unit id (Modbus 1-247) to probe.'), 'out of range answers 400 bad_request'),
+  to: checkedByService(z.number().int().describe('Last address to probe (inclusive); each silent one costs the connector\'s timeoutMs.'), 'out of range answers 400 bad_request'),
 });

@@ -128,11 +128,15 @@ export const FirmwareRecord = z.looseObject({
   sha256: z.string(),
   labels,
   createdAt: timestamp('When it was stored'),
+  signature: z.enum(['verified', 'unsigned']).describe('Whether a trusted key signed it.'),
+  signedBy: z.string().nullable().describe('The id of the trusted key that signed it.'),
+  compressed: z.boolean().describe('A gzip-compressed .bin.gz image, sent as it is.'),
+  imageBytes: z.int().describe('Size once inflated, bytes: what must fit the node.'),
 });
 
 export const FirmwareDeleted = z.looseObject({ success: z.literal(true), deleted: z.unknown().describe('The removed image.') });
 
-const rolloutStatus = z.enum(['pending', 'running', 'paused', 'succeeded', 'failed', 'cancelled']);
+const rolloutStatus = z.enum(['pending', 'scheduled', 'running', 'paused', 'succeeded', 'failed', 'cancelled']);
 
 export const RolloutView = z.looseObject({
   id: z.string(),
@@ -142,7 +146,7 @@ export const RolloutView = z.looseObject({
     z.looseObject({
       ip: z.string(),
       hostname: z.string(),
-      state: z.enum(['pending', 'uploading', 'rebooting', 'verifying', 'succeeded', 'failed', 'skipped']),
+      state: z.enum(['pending', 'uploading', 'rebooting', 'verifying', 'succeeded', 'failed', 'skipped', 'cancelled']),
       progress: z.number().describe('Upload progress, percent 0-100.'),
       error: z.string().nullable(),
     }),
@@ -155,6 +159,16 @@ export const RolloutView = z.looseObject({
   maxFailures: z.int(),
   bootTimeoutSec: z.int(),
   error: z.string().nullable().describe('Why it failed or was cancelled.'),
+  startAt: z.string().nullable().describe('Not before this instant (RFC3339).'),
+  window: z.looseObject({ days: z.array(z.string()), from: z.string(), to: z.string(), timezone: z.string() }).nullable().describe('Maintenance window.'),
+  dynamic: z.boolean().describe('Open for late joiners until dynamicUntil.'),
+  dynamicUntil: z.string().nullable(),
+  autoRollback: z.boolean(),
+  kind: z.enum(['rollout', 'retry', 'rollback']),
+  parentId: z.string().nullable().describe('The rollout this one retries or rolls back.'),
+  rollbackId: z.string().nullable().describe('The rollback of this rollout, once started.'),
+  waitingFor: z.enum(['start', 'window', 'joiners']).nullable().describe('What an active rollout waits for.'),
+  nextRunAt: z.string().nullable().describe('While scheduled: when it runs next.'),
 });
 
 export const RolloutPlan = RolloutView.extend({
@@ -176,10 +190,20 @@ export const DeviceView = z.looseObject({
       value: channelValue.nullable(),
       ts: z.string().nullable(),
       writable: z.boolean(),
+      unit: z.string().nullable().describe('"Wh", "m³", "°C" … (configured, or an M-Bus VIF\'s base unit)'),
       status: z.string().optional().describe('The bad status the source reported (OPC UA, e.g. BadSensorFailure); value is then null.'),
     }),
   ),
   lastRecord: z.looseObject({ ts: z.string(), seq: z.int() }).nullable(),
+  health: z
+    .looseObject({
+      state: z.enum(['ok', 'failing', 'unknown']),
+      error: z.string().nullable(),
+      consecutiveFailures: z.int(),
+      lastSuccess: z.string().nullable(),
+    })
+    .nullable()
+    .describe('Per-device health on a shared field-bus line (Modbus, M-Bus); null for other connectors.'),
 });
 
 export const DeviceList = z.looseObject({ devices: z.array(DeviceView) });
@@ -215,6 +239,10 @@ export const DeviceWriteAnswer = z.looseObject({
   channel: z.string(),
   value: channelValue,
   written: channelValue.describe("What was written to the device after inverting the channel's transforms."),
+});
+
+export const ConnectorScanAnswer = z.looseObject({
+  addresses: z.array(z.int()).describe('The addresses that answered, in order.'),
 });
 
 export const PipelineStats = z.looseObject({

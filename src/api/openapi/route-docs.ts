@@ -3,6 +3,7 @@ import { rolloutRequestSchema } from '../../firmware/rollout-planner.js';
 import type { JsonRpcServer } from '../rpc/json-rpc.js';
 import {
   ClusterEventBody,
+  ConnectorScanBody,
   DeviceWriteBody,
   FirmwareUploadForm,
   IdParams,
@@ -184,7 +185,7 @@ export function firmwareRouteDocs() {
       bodyContentType: 'multipart/form-data',
       responses: {
         201: { description: 'Stored.', schema: answer.FirmwareRecord },
-        400: 'No field `file` (`missing_file`), a bad name or version (`invalid_name`), not an ESP8266 image (`invalid_firmware`) or bad labels (`bad_request`).',
+        400: 'No field `file` (`missing_file`), a bad name or version (`invalid_name`), not an ESP8266 image (`invalid_firmware`), a missing or bad signature (`invalid_signature`) or bad labels (`bad_request`).',
         409: 'This name and version are already stored (`conflict`).',
         413: 'The image exceeds the upload limit (`payload_too_large`).',
       },
@@ -251,9 +252,33 @@ export function rolloutRouteDocs() {
       params: IdParams('rollout'),
       responses: { 200: { description: 'The rollout.', schema: answer.RolloutView }, 404: notFound },
     }),
-    pause: control('Pause', 'running'),
+    pause: control('Pause', 'running or scheduled'),
     resume: control('Resume', 'paused'),
-    cancel: control('Cancel', 'pending, running or paused'),
+    cancel: control('Cancel', 'pending, scheduled, running or paused'),
+    retry: documented({
+      summary: 'Retry the failed nodes of a finished rollout',
+      description: 'Starts a new rollout (kind `retry`) of the same image, batching and thresholds for the nodes that failed.',
+      tags: ['rollouts'],
+      params: IdParams('rollout'),
+      responses: {
+        201: { description: 'The new rollout and its plan.', schema: answer.RolloutPlan },
+        400: "The image's signing key was revoked (`invalid_signature`).",
+        404: notFound,
+        409: 'The rollout is still active, or no node failed (`conflict`).',
+      },
+    }),
+    rollback: documented({
+      summary: 'Roll back the nodes a rollout updated',
+      description: "Starts a rollout (kind `rollback`) of each updated node's previous image, with the same batching and thresholds.",
+      tags: ['rollouts'],
+      params: IdParams('rollout'),
+      responses: {
+        201: { description: 'The rollback and its plan.', schema: answer.RolloutPlan },
+        400: "A previous image's signing key was revoked (`invalid_signature`).",
+        404: notFound,
+        409: 'The rollout is still active, updated no node, was already rolled back, or no previous image is stored (`conflict`).',
+      },
+    }),
   };
 }
 
@@ -305,6 +330,21 @@ export function pipelineRouteDocs() {
         404: `${noDevice} Or no such channel (\`channel_not_found\`).`,
         502: 'The device refused or failed the write (`device_write_failed`).',
         503: `${PIPELINE_OFF} Or the device's connector is not connected (\`device_unavailable\`).`,
+      },
+    }),
+    scan: documented({
+      summary: 'Scan a field bus for devices',
+      description:
+        'Probes primary addresses from..to on the connector\'s line (M-Bus: SND_NKE, then REQ_UD2 on an answer; Modbus RTU: a read of holding register 0), one at a time between the regular polls; each silent address costs timeoutMs (docs/pipeline.md).',
+      tags: ['pipeline'],
+      params: IdParams('connector'),
+      body: ConnectorScanBody,
+      responses: {
+        200: { description: 'The addresses that answered.', schema: answer.ConnectorScanAnswer },
+        400: 'A bad range (`bad_request`) or a connector type that cannot scan.',
+        404: 'No such connector (`not_found`).',
+        409: 'A scan of this connector is already running (`conflict`).',
+        503: `${PIPELINE_OFF} Or the connector\'s line is down (\`device_unavailable\`).`,
       },
     }),
     stats: documented({

@@ -7,7 +7,9 @@ import { spoolToDisk, type SpooledFile } from '../../store/upload-spool.js';
 
 /** Multipart framing and form fields around the file, bytes; a Content-Length beyond limit + this is refused unread. */
 const MULTIPART_OVERHEAD_ALLOWANCE = 64 * 1024; // bytes
-const TEXT_FIELDS = ['name', 'version', 'labels', 'force'] as const;
+const TEXT_FIELDS = ['name', 'version', 'labels', 'force', 'signature'] as const;
+/** A signature sent as a file part (a `.sig` file) is at most this big, bytes (64 raw, ~90 as base64). */
+const MAX_SIGNATURE_FILE = 1024; // bytes
 
 /** Issue 4 §1: the firmware store, `/api/firmware`. */
 export function registerFirmwareRoutes(app: FastifyInstance, { config, firmware: store }: Pick<RouteDeps, 'config' | 'firmware'>): void {
@@ -25,6 +27,7 @@ export function registerFirmwareRoutes(app: FastifyInstance, { config, firmware:
       version: fields.version,
       labels: fields.labels,
       force: fields.force === 'true' || fields.force === '1',
+      signature: fields.signature,
     });
     return reply.status(201).send(record);
   });
@@ -35,11 +38,12 @@ export function registerFirmwareRoutes(app: FastifyInstance, { config, firmware:
 
   app.get<{ Params: { id: string } }>('/api/firmware/:id/download', docs.download, async (req, reply) => {
     const fw = store.getStored(req.params.id);
+    const ext = fw.compressed ? 'bin.gz' : 'bin';
     // name and version are validated (no quotes, slashes or control characters).
     return reply
       .type('application/octet-stream')
       .header('content-length', fw.size)
-      .header('content-disposition', `attachment; filename="${fw.name}-${fw.version}.bin"`)
+      .header('content-disposition', `attachment; filename="${fw.name}-${fw.version}.${ext}"`)
       .header('etag', `"${fw.sha256}"`)
       .header('x-firmware-sha256', fw.sha256)
       .send(createReadStream(fw.path));
@@ -52,7 +56,7 @@ export function registerFirmwareRoutes(app: FastifyInstance, { config, firmware:
 }
 
 /**
- * Reads the form: text fields `name`, `version`, `labels`, `force` (in any
+ * Reads the form: text fields `name`, `version`, `labels`, `force`, `signature` (in any
  * order, before or after the file) and the file field `file`, spooled to disk
  * with the size limit. Any failure deletes the spooled file.
  */
@@ -60,15 +64,26 @@ async function readFirmwareForm(
   req: FastifyRequest,
   dir: string,
   limit: number,
-): Promise<{ file: SpooledFile; fields: Partial<Record<(typeof TEXT_FIELDS)[number], string>> }> {
+): Promise<{ file: SpooledFile; fields: Omit<Partial<Record<(typeof TEXT_FIELDS)[number], string>>, 'signature'> & { signature?: string | Buffer } }> {
   if (!req.isMultipart()) {
     throw new GatewayError('missing_file', 'Send multipart/form-data with the image in the field "file" and the fields "name" and "version".');
   }
   const fields: Partial<Record<(typeof TEXT_FIELDS)[number], string>> = {};
   let file: SpooledFile | undefined;
+  let signatureFile: Buffer | undefined;
   try {
-    for await (const part of req.parts({ limits: { fileSize: limit, files: 1, parts: 20, fieldSize: 64 * 1024 } })) {
-      if (part.type === 'file') {
+    for await (const part of req.parts({ limits: { fileSize: limit, files: 2, parts: 20, fieldSize: 64 * 1024 } })) {
+      if (part.type === 'file' && part.fieldname === 'signature') {
+        // A detached signature sent as a file (`fw.bin.sig`): small, read whole.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of part.file) {
+          size += (chunk as Buffer).length;
+          if (size > MAX_SIGNATURE_FILE) throw new GatewayError('invalid_signature', `the signature file exceeds ${MAX_SIGNATURE_FILE} bytes; send the 64-byte ed25519 signature, raw or base64`);
+          chunks.push(chunk as Buffer);
+        }
+        signatureFile = Buffer.concat(chunks);
+      } else if (part.type === 'file') {
         if (part.fieldname !== 'file' || file) {
           part.file.resume(); // an unexpected file field: drain it
           continue;
@@ -88,5 +103,5 @@ async function readFirmwareForm(
     throw err;
   }
   if (!file) throw new GatewayError('missing_file', 'Send the image in the multipart field "file".');
-  return { file, fields };
+  return { file, fields: signatureFile ? { ...fields, signature: signatureFile } : fields };
 }

@@ -13,5 +13,7 @@ export function registerPipelineRoutes(app: FastifyInstance, deps: Pick<RouteDep
 
   app.post<{ Params: { id: string }; Body: unknown }>('/api/devices/:id/write', docs.write, async (req) => pipeline.write(req.params.id, req.body));
 
+  app.post<{ Params: { id: string }; Body: unknown }>('/api/connectors/:id/scan', docs.scan, async (req) => pipeline.scanConnector(req.params.id, req.body));
+
   app.get('/api/pipeline/stats', docs.stats, async () => pipeline.stats());
 }

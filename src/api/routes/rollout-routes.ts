@@ -14,4 +14,6 @@ export function registerRolloutRoutes(app: FastifyInstance, { rollouts }: Pick<R
   app.post<{ Params: { id: string } }>('/api/rollouts/:id/pause', docs.pause, async (req) => rollouts.pause(req.params.id));
   app.post<{ Params: { id: string } }>('/api/rollouts/:id/resume', docs.resume, async (req) => rollouts.resume(req.params.id));
   app.post<{ Params: { id: string } }>('/api/rollouts/:id/cancel', docs.cancel, async (req) => rollouts.cancel(req.params.id));
+  app.post<{ Params: { id: string } }>('/api/rollouts/:id/retry', docs.retry, async (req, reply) => reply.status(201).send(rollouts.retry(req.params.id)));
+  app.post<{ Params: { id: string } }>('/api/rollouts/:id/rollback', docs.rollback, async (req, reply) => reply.status(201).send(rollouts.rollback(req.params.id)));
 }

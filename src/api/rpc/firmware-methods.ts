@@ -46,7 +46,8 @@ export function registerFirmwareRpcMethods(rpc: JsonRpcServer, store: FirmwareSt
   });
 
   rpc.register('rollouts.start', {
-    description: 'Starts (or with dryRun plans) a rollout: {firmwareId, target: {labels?, ips?}, batchSize?, maxFailures?, bootTimeoutSec?, dryRun?}, as POST /api/rollouts.',
+    description:
+      'Starts (or with dryRun plans) a rollout: {firmwareId, target: {labels?, ips?}, batchSize?, maxFailures?, bootTimeoutSec?, dryRun?, startAt?, window?, dynamic?, dynamicForHours?, autoRollback?}, as POST /api/rollouts.',
     requires: 'admin',
     // Validated by the service, with the same messages as the REST route.
     params: z.record(z.string(), z.unknown()),
@@ -61,4 +62,18 @@ export function registerFirmwareRpcMethods(rpc: JsonRpcServer, store: FirmwareSt
       handler: (p) => rollouts[action](p.id),
     });
   }
+
+  rpc.register('rollouts.retry', {
+    description: 'Starts a new rollout of the same image for the nodes of a finished rollout ({id}) that failed, as POST /api/rollouts/{id}/retry.',
+    requires: 'admin',
+    params: z.object({ id }).strict(),
+    handler: (p) => rollouts.retry(p.id),
+  });
+
+  rpc.register('rollouts.rollback', {
+    description: "Rolls back the nodes a finished rollout ({id}) updated to their previous images, as POST /api/rollouts/{id}/rollback.",
+    requires: 'admin',
+    params: z.object({ id }).strict(),
+    handler: (p) => rollouts.rollback(p.id),
+  });
 }

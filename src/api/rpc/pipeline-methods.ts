@@ -40,6 +40,13 @@ export function registerPipelineRpcMethods(rpc: JsonRpcServer, pipeline: Pipelin
     handler: (p) => pipeline.restartConnector(p.id),
   });
 
+  rpc.register('connectors.scan', {
+    description: 'Probes a field bus ({id, from, to}) for devices, as POST /api/connectors/{id}/scan: {addresses}.',
+    requires: 'admin',
+    params: z.object({ id, from: z.number().int(), to: z.number().int() }).strict(),
+    handler: (p) => pipeline.scanConnector(p.id, { from: p.from, to: p.to }),
+  });
+
   rpc.register('sinks.stats', {
     description: 'Per sink: queued, sent, dropped, oldest queued age.',
     requires: 'admin',

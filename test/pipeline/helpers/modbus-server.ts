@@ -11,10 +11,18 @@ export interface ModbusServerOptions {
   counter?: number;
   counterMs?: number;
   unit?: number;
+  /** Several unit ids, each with its own tables (same initial contents); others stay silent. */
+  units?: number[];
+  /** RTU on this serial device (a pty) instead of TCP. */
+  serial?: string;
+  baud?: number;
+  /** On TCP: Modbus TCP (socket, the default) or RTU frames with CRC (rtu). */
+  framer?: 'socket' | 'rtu';
 }
 
 /**
- * The pymodbus (Debian python3-pymodbus 3.0) TCP server of test/fixtures/modbus-server.py.
+ * The pymodbus (Debian python3-pymodbus 3.0) server of test/fixtures/modbus-server.py: Modbus TCP,
+ * RTU over TCP, or RTU on a serial line (a pty).
  * kill() makes it disappear; start() brings it back on the same port with its initial contents.
  */
 export class ModbusServer {
@@ -36,6 +44,9 @@ export class ModbusServer {
     const args = [SCRIPT, '--port', String(this.port), '--init', JSON.stringify(o.init ?? {})];
     if (o.counter !== undefined) args.push('--counter', String(o.counter), '--counter-ms', String(o.counterMs ?? 200));
     if (o.unit !== undefined) args.push('--unit', String(o.unit));
+    if (o.units) args.push('--units', o.units.join(','));
+    if (o.serial) args.push('--serial', o.serial, '--baud', String(o.baud ?? 19200));
+    if (o.framer) args.push('--framer', o.framer);
     const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
@@ -58,12 +69,12 @@ export class ModbusServer {
     return JSON.parse(await answer);
   }
 
-  set(table: 'hr' | 'ir' | 'co' | 'di', address: number, values: number[]): Promise<any> {
-    return this.command({ cmd: 'set', table, address, values });
+  set(table: 'hr' | 'ir' | 'co' | 'di', address: number, values: number[], unit?: number): Promise<any> {
+    return this.command({ cmd: 'set', table, address, values, ...(unit === undefined ? {} : { unit }) });
   }
 
-  async get(table: 'hr' | 'ir' | 'co' | 'di', address: number, count = 1): Promise<number[]> {
-    return (await this.command({ cmd: 'get', table, address, count })).values;
+  async get(table: 'hr' | 'ir' | 'co' | 'di', address: number, count = 1, unit?: number): Promise<number[]> {
+    return (await this.command({ cmd: 'get', table, address, count, ...(unit === undefined ? {} : { unit }) })).values;
   }
 
   /** The server hangs (SIGSTOP): connections stay open, nothing is answered. */

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { ModbusConnector } from '../modbus/modbus-connector.js';
+import { interFrameDelaySchema, modbusShape } from '../modbus/modbus-schema.js';
+import { modbusRtuTcpTransport } from '../modbus/modbus-transports.js';
+import { tcpLineShape } from '../serial/serial-line.js';
+import type { ConnectorDefinition } from '../types.js';
+
+export const modbusRtuTcpSchema = z
+  .object({
+    ...modbusShape('modbus-rtu-tcp'),
+    ...tcpLineShape(4001),
+    /** ms of silence between two exchanges (the device server times the line itself). */
+    interFrameDelayMs: interFrameDelaySchema.default(0),
+  })
+  .strict();
+
+export type ModbusRtuTcpConfig = z.infer<typeof modbusRtuTcpSchema>;
+
+/**
+ * The `modbus-rtu-tcp` connector: RTU frames with their CRC on a TCP socket, as a serial device
+ * server forwards its line (not Modbus TCP's MBAP header). One line behind a converter: one
+ * request at a time, and a silent unit is one slave's problem, not the connection's.
+ */
+export const modbusRtuTcpConnector: ConnectorDefinition<ModbusRtuTcpConfig> = {
+  type: 'modbus-rtu-tcp',
+  schema: modbusRtuTcpSchema,
+  create: (config, ctx) =>
+    new ModbusConnector(
+      config,
+      ctx,
+      modbusRtuTcpTransport(config.host, config.port, (err) => ctx.logger.debug({ connector: config.id, err }, 'line error')),
+      config.interFrameDelayMs,
+    ),
+};

@@ -1,0 +1,510 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { GatewayError } from '../../errors.js';
+import { Backoff, Sleeper } from '../backoff.js';
+import { BaseConnector, errorMessage, withTimeout } from '../connector-base.js';
+import { nameSchema } from '../names.js';
+import { ALWAYS } from '../schema-util.js';
+import { transformListSchema } from '../transforms/index.js';
+import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, NetworkNode, Reading } from '../types.js';
+// Types only: zwave-js (~90 MB on disk, a large RSS once loaded) is imported in start().
+import type * as ZwaveJs from 'zwave-js';
+import type { CommandClasses as CommandClassesEnum } from '@zwave-js/core';
+
+const channelSchema = z
+  .object({
+    name: nameSchema('channel name'),
+    /** A command class by name ("Binary Switch", "Multilevel Sensor") or number (0x25 = 37). */
+    commandClass: z.union([z.string().min(1), z.number().int().min(0).max(0xffff)], { error: 'commandClass is required: a name like "Binary Switch" or a number like 37' }),
+    endpoint: z.number().int().min(0).max(127).default(0),
+    /** The value's property, e.g. currentValue, or "Air temperature" for a Multilevel Sensor. */
+    property: z.union([z.string().min(1), z.number().int()], { error: 'property is required, e.g. currentValue' }),
+    propertyKey: z.union([z.string().min(1), z.number().int()]).optional(),
+    /** The property written by /api/devices/{id}/write when it differs from the read one (Binary Switch: targetValue). */
+    writeProperty: z.union([z.string().min(1), z.number().int()]).optional(),
+    writable: z.boolean().optional(),
+    transform: transformListSchema,
+  })
+  .strict();
+
+const deviceSchema = z
+  .object({
+    id: nameSchema('device id'),
+    node: z.number({ error: 'node is required: the Z-Wave node id (2-232)' }).int().min(2).max(4000),
+    /** ms between two polls (refreshes) of this device's values, for devices that only answer polls; 0: listen only. */
+    pollMs: z.number().int().min(0).default(0),
+    channels: z.array(channelSchema).min(1, 'a device needs at least one channel'),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const seen = new Set<string>();
+    (Array.isArray(d.channels) ? d.channels : []).forEach((c, i) => {
+      if (typeof c?.name !== 'string') return;
+      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'name'], message: `duplicate channel name "${c.name}"` });
+      seen.add(c.name);
+    });
+  }, ALWAYS);
+
+const key = z.string().regex(/^[0-9a-fA-F]{32}$/, 'a security key is 16 bytes as 32 hex digits');
+
+export const zwaveConnectorSchema = z
+  .object({
+    id: nameSchema('connector id'),
+    type: z.literal('zwave'),
+    /** A serial port path (/dev/ttyACM0, /dev/serial/by-id/…) or tcp://host:port (ser2net, a remote stick). */
+    port: z.string({ error: 'port is required: a serial port like /dev/ttyACM0 or tcp://host:port' }).regex(/^(\/|tcp:\/\/[^/\s]+:\d+$|COM\d+$)/, 'port must be a device path (/dev/ttyACM0) or tcp://host:port'),
+    securityKeys: z.object({ S2_Unauthenticated: key, S2_Authenticated: key, S2_AccessControl: key, S0_Legacy: key }).partial().strict().default({}),
+    reconnect: z
+      .object({ initialMs: z.number().int().min(10).default(1000), maxMs: z.number().int().min(10).default(30_000) })
+      .strict()
+      .prefault({}),
+    /** ms to wait for the driver to be ready (the controller answering) before starting over. */
+    startTimeoutMs: z.number().int().min(1000).default(60_000),
+    devices: z.array(deviceSchema).default([]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const nodes = new Map<number, number>();
+    (Array.isArray(c.devices) ? c.devices : []).forEach((d, i) => {
+      if (typeof d?.node !== 'number') return;
+      if (nodes.has(d.node)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'node'], message: `node ${d.node} is already devices[${nodes.get(d.node)}]` });
+      else nodes.set(d.node, i);
+    });
+  }, ALWAYS);
+
+export type ZwaveConfig = z.infer<typeof zwaveConnectorSchema>;
+type Zw = typeof ZwaveJs & { CommandClasses: typeof CommandClassesEnum };
+
+interface ResolvedChannel {
+  device: string;
+  node: number;
+  name: string;
+  commandClass: string | number;
+  ccId: number | undefined;
+  endpoint: number;
+  property: string | number;
+  propertyKey: string | number | undefined;
+  writeProperty: string | number;
+  spec: ChannelSpec;
+}
+
+interface DevicePlan {
+  id: string;
+  node: number;
+  pollMs: number;
+  channels: Map<string, ResolvedChannel>;
+}
+
+let library: Promise<Zw> | undefined;
+function loadLibrary(): Promise<Zw> {
+  library ??= Promise.all([import('zwave-js'), import('@zwave-js/core')]).then(([zw, core]) => ({ ...zw, CommandClasses: core.CommandClasses }) as Zw);
+  library.catch(() => (library = undefined));
+  return library;
+}
+
+const SUCCESS = new Set(['Success', 'SuccessUnsupervised', 'Working']);
+
+/**
+ * The `zwave` connector (issue 14 §1): zwave-js in-process on a serial port or tcp:// (ser2net).
+ * Values arrive as zwave-js value events (listener), optionally refreshed every `pollMs`.
+ * When the driver fails (zwave-js gives up on an unreachable port by itself after about 10 s),
+ * this destroys it and builds a new one with backoff, forever: the connector always comes back.
+ */
+export class ZwaveConnector extends BaseConnector<ZwaveConfig> {
+  readonly type = 'zwave';
+  private readonly plans: DevicePlan[];
+  private readonly byNode = new Map<number, DevicePlan>();
+  private readonly backoff: Backoff;
+  private readonly sleeper = new Sleeper();
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private driver: ZwaveJs.Driver | undefined;
+  private zw: Zw | undefined;
+  private failed: (() => void) | undefined;
+  private pollTimers: NodeJS.Timeout[] = [];
+  private inclusion: { state: 'idle' | 'including' | 'excluding'; pin?: (pin: string | false) => void; dsk?: string; lastResult?: string } = { state: 'idle' };
+
+  constructor(config: ZwaveConfig, ctx: ConnectorContext) {
+    super(config, ctx);
+    this.backoff = new Backoff(config.reconnect.initialMs, Math.max(config.reconnect.initialMs, config.reconnect.maxMs));
+    this.plans = config.devices.map((d) => {
+      const channels = new Map<string, ResolvedChannel>();
+      for (const c of d.channels) {
+        const writeProperty = c.writeProperty ?? c.property;
+        channels.set(c.name, {
+          device: d.id,
+          node: d.node,
+          name: c.name,
+          commandClass: c.commandClass,
+          ccId: typeof c.commandClass === 'number' ? c.commandClass : undefined,
+          endpoint: c.endpoint,
+          property: c.property,
+          propertyKey: c.propertyKey,
+          writeProperty,
+          // Writable when said so, or when a writeProperty is given.
+          spec: { name: c.name, transform: c.transform, writable: c.writable ?? c.writeProperty !== undefined },
+        });
+      }
+      const plan = { id: d.id, node: d.node, pollMs: d.pollMs, channels };
+      this.byNode.set(d.node, plan);
+      return plan;
+    });
+  }
+
+  staticDevices(): DeviceSpec[] {
+    return this.plans.map((p) => ({ id: p.id, channels: [...p.channels.values()].map((c) => c.spec) }));
+  }
+
+  channelsOf(device: string): ChannelSpec[] | undefined {
+    const p = this.plans.find((x) => x.id === device);
+    return p ? [...p.channels.values()].map((c) => c.spec) : undefined;
+  }
+
+  /** The node's status as zwave-js knows it: alive, dead, asleep, awake, unknown. */
+  deviceState(device: string): string | undefined {
+    const p = this.plans.find((x) => x.id === device);
+    if (!p) return undefined;
+    const node = this.readyDriver()?.controller.nodes.get(p.node);
+    if (!node || !this.zw) return 'unknown';
+    return (this.zw.NodeStatus[node.status] ?? 'unknown').toLowerCase();
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.status.state = 'connecting';
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.sleeper.wake();
+    this.failed?.();
+    await this.loop;
+    this.status.state = 'stopped';
+  }
+
+  async write(device: string, channel: string, value: ChannelValue): Promise<void> {
+    const p = this.plans.find((x) => x.id === device);
+    const c = p?.channels.get(channel);
+    if (!p || !c) throw new GatewayError('channel_not_found', `device ${device} has no channel ${channel}`);
+    const { driver, zw } = this.requireDriver();
+    const node = driver.controller.nodes.get(c.node);
+    if (!node) throw new GatewayError('device_unavailable', `the controller does not know node ${c.node}; see GET /api/connectors/${this.id}/nodes`);
+    const valueId = { commandClass: c.ccId!, endpoint: c.endpoint, property: c.writeProperty, ...(c.propertyKey !== undefined ? { propertyKey: c.propertyKey } : {}) };
+    const metadata = node.getValueMetadata(valueId) as { type?: string; writeable?: boolean; min?: number; max?: number } | undefined;
+    const typed = coerce(value, metadata?.type, `${device}.${channel}`);
+    if (metadata?.type === 'number' && typeof typed === 'number' && ((metadata.min !== undefined && typed < metadata.min) || (metadata.max !== undefined && typed > metadata.max))) {
+      throw new GatewayError('invalid_value', `${device}.${channel} takes ${metadata.min ?? '-∞'} to ${metadata.max ?? '∞'}, not ${typed}`);
+    }
+    let result: { status: number; message?: string };
+    try {
+      result = await withTimeout(node.setValue(valueId, typed), 30_000, 'set value');
+    } catch (err) {
+      throw new GatewayError('device_write_failed', `${device}.${channel}: ${errorMessage(err)}`);
+    }
+    const status = zw.SetValueStatus[result.status] ?? String(result.status);
+    if (!SUCCESS.has(status)) throw new GatewayError('device_write_failed', `${device}.${channel}: ${status}${result.message ? ` (${result.message})` : ''}`);
+  }
+
+  async listNodes(): Promise<NetworkNode[]> {
+    const { driver, zw } = this.requireDriver();
+    return [...driver.controller.nodes.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((node) => {
+        const cfg = node.deviceConfig;
+        const ccs = node.getSupportedCCInstances?.() ?? [];
+        return {
+          id: node.id,
+          manufacturer: cfg?.manufacturer ?? (node.manufacturerId !== undefined ? `0x${node.manufacturerId.toString(16).padStart(4, '0')}` : null),
+          product: cfg?.label ?? cfg?.description ?? (node.productId !== undefined ? `0x${(node.productType ?? 0).toString(16).padStart(4, '0')}:0x${node.productId.toString(16).padStart(4, '0')}` : null),
+          commandClasses: [...new Set(ccs.map((cc) => zw.CommandClasses[cc.ccId] ?? `0x${cc.ccId.toString(16)}`))].sort(),
+          status: node.isControllerNode ? 'controller' : (zw.NodeStatus[node.status] ?? 'unknown').toLowerCase(),
+          device: this.byNode.get(node.id)?.id ?? null,
+        };
+      });
+  }
+
+  /** `POST …/include`: {} starts (S2 when supported), {"pin": "12345"} answers the DSK prompt, {"stop": true} stops. */
+  async include(body: unknown): Promise<Record<string, unknown>> {
+    const b = body && typeof body === 'object' && !Array.isArray(body) ? (body as { pin?: unknown; stop?: unknown; strategy?: unknown }) : undefined;
+    if (!b) throw new GatewayError('bad_request', 'send {} to start inclusion, {"pin": "12345"} to answer the S2 PIN prompt, or {"stop": true}');
+    const { driver, zw } = this.requireDriver();
+    if (b.pin !== undefined) {
+      if (typeof b.pin !== 'string' || !/^\d{5}$/.test(b.pin)) throw new GatewayError('bad_request', 'pin must be the 5 digits printed on the device (the first block of its DSK)');
+      const answer = this.inclusion.pin;
+      if (!answer) throw new GatewayError('conflict', 'no device is waiting for a PIN');
+      this.inclusion.pin = undefined;
+      answer(b.pin);
+      return this.inclusionView();
+    }
+    if (b.stop === true) {
+      if (this.inclusion.state === 'including') await this.controllerCall(() => driver.controller.stopInclusion(), 'stop inclusion');
+      this.inclusion.pin?.(false);
+      this.inclusion = { state: 'idle' };
+      return this.inclusionView();
+    }
+    if (this.inclusion.state !== 'idle') throw new GatewayError('conflict', `${this.inclusion.state === 'including' ? 'inclusion' : 'exclusion'} is already running; send {"stop": true} first`);
+    if (b.strategy !== undefined && !['default', 'insecure', 's2'].includes(String(b.strategy))) throw new GatewayError('bad_request', 'strategy must be default, insecure or s2');
+    const strategy = b.strategy === 'insecure' ? zw.InclusionStrategy.Insecure : b.strategy === 's2' ? zw.InclusionStrategy.Security_S2 : zw.InclusionStrategy.Default;
+    const started = await this.controllerCall(
+      () =>
+        driver.controller.beginInclusion({
+          strategy,
+          userCallbacks: {
+            // Grant what the device asks for: the user started the inclusion of this device.
+            grantSecurityClasses: async (requested) => requested,
+            validateDSKAndEnterPIN: (dsk) =>
+              new Promise<string | false>((resolve) => {
+                this.inclusion.dsk = dsk;
+                this.inclusion.pin = resolve;
+              }),
+            abort: () => {
+              this.inclusion.pin = undefined;
+            },
+          },
+        } as ZwaveJs.InclusionOptions),
+      'begin inclusion',
+    );
+    if (!started) throw new GatewayError('conflict', 'the controller is busy (inclusion or exclusion already active)');
+    this.inclusion = { state: 'including' };
+    return this.inclusionView();
+  }
+
+  async exclude(body: unknown): Promise<Record<string, unknown>> {
+    const b = body && typeof body === 'object' && !Array.isArray(body) ? (body as { stop?: unknown }) : undefined;
+    if (!b) throw new GatewayError('bad_request', 'send {} to start exclusion or {"stop": true}');
+    const { driver } = this.requireDriver();
+    if (b.stop === true) {
+      if (this.inclusion.state === 'excluding') await this.controllerCall(() => driver.controller.stopExclusion(), 'stop exclusion');
+      this.inclusion = { state: 'idle' };
+      return this.inclusionView();
+    }
+    if (this.inclusion.state !== 'idle') throw new GatewayError('conflict', `${this.inclusion.state === 'including' ? 'inclusion' : 'exclusion'} is already running; send {"stop": true} first`);
+    const started = await this.controllerCall(() => driver.controller.beginExclusion(), 'begin exclusion');
+    if (!started) throw new GatewayError('conflict', 'the controller is busy (inclusion or exclusion already active)');
+    this.inclusion = { state: 'excluding' };
+    return this.inclusionView();
+  }
+
+  private inclusionView(): Record<string, unknown> {
+    return {
+      state: this.inclusion.state,
+      pendingPin: this.inclusion.pin !== undefined,
+      ...(this.inclusion.pin && this.inclusion.dsk ? { dsk: this.inclusion.dsk } : {}),
+      ...(this.inclusion.lastResult ? { lastResult: this.inclusion.lastResult } : {}),
+    };
+  }
+
+  private async controllerCall<T>(op: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await withTimeout(op(), 30_000, what);
+    } catch (err) {
+      throw new GatewayError('connector_request_failed', `${what}: ${errorMessage(err)}`);
+    }
+  }
+
+  private readyDriver(): ZwaveJs.Driver | undefined {
+    return this.status.state === 'connected' ? this.driver : undefined;
+  }
+
+  private requireDriver(): { driver: ZwaveJs.Driver; zw: Zw } {
+    const driver = this.readyDriver();
+    if (!driver || !this.zw) {
+      throw new GatewayError('device_unavailable', `connector ${this.id} has no Z-Wave controller ready on ${this.config.port}${this.status.stats.lastError ? ` (${this.status.stats.lastError})` : ''}`);
+    }
+    return { driver, zw: this.zw };
+  }
+
+  private async run(): Promise<void> {
+    let zw: Zw;
+    try {
+      zw = await loadLibrary();
+    } catch (err) {
+      this.status.error(`the zwave connector needs the zwave-js package (npm install): ${errorMessage(err)}`, true);
+      return;
+    }
+    this.zw = zw;
+    for (const p of this.plans) {
+      for (const c of p.channels.values()) {
+        if (c.ccId !== undefined) continue;
+        const id = (zw.CommandClasses as unknown as Record<string, number>)[c.commandClass as string];
+        if (typeof id === 'number') c.ccId = id;
+      }
+    }
+    const unknown = this.plans.flatMap((p) => [...p.channels.values()].filter((c) => c.ccId === undefined).map((c) => `${p.id}.${c.name}: "${c.commandClass}"`));
+    if (unknown.length > 0) {
+      this.status.error(`unknown command class ${unknown.join(', ')} (use the zwave-js name, e.g. "Binary Switch", or the number)`, true);
+      return;
+    }
+    while (!this.stopped) {
+      this.status.state = 'connecting';
+      let failed: Promise<void>;
+      try {
+        ({ failed } = await this.startDriver(zw));
+      } catch (err) {
+        this.status.error(`${this.config.port}: ${errorMessage(err)}`, true);
+        this.ctx.logger.warn({ connector: this.id, error: errorMessage(err) }, 'zwave: driver did not start; retrying with backoff');
+        await this.destroyDriver();
+        if (!this.stopped) await this.sleeper.sleep(this.backoff.next());
+        continue;
+      }
+      this.backoff.reset();
+      this.status.connected();
+      this.ctx.logger.info({ connector: this.id, port: this.config.port, reconnects: this.status.stats.reconnects }, 'zwave: driver ready');
+      this.startPolls();
+      await failed;
+      this.stopPolls();
+      await this.destroyDriver();
+      if (this.stopped) break;
+      this.ctx.logger.warn({ connector: this.id, error: this.status.stats.lastError }, 'zwave: driver failed; building a new one');
+      await this.sleeper.sleep(this.backoff.next());
+    }
+    await this.destroyDriver();
+  }
+
+  private async startDriver(zw: Zw): Promise<{ failed: Promise<void> }> {
+    const cacheDir = join(this.ctx.dataDir, 'zwave', this.id);
+    await mkdir(cacheDir, { recursive: true });
+    const keys: Record<string, Uint8Array> = {};
+    for (const [k, v] of Object.entries(this.config.securityKeys)) if (v) keys[k] = Buffer.from(v, 'hex');
+    let resolveFailed!: () => void;
+    const failed = new Promise<void>((resolve) => (resolveFailed = resolve));
+    let isFailed = false;
+    const fail = (why: string) => {
+      if (isFailed) return;
+      isFailed = true;
+      if (!this.stopped) this.status.error(`${this.config.port}: ${why}`, true);
+      resolveFailed();
+    };
+    this.failed = () => fail('stopped');
+    const driver = new zw.Driver(this.config.port, {
+      // zwave-js logs to the console by default; the connector reports through our log instead.
+      logConfig: { enabled: false, level: 'error' },
+      storage: { cacheDir, lockDir: join(cacheDir, 'locks') },
+      securityKeys: keys,
+      emitValueUpdateAfterSetValue: true,
+    });
+    this.driver = driver;
+    driver.on('error', (err: Error) => {
+      this.ctx.logger.debug({ connector: this.id, err: errorMessage(err) }, 'zwave: driver error');
+      // The driver is unusable after these (port gone, controller not answering): start over.
+      const code = (err as { code?: number }).code;
+      if (code === zw.ZWaveErrorCodes.Driver_Failed || /failed|closed|ECONNRESET|ECONNREFUSED/i.test(err.message)) fail(errorMessage(err));
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      driver.once('driver ready', () => resolve());
+      driver.once('error', (err: Error) => reject(err));
+    });
+    // zwave-js rejects start() when the port cannot be opened (refused, no such device).
+    await withTimeout(driver.start(), this.config.startTimeoutMs, 'open the port');
+    await withTimeout(ready, this.config.startTimeoutMs, 'the controller to be ready');
+    const attach = (node: ZwaveJs.ZWaveNode) => this.attachNode(node);
+    for (const node of driver.controller.nodes.values()) attach(node);
+    driver.controller.on('node added', (node: ZwaveJs.ZWaveNode) => {
+      this.inclusion.lastResult = `node ${node.id} added`;
+      attach(node);
+    });
+    driver.controller.on('node removed', (node: ZwaveJs.ZWaveNode) => (this.inclusion.lastResult = `node ${node.id} removed`));
+    driver.controller.on('inclusion stopped', () => this.inclusion.state === 'including' && (this.inclusion = { ...this.inclusion, state: 'idle' }));
+    driver.controller.on('exclusion stopped', () => this.inclusion.state === 'excluding' && (this.inclusion = { ...this.inclusion, state: 'idle' }));
+    return { failed };
+  }
+
+  private attachNode(node: ZwaveJs.ZWaveNode): void {
+    const plan = this.byNode.get(node.id);
+    if (!plan) return;
+    const onValue = (_n: unknown, args: { commandClass: number; endpoint?: number; property: string | number; propertyKey?: string | number; newValue?: unknown; value?: unknown }) => {
+      const v = 'newValue' in args ? args.newValue : args.value;
+      for (const c of plan.channels.values()) {
+        if (c.ccId !== args.commandClass || c.endpoint !== (args.endpoint ?? 0) || c.property !== args.property || c.propertyKey !== args.propertyKey) continue;
+        const value = toChannelValue(v);
+        this.status.stats.polls++;
+        if (value !== undefined) this.submit({ device: plan.id, values: { [c.name]: value }, ts: Date.now() });
+      }
+    };
+    node.on('value added', onValue as never);
+    node.on('value updated', onValue as never);
+    node.on('value notification', onValue as never);
+    // The values zwave-js already has (from its cache or the interview) are the first readings.
+    node.on('ready', () => this.readCached(node, plan));
+    if (node.ready) this.readCached(node, plan);
+  }
+
+  private readCached(node: ZwaveJs.ZWaveNode, plan: DevicePlan): void {
+    const values: Record<string, ChannelValue> = {};
+    for (const c of plan.channels.values()) {
+      const v = toChannelValue(node.getValue({ commandClass: c.ccId!, endpoint: c.endpoint, property: c.property, ...(c.propertyKey !== undefined ? { propertyKey: c.propertyKey } : {}) }));
+      if (v !== undefined) values[c.name] = v;
+    }
+    if (Object.keys(values).length > 0) this.submit({ device: plan.id, values, ts: Date.now() });
+  }
+
+  private startPolls(): void {
+    for (const plan of this.plans) {
+      if (plan.pollMs <= 0) continue;
+      const timer = setInterval(() => void this.poll(plan), plan.pollMs);
+      timer.unref();
+      this.pollTimers.push(timer);
+    }
+  }
+
+  private stopPolls(): void {
+    for (const t of this.pollTimers) clearInterval(t);
+    this.pollTimers = [];
+  }
+
+  /** Refreshes the device's values; the answers arrive as value events (and become records there). */
+  private async poll(plan: DevicePlan): Promise<void> {
+    const node = this.readyDriver()?.controller.nodes.get(plan.node);
+    if (!node || !this.zw || node.status === this.zw.NodeStatus.Dead) return;
+    for (const c of plan.channels.values()) {
+      try {
+        await withTimeout(node.pollValue({ commandClass: c.ccId!, endpoint: c.endpoint, property: c.property, ...(c.propertyKey !== undefined ? { propertyKey: c.propertyKey } : {}) }), 30_000, 'poll');
+      } catch (err) {
+        this.status.error(`${plan.id}.${c.name}: poll: ${errorMessage(err)}`, false);
+      }
+    }
+  }
+
+  private submit(reading: Reading): void {
+    this.ctx.submit([reading]).catch((err: unknown) => this.status.error(`could not store readings: ${errorMessage(err)}`, false));
+  }
+
+  private async destroyDriver(): Promise<void> {
+    const driver = this.driver;
+    this.driver = undefined;
+    this.failed = undefined;
+    this.inclusion.pin?.(false);
+    this.inclusion = { state: 'idle' };
+    if (!driver) return;
+    await withTimeout(driver.destroy(), 5000, 'destroy the driver').catch((err: unknown) => this.ctx.logger.debug({ err: errorMessage(err) }, 'zwave: destroy failed'));
+  }
+}
+
+function toChannelValue(v: unknown): ChannelValue | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'boolean' || typeof v === 'string') return v;
+  return undefined;
+}
+
+/** A channel value in the type the value's metadata names (boolean, number, string). */
+function coerce(value: ChannelValue, type: string | undefined, what: string): ChannelValue {
+  if (type === 'boolean') {
+    if (value === true || value === 1 || value === 'true' || value === '1' || value === 'on') return true;
+    if (value === false || value === 0 || value === 'false' || value === '0' || value === 'off') return false;
+    throw new GatewayError('invalid_value', `${what} is a boolean: it takes true/false or 1/0, not ${JSON.stringify(value)}`);
+  }
+  if (type === 'number' || type === 'duration') {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : typeof value === 'boolean' ? Number(value) : NaN;
+    if (!Number.isFinite(n)) throw new GatewayError('invalid_value', `${what} is a number, not ${JSON.stringify(value)}`);
+    return n;
+  }
+  return value;
+}
+
+export const zwaveConnector: ConnectorDefinition<ZwaveConfig> = {
+  type: 'zwave',
+  schema: zwaveConnectorSchema,
+  create: (config, ctx) => new ZwaveConnector(config, ctx),
+};

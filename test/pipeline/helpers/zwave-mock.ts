@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { freePort } from '../../helpers/net.js';
+
+const SCRIPT = new URL('./zwave-mock-main.ts', import.meta.url).pathname;
+
+/**
+ * The zwave-js mock controller of zwave-mock-main.ts, in its own process on a fixed random
+ * port (tcp://127.0.0.1:<port>, like ser2net): stop() makes it vanish, start() brings it back.
+ */
+export class ZwaveMock {
+  private child: ChildProcess | undefined;
+  port = 0;
+  stderr = '';
+
+  static async start(): Promise<ZwaveMock> {
+    const m = new ZwaveMock();
+    m.port = await freePort();
+    await m.start();
+    return m;
+  }
+
+  get url(): string {
+    return `tcp://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { env: { ...process.env, ZWAVE_MOCK: JSON.stringify({ port: this.port }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`zwave mock exited (${code}): ${this.stderr}`));
+      child.once('exit', onExit);
+      lines.on('line', (line) => {
+        if (line.startsWith('READY')) {
+          child.off('exit', onExit);
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** SIGKILL: the controller vanishes (like a stick pulled out, or ser2net gone). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
