@@ -3,12 +3,9 @@
  * service can contribute a component; required ones make the gateway
  * unhealthy when down, optional ones only degrade it.
  */
-export type ComponentState = 'up' | 'down' | 'disabled';
+import type { ComponentHealth, HealthReport } from './contract/health.js';
 
-export interface ComponentHealth {
-  status: ComponentState;
-  [detail: string]: unknown;
-}
+export type { ComponentHealth, ComponentState, HealthReport } from './contract/health.js';
 
 export interface HealthContributor {
   name: string;
@@ -17,11 +14,6 @@ export interface HealthContributor {
   check(): ComponentHealth;
 }
 
-export interface HealthReport {
-  status: 'healthy' | 'degraded' | 'unhealthy';
-  timestamp: string;
-  components: Record<string, ComponentHealth>;
-}
 
 export class HealthService {
   private readonly contributors: Array<HealthContributor | (() => HealthContributor[])> = [];

@@ -220,7 +220,7 @@ export class WsHub {
     if (size > this.options.maxBacklogBytes) {
       this.counters.oversizeMessagesRefused++;
       this.logger.warn({ bytes: size, maxBacklogBytes: this.options.maxBacklogBytes }, 'WebSocket message larger than the backlog limit; closing the client with 1009');
-      ws.close(CLOSE_MESSAGE_TOO_BIG, 'message larger than the backlog limit');
+      ws.close(CLOSE_MESSAGE_TOO_BIG, `message of ${size} bytes exceeds the backlog limit`);
       setTimeout(() => ws.terminate(), 1000).unref();
       return false;
     }

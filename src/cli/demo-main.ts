@@ -25,9 +25,13 @@ const USAGE = 'Usage: npm run demo -- [options]\n\nThe SPORE gateway with emulat
 async function main(argv: string[]): Promise<number> {
   let loaded;
   try {
-    // The demo runs the embedded MQTT broker, on 1883 unless something (a Mosquitto) already uses it.
-    const mqttPort = await firstFreePort(1883, '0.0.0.0');
-    const defaults = { ...DEMO_DEFAULTS, mqtt: { url: 'embedded', embedded: { port: mqttPort } } };
+    // The demo runs the embedded MQTT broker: where -mqtt-port (or SPORE_MQTT_EMBEDDED_PORT) says,
+    // otherwise on 1883 unless something (a Mosquitto) already uses it. The flags are read first,
+    // so the demo takes the same port flags as the gateway.
+    const explicitPort = argv.some((a) => /^--?mqtt-port(=|$)/.test(a)) || process.env.SPORE_MQTT_EMBEDDED_PORT !== undefined;
+    const wantsHelp = argv.some((a) => /^--?(help|version)(=|$)/.test(a));
+    const mqttPort = explicitPort || wantsHelp ? undefined : await firstFreePort(1883, '0.0.0.0');
+    const defaults = { ...DEMO_DEFAULTS, mqtt: { url: 'embedded', ...(mqttPort !== undefined ? { embedded: { port: mqttPort } } : {}) } };
     loaded = await loadGatewayConfig(argv, { extraFlags: DEMO_FLAGS, defaults });
   } catch (err) {
     return explainStartupError('demo', err);

@@ -27,7 +27,7 @@ export const GATEWAY_FLAGS: GatewayFlagSpec[] = [
   { name: 'config', description: 'configuration file', accepts: 'a YAML or JSON file path', parse: parsers.nonEmpty },
   { name: 'bind', configPath: 'http.host', description: 'HTTP bind address', accepts: 'an IP address or host name', parse: parsers.nonEmpty, defaultText: '0.0.0.0' },
   { name: 'udp-bind', configPath: 'udp.host', description: 'UDP bind address', accepts: 'an IP address', parse: parsers.nonEmpty, defaultText: '0.0.0.0' },
-  { name: 'broadcast', configPath: 'udp.broadcastAddress', description: 'where discovery probes are broadcast', accepts: 'an IPv4 address', parse: parsers.nonEmpty, defaultText: '255.255.255.255' },
+  { name: 'broadcast', configPath: 'udp.broadcastAddress', description: 'send discovery probes to this one address only', accepts: 'an IPv4 address', parse: parsers.nonEmpty, defaultText: 'every interface\'s broadcast address and 255.255.255.255' },
   { name: 'node-timeout', configPath: 'nodes.requestTimeoutMs', description: 'timeout of calls to nodes, ms', accepts: 'an integer >= 1', parse: parsers.integer(1), defaultText: '5000' },
   { name: 'active-threshold', configPath: 'nodes.activeThresholdMs', description: 'ACTIVE while last seen within this, ms', accepts: 'an integer >= 1', parse: parsers.integer(1), defaultText: '10000' },
   { name: 'dead-threshold', configPath: 'nodes.deadThresholdMs', description: 'DEAD when last seen longer ago than this, ms', accepts: 'an integer >= 1', parse: parsers.integer(1), defaultText: '60000' },

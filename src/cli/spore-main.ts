@@ -10,7 +10,8 @@ import type { Command, CommandContext } from './spore/command-context.js';
 import { clusterMembers, nodeStatus } from './spore/commands-cluster.js';
 import { firmwareList, firmwareRemove, firmwareUpload } from './spore/commands-firmware.js';
 import { otaAll, otaUpdate } from './spore/commands-ota.js';
-import { rolloutControl, rolloutList, rolloutStatus } from './spore/commands-rollout.js';
+import { rolloutControl, rolloutFollowUp, rolloutList, rolloutStatus } from './spore/commands-rollout.js';
+import { firmwareSign, keysGenerate } from './spore/commands-keys.js';
 import { GatewayApi } from './spore/gateway-api.js';
 import { backupCommand, restoreCommand } from './spore/commands-backup.js';
 import { makeOut } from './spore/output.js';
@@ -25,11 +26,15 @@ const COMMANDS: Record<string, Command> = {
   'firmware upload': firmwareUpload,
   'firmware list': firmwareList,
   'firmware rm': firmwareRemove,
+  'firmware sign': firmwareSign,
+  'keys generate': keysGenerate,
   'rollout list': rolloutList,
   'rollout status': rolloutStatus,
   'rollout pause': rolloutControl('pause'),
   'rollout resume': rolloutControl('resume'),
   'rollout cancel': rolloutControl('cancel'),
+  'rollout retry': rolloutFollowUp('retry'),
+  'rollout rollback': rolloutFollowUp('rollback'),
   backup: backupCommand,
   restore: restoreCommand,
 };

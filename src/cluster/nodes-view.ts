@@ -1,26 +1,9 @@
 import type { NodeClient } from '../node-client/node-client.js';
-import type { NodeHealth } from '../protocol/types.js';
+import type { NodesView } from '../contract/nodes.js';
 import type { ClusterManager } from './cluster-manager.js';
 import type { NodeRegistry } from './node-registry.js';
 
-/** CONTRACT §4 `GET /api/discovery/nodes` (also JSON-RPC `cluster.nodes`). */
-export interface NodesView {
-  primaryNode: string | null;
-  totalNodes: number;
-  clientInitialized: boolean;
-  clientBaseUrl: string | null;
-  nodes: Array<{
-    ip: string;
-    port: number;
-    hostname: string;
-    status: NodeHealth;
-    discoveredAt: string;
-    lastSeen: string;
-    isPrimary: boolean;
-    labels: Record<string, string>;
-  }>;
-}
-
+/** CONTRACT §4 `GET /api/discovery/nodes` (also JSON-RPC `cluster.nodes`): the contract's NodesView. */
 export function buildNodesView(registry: NodeRegistry, cluster: ClusterManager, client: NodeClient): NodesView {
   const primary = cluster.primaryNode;
   return {

@@ -4,13 +4,15 @@ import type { Logger } from '../logger.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import { decodeDatagram, encodeDatagram, type JunkReason } from '../protocol/datagram.js';
 import { normaliseIp } from '../protocol/ip.js';
+import { LIMITED_BROADCAST, probeTargets } from './broadcast-targets.js';
 import { NodeAddressPolicy, type RefusalReason } from './node-address-policy.js';
 import type { NodeRegistry } from './node-registry.js';
 
 export interface UdpDiscoveryOptions {
   port: number;
   host: string;
-  broadcastAddress: string;
+  /** One address for every probe (`-broadcast`); undefined = every interface's broadcast (broadcast-targets.ts). */
+  broadcastAddress?: string | undefined;
   /** Kernel receive buffer, bytes: absorbs heartbeat bursts from thousands of nodes. */
   receiveBufferBytes: number;
   /** Send a CLUSTER_DISCOVERY probe this often, ms; 0 = only on start and on demand. */
@@ -75,6 +77,7 @@ export class UdpDiscovery {
   private probeTimer: NodeJS.Timeout | undefined;
   readonly stats: DatagramStats = { valid: 0, junk: 0, junkByReason: {}, sent: 0, sendErrors: 0, refusedSources: 0, refusedByReason: {} };
   private readonly policy: NodeAddressPolicy;
+  private lastTargets = '';
 
   constructor(
     private readonly options: UdpDiscoveryOptions,
@@ -82,7 +85,7 @@ export class UdpDiscovery {
     private readonly bus: GatewayEventBus,
     private readonly logger: Logger,
   ) {
-    this.policy = new NodeAddressPolicy({ allowedNetworks: options.allowedNetworks ?? [], broadcastAddress: options.broadcastAddress });
+    this.policy = new NodeAddressPolicy({ allowedNetworks: options.allowedNetworks ?? [], broadcastAddress: options.broadcastAddress ?? LIMITED_BROADCAST });
   }
 
   get listening(): boolean {
@@ -189,11 +192,26 @@ export class UdpDiscovery {
     }
   }
 
-  /** Sends CLUSTER_DISCOVERY to the broadcast address and, unicast, to every known node (CONTRACT §2). */
+  /**
+   * Sends CLUSTER_DISCOVERY to the broadcast address(es) and, unicast, to every known node
+   * (CONTRACT §2). The interfaces are read again for every probe, so an interface that comes
+   * up, goes down or changes its address is followed without a restart.
+   */
   probe(): void {
     const text = encodeDatagram({ kind: 'discovery' });
-    this.send(text, this.options.broadcastAddress);
+    const targets = probeTargets(this.options.broadcastAddress);
+    const key = targets.join(',');
+    if (key !== this.lastTargets) {
+      this.lastTargets = key;
+      this.logger.info({ targets }, 'discovery probes go to these broadcast addresses');
+    }
+    for (const target of targets) this.send(text, target);
     for (const node of this.registry.list()) this.send(text, node.ip);
+  }
+
+  /** The broadcast addresses of the last probe. */
+  get probeTargets(): string[] {
+    return this.lastTargets === '' ? [] : this.lastTargets.split(',');
   }
 
   /** Sends a CLUSTER_EVENT to every known node; returns how many were addressed. */

@@ -75,3 +75,40 @@ function mask(value: unknown, key?: string): unknown {
   }
   return value;
 }
+
+/** Header names whose values are credentials. */
+const SECRET_HEADER = /^(authorization|proxy-authorization|x-api-key|cookie|set-cookie|x-auth-token)$/i;
+/** Query parameters and `name=value` pairs in free text whose values are credentials. */
+const SECRET_PAIR = /\b(token|key|api[-_]?key|access[-_]?token|password|secret)=([^&\s"'#]+)/gi;
+
+/** Free text (a log message, an error's message or stack): URLs and `token=…` pairs redacted. */
+export function redactText(text: string): string {
+  if (!/[=@]/.test(text)) return text; // the common case costs one scan
+  return redactUrlsIn(text).replace(SECRET_PAIR, (_m, name: string) => `${name}=${MASK}`);
+}
+
+/**
+ * The one redaction point of every log line (logger.ts calls it on each
+ * object logged): secret keys masked, credential headers masked, the query
+ * values of `url`/`path` fields and any URL or `token=` inside a string
+ * masked — so `?token=<key>`, `x-api-key`, `authorization` and URL
+ * credentials never reach a log at any level (docs/security.md).
+ */
+export function redactForLog(value: unknown, key?: string, depth = 0): unknown {
+  if (typeof value === 'string') {
+    if (key && ((SECRET_KEY.test(key) && !NOT_SECRET.test(key)) || SECRET_HEADER.test(key)) && value.length > 0) return MASK;
+    if (key && /^(url|path|uri|originalUrl)$/i.test(key)) return redactText(redactPathQuery(value));
+    return redactText(value);
+  }
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redactForLog(v, undefined, depth + 1));
+  if (value instanceof Error) {
+    const copy: Record<string, unknown> = { type: value.name, message: redactText(value.message), ...(value.stack ? { stack: redactText(value.stack) } : {}) };
+    for (const [k, v] of Object.entries(value)) copy[k] = redactForLog(v, k, depth + 1);
+    return copy;
+  }
+  if (Buffer.isBuffer(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactForLog(v, k, depth + 1);
+  return out;
+}

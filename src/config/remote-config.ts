@@ -74,8 +74,17 @@ export async function fetchRemoteConfig(
 ): Promise<RemoteFetchResult> {
   const shown = redactUrl(url);
   try {
-    const res = await fetch(url, {
-      headers: { accept: 'application/json, application/yaml;q=0.9, */*;q=0.5', ...extraHeaders, ...(etag ? { 'if-none-match': etag } : {}) },
+    // fetch() refuses URLs with credentials: `user:pass@` becomes a Basic Authorization header.
+    const target = new URL(url);
+    const basic: Record<string, string> = target.username || target.password ? { authorization: `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}` } : {};
+    target.username = '';
+    target.password = '';
+    // Configured headers win over the URL's credentials, whatever their letter case.
+    const headers = new Headers({ accept: 'application/json, application/yaml;q=0.9, */*;q=0.5', ...basic });
+    for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
+    if (etag) headers.set('if-none-match', etag);
+    const res = await fetch(target, {
+      headers,
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'follow',
     });

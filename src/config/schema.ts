@@ -48,8 +48,12 @@ export const udpSectionSchema = z
   .object({
     port: portOrZero.default(4210),
     host: z.string().min(1).default('0.0.0.0'),
-    /** Where CLUSTER_DISCOVERY probes are broadcast (CONTRACT §2). */
-    broadcastAddress: z.string().min(1).default('255.255.255.255'),
+    /**
+     * Where CLUSTER_DISCOVERY probes are broadcast (CONTRACT §2). Unset: the directed broadcast
+     * address of every up, non-loopback IPv4 interface and 255.255.255.255 (issue 19); set: that
+     * one address only.
+     */
+    broadcastAddress: z.string().min(1).optional(),
     /** Kernel receive buffer for the UDP socket, bytes (capped by net.core.rmem_max). */
     receiveBufferBytes: z.number().int().min(65536).default(4 * 1024 * 1024),
   })

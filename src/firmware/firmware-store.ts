@@ -10,23 +10,10 @@ import { firmwareDir, openFirmwareDatabase } from './firmware-db.js';
 import { inspectImageFile, isEsp8266Image } from './firmware-image.js';
 import { FirmwareSigning } from './firmware-signing.js';
 
-/** `POST /api/firmware` answer and list entries (issue 4). */
-export interface FirmwareRecord {
-  id: string;
-  name: string;
-  version: string;
-  size: number;
-  sha256: string;
-  labels: Record<string, string>;
-  createdAt: string;
-  /** `verified` (signature checked against `signedBy`, a trusted key id) or `unsigned` (issue 17 §1). */
-  signature: 'verified' | 'unsigned';
-  signedBy: string | null;
-  /** A gzip-compressed `.bin.gz` image, sent as it is (issue 17 §3). */
-  compressed: boolean;
-  /** The application image's size once inflated, bytes (= size when not compressed); what must fit the node's flash. */
-  imageBytes: number;
-}
+import type { FirmwareRecord } from '../contract/firmware.js';
+
+/** `POST /api/firmware` answer and list entries (issue 4): the contract's FirmwareRecord. */
+export type { FirmwareRecord };
 
 /** A stored image as the gateway itself uses it. */
 export interface StoredFirmware extends FirmwareRecord {

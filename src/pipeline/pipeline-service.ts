@@ -12,7 +12,8 @@ import { RecordStore, type PendingRecord } from './record-store.js';
 import { SINK_TYPES } from './sinks/index.js';
 import { TransformChain } from './transform-chain.js';
 import { TransformInversionError } from './transforms/transform.js';
-import type { ChannelSpec, ChannelValue, Connector, DeviceHealth, ConnectorState, DurableSink, LiveSink, PipelineRecord, Reading, Sink } from './types.js';
+import type { DeviceView, PipelineStats } from '../contract/pipeline.js';
+import type { ChannelSpec, ChannelValue, Connector, DurableSink, LiveSink, PipelineRecord, Reading, Sink } from './types.js';
 
 export interface PipelineDeps {
   config: PipelineConfig;
@@ -23,25 +24,7 @@ export interface PipelineDeps {
   logger: Logger;
 }
 
-/** `GET /api/devices` entries (the web UI's Devices page is built against this shape). */
-export interface DeviceView {
-  id: string;
-  connector: string;
-  connectorType: string;
-  connectorState: ConnectorState;
-  /** The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake). */
-  state?: string;
-  /** `status`: the source's bad status (OPC UA, e.g. BadSensorFailure) while the value is bad; then `value` is null. */
-  channels: Array<{ name: string; value: ChannelValue | null; ts: string | null; writable: boolean; unit: string | null; status?: string }>;
-  lastRecord: { ts: string; seq: number } | null;
-  /** Per-device health on a shared line (field buses); null for connectors without it. */
-  health: DeviceHealth | null;
-}
-
-export interface PipelineStats {
-  connectors: Array<{ id: string; type: string; state: ConnectorState; polls: number; errors: number; reconnects: number; lastError: string | null }>;
-  sinks: Array<{ id: string; type: string; queued: number; sent: number; dropped: number; oldestQueuedAgeMs: number }>;
-}
+export type { DeviceView, PipelineStats } from '../contract/pipeline.js';
 
 export interface WriteResult {
   success: true;

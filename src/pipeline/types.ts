@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { NodeRegistry } from '../cluster/node-registry.js';
-import type { ChannelValue, PipelineRecord } from '../contract/pipeline.js';
+import type { ChannelValue, DeviceHealth, PipelineRecord } from '../contract/pipeline.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
 
@@ -25,7 +25,8 @@ export interface Reading {
   bad?: Record<string, string>;
 }
 
-export type ConnectorState = 'connected' | 'connecting' | 'error' | 'stopped';
+export type { ConnectorState } from '../contract/pipeline.js';
+import type { ConnectorState } from '../contract/pipeline.js';
 
 export interface ConnectorStats {
   /** Polls completed (pollers) or messages handled (listeners). */
@@ -51,13 +52,7 @@ export interface ChannelSpec {
  * The health of one device on a shared line (issue 13 §3): `failing` once a poll got no
  * answer, `ok` again at the next answer; `unknown` before the first poll.
  */
-export interface DeviceHealth {
-  state: 'ok' | 'failing' | 'unknown';
-  error: string | null;
-  consecutiveFailures: number;
-  /** RFC3339 of the last poll the device answered, or null. */
-  lastSuccess: string | null;
-}
+export type { DeviceHealth } from '../contract/pipeline.js';
 
 export interface DeviceSpec {
   id: string;

@@ -63,7 +63,7 @@ describe('the spore command line, end to end against a running gateway (issue 4 
       [['ota', 'update', '10.0.0.1'], /needs <file>/],
       [['ota', 'update', '10.0.0.1', join(dir, 'missing.bin')], /<file> ".*missing\.bin": no such file/],
       [['cluster', 'members', '--gateway', 'ftp://x'], /option -gateway: expected an http:\/\/ or https:\/\/ URL/],
-      [['rollout', 'list', '--status', 'done'], /option -status: expected pending, running, paused, succeeded, failed, cancelled/],
+      [['rollout', 'list', '--status', 'done'], /option -status: expected pending, scheduled, running, paused, succeeded, failed, cancelled/],
       [['firmware', 'list', '--direct'], /needs the gateway.*drop -direct/],
       [['cluster', 'members', '--direct'], /needs API_NODE/],
     ];
@@ -187,7 +187,7 @@ describe('the spore command line, end to end against a running gateway (issue 4 
       assert.match(pause.stdout, /is paused/);
       const again = await spore(['rollout', 'pause', id], { env });
       assert.equal(again.code, 1);
-      assert.match(again.stderr, /409.*only a running rollout can be paused/);
+      assert.match(again.stderr, /409.*only a running or scheduled rollout can be paused/);
       const resume = await spore(['rollout', 'resume', id], { env });
       assert.match(resume.stdout, /is running/);
       const cancel = await spore(['rollout', 'cancel', id, '--json'], { env });

@@ -54,6 +54,7 @@ export class NetnsLan {
   private readonly hosts = new Map<string, { ns: string; index: number }>();
   private readonly processes = new Set<ChildProcess>();
   private readonly switchNs: string;
+  private foreignPorts = 0;
   private onExit: (() => void) | undefined;
 
   private constructor(
@@ -66,7 +67,7 @@ export class NetnsLan {
 
   /** A LAN 198.18.<third>.0/24; `third` is picked from the pid when not given. */
   static async create(prefix: string, third = process.pid % 250): Promise<NetnsLan> {
-    if (!/^[a-z0-9-]{1,10}$/.test(prefix)) throw new Error('prefix: 1-10 of [a-z0-9-] (interface and namespace names are short)');
+    if (!/^[a-z0-9-]{1,16}$/.test(prefix)) throw new Error('prefix: 1-16 of [a-z0-9-] (namespace names stay short)');
     const lan = new NetnsLan(prefix, `198.18.${third}`);
     lan.onExit = () => lan.destroySync();
     process.once('exit', lan.onExit);
@@ -110,6 +111,19 @@ export class NetnsLan {
     await this.ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
     // 255.255.255.255 needs a route out of the host: the LAN is its only network.
     await this.ip(['-n', ns, 'route', 'add', 'default', 'dev', 'eth0']);
+  }
+
+  /**
+   * Plugs a namespace that is not one of this LAN's hosts (say the host of another LAN, a
+   * gateway on two networks) into this LAN's switch as `ifName` with `<subnet>.<octet>/24`;
+   * no default route is added there. The namespace keeps its own lifetime.
+   */
+  async plugForeign(ns: string, ifName: string, octet: number): Promise<void> {
+    const port = `x${this.foreignPorts++}`;
+    await this.ip(['-n', this.switchNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', ifName, 'netns', ns]);
+    await this.ip(['-n', this.switchNs, 'link', 'set', port, 'master', 'br0', 'up']);
+    await this.ip(['-n', ns, 'addr', 'add', `${this.address(octet)}/24`, 'broadcast', this.broadcast, 'dev', ifName]);
+    await this.ip(['-n', ns, 'link', 'set', ifName, 'up']);
   }
 
   /** Unplugs (`down`) or plugs back (`up`) a host's cable: its end in the switch. */

@@ -80,7 +80,7 @@ const EXPECTED: Array<[string, RegExp]> = [
   ['pipeline.connectors[1].subscribe[0].channels.h h', /channel name "h h"/],
   ['pipeline.connectors[2].subscribe[0].device', /\{4\} refers to topic level 4, but "a\/\+" has levels 0-1/],
   ['pipeline.connectors[3].device', /device id "boiler" is already used by pipeline.connectors\[0\].devices\[0\].id/],
-  ['pipeline.connectors[4].type', /unknown connector type "bacnet" \(accepted: modbus-tcp, modbus-rtu, modbus-rtu-tcp, mqtt, http, spore, opcua, zwave\)/],
+  ['pipeline.connectors[4].type', /unknown connector type "bacnet" \(accepted: modbus-tcp, modbus-rtu, modbus-rtu-tcp, mbus, mbus-tcp, mqtt, http, spore, opcua, zwave\)/],
   ['pipeline.connectors[4].id', /duplicate connector id "plc"/],
   ['pipeline.connectors[5].id', /connector id is required/],
   ['pipeline.connectors[5].pollMs', />=100/],

@@ -1,35 +1,19 @@
 import { z } from 'zod';
+import { ipv4, timestamp } from '../../contract/common.js';
+import { ChannelValue as channelValue } from '../../contract/pipeline.js';
 
 /**
  * What the gateway answers, for the OpenAPI document only: Fastify is never
  * given these (a response schema would make it drop unknown fields). Shapes of
- * CONTRACT §4 and of docs/firmware.md, docs/mqtt.md, docs/pipeline.md. Objects
- * are loose: a node's or a service's answer may carry more fields.
+ * CONTRACT §4 and of docs/firmware.md, docs/mqtt.md, docs/pipeline.md. The
+ * gateway's own shapes are the wire contract's (src/contract/), exact; the
+ * answers passed through from nodes, and the small acknowledgements, are here
+ * and loose: they may carry more fields.
  */
-
-const timestamp = (what: string) => z.string().meta({ format: 'date-time' }).describe(`${what} (RFC 3339).`);
-const ipv4 = (what: string) => z.string().describe(what);
-const labels = z.record(z.string(), z.string()).describe('Labels, string → string.');
-const nodeHealth = z.enum(['ACTIVE', 'INACTIVE', 'DEAD']);
-
-export const NodesView = z.looseObject({
-  primaryNode: ipv4('The primary node.').nullable(),
-  totalNodes: z.int(),
-  clientInitialized: z.boolean().describe('Whether a primary node is chosen.'),
-  clientBaseUrl: z.string().nullable().describe('http://<primary ip>, or null.'),
-  nodes: z.array(
-    z.looseObject({
-      ip: ipv4('The node address.'),
-      port: z.int(),
-      hostname: z.string(),
-      status: nodeHealth,
-      discoveredAt: timestamp('First heartbeat'),
-      lastSeen: timestamp('Last heartbeat'),
-      isPrimary: z.boolean(),
-      labels,
-    }),
-  ),
-});
+export { NodesView } from '../../contract/nodes.js';
+export { FirmwareRecord, RolloutView, RolloutPlan } from '../../contract/firmware.js';
+export { HealthReport } from '../../contract/health.js';
+export { DeviceView, DeviceList, PipelineStats } from '../../contract/pipeline.js';
 
 export const DiscoveryRefreshAnswer = z.looseObject({
   success: z.literal(true),
@@ -93,14 +77,6 @@ export const ClusterEventAnswer = z.looseObject({ success: z.literal(true), mess
 
 export const TestWebSocketAnswer = z.looseObject({ success: z.literal(true), message: z.string(), clients: z.int().describe('WebSocket clients reached.') });
 
-export const HealthReport = z.looseObject({
-  status: z.enum(['healthy', 'degraded', 'unhealthy']),
-  timestamp: timestamp('When the report was made'),
-  components: z
-    .record(z.string(), z.looseObject({ status: z.enum(['up', 'down', 'disabled']) }))
-    .describe('One entry per part: http, udp, nodes, websocket, firmware, mqtt, config, and each pipeline connector and sink.'),
-});
-
 export const MqttMessages = z.looseObject({
   topic: z.string().describe('The filter used.'),
   limit: z.int(),
@@ -120,93 +96,8 @@ export const MqttMessages = z.looseObject({
 
 export const MqttStats = z.looseObject({ enabled: z.literal(true) }).describe('The bridge: connection state, counters, subscriptions, commands, the embedded broker (docs/mqtt.md).');
 
-export const FirmwareRecord = z.looseObject({
-  id: z.string(),
-  name: z.string(),
-  version: z.string(),
-  size: z.int().describe('Bytes.'),
-  sha256: z.string(),
-  labels,
-  createdAt: timestamp('When it was stored'),
-  signature: z.enum(['verified', 'unsigned']).describe('Whether a trusted key signed it.'),
-  signedBy: z.string().nullable().describe('The id of the trusted key that signed it.'),
-  compressed: z.boolean().describe('A gzip-compressed .bin.gz image, sent as it is.'),
-  imageBytes: z.int().describe('Size once inflated, bytes: what must fit the node.'),
-});
-
 export const FirmwareDeleted = z.looseObject({ success: z.literal(true), deleted: z.unknown().describe('The removed image.') });
 
-const rolloutStatus = z.enum(['pending', 'scheduled', 'running', 'paused', 'succeeded', 'failed', 'cancelled']);
-
-export const RolloutView = z.looseObject({
-  id: z.string(),
-  status: rolloutStatus,
-  firmware: z.looseObject({ id: z.string(), name: z.string(), version: z.string(), size: z.int(), sha256: z.string() }),
-  nodes: z.array(
-    z.looseObject({
-      ip: z.string(),
-      hostname: z.string(),
-      state: z.enum(['pending', 'uploading', 'rebooting', 'verifying', 'succeeded', 'failed', 'skipped', 'cancelled']),
-      progress: z.number().describe('Upload progress, percent 0-100.'),
-      error: z.string().nullable(),
-    }),
-  ),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-  createdAt: z.string(),
-  target: z.looseObject({ labels: labels.optional(), ips: z.array(z.string()).optional() }),
-  batchSize: z.int(),
-  maxFailures: z.int(),
-  bootTimeoutSec: z.int(),
-  error: z.string().nullable().describe('Why it failed or was cancelled.'),
-  startAt: z.string().nullable().describe('Not before this instant (RFC3339).'),
-  window: z.looseObject({ days: z.array(z.string()), from: z.string(), to: z.string(), timezone: z.string() }).nullable().describe('Maintenance window.'),
-  dynamic: z.boolean().describe('Open for late joiners until dynamicUntil.'),
-  dynamicUntil: z.string().nullable(),
-  autoRollback: z.boolean(),
-  kind: z.enum(['rollout', 'retry', 'rollback']),
-  parentId: z.string().nullable().describe('The rollout this one retries or rolls back.'),
-  rollbackId: z.string().nullable().describe('The rollback of this rollout, once started.'),
-  waitingFor: z.enum(['start', 'window', 'joiners']).nullable().describe('What an active rollout waits for.'),
-  nextRunAt: z.string().nullable().describe('While scheduled: when it runs next.'),
-});
-
-export const RolloutPlan = RolloutView.extend({
-  dryRun: z.boolean(),
-  batches: z.array(z.array(z.string())).describe('Node addresses batch by batch, the primary last.'),
-});
-
-const channelValue = z.union([z.number(), z.string(), z.boolean()]);
-
-export const DeviceView = z.looseObject({
-  id: z.string(),
-  connector: z.string(),
-  connectorType: z.string(),
-  connectorState: z.enum(['connected', 'connecting', 'error', 'stopped']),
-  state: z.string().optional().describe("The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake)."),
-  channels: z.array(
-    z.looseObject({
-      name: z.string(),
-      value: channelValue.nullable(),
-      ts: z.string().nullable(),
-      writable: z.boolean(),
-      unit: z.string().nullable().describe('"Wh", "m³", "°C" … (configured, or an M-Bus VIF\'s base unit)'),
-      status: z.string().optional().describe('The bad status the source reported (OPC UA, e.g. BadSensorFailure); value is then null.'),
-    }),
-  ),
-  lastRecord: z.looseObject({ ts: z.string(), seq: z.int() }).nullable(),
-  health: z
-    .looseObject({
-      state: z.enum(['ok', 'failing', 'unknown']),
-      error: z.string().nullable(),
-      consecutiveFailures: z.int(),
-      lastSuccess: z.string().nullable(),
-    })
-    .nullable()
-    .describe('Per-device health on a shared field-bus line (Modbus, M-Bus); null for other connectors.'),
-});
-
-export const DeviceList = z.looseObject({ devices: z.array(DeviceView) });
 
 export const BrowseAnswer = z.looseObject({
   nodeId: z.string(),
@@ -243,13 +134,6 @@ export const DeviceWriteAnswer = z.looseObject({
 
 export const ConnectorScanAnswer = z.looseObject({
   addresses: z.array(z.int()).describe('The addresses that answered, in order.'),
-});
-
-export const PipelineStats = z.looseObject({
-  connectors: z.array(
-    z.looseObject({ id: z.string(), type: z.string(), state: z.string(), polls: z.int(), errors: z.int(), reconnects: z.int(), lastError: z.string().nullable() }),
-  ),
-  sinks: z.array(z.looseObject({ id: z.string(), type: z.string(), queued: z.int(), sent: z.int(), dropped: z.int(), oldestQueuedAgeMs: z.number() })),
 });
 
 /** Any answer a node sends back through `/api/proxy-call`: its status code and body, whatever the content type. */

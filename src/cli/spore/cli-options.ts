@@ -21,6 +21,18 @@ export class CliFailure extends Error {
   }
 }
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** "sat,sun 02:00-05:00 Europe/Berlin" → the rollout's window (timezone default UTC). */
+export function parseWindow(raw: string): { days: string[]; from: string; to: string; timezone: string } | undefined {
+  const m = /^\s*([a-z,]+)\s+([0-2]\d:[0-5]\d)-([0-2]\d:[0-5]\d)(?:\s+(\S+))?\s*$/i.exec(raw);
+  if (!m) return undefined;
+  const days = m[1]!.toLowerCase().split(',').filter((d) => d.length > 0);
+  if (days.length === 0 || !days.every((d) => DAYS.includes(d))) return undefined;
+  return { days, from: m[2]!, to: m[3]!, timezone: m[4] ?? 'UTC' };
+}
+
 const LABEL_PAIR = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}=[^,=\s]{0,256}$/;
 
 export function parseLabels(raw: string): Record<string, string> | undefined {
@@ -68,15 +80,24 @@ export const COMMAND_FLAGS: Record<string, FlagSpec[]> = {
     version,
     { name: 'dry-run', description: 'show the plan, change nothing', accepts: 'no value', boolean: true, parse: parsers.boolean },
     { name: 'no-wait', description: 'return once the rollout started', accepts: 'no value', boolean: true, parse: parsers.boolean },
+    { name: 'at', description: 'start the rollout not before this time', accepts: 'an RFC3339 date-time, e.g. 2026-12-05T02:00:00Z', parse: (raw) => (RFC3339.test(raw) && Number.isFinite(Date.parse(raw)) ? raw : undefined) },
+    { name: 'window', description: 'update nodes only inside this maintenance window', accepts: 'days from-to [timezone], e.g. "sat,sun 02:00-05:00 Europe/Berlin"', parse: parseWindow },
+    { name: 'dynamic', description: 'keep a label rollout open for nodes that join later', accepts: 'no value', boolean: true, parse: parsers.boolean },
+    { name: 'dynamic-hours', description: 'how long a -dynamic rollout takes late joiners, hours', accepts: 'a number of hours, more than 0 and at most 720', parse: (raw) => (/^\d+(\.\d+)?$/.test(raw) && Number(raw) > 0 && Number(raw) <= 720 ? Number(raw) : undefined), defaultText: '24' },
+    { name: 'auto-rollback', description: 'roll the updated nodes back if the rollout fails its threshold', accepts: 'no value', boolean: true, parse: parsers.boolean },
   ],
   'firmware upload': [name, version, labels, { name: 'force', description: 'store an image that is not an ESP8266 application image', accepts: 'no value', boolean: true, parse: parsers.boolean }],
   'firmware list': [],
   'firmware rm': [],
-  'rollout list': [{ name: 'status', description: 'only rollouts in these states', accepts: 'pending, running, paused, succeeded, failed, cancelled (comma-separated)', parse: (raw) => (raw.split(',').every((s) => ['pending', 'running', 'paused', 'succeeded', 'failed', 'cancelled'].includes(s)) ? raw : undefined) }],
+  'firmware sign': [{ name: 'key', description: 'the ed25519 private key to sign with (spore keys generate)', accepts: 'a PEM file path', parse: (raw) => (raw.length > 0 ? raw : undefined) }],
+  'keys generate': [{ name: 'out', description: 'where to write <out>.key (private, mode 600) and <out>.pub', accepts: 'a path prefix', parse: (raw) => (raw.length > 0 ? raw : undefined), defaultText: './spore-signing' }],
+  'rollout list': [{ name: 'status', description: 'only rollouts in these states', accepts: 'pending, scheduled, running, paused, succeeded, failed, cancelled (comma-separated)', parse: (raw) => (raw.split(',').every((s) => ['pending', 'scheduled', 'running', 'paused', 'succeeded', 'failed', 'cancelled'].includes(s)) ? raw : undefined) }],
   'rollout status': [{ name: 'follow', description: 'follow it live until it ends', accepts: 'no value', boolean: true, parse: parsers.boolean }],
   'rollout pause': [],
   'rollout resume': [],
   'rollout cancel': [],
+  'rollout retry': [],
+  'rollout rollback': [],
   backup: [],
   restore: [],
 };
@@ -90,11 +111,15 @@ export const COMMAND_ARGS: Record<string, string[]> = {
   'firmware upload': ['<file>'],
   'firmware list': [],
   'firmware rm': ['<id|name@version>'],
+  'firmware sign': ['<file>'],
+  'keys generate': [],
   'rollout list': [],
   'rollout status': ['<id>'],
   'rollout pause': ['<id>'],
   'rollout resume': ['<id>'],
   'rollout cancel': ['<id>'],
+  'rollout retry': ['<id>'],
+  'rollout rollback': ['<id>'],
   backup: ['<file>'],
   restore: ['<file>'],
 };

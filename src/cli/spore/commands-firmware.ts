@@ -5,6 +5,7 @@ import type { FirmwareRecord } from '../../firmware/firmware-store.js';
 import { inspectImageFile } from '../../firmware/firmware-image.js';
 import { UsageError } from './cli-options.js';
 import { type Command, type CommandContext, notInDirectMode, requireFile } from './command-context.js';
+import { readSignatureFile } from './commands-keys.js';
 import { bytes, table } from './output.js';
 
 /** `spore firmware upload <file> [-name] [-version] [-labels] [-force]`. */
@@ -14,7 +15,10 @@ export const firmwareUpload: Command = async (ctx) => {
   await requireFile(file);
   const record = await uploadToStore(ctx, file);
   if (ctx.out.mode === 'json') ctx.out.json(record);
-  else ctx.out.line(`Stored ${record.name} ${record.version} (${bytes(record.size)}, sha256 ${record.sha256.slice(0, 12)}…) as ${record.id}`);
+  else {
+    const extra = [record.compressed ? `gzip, ${bytes(record.imageBytes)} inflated` : null, record.signature === 'verified' ? `signed by ${record.signedBy}` : 'unsigned'].filter(Boolean).join(', ');
+    ctx.out.line(`Stored ${record.name} ${record.version} (${bytes(record.size)}, sha256 ${record.sha256.slice(0, 12)}…; ${extra}) as ${record.id}`);
+  }
   return 0;
 };
 
@@ -30,8 +34,17 @@ export const firmwareList: Command = async (ctx) => {
     ctx.out.line('No firmware stored yet: spore firmware upload <file>');
     return 0;
   }
-  const rows = list.map((f) => [f.id, f.name, f.version, bytes(f.size), f.sha256.slice(0, 12), Object.entries(f.labels).map(([k, v]) => `${k}=${v}`).join(','), f.createdAt]);
-  ctx.out.line(table(['ID', 'NAME', 'VERSION', 'SIZE', 'SHA256', 'LABELS', 'CREATED'], rows));
+  const rows = list.map((f) => [
+    f.id,
+    f.name,
+    f.version,
+    `${bytes(f.size)}${f.compressed ? ' (gz)' : ''}`,
+    f.sha256.slice(0, 12),
+    f.signature === 'verified' ? `signed:${f.signedBy}` : 'unsigned',
+    Object.entries(f.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    f.createdAt,
+  ]);
+  ctx.out.line(table(['ID', 'NAME', 'VERSION', 'SIZE', 'SHA256', 'SIGNATURE', 'LABELS', 'CREATED'], rows));
   return 0;
 };
 
@@ -67,6 +80,9 @@ export async function uploadToStore(ctx: CommandContext, file: string): Promise<
   const labels = ctx.flags.get('labels') as Record<string, string> | undefined;
   if (labels) fields.labels = JSON.stringify(labels);
   if (ctx.flags.get('force') === true) fields.force = 'true';
+  // Issue 17 §1: a detached signature next to the image goes along.
+  const signature = await readSignatureFile(file);
+  if (signature) fields.signature = signature;
   return ctx.api.uploadFile<FirmwareRecord>('/api/firmware', file, fields);
 }
 

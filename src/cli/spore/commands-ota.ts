@@ -89,6 +89,11 @@ async function gatewayAll(ctx: CommandContext): Promise<number> {
   if (ctx.flags.has('max-failures')) body.maxFailures = ctx.flags.get('max-failures');
   if (ctx.flags.has('boot-timeout')) body.bootTimeoutSec = ctx.flags.get('boot-timeout');
   if (ctx.flags.get('dry-run') === true) body.dryRun = true;
+  if (ctx.flags.has('at')) body.startAt = ctx.flags.get('at');
+  if (ctx.flags.has('window')) body.window = ctx.flags.get('window');
+  if (ctx.flags.get('dynamic') === true) body.dynamic = true;
+  if (ctx.flags.has('dynamic-hours')) body.dynamicForHours = ctx.flags.get('dynamic-hours');
+  if (ctx.flags.get('auto-rollback') === true) body.autoRollback = true;
   const plan = await ctx.api.createRollout(body);
   if (plan.dryRun) {
     if (ctx.out.mode === 'json') ctx.out.json(plan);
@@ -99,7 +104,10 @@ async function gatewayAll(ctx: CommandContext): Promise<number> {
     }
     return 0;
   }
-  ctx.out.line(`Rollout ${plan.id} started: ${firmware.name} ${firmware.version} to ${plan.nodes.filter((n) => n.state !== 'skipped').length} node(s) in ${plan.batches.length} batch(es)`);
+  const count = plan.nodes.filter((n) => n.state !== 'skipped').length;
+  if (plan.status === 'scheduled') ctx.out.line(`Rollout ${plan.id} scheduled: ${firmware.name} ${firmware.version} to ${count} node(s); it runs from ${plan.nextRunAt ?? 'its window'}`);
+  else ctx.out.line(`Rollout ${plan.id} started: ${firmware.name} ${firmware.version} to ${count} node(s) in ${plan.batches.length} batch(es)`);
+  for (const n of plan.nodes.filter((x) => x.state === 'skipped')) ctx.out.line(`  skipped ${n.ip} ${n.hostname}: ${n.error}`);
   if (ctx.flags.get('no-wait') === true) {
     if (ctx.out.mode === 'json') ctx.out.json(plan);
     return 0;
@@ -146,7 +154,7 @@ async function directUpdate(ctx: CommandContext, ip: string, file: string): Prom
 async function directAll(ctx: CommandContext): Promise<number> {
   const file = ctx.args[0]!;
   await requireFile(file);
-  for (const flag of ['batch', 'boot-timeout', 'name', 'version', 'dry-run', 'no-wait']) {
+  for (const flag of ['batch', 'boot-timeout', 'name', 'version', 'dry-run', 'no-wait', 'at', 'window', 'dynamic', 'dynamic-hours', 'auto-rollback']) {
     if (ctx.flags.has(flag)) throw new UsageError(`option -${flag} needs the gateway; with -direct "spore ota all" accepts -labels, -ips, -max-failures`);
   }
   const apiNode = await resolveApiNode(ctx.env, ctx.cwd);

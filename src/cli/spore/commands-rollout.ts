@@ -44,6 +44,21 @@ export function rolloutControl(action: 'pause' | 'resume' | 'cancel'): Command {
   };
 }
 
+/** `spore rollout retry|rollback <id>`: a new rollout for the failed nodes, or back to the previous images (issue 17 §4, §7). */
+export function rolloutFollowUp(action: 'retry' | 'rollback'): Command {
+  return async (ctx) => {
+    notInDirectMode(ctx, `rollout ${action}`);
+    const rollout = await ctx.api.post<RolloutView & { batches: string[][] }>(`/api/rollouts/${encodeURIComponent(ctx.args[0]!)}/${action}`);
+    if (ctx.out.mode === 'json') ctx.out.json(rollout);
+    else {
+      const count = rollout.nodes.filter((n) => n.state !== 'skipped').length;
+      ctx.out.line(`Rollout ${rollout.id} (${action} of ${ctx.args[0]}) started: ${count} node(s) in ${rollout.batches.length} batch(es) — spore rollout status ${rollout.id} -follow`);
+      for (const n of rollout.nodes.filter((x) => x.state === 'skipped')) ctx.out.line(`  skipped ${n.ip} ${n.hostname}: ${n.error}`);
+    }
+    return 0;
+  };
+}
+
 /**
  * Follows a rollout until it ends: live bars on a terminal, one line per
  * change when piped, the final state with --json. Exit 0 only if it succeeded.
@@ -81,6 +96,16 @@ function printRollout(ctx: CommandContext, r: RolloutView): void {
   ctx.out.line(header(r));
   ctx.out.line(`  target ${JSON.stringify(r.target)}  batch ${r.batchSize}  maxFailures ${r.maxFailures}  bootTimeout ${r.bootTimeoutSec} s`);
   ctx.out.line(`  started ${r.startedAt ?? '-'}  finished ${r.finishedAt ?? '-'}${r.error ? `  error: ${r.error}` : ''}`);
+  const extras = [
+    r.kind !== 'rollout' ? `${r.kind} of ${r.parentId}` : null,
+    r.startAt ? `startAt ${r.startAt}` : null,
+    r.window ? `window ${r.window.days.join(',')} ${r.window.from}-${r.window.to} ${r.window.timezone}` : null,
+    r.dynamic ? `dynamic until ${r.dynamicUntil}` : null,
+    r.autoRollback ? 'autoRollback' : null,
+    r.rollbackId ? `rolled back by ${r.rollbackId}` : null,
+    r.waitingFor ? `waiting for ${r.waitingFor === 'joiners' ? 'late joiners' : `its ${r.waitingFor}`}${r.nextRunAt ? ` (${r.nextRunAt})` : ''}` : null,
+  ].filter(Boolean);
+  if (extras.length > 0) ctx.out.line(`  ${extras.join('  ')}`);
   ctx.out.line(table(['IP', 'HOSTNAME', 'STATE', 'PROGRESS', 'ERROR'], r.nodes.map((n) => [n.ip, n.hostname, n.state, `${n.progress}%`, n.error ?? ''])));
 }
 

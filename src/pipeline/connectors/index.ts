@@ -1,5 +1,6 @@
 import type { ConnectorDefinition } from '../types.js';
 import { httpConnector, httpConnectorSchema } from './http.js';
+import { mbusConnector, mbusSchema, mbusTcpConnector, mbusTcpSchema } from './mbus.js';
 import { modbusRtuTcpConnector, modbusRtuTcpSchema } from './modbus-rtu-tcp.js';
 import { modbusRtuConnector, modbusRtuSchema } from './modbus-rtu.js';
 import { modbusTcpConnector, modbusTcpSchema } from './modbus-tcp.js';
@@ -13,8 +14,8 @@ import { zwaveConnector, zwaveConnectorSchema } from './zwave.js';
  * schemas and types here; their libraries are loaded with import() when one is started.
  */
 export const CONNECTOR_TYPES: ReadonlyMap<string, ConnectorDefinition<any>> = new Map(
-  [modbusTcpConnector, modbusRtuConnector, modbusRtuTcpConnector, mqttConnector, httpConnector, sporeConnector, opcuaConnector, zwaveConnector].map((c) => [c.type, c as ConnectorDefinition<any>]),
+  [modbusTcpConnector, modbusRtuConnector, modbusRtuTcpConnector, mbusConnector, mbusTcpConnector, mqttConnector, httpConnector, sporeConnector, opcuaConnector, zwaveConnector].map((c) => [c.type, c as ConnectorDefinition<any>]),
 );
 
 /** The connector schemas, one member per type of the `type` union. */
-export const CONNECTOR_SCHEMAS = [modbusTcpSchema, modbusRtuSchema, modbusRtuTcpSchema, mqttConnectorSchema, httpConnectorSchema, sporeConnectorSchema, opcuaConnectorSchema, zwaveConnectorSchema] as const;
+export const CONNECTOR_SCHEMAS = [modbusTcpSchema, modbusRtuSchema, modbusRtuTcpSchema, mbusSchema, mbusTcpSchema, mqttConnectorSchema, httpConnectorSchema, sporeConnectorSchema, opcuaConnectorSchema, zwaveConnectorSchema] as const;

@@ -1,16 +1,16 @@
 import { api, describeError } from './api';
 import { every, socket } from './app-state';
 import { addSample, forgetNode } from './history';
-import type { WsMessage } from './live-socket';
+import type { NodesView } from '../../../src/contract/nodes';
+import type { ApiEndpoint, ClusterMember, NodeHealth } from '../../../src/protocol/types';
 import { Store } from './store';
-import type { ApiEndpoint, ClusterMember, DiscoveryNodesResponse, NodeStatus } from './types';
 
 /** One node as the Cluster page shows it: the registry's view plus the primary's member data. */
 export interface NodeView {
   ip: string;
   hostname: string;
   /** The gateway's own ageing (CONTRACT §2), the authority for the status. */
-  status: NodeStatus;
+  status: NodeHealth;
   labels: Record<string, string>;
   /** ms since the epoch */
   lastSeen: number | null;
@@ -41,7 +41,7 @@ const NODES_POLL_MS = 2000;
 
 export const cluster = new Store<ClusterState>({ nodes: new Map(), primary: null, loaded: false, error: null, udpPort: null, structure: 0 });
 
-function emptyNode(ip: string, hostname: string, status: NodeStatus): NodeView {
+function emptyNode(ip: string, hostname: string, status: NodeHealth): NodeView {
   return { ip, hostname, status, labels: {}, lastSeen: null, discoveredAt: null, freeHeap: null, latency: null, resources: null, api: [], version: null };
 }
 
@@ -56,7 +56,7 @@ export function fetchNodes(): Promise<void> {
   }
   fetching = (async () => {
     try {
-      const body = await api<DiscoveryNodesResponse>('/api/discovery/nodes');
+      const body = await api<NodesView>('/api/discovery/nodes');
       applyNodeList(body);
     } catch (err) {
       const st = cluster.get();
@@ -73,7 +73,7 @@ export function fetchNodes(): Promise<void> {
   return fetching;
 }
 
-export function applyNodeList(body: DiscoveryNodesResponse): void {
+export function applyNodeList(body: NodesView): void {
   const st = cluster.get();
   const seen = new Set<string>();
   let structural = !st.loaded || st.primary !== body.primaryNode;
@@ -167,11 +167,11 @@ export function startCluster(): void {
 
   socket.on('cluster/update', (msgs) => {
     const last = msgs[msgs.length - 1]!;
-    const members = Array.isArray(last.members) ? (last.members as ClusterMember[]) : [];
+    const members: ClusterMember[] = Array.isArray(last.members) ? last.members : [];
     const unknown = applyMembers(members, Date.parse(last.timestamp) || Date.now());
     const st = cluster.get();
     if ((typeof last.primaryNode === 'string' || last.primaryNode === null) && st.primary !== last.primaryNode) {
-      st.primary = last.primaryNode as string | null;
+      st.primary = last.primaryNode;
       st.structure++;
     }
     if (unknown || (typeof last.totalNodes === 'number' && last.totalNodes !== st.nodes.size)) void fetchNodes();
@@ -181,7 +181,7 @@ export function startCluster(): void {
   socket.on('node/discovery', (msgs) => {
     const st = cluster.get();
     let refetch = false;
-    for (const m of msgs as Array<WsMessage & { action: string; nodeIp: string; hostname: string; status: NodeStatus }>) {
+    for (const m of msgs) {
       switch (m.action) {
         case 'discovered': {
           if (!st.nodes.has(m.nodeIp)) {
@@ -221,7 +221,7 @@ export function startCluster(): void {
 
   socket.on('cluster/primary', (msgs) => {
     const last = msgs[msgs.length - 1]!;
-    cluster.get().primary = (last.primaryNode as string | null) ?? null;
+    cluster.get().primary = last.primaryNode ?? null;
     cluster.get().structure++;
     cluster.changed();
   });

@@ -76,12 +76,12 @@ export function startHealthWatch(): void {
   }, 5000);
   socket.onOpen(() => void refreshAlerts());
   socket.on('alert/raised', (msgs) => {
-    for (const m of msgs) notify(m.alert as AlertView, 'raised');
+    for (const m of msgs) notify(m.alert, 'raised');
     void refreshAlerts();
     void refreshHealth();
   });
   socket.on('alert/resolved', (msgs) => {
-    for (const m of msgs) notify(m.alert as AlertView, 'resolved');
+    for (const m of msgs) notify(m.alert, 'resolved');
     void refreshAlerts();
     void refreshHealth();
   });

@@ -1,3 +1,4 @@
+import type { WsMessage as TopicMessage, WsPayloads } from '../../../src/contract/ws-messages';
 import { backoffDelay } from './backoff';
 import { Store } from './store';
 
@@ -26,6 +27,10 @@ export interface ConnectionState {
 }
 
 export type BatchHandler = (messages: WsMessage[]) => void;
+
+/** The gateway's own topics with a fixed name, and their messages as the contract shapes them. */
+export type GatewayTopic = Exclude<keyof WsPayloads, 'telemetry'>;
+export type TopicHandler<T extends keyof WsPayloads> = (messages: Array<TopicMessage<T>>) => void;
 
 /** Unprocessed raw frames kept at most; beyond, the oldest are dropped and counted. */
 const MAX_QUEUED_FRAMES = 20_000;
@@ -79,11 +84,18 @@ export class LiveSocket {
   }
 
   /** Handles the gateway's own messages whose topic is exactly `topic` (never forwarded MQTT ones). */
-  on(topic: string, handler: BatchHandler): () => void {
+  on<T extends GatewayTopic>(topic: T, handler: TopicHandler<T>): () => void {
     let set = this.exact.get(topic);
     if (!set) this.exact.set(topic, (set = new Set()));
-    set.add(handler);
-    return () => set!.delete(handler);
+    // The gateway writes these topics from the contract's types (src/contract/ws-messages.ts).
+    const h = handler as unknown as BatchHandler;
+    set.add(h);
+    return () => set!.delete(h);
+  }
+
+  /** Handles `telemetry/<device>` messages: one pipeline record each (the contract's PipelineRecord). */
+  onTelemetry(handler: TopicHandler<'telemetry'>): () => void {
+    return this.onPrefix('telemetry/', handler as unknown as BatchHandler);
   }
 
   /**

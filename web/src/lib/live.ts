@@ -1,11 +1,14 @@
 /** Small live stores fed by the WebSocket: OTA uploads, rollouts, MQTT state, telemetry. */
 import { api } from './api';
 import { socket } from './app-state';
-import type { WsMessage } from './live-socket';
+import type { RolloutPlanView, RolloutView } from '../../../src/contract/firmware';
+import type { WsPayloads } from '../../../src/contract/ws-messages';
 import { Store } from './store';
-import type { Rollout, RolloutNodeState, RolloutStatus } from './types';
 
-export type UploadStatus = 'started' | 'progress' | 'succeeded' | 'failed' | 'verified' | 'unverified';
+/** A rollout as GET /api/rollouts/{id} or POST /api/rollouts (a plan) answers. */
+export type Rollout = RolloutView & Partial<Pick<RolloutPlanView, 'dryRun' | 'batches'>>;
+
+export type UploadStatus = WsPayloads['firmware/upload']['status'];
 
 export interface UploadState {
   status: UploadStatus;
@@ -23,7 +26,7 @@ export const uploads = new Store<Map<string, UploadState>>(new Map());
 export const rollouts = new Store<Map<string, Rollout>>(new Map());
 
 export interface MqttState {
-  state: 'connected' | 'disconnected' | 'reconnecting' | 'unknown';
+  state: WsPayloads['mqtt/status']['state'] | 'unknown';
   broker: string | null;
   error: string | null;
   at: number | null;
@@ -47,7 +50,7 @@ export function startLive(): void {
 
   socket.on('firmware/upload', (msgs) => {
     const map = uploads.get();
-    for (const m of msgs as Array<WsMessage & { nodeIp: string; status: UploadStatus; sent: number; total: number; error?: string; version?: string }>) {
+    for (const m of msgs) {
       if (typeof m.nodeIp !== 'string') continue;
       map.set(m.nodeIp, {
         status: m.status,
@@ -63,12 +66,34 @@ export function startLive(): void {
 
   socket.on('rollout/progress', (msgs) => {
     const map = rollouts.get();
-    for (const m of msgs as Array<
-      WsMessage & { rolloutId: string; status: RolloutStatus; nodeIp: string | null; state: RolloutNodeState | null; progress: number; hostname?: string; error?: string | null }
-    >) {
+    for (const m of msgs) {
       let r = map.get(m.rolloutId);
       if (!r) {
-        r = { id: m.rolloutId, status: m.status, firmware: { id: '', name: '…', version: '' }, nodes: [], startedAt: null, finishedAt: null };
+        // A placeholder until GET /api/rollouts/{id} answers.
+        r = {
+          id: m.rolloutId,
+          status: m.status,
+          firmware: { id: '', name: '…', version: '', size: 0, sha256: '' },
+          nodes: [],
+          startedAt: null,
+          finishedAt: null,
+          createdAt: m.timestamp,
+          target: {},
+          batchSize: 0,
+          maxFailures: 0,
+          bootTimeoutSec: 0,
+          error: null,
+          startAt: null,
+          window: null,
+          dynamic: false,
+          dynamicUntil: null,
+          autoRollback: false,
+          kind: 'rollout',
+          parentId: null,
+          rollbackId: null,
+          waitingFor: null,
+          nextRunAt: null,
+        };
         map.set(m.rolloutId, r);
         void refreshRollout(m.rolloutId);
       }
@@ -88,18 +113,18 @@ export function startLive(): void {
   socket.on('mqtt/status', (msgs) => {
     const m = msgs[msgs.length - 1]!;
     mqttState.set({
-      state: (m.state as MqttState['state']) ?? 'unknown',
+      state: m.state ?? 'unknown',
       broker: typeof m.broker === 'string' ? m.broker : null,
       error: typeof m.error === 'string' ? m.error : null,
       at: Date.parse(m.timestamp) || Date.now(),
     });
   });
 
-  socket.onPrefix('telemetry/', (msgs) => {
+  socket.onTelemetry((msgs) => {
     const map = telemetry.get();
     for (const m of msgs) {
       const device = typeof m.device === 'string' ? m.device : m.topic.slice('telemetry/'.length);
-      const values = m.values && typeof m.values === 'object' ? (m.values as Record<string, unknown>) : {};
+      const values = m.values && typeof m.values === 'object' ? m.values : {};
       const prev = map.get(device);
       map.set(device, { values: { ...(prev?.values ?? {}), ...values }, ts: String(m.ts ?? m.timestamp), seq: Number(m.seq ?? 0), at: Date.now() });
     }

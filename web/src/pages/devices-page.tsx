@@ -6,7 +6,7 @@ import { clock, every, socket } from '../lib/app-state';
 import { compareNames, displayValue, formatAgo, formatDuration, formatNumber } from '../lib/format';
 import { telemetry, type TelemetryValue } from '../lib/live';
 import { useStore } from '../lib/store';
-import type { Device, PipelineStats } from '../lib/types';
+import type { DeviceView as Device, PipelineStats } from '../../../src/contract/pipeline';
 
 const POLL_MS = 2000;
 const ROW_HEIGHT = 36; // px

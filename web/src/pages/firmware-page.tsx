@@ -10,7 +10,8 @@ import { compareNames, formatBytes, parseLabels } from '../lib/format';
 import { refreshRollout, rollouts } from '../lib/live';
 import { nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
-import type { FirmwareRecord, Rollout, RolloutStatus } from '../lib/types';
+import type { FirmwareRecord, RolloutStatus } from '../../../src/contract/firmware';
+import type { Rollout } from '../lib/live';
 
 function asList<T>(body: unknown, key: string): T[] {
   if (Array.isArray(body)) return body as T[];

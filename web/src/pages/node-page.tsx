@@ -9,7 +9,7 @@ import { displayValue, formatAgo, formatBytes, formatDuration, humanize } from '
 import { addSample, onSample, seriesOf } from '../lib/history';
 import { uploads } from '../lib/live';
 import { useStore } from '../lib/store';
-import type { ApiEndpoint, TasksStatus } from '../lib/types';
+import type { ApiEndpoint, TasksStatusResponse as TasksStatus } from '../../../src/protocol/types';
 
 /** The node's status is re-read this often while its page is open, ms. */
 const STATUS_POLL_MS = 3000;

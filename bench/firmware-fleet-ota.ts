@@ -1,0 +1,163 @@
+/**
+ * Benchmark (issue 17): a signed rollout — `firmware.signing.required`, the
+ * image uploaded with its ed25519 signature — of a 1 MiB image to 50 emulated
+ * 4 MB nodes, batch 10, against a measured ideal.
+ *
+ * Each party runs in its own process: the built gateway, the emulator
+ * (`spore-sim`, flash written at 1 MiB/s, 2 s reboot) and this driver. The
+ * ideal is measured in the same run, one node at a time with a plain client
+ * straight to emulated nodes (a fresh `spore-sim` process): per node, upload +
+ * reboot + verification (status read until the node reports the new version).
+ * A batch of 10 takes at least one such cycle, so ideal = batches × the mean
+ * cycle (batches = ceil(49 / 10) + 1: the primary goes alone, last); the sum of
+ * 50 cycles (the fleet one node at a time) is reported too.
+ * Run: npm run build && node --import tsx bench/firmware-fleet-ota.ts
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeFirmwareImage } from '../emulator/index.js';
+import { generateKeyPair, parsePrivateKey, signImage } from '../src/firmware/firmware-signing.js';
+import { NodeClient } from '../src/node-client/node-client.js';
+import { startGatewayProcess } from './lib/gateway-process.js';
+
+const NODES = 50;
+const BATCH = 10;
+const IMAGE_BYTES = 1024 * 1024; // 1 MiB
+const REBOOT_MS = 2000;
+const FLASH_BYTES_PER_SEC = 1024 * 1024;
+const IDEAL_SAMPLES = 5; // nodes timed one at a time for the ideal
+const SIM_BIN = 'dist/emulator/cli/sim-main.js';
+const FLASH = ['-flash-size', String(4 * 1024 * 1024), '-free-sketch-space', String(2 * 1024 * 1024)];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function startSimProcess(args: string[]): ChildProcess {
+  return spawn(process.execPath, [SIM_BIN, '-flash-speed', String(FLASH_BYTES_PER_SEC), '-reboot-ms', String(REBOOT_MS), ...FLASH, ...args], { stdio: ['pipe', 'ignore', 'inherit'] });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+async function json(url: string, init?: RequestInit): Promise<any> {
+  const res = await fetch(url, init);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** One node at a time: upload, then status reads until it reports the new version. ms per node. */
+async function measureIdeal(imageFile: string): Promise<number[]> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const base = `127.195.${1 + Math.floor(Math.random() * 200)}.1`;
+  const sim = startSimProcess(['-count', String(IDEAL_SAMPLES), '-base-ip', base, '-http-port', String(port), '-udp-port', '9', '-heartbeat-ms', '2000']);
+  const client = new NodeClient({ port, timeoutMs: 30_000 });
+  try {
+    const ips = Array.from({ length: IDEAL_SAMPLES }, (_, i) => base.replace(/\.1$/, `.${i + 1}`));
+    for (let tries = 0; ; tries++) {
+      try {
+        await client.getStatus(ips.at(-1)!);
+        break;
+      } catch {
+        if (tries > 100) throw new Error('the emulator did not start');
+        await sleep(100);
+      }
+    }
+    const cycles: number[] = [];
+    for (const ip of ips) {
+      const t0 = performance.now();
+      const res = await client.uploadFirmware(ip, imageFile, { size: IMAGE_BYTES });
+      if (res.status !== 200) throw new Error(`upload to ${ip} answered ${res.status}`);
+      for (;;) {
+        await sleep(50);
+        try {
+          const { status } = await client.getStatus(ip);
+          if (status.version === '2.0.0') break;
+        } catch {
+          // rebooting
+        }
+      }
+      cycles.push(performance.now() - t0);
+    }
+    return cycles;
+  } finally {
+    client.close();
+    await stopProcess(sim);
+  }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(join(tmpdir(), 'spore-bench-fleet-'));
+  const imageFile = join(dir, 'image.bin');
+  const image = makeFirmwareImage({ version: '2.0.0', size: IMAGE_BYTES });
+  await writeFile(imageFile, image);
+  const key = generateKeyPair();
+  const signature = signImage(image, parsePrivateKey(key.privateKeyPem)).toString('base64');
+  try {
+    const cycles = await measureIdeal(imageFile);
+    const meanCycleMs = cycles.reduce((a, b) => a + b, 0) / cycles.length;
+    const gw = await startGatewayProcess({ firmware: { signing: { required: true, trustedKeys: [{ id: 'bench', publicKey: key.publicKeyBase64 }] } } });
+    const sim = startSimProcess(['-count', String(NODES), '-base-ip', `127.194.${1 + Math.floor(Math.random() * 200)}.1`, '-http-port', String(gw.nodePort), '-udp-port', String(gw.udpPort), '-labels', 'fleet=bench']);
+    try {
+      const deadline = Date.now() + 60_000;
+      while ((await json(`${gw.url}/api/discovery/nodes`)).nodes.filter((n: any) => n.status === 'ACTIVE' && n.labels?.fleet === 'bench').length < NODES) {
+        if (Date.now() > deadline) throw new Error('nodes not discovered');
+        await sleep(200);
+      }
+      await sleep(3000); // a status poll round: flash sizes known
+      const form = new FormData();
+      form.append('name', 'bench');
+      form.append('version', '2.0.0');
+      form.append('signature', signature);
+      form.append('file', new Blob([await readFile(imageFile)]), 'bench.bin');
+      const signedAt = performance.now();
+      const fw = await json(`${gw.url}/api/firmware`, { method: 'POST', body: form });
+      const storeMs = performance.now() - signedAt;
+      if (fw.signature !== 'verified') throw new Error('the image was not verified');
+      const started = performance.now();
+      const created = await json(`${gw.url}/api/rollouts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ firmwareId: fw.id, target: { labels: { fleet: 'bench' } }, batchSize: BATCH, maxFailures: 0, bootTimeoutSec: 30 }),
+      });
+      let final: any;
+      for (;;) {
+        final = await json(`${gw.url}/api/rollouts/${created.id}`);
+        if (final.finishedAt !== null) break;
+        await sleep(100);
+      }
+      const wallSeconds = (performance.now() - started) / 1000;
+      const batches = Math.ceil((NODES - 1) / BATCH) + 1;
+      const idealSeconds = (batches * meanCycleMs) / 1000;
+      const round = (x: number, d = 10) => Math.round(x * d) / d;
+      return {
+        nodes: NODES,
+        batchSize: BATCH,
+        batches,
+        imageBytes: IMAGE_BYTES,
+        signing: 'required (ed25519)',
+        storeWithSignatureCheckMs: round(storeMs),
+        perNodeCycleSeconds: cycles.map((c) => round(c / 1000, 100)),
+        idealSeconds: round(idealSeconds),
+        oneAtATimeSeconds: round((NODES * meanCycleMs) / 1000),
+        wallSeconds: round(wallSeconds),
+        ratioToIdeal: round(wallSeconds / idealSeconds, 100),
+        status: final.status,
+        nodesVerified: final.nodes.filter((n: any) => n.state === 'succeeded').length,
+      };
+    } finally {
+      await stopProcess(sim);
+      await gw.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run().then((s) => console.log(JSON.stringify(s, null, 2)));
+}
