@@ -18,8 +18,8 @@ export interface GatewayProcess {
 }
 
 /** Starts the built gateway (`npm run build` first) as its own process with a config file. */
-export async function startGatewayProcess(config: Record<string, unknown> = {}, extraArgs: string[] = []): Promise<GatewayProcess> {
-  if (!existsSync(GATEWAY_BIN)) throw new Error(`${GATEWAY_BIN} is missing: run \`npm run build\` first`);
+export async function startGatewayProcess(config: Record<string, unknown> = {}, extraArgs: string[] = [], bin = GATEWAY_BIN): Promise<GatewayProcess> {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first`);
   const dataDir = await mkdtemp(join(tmpdir(), 'spore-bench-'));
   const port = await freePort();
   const udpPort = await freePort();
@@ -28,8 +28,8 @@ export async function startGatewayProcess(config: Record<string, unknown> = {}, 
   await writeFile(configFile, JSON.stringify(config));
   const child = spawn(
     process.execPath,
-    [GATEWAY_BIN, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'error', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    [bin, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'error', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
+    { stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT === '1' ? 'inherit' : 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;

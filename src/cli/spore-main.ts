@@ -8,6 +8,7 @@
 import { CliFailure, parseCommandLine, UsageError, usage } from './spore/cli-options.js';
 import type { Command, CommandContext } from './spore/command-context.js';
 import { clusterMembers, nodeStatus } from './spore/commands-cluster.js';
+import { fleetNodes } from './spore/commands-fleet.js';
 import { firmwareList, firmwareRemove, firmwareUpload } from './spore/commands-firmware.js';
 import { otaAll, otaUpdate } from './spore/commands-ota.js';
 import { rolloutControl, rolloutFollowUp, rolloutList, rolloutStatus } from './spore/commands-rollout.js';
@@ -20,6 +21,7 @@ import { runMain } from './run-main.js';
 
 const COMMANDS: Record<string, Command> = {
   'cluster members': clusterMembers,
+  'fleet nodes': fleetNodes,
   'node status': nodeStatus,
   'ota update': otaUpdate,
   'ota all': otaAll,

@@ -2,12 +2,22 @@
  * MQTT topic names and filters (MQTT 3.1.1 §4.7): levels separated by "/",
  * "+" matches one whole level, "#" the rest (only as the last level). Topics
  * beginning with "$" are not matched by a filter beginning with a wildcard.
+ *
+ * The one topic matcher of the project: the gateway and the web UI (Events page) import this
+ * module, so it uses no Node API (docs/architecture.md).
  */
+
+const encoder = new TextEncoder();
+
+/** Longer than MQTT's 65535 bytes of UTF-8? (A string of at most 21845 UTF-16 units never is.) */
+function tooLong(text: string): boolean {
+  return text.length * 3 > 65535 && encoder.encode(text).length > 65535;
+}
 
 /** Why `filter` is not a valid topic filter, or undefined when it is. */
 export function topicFilterProblem(filter: string): string | undefined {
   if (filter.length === 0) return 'it is empty';
-  if (Buffer.byteLength(filter) > 65535) return 'it is longer than 65535 bytes';
+  if (tooLong(filter)) return 'it is longer than 65535 bytes';
   if (filter.includes('\u0000')) return 'it contains NUL';
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
@@ -20,7 +30,7 @@ export function topicFilterProblem(filter: string): string | undefined {
 
 /** A topic name one may publish to: no wildcards, not empty. */
 export function isValidTopicName(topic: string): boolean {
-  return topic.length > 0 && !/[+#\u0000]/.test(topic) && Buffer.byteLength(topic) <= 65535;
+  return topic.length > 0 && !/[+#\u0000]/.test(topic) && !tooLong(topic);
 }
 
 /** Does `topic` (a concrete topic name) match `filter`? */

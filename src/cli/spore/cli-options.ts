@@ -1,3 +1,4 @@
+import { isValidBrokerUrl } from '../../mqtt/connection.js';
 import { isValidIpv4 } from '../../protocol/ip.js';
 import { FlagError, type FlagSpec, parseFlags, parsers } from '../parse-flags.js';
 
@@ -56,6 +57,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'api-key', description: "the gateway's API key, when it has keys configured (sent as Authorization: Bearer)", accepts: 'a non-empty key', parse: (raw) => (raw.length > 0 && !/\s/.test(raw) ? raw : undefined), defaultText: '$SPORE_API_KEY' },
   { name: 'direct', description: 'talk to nodes directly, as ctl.sh did (API_NODE from the environment or .env)', accepts: 'no value', boolean: true, parse: parsers.boolean },
   { name: 'node-port', description: "the nodes' HTTP port with --direct", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: '80' },
+  { name: 'mqtt', description: 'the broker the gateways export to (spore fleet nodes)', accepts: 'mqtt://, mqtts://, tcp://, tls://, ws://, wss:// URL', parse: (raw) => (isValidBrokerUrl(raw) ? raw : undefined), defaultText: '$SPORE_MQTT' },
   { name: 'json', description: 'print the result as JSON (for scripts)', accepts: 'no value', boolean: true, parse: parsers.boolean },
   { name: 'help', description: 'show help', accepts: 'no value', boolean: true, parse: parsers.boolean },
 ];
@@ -100,6 +102,7 @@ export const COMMAND_FLAGS: Record<string, FlagSpec[]> = {
   'rollout rollback': [],
   backup: [],
   restore: [],
+  'fleet nodes': [],
 };
 
 /** Positional arguments: `<name>` required, `[name]` optional. */
@@ -122,6 +125,7 @@ export const COMMAND_ARGS: Record<string, string[]> = {
   'rollout rollback': ['<id>'],
   backup: ['<file>'],
   restore: ['<file>'],
+  'fleet nodes': [],
 };
 
 export const COMMANDS = Object.keys(COMMAND_FLAGS);

@@ -1,33 +1,13 @@
-/**
- * MQTT topic filters (MQTT 3.1.1 §4.7): `+` matches exactly one level, `#`
- * (last level only) matches that level and everything below it, including the
- * parent itself (`a/#` matches `a`). Topics beginning with `$` are not matched
- * by filters starting with a wildcard. Pure: used by the Events page and its
- * unit test.
- */
-export function isValidFilter(filter: string): boolean {
-  if (filter.length === 0) return false;
-  const levels = filter.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i]!;
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return false;
-    if (level.includes('+') && level !== '+') return false;
-  }
-  return true;
-}
+import { topicFilterProblem, topicMatches } from '../../../src/mqtt/topic-filter.js';
 
-export function topicMatches(filter: string, topic: string): boolean {
-  if (filter === topic) return true;
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i]!;
-    if (level === '#') return i === f.length - 1;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
-  }
-  return f.length === t.length;
+/**
+ * MQTT topic filters, matched exactly as the gateway matches them: the matcher is the
+ * server's own module (src/mqtt/topic-filter.ts), not a copy.
+ */
+export { topicMatches };
+
+export function isValidFilter(filter: string): boolean {
+  return topicFilterProblem(filter) === undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Empty, ErrorBox, Loading, NotEnabled } from '../components/common';
+import { OpcuaBrowser, ZwaveNodes } from '../components/connector-tools';
 import { VirtualList } from '../components/virtual-list';
 import { api, ApiError, describeError } from '../lib/api';
 import { clock, every, socket } from '../lib/app-state';
@@ -54,7 +55,7 @@ export function DevicesPage() {
         <h1>Devices</h1>
         <NotEnabled feature="The data pipeline">
           <p>
-            Devices appear when the gateway's configuration file has a <code>pipeline</code> section with connectors (Modbus TCP, MQTT, HTTP, SPORE nodes) and sinks.
+            Devices appear when the gateway's configuration file has a <code>pipeline</code> section with connectors (Modbus, MQTT, HTTP, SPORE nodes, OPC UA, Z-Wave) and sinks.
             See docs/pipeline.md.
           </p>
         </NotEnabled>
@@ -70,6 +71,8 @@ export function DevicesPage() {
       </div>
       {error ? <ErrorBox title="Devices could not be read">{describeError(error)}</ErrorBox> : null}
       {stats ? <PipelineStatsView stats={stats} /> : null}
+      {stats?.connectors.filter((c) => c.type === 'zwave').map((c) => <ZwaveNodes key={c.id} connector={c.id} />)}
+      {stats?.connectors.filter((c) => c.type === 'opcua').map((c) => <OpcuaBrowser key={c.id} connector={c.id} />)}
       <section class="card" aria-labelledby="dev-list-title">
         <h2 id="dev-list-title">Devices</h2>
         <div class="toolbar">
@@ -129,6 +132,7 @@ export function DevicesPage() {
                     </div>
                     <div role="gridcell" class="cell c-conn">
                       <span class={`cstate cstate-${d.connectorState}`}>{d.connectorState}</span> <span class="muted">{d.connector}</span>
+                      {d.state ? <span class="muted" data-state={d.state}> · {d.state}</span> : null}
                     </div>
                     <div role="gridcell" class="cell c-values mono" title={values}>
                       {values}
@@ -241,6 +245,7 @@ function DeviceDetail({ device, live, now }: { device: Device | null; live: Tele
       <h2 class="mono">{device.id}</h2>
       <p>
         <span class={`cstate cstate-${device.connectorState}`}>{device.connectorState}</span>{' '}
+        {device.state ? <span class="badge" data-testid="device-state">{device.state}</span> : null}{' '}
         <span class="muted">
           {device.connector} · {device.connectorType} · last record{' '}
           {live ? `seq ${live.seq}, ${formatAgo(Date.parse(live.ts), now)}` : device.lastRecord ? `seq ${device.lastRecord.seq}, ${formatAgo(Date.parse(device.lastRecord.ts), now)}` : 'none yet'}
@@ -261,7 +266,9 @@ function DeviceDetail({ device, live, now }: { device: Device | null; live: Tele
             return (
               <tr key={c.name} data-channel={c.name}>
                 <td class="mono">{c.name}</td>
-                <td class="mono value">{displayValue(liveValue !== undefined ? liveValue : c.value)}</td>
+                <td class="mono value">
+                  {liveValue === undefined && c.status ? <span class="cstate cstate-error" title="The source reported a bad status">{c.status}</span> : displayValue(liveValue !== undefined ? liveValue : c.value)}
+                </td>
                 <td class="muted">{ts ? formatAgo(Date.parse(ts), now) : '–'}</td>
               </tr>
             );

@@ -1,0 +1,180 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, describeError } from '../lib/api';
+
+/**
+ * Issue 14 §4: the Z-Wave connector's node list with include/exclude (and the S2 PIN prompt),
+ * and the OPC UA connector's browse tree, on the Devices page.
+ */
+
+interface ZwaveNode {
+  id: number;
+  manufacturer: string | null;
+  product: string | null;
+  commandClasses: string[];
+  status: string;
+  device: string | null;
+}
+
+interface InclusionState {
+  state: string;
+  pendingPin: boolean;
+  dsk?: string;
+  lastResult?: string;
+}
+
+export function ZwaveNodes({ connector }: { connector: string }) {
+  const [nodes, setNodes] = useState<ZwaveNode[] | null>(null);
+  const [inclusion, setInclusion] = useState<InclusionState | null>(null);
+  const [pin, setPin] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const base = `/api/connectors/${encodeURIComponent(connector)}`;
+  const load = () =>
+    api<{ nodes: ZwaveNode[] }>(`${base}/nodes`).then(
+      (b) => {
+        setNodes(b.nodes);
+        setError(null);
+      },
+      (err: unknown) => setError(describeError(err)),
+    );
+  useEffect(() => {
+    void load();
+    const t = setInterval(() => void load(), 5000);
+    return () => clearInterval(t);
+  }, [connector]);
+  const call = async (what: 'include' | 'exclude', body: Record<string, unknown>) => {
+    try {
+      setInclusion(await api<InclusionState>(`${base}/${what}`, { body }));
+      setError(null);
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+  return (
+    <section class="card" aria-label={`Z-Wave nodes of ${connector}`} data-testid={`zwave-${connector}`}>
+      <h2>
+        Z-Wave nodes <span class="muted">{connector}</span>
+      </h2>
+      <div class="toolbar">
+        <button type="button" class="small" onClick={() => void call('include', {})}>
+          Include
+        </button>
+        <button type="button" class="small" onClick={() => void call('exclude', {})}>
+          Exclude
+        </button>
+        {inclusion && inclusion.state !== 'idle' ? (
+          <button type="button" class="small" onClick={() => void call(inclusion.state === 'excluding' ? 'exclude' : 'include', { stop: true })}>
+            Stop {inclusion.state}
+          </button>
+        ) : null}
+        {inclusion ? (
+          <span class="muted" role="status">
+            {inclusion.state}
+            {inclusion.lastResult ? ` · ${inclusion.lastResult}` : ''}
+          </span>
+        ) : null}
+      </div>
+      {inclusion?.pendingPin ? (
+        <form
+          class="param"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void call('include', { pin });
+          }}
+        >
+          <label for={`pin-${connector}`}>S2 PIN{inclusion.dsk ? ` (DSK …${inclusion.dsk.slice(5)})` : ''}</label>
+          <input id={`pin-${connector}`} value={pin} inputMode="numeric" maxLength={5} onInput={(e) => setPin(e.currentTarget.value)} placeholder="12345" />
+          <button type="submit" class="small" disabled={!/^\d{5}$/.test(pin)}>
+            Send PIN
+          </button>
+        </form>
+      ) : null}
+      {error ? (
+        <p class="notice notice-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      {nodes ? (
+        <table class="table compact">
+          <thead>
+            <tr>
+              <th scope="col">Node</th>
+              <th scope="col">Status</th>
+              <th scope="col">Device</th>
+              <th scope="col">Product</th>
+              <th scope="col">Command classes</th>
+            </tr>
+          </thead>
+          <tbody>
+            {nodes.map((n) => (
+              <tr key={n.id} data-node={n.id}>
+                <td class="mono">{n.id}</td>
+                <td>
+                  <span class={`cstate cstate-${n.status === 'alive' || n.status === 'awake' || n.status === 'controller' ? 'connected' : n.status === 'dead' ? 'error' : 'connecting'}`}>{n.status}</span>
+                </td>
+                <td class="mono">{n.device ?? ''}</td>
+                <td>{[n.manufacturer, n.product].filter(Boolean).join(' · ')}</td>
+                <td class="muted">{n.commandClasses.join(', ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
+
+interface BrowseEntry {
+  nodeId: string;
+  browseName: string;
+  displayName: string;
+  nodeClass: string;
+  dataType: string | null;
+}
+
+export function OpcuaBrowser({ connector }: { connector: string }) {
+  return (
+    <section class="card" aria-label={`OPC UA address space of ${connector}`} data-testid={`opcua-${connector}`}>
+      <h2>
+        OPC UA address space <span class="muted">{connector}</span>
+      </h2>
+      <p class="muted small-print">Expand the folders to find the node ids to configure as channels (nodeId).</p>
+      <ul class="tree" role="tree">
+        <BrowseNode connector={connector} entry={{ nodeId: 'i=85', browseName: 'Objects', displayName: 'Objects', nodeClass: 'Object', dataType: null }} open />
+      </ul>
+    </section>
+  );
+}
+
+function BrowseNode({ connector, entry, open: initiallyOpen = false }: { connector: string; entry: BrowseEntry; open?: boolean }) {
+  const [open, setOpen] = useState(initiallyOpen);
+  const [children, setChildren] = useState<BrowseEntry[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!open || children) return;
+    void api<{ children: BrowseEntry[] }>(`/api/connectors/${encodeURIComponent(connector)}/browse?nodeId=${encodeURIComponent(entry.nodeId)}`).then(
+      (b) => setChildren(b.children),
+      (err: unknown) => setError(describeError(err)),
+    );
+  }, [open, connector, entry.nodeId]);
+  const leaf = entry.nodeClass === 'Variable' || entry.nodeClass === 'Method';
+  return (
+    <li role="treeitem" aria-expanded={leaf ? undefined : open} data-node-id={entry.nodeId}>
+      {leaf ? (
+        <span class="tree-leaf">·</span>
+      ) : (
+        <button type="button" class="linklike" onClick={() => setOpen(!open)} aria-label={`${open ? 'Collapse' : 'Expand'} ${entry.displayName}`}>
+          {open ? '▾' : '▸'}
+        </button>
+      )}{' '}
+      {entry.displayName} <code class="muted">{entry.nodeId}</code> <span class="muted">{entry.nodeClass}{entry.dataType ? ` · ${entry.dataType}` : ''}</span>
+      {error ? <span class="notice-error"> {error}</span> : null}
+      {open && children ? (
+        <ul role="group">
+          {children.map((c) => (
+            <BrowseNode key={c.nodeId} connector={connector} entry={c} />
+          ))}
+        </ul>
+      ) : null}
+    </li>
+  );
+}
