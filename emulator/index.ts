@@ -4,3 +4,6 @@ export { SimNode, UPDATE_FAILURE_MODES, type UpdateFailureMode, type UploadRecor
 export { makeFirmwareImage, readFirmwareVersion, VersionScanner, ESP_IMAGE_MAGIC, VERSION_MARKER } from './firmware-image.js';
 export { NODE_API } from './node-model.js';
 export { applySimCommand, SIM_COMMAND_HELP } from './sim-commands.js';
+export { MbusMeter, MbusMeterSet } from './fieldbus/mbus-meter.js';
+export { RtuSlave, RtuSlaveSet } from './fieldbus/modbus-rtu-slave.js';
+export { DemoFieldDevices } from './fieldbus/field-devices.js';

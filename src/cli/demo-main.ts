@@ -3,7 +3,7 @@
  * `npm run demo`: the gateway plus a few emulated SPORE nodes, on embedded
  * defaults, printing what to open and what to try.
  */
-import { SimCluster } from '../../emulator/index.js';
+import { DemoFieldDevices, SimCluster } from '../../emulator/index.js';
 import { Gateway } from '../gateway.js';
 import { DemoSensorTraffic } from '../mqtt/demo-traffic.js';
 import { firstFreePort } from '../mqtt/free-port.js';
@@ -22,6 +22,8 @@ const DEMO_DEFAULTS = { nodes: { port: 8080 }, log: { level: 'warn' } };
 
 const USAGE = 'Usage: npm run demo -- [options]\n\nThe SPORE gateway with emulated nodes. Takes every spore-gateway option, and:';
 
+const fieldDevices = new DemoFieldDevices();
+
 async function main(argv: string[]): Promise<number> {
   let loaded;
   try {
@@ -31,7 +33,10 @@ async function main(argv: string[]): Promise<number> {
     const explicitPort = argv.some((a) => /^--?mqtt-port(=|$)/.test(a)) || process.env.SPORE_MQTT_EMBEDDED_PORT !== undefined;
     const wantsHelp = argv.some((a) => /^--?(help|version)(=|$)/.test(a));
     const mqttPort = explicitPort || wantsHelp ? undefined : await firstFreePort(1883, '0.0.0.0');
-    const defaults = { ...DEMO_DEFAULTS, mqtt: { url: 'embedded', ...(mqttPort !== undefined ? { embedded: { port: mqttPort } } : {}) } };
+    // Field devices over TCP (nothing needs a serial port): a Modbus RTU meter behind an emulated
+    // serial device server and an M-Bus heat meter, read by the pipeline (the Devices page).
+    if (!wantsHelp) await fieldDevices.start();
+    const defaults = { ...DEMO_DEFAULTS, ...(wantsHelp ? {} : { pipeline: fieldDevices.pipeline() }), mqtt: { url: 'embedded', ...(mqttPort !== undefined ? { embedded: { port: mqttPort } } : {}) } };
     loaded = await loadGatewayConfig(argv, { extraFlags: DEMO_FLAGS, defaults });
   } catch (err) {
     return explainStartupError('demo', err);
@@ -105,6 +110,10 @@ async function main(argv: string[]): Promise<number> {
             '',
           ]
         : []),
+      `Field buses (the Devices page): a Modbus RTU energy meter over TCP (127.0.0.1:${fieldDevices.rtuPort}) and an M-Bus heat meter over TCP (127.0.0.1:${fieldDevices.mbusPort})`,
+      `  curl -s ${url}/api/devices/heat-meter`,
+      `  curl -s -X POST ${url}/api/connectors/heat-lan/scan -H 'content-type: application/json' -d '{"from":1,"to":10}'`,
+      '',
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
@@ -114,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
     await sensors?.stop();
     await sim.stop();
     await gateway.stop();
+    await fieldDevices.stop();
   });
   return 0;
 }

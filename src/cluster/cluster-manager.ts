@@ -35,6 +35,13 @@ export class ClusterManager {
   /** The primary's last member list, and which primary gave it. */
   private members: { from: string; list: ClusterMember[] } | null = null;
   private readonly httpFailures = new Map<string, number>();
+  /** Nodes whose own status should be read once (they (re)appeared, were flashed, were asked for). */
+  private readonly statusWanted = new Set<string>();
+  /** Nodes whose resources came with the primary's latest member list. */
+  private readonly coveredByMembers = new Set<string>();
+  /** When each node's own status was last read, ms since the epoch. */
+  private readonly lastStatusRead = new Map<string, number>();
+  private statusReadCount = 0;
   private readonly timers: Interval[] = [];
   private readonly unsubscribe: Array<() => void> = [];
   private readonly publishUpdate = debounce(() => this.bus.emit('cluster/update', this.snapshot()), CLUSTER_UPDATE_DEBOUNCE_MS);
@@ -52,7 +59,14 @@ export class ClusterManager {
   }
 
   start(): void {
-    this.unsubscribe.push(this.bus.on('node/discovery', (e) => this.onNodeChange(e)));
+    this.unsubscribe.push(
+      this.bus.on('node/discovery', (e) => this.onNodeChange(e)),
+      this.bus.on('node/resumed', (e) => this.wantStatus(e.nodeIp)),
+      // A flashed node runs new firmware: its own answer, not a member list entry, says which.
+      this.bus.on('firmware/upload', (e) => {
+        if (e.status === 'succeeded' || e.status === 'verified' || e.status === 'unverified') this.wantStatus(e.nodeIp);
+      }),
+    );
     const onError = (what: string) => (err: unknown) => this.logger.error({ err }, `${what} failed`);
     this.timers.push(
       new Interval(this.options.ageingIntervalMs, () => this.registry.age(), onError('node ageing')),
@@ -135,16 +149,40 @@ export class ClusterManager {
     return result.members;
   }
 
-  /** Polls /api/node/status of every ACTIVE node, at most `statusPollConcurrency` at once. */
+  /**
+   * Gentle polling (issue 19): resources and latency come from the primary's member list, so
+   * a node's own /api/node/status is read only when it is wanted — the member list lacks the
+   * node's resources, the node (re)appeared, it was just flashed, or someone asked — never
+   * more often than `statusPollIntervalMs` per node, at most `statusPollConcurrency` at once.
+   * Each read interrupts an ESP8266; at 10,000 nodes reading them all every 10 s was 1,000
+   * requests/s.
+   */
   async pollStatuses(): Promise<void> {
-    const active = this.registry.activeNodes();
-    await forEachLimit(active, this.options.statusPollConcurrency, (node) => this.pollOne(node));
+    const now = Date.now();
+    const due = this.registry.activeNodes().filter((node) => {
+      const wanted = this.statusWanted.has(node.ip) || !this.coveredByMembers.has(node.ip);
+      return wanted && now - (this.lastStatusRead.get(node.ip) ?? 0) >= this.options.statusPollIntervalMs;
+    });
+    await forEachLimit(due, this.options.statusPollConcurrency, (node) => this.pollOne(node));
+  }
+
+  /** Asks for one read of a node's own status at the next poll (after an OTA, a user opening its page). */
+  wantStatus(ip: string): void {
+    this.statusWanted.add(ip);
+  }
+
+  /** HTTP requests sent to nodes by the status poll, since start (bench/gentle-polling.ts). */
+  get statusReads(): number {
+    return this.statusReadCount;
   }
 
   async pollOne(node: NodeRecord): Promise<void> {
+    this.lastStatusRead.set(node.ip, Date.now());
+    this.statusReadCount++;
     try {
       const { status, latencyMs } = await this.client.getStatus(node.ip);
       this.registry.applyStatus(node, status, latencyMs);
+      this.statusWanted.delete(node.ip);
       this.recordHttp(node.ip, true);
     } catch (err) {
       this.recordHttp(node.ip, false);
@@ -169,6 +207,12 @@ export class ClusterManager {
   }
 
   private storeMembers(ip: string, list: ClusterMember[]): void {
+    // The member list carries every node's resources and latency: one request instead of one per node.
+    this.coveredByMembers.clear();
+    for (const member of list) {
+      const node = typeof member?.ip === 'string' ? this.registry.getByIp(member.ip) : undefined;
+      if (node && this.registry.applyMember(node, member)) this.coveredByMembers.add(node.ip);
+    }
     const changed = this.members?.from !== ip || JSON.stringify(this.members.list) !== JSON.stringify(list);
     this.members = { from: ip, list };
     if (changed) this.publishUpdate();
@@ -210,7 +254,13 @@ export class ClusterManager {
     } else if (e.action === 'status' && e.status === 'ACTIVE' && !this.primary) {
       this.changePrimary(e.nodeIp, this.everHadPrimary ? 'failover' : 'initial');
     }
-    if (e.action === 'lost') this.httpFailures.delete(e.nodeIp);
+    if (e.action === 'discovered' || e.action === 'address' || (e.action === 'status' && e.status === 'ACTIVE')) this.statusWanted.add(e.nodeIp);
+    if (e.action === 'lost') {
+      this.httpFailures.delete(e.nodeIp);
+      this.statusWanted.delete(e.nodeIp);
+      this.lastStatusRead.delete(e.nodeIp);
+      this.coveredByMembers.delete(e.nodeIp);
+    }
     this.publishUpdate();
   }
 

@@ -220,6 +220,21 @@ export class NodeRegistry {
     node.lastPolledAt = this.clock();
   }
 
+  /**
+   * Takes a node's resources and latency from the primary's member list (issue 19: gentle
+   * polling), with the same caps as its own answers. Returns whether the entry carried
+   * resources, i.e. whether the node's own status read can wait.
+   */
+  applyMember(node: NodeRecord, member: { latency?: unknown; resources?: unknown; labels?: unknown }): boolean {
+    if (typeof member.latency === 'number' && Number.isFinite(member.latency)) node.latency = member.latency;
+    if (member.labels !== undefined && member.labels !== null) node.labels = limitLabels(member.labels, this.dropped);
+    const r = member.resources;
+    if (!r || typeof r !== 'object' || Array.isArray(r) || Object.keys(r).length === 0) return false;
+    node.resources = limitResources(r as Record<string, unknown>, this.dropped);
+    this.stats.droppedFields = this.dropped.count;
+    return true;
+  }
+
   /** Re-evaluates every node's status from its age; removes long-dead nodes. */
   age(): void {
     const now = this.clock();

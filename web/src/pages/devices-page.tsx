@@ -123,7 +123,7 @@ export function DevicesPage() {
               renderRow={(i) => {
                 const d = shown[i]!;
                 const l = live.get(d.id);
-                const values = d.channels.map((c) => `${c.name}=${displayValue(l && c.name in l.values ? l.values[c.name] : c.value)}`).join(' · ');
+                const values = d.channels.map((c) => `${c.name}=${displayValue(l && c.name in l.values ? l.values[c.name] : c.value)}${c.unit ? ` ${c.unit}` : ''}`).join(' · ');
                 const lastTs = l?.ts ?? d.lastRecord?.ts;
                 return (
                   <div class="device-row" data-device={d.id}>
@@ -131,7 +131,13 @@ export function DevicesPage() {
                       {d.id}
                     </div>
                     <div role="gridcell" class="cell c-conn">
-                      <span class={`cstate cstate-${d.connectorState}`}>{d.connectorState}</span> <span class="muted">{d.connector}</span>
+                      <span class={`cstate cstate-${d.connectorState}`}>{d.connectorState}</span>{' '}
+                      {d.health && d.health.state !== 'unknown' ? (
+                        <span class={`cstate cstate-${d.health.state === 'ok' ? 'connected' : 'error'}`} data-health={d.health.state} title={d.health.error ?? undefined}>
+                          {d.health.state}
+                        </span>
+                      ) : null}{' '}
+                      <span class="muted">{d.connector}</span>
                       {d.state ? <span class="muted" data-state={d.state}> · {d.state}</span> : null}
                     </div>
                     <div role="gridcell" class="cell c-values mono" title={values}>
@@ -246,6 +252,12 @@ function DeviceDetail({ device, live, now }: { device: Device | null; live: Tele
       <p>
         <span class={`cstate cstate-${device.connectorState}`}>{device.connectorState}</span>{' '}
         {device.state ? <span class="badge" data-testid="device-state">{device.state}</span> : null}{' '}
+        {device.health ? (
+          <span class={`cstate cstate-${device.health.state === 'ok' ? 'connected' : device.health.state === 'failing' ? 'error' : 'connecting'}`} data-testid="device-health">
+            device {device.health.state}
+            {device.health.state === 'failing' ? ` (${device.health.consecutiveFailures}× ${device.health.error ?? ''})` : ''}
+          </span>
+        ) : null}{' '}
         <span class="muted">
           {device.connector} · {device.connectorType} · last record{' '}
           {live ? `seq ${live.seq}, ${formatAgo(Date.parse(live.ts), now)}` : device.lastRecord ? `seq ${device.lastRecord.seq}, ${formatAgo(Date.parse(device.lastRecord.ts), now)}` : 'none yet'}
@@ -268,6 +280,7 @@ function DeviceDetail({ device, live, now }: { device: Device | null; live: Tele
                 <td class="mono">{c.name}</td>
                 <td class="mono value">
                   {liveValue === undefined && c.status ? <span class="cstate cstate-error" title="The source reported a bad status">{c.status}</span> : displayValue(liveValue !== undefined ? liveValue : c.value)}
+                  {c.unit && !(liveValue === undefined && c.status) ? <span class="muted unit"> {c.unit}</span> : null}
                 </td>
                 <td class="muted">{ts ? formatAgo(Date.parse(ts), now) : '–'}</td>
               </tr>

@@ -20,7 +20,29 @@ function asList<T>(body: unknown, key: string): T[] {
   return Array.isArray(inner) ? (inner as T[]) : [];
 }
 
-const ACTIVE: RolloutStatus[] = ['pending', 'running', 'paused'];
+const ACTIVE: RolloutStatus[] = ['pending', 'scheduled', 'running', 'paused'];
+const SETTLED_NODE = ['succeeded', 'failed', 'skipped', 'cancelled'];
+const WEEK = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** "sat,sun 02:00-05:00 Europe/Berlin" → a rollout window (issue 17 §5), or a reason. */
+function parseWindowText(text: string): { window?: { days: string[]; from: string; to: string; timezone: string }; error?: string } {
+  if (!text.trim()) return {};
+  const m = /^\s*([a-z,]+)\s+(\d\d:\d\d)-(\d\d:\d\d)(?:\s+(\S+))?\s*$/i.exec(text);
+  const days = m ? m[1]!.toLowerCase().split(',').filter(Boolean) : [];
+  if (!m || days.length === 0 || !days.every((d) => WEEK.includes(d))) return { error: 'write days from-to [timezone], e.g. "sat,sun 02:00-05:00 Europe/Berlin"' };
+  return { window: { days, from: m[2]!, to: m[3]!, timezone: m[4] ?? 'UTC' } };
+}
+
+/** "in 1 h 20 min" until an instant (the scheduled state's countdown). */
+function countdown(iso: string, now: number): string {
+  const s = Math.max(0, Math.round((Date.parse(iso) - now) / 1000));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `in ${d} d ${h} h`;
+  if (h > 0) return `in ${h} h ${m} min`;
+  return m > 0 ? `in ${m} min ${s % 60} s` : `in ${s} s`;
+}
 
 export function FirmwarePage() {
   const [firmware, setFirmware] = useState<FirmwareRecord[] | null>(null);
@@ -246,6 +268,10 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
   const [batchSize, setBatchSize] = useState(2);
   const [maxFailures, setMaxFailures] = useState(0);
   const [bootTimeoutSec, setBootTimeoutSec] = useState(60);
+  const [startAt, setStartAt] = useState('');
+  const [windowText, setWindowText] = useState('');
+  const [dynamic, setDynamic] = useState(false);
+  const [autoRollback, setAutoRollback] = useState(false);
   const [plan, setPlan] = useState<Rollout | null>(null);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
@@ -270,7 +296,12 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
     maxFailures,
     bootTimeoutSec,
     dryRun,
+    ...(startAt ? { startAt: new Date(startAt).toISOString() } : {}),
+    ...(win.window ? { window: win.window } : {}),
+    ...(dynamic ? { dynamic: true } : {}),
+    ...(autoRollback ? { autoRollback: true } : {}),
   });
+  const win = parseWindowText(windowText);
 
   const submit = async (dryRun: boolean) => {
     setBusy(true);
@@ -282,7 +313,7 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
         setPlan(null);
         rollouts.get().set(r.id, r);
         rollouts.changed();
-        setMessage({ kind: 'ok', text: `Rollout started for ${r.nodes.length} node(s).` });
+        setMessage({ kind: 'ok', text: r.status === 'scheduled' ? `Rollout scheduled for ${r.nodes.length} node(s).` : `Rollout started for ${r.nodes.length} node(s).` });
       }
     } catch (err) {
       setMessage({ kind: 'error', text: describeError(err) });
@@ -291,7 +322,8 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
     }
   };
 
-  const invalid = !firmwareId || (mode === 'nodes' && chosen.size === 0) || parsed.error !== null || batchSize < 1 || maxFailures < 0 || bootTimeoutSec < 1;
+  const invalid =
+    !firmwareId || (mode === 'nodes' && chosen.size === 0) || parsed.error !== null || batchSize < 1 || maxFailures < 0 || bootTimeoutSec < 1 || win.error !== undefined || (dynamic && mode !== 'labels');
 
   return (
     <form class="card" aria-labelledby="wizard-title" onSubmit={(e) => (e.preventDefault(), void submit(false))} data-testid="rollout-wizard">
@@ -376,6 +408,26 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
           </label>
         </div>
       </fieldset>
+      <fieldset>
+        <legend>4. When</legend>
+        <div class="form-grid">
+          <label class="field">
+            <span>Start at (empty = now)</span>
+            <input type="datetime-local" value={startAt} onInput={(e) => setStartAt(e.currentTarget.value)} name="startAt" />
+          </label>
+          <label class="field">
+            <span>Maintenance window</span>
+            <input value={windowText} onInput={(e) => setWindowText(e.currentTarget.value)} placeholder="sat,sun 02:00-05:00 Europe/Berlin" aria-invalid={win.error ? true : undefined} name="window" />
+          </label>
+        </div>
+        {win.error ? <p class="notice notice-error">{win.error}</p> : null}
+        <label class="check">
+          <input type="checkbox" checked={dynamic} onChange={(e) => setDynamic(e.currentTarget.checked)} name="dynamic" /> Take nodes that join later (24 h, label selector only)
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={autoRollback} onChange={(e) => setAutoRollback(e.currentTarget.checked)} name="autoRollback" /> Roll back automatically if it fails
+        </label>
+      </fieldset>
       <div class="toolbar">
         <button type="button" disabled={invalid || busy} onClick={() => void submit(true)}>
           Preview (dry run)
@@ -440,6 +492,19 @@ function RolloutsPanel() {
       .catch((err: unknown) => setError(describeError(err)));
   }, [conn.opens]);
 
+  /** Retry / rollback of a finished rollout (issue 17 §4, §7): the new rollout joins the running ones. */
+  const followUp = async (r: Rollout, action: 'retry' | 'rollback') => {
+    setError(null);
+    try {
+      const next = await api<Rollout>(`/api/rollouts/${encodeURIComponent(r.id)}/${action}`, { method: 'POST' });
+      rollouts.get().set(next.id, next);
+      if (action === 'rollback') rollouts.get().set(r.id, { ...r, rollbackId: next.id });
+      rollouts.changed();
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+
   const all = [...map.values()].filter((r) => !r.dryRun).sort((a, b) => (b.createdAt ?? b.startedAt ?? '').localeCompare(a.createdAt ?? a.startedAt ?? ''));
   const active = all.filter((r) => ACTIVE.includes(r.status));
   const history = all.filter((r) => !ACTIVE.includes(r.status));
@@ -485,7 +550,17 @@ function RolloutsPanel() {
                     <td>
                       <button type="button" class="small" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? null : r.id)}>
                         {open === r.id ? 'Hide' : 'Details'}
-                      </button>
+                      </button>{' '}
+                      {(r.nodes ?? []).some((n) => n.state === 'failed') ? (
+                        <button type="button" class="small" onClick={() => void followUp(r, 'retry')}>
+                          Retry failed
+                        </button>
+                      ) : null}{' '}
+                      {(r.nodes ?? []).some((n) => n.state === 'succeeded') && !r.rollbackId ? (
+                        <button type="button" class="small danger" onClick={() => void followUp(r, 'rollback')}>
+                          Roll back
+                        </button>
+                      ) : null}
                     </td>
                   </tr>
                   {open === r.id ? (
@@ -516,7 +591,13 @@ function RolloutCard({ rollout: r }: { rollout: Rollout }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [confirmCancel, setConfirmCancel] = useState(false);
-  const done = (r.nodes ?? []).filter((n) => ['succeeded', 'failed', 'skipped'].includes(n.state)).length;
+  const done = (r.nodes ?? []).filter((n) => SETTLED_NODE.includes(n.state)).length;
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (r.status !== 'scheduled') return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [r.status]);
   const control = async (action: 'pause' | 'resume' | 'cancel') => {
     setBusy(true);
     setError(null);
@@ -547,7 +628,7 @@ function RolloutCard({ rollout: r }: { rollout: Rollout }) {
               Resume
             </button>
           ) : (
-            <button type="button" disabled={busy || r.status !== 'running'} onClick={() => void control('pause')}>
+            <button type="button" disabled={busy || (r.status !== 'running' && r.status !== 'scheduled')} onClick={() => void control('pause')}>
               Pause
             </button>
           )}
@@ -556,6 +637,14 @@ function RolloutCard({ rollout: r }: { rollout: Rollout }) {
           </button>
         </div>
       </header>
+      {r.status === 'scheduled' ? (
+        <p class="notice" data-testid="rollout-countdown">
+          {r.waitingFor === 'window' ? 'Waiting for its maintenance window' : 'Scheduled'}
+          {r.nextRunAt ? `: starts ${countdown(r.nextRunAt, now)} (${new Date(r.nextRunAt).toLocaleString()})` : ''}
+        </p>
+      ) : r.waitingFor === 'joiners' ? (
+        <p class="notice" data-testid="rollout-joiners">Open for nodes that join later{r.dynamicUntil ? ` until ${new Date(r.dynamicUntil).toLocaleString()}` : ''}.</p>
+      ) : null}
       <ProgressBar value={done} max={r.nodes?.length || 1} label="Rollout progress" state={r.status === 'failed' ? 'failed' : undefined} />
       {error ? (
         <p class="notice notice-error" role="alert">

@@ -1,0 +1,27 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { gatewaySuite } from '../helpers/suites.js';
+import { sleep, waitFor } from '../helpers/net.js';
+
+describe('gentle polling: node resources from the primary\'s member list (issue 19)', () => {
+  // FAST_NODES: status poll and member refresh every 500 ms.
+  const suite = gatewaySuite({ nodes: 3 });
+
+  it('reads each node\'s own status once when it appears, then only the member list; a wanted read happens once', async () => {
+    const { cluster, registry } = suite.gw.gateway;
+    await waitFor(() => registry.list().every((n) => n.resources !== null && n.latency !== null), 'resources and latency of every node');
+    // Steady state: four poll intervals without a status read (the member list carries the resources).
+    await sleep(600);
+    const reads = cluster.statusReads;
+    assert.ok(reads >= 3, `each node read when it appeared: ${reads}`);
+    await sleep(2000);
+    assert.equal(cluster.statusReads, reads, 'no status read in steady state');
+    assert.ok(registry.list().every((n) => n.resources && Object.keys(n.resources).length > 0));
+    // After an OTA or when asked: one read of that node, then quiet again.
+    const ip = suite.sim.ips[1]!;
+    cluster.wantStatus(ip);
+    await waitFor(() => cluster.statusReads === reads + 1, 'the wanted read');
+    await sleep(1500);
+    assert.equal(cluster.statusReads, reads + 1, 'only once');
+  });
+});
