@@ -1,4 +1,5 @@
 import { ConfigManager } from '../config/config-manager.js';
+import { ConfigError } from '../config/load-config.js';
 import { configFromEnv } from '../config/env-overrides.js';
 import { configSchema, type GatewayConfig } from '../config/schema.js';
 import { GATEWAY_FLAGS, flagsToConfig } from './gateway-flags.js';
@@ -36,10 +37,12 @@ export async function loadGatewayConfig(argv: readonly string[], options: LoadOp
   if (flag('help') || flag('version')) {
     return { config: configSchema.parse({}), manager: null, help: flag('help'), version: flag('version'), printConfig: false, extra };
   }
+  const env = configFromEnv(configSchema, options.env ?? process.env);
+  if (env.problems?.length) throw new ConfigError(env.problems);
   const manager = await ConfigManager.load({
     defaults: options.defaults ?? {},
     filePath: values.get('config') as string | undefined,
-    env: configFromEnv(configSchema, options.env ?? process.env),
+    env,
     flags: flagsToConfig(values),
   });
   return { config: manager.current, manager, help: false, version: false, printConfig: flag('print-config'), extra };

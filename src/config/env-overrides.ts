@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { closest } from './unknown-keys.js';
 
 /**
  * Environment overrides derived from the configuration schema: every setting
@@ -95,6 +96,11 @@ function parseValue(raw: string, kind: LeafKind): unknown {
 export interface EnvLayer {
   /** A partial configuration object built from the environment. */
   values: Record<string, unknown>;
+  /**
+   * `SPORE_<SECTION>_…` variables of a known section that name no setting
+   * (`SPORE_AUTH_PROTECTREADS`): typos, reported with the closest variable.
+   */
+  problems?: string[];
   /** Dotted path → the variable that set it, so errors can name the variable. */
   sources: Map<string, string>;
 }
@@ -114,5 +120,17 @@ export function configFromEnv(schema: AnySchema, env: NodeJS.ProcessEnv): EnvLay
     target[setting.path.at(-1)!] = parseValue(raw, setting.kind);
     sources.set(setting.path.join('.'), setting.variable);
   }
-  return { values, sources };
+  const settings = envSettings(schema);
+  const known = new Set(settings.map((s) => s.variable));
+  const sections = new Set(settings.filter((s) => s.path.length > 1).map((s) => toEnvName([s.path[0]!])));
+  const problems: string[] = [];
+  for (const variable of Object.keys(env).sort()) {
+    if (!variable.startsWith(ENV_PREFIX) || known.has(variable)) continue;
+    // Only variables inside a section are configuration; SPORE_GATEWAY (the CLI's) is a section name alone.
+    const section = [...sections].find((prefix) => variable.startsWith(`${prefix}_`));
+    if (!section) continue;
+    const hint = closest(variable, [...known].filter((k) => k.startsWith(`${section}_`)));
+    problems.push(`environment variable ${variable} names no setting${hint ? ` (did you mean ${hint}?)` : ''}`);
+  }
+  return { values, sources, problems };
 }

@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type GatewayConfig } from './schema.js';
+import { findUnknownKeys, formatPath } from './unknown-keys.js';
 
 /** Raised when configuration is invalid; `problems` lists every one, each with its path. */
 export class ConfigError extends Error {
@@ -12,11 +13,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** `pipeline.connectors[0].devices[1].type`: list indices in brackets. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
-}
+export { formatPath };
 
 const accepted = (values: readonly unknown[]): string => values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
 
@@ -46,14 +43,18 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * set them, so a bad `SPORE_HTTP_PORT` is reported as such.
  */
 export function validateConfig(raw: unknown, sources?: ReadonlyMap<string, string>): GatewayConfig {
+  // Unknown keys at every depth, with the closest known key (a typo must not be dropped silently).
+  const unknown = findUnknownKeys(configSchema, raw ?? {});
   const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => {
+  if (!result.success || unknown.length > 0) {
+    const issues = result.success ? [] : result.error.issues.filter((issue) => issue.code !== 'unrecognized_keys');
+    throw new ConfigError([
+      ...unknown,
+      ...issues.map((issue) => {
         const variable = sources?.get(issue.path.map(String).join('.'));
         return variable ? `${describeIssue(issue)} (set by ${variable})` : describeIssue(issue);
       }),
-    );
+    ]);
   }
   return result.data;
 }

@@ -13,7 +13,7 @@ import { HAVE_MOSQUITTO, PASSWORD, pub, retained, startBridgeBroker, USER } from
 import { MqttRecorder } from './helpers/mqtt-recorder.js';
 
 const run = promisify(execFile);
-const skip = skipUnlessPeer('mosquitto (mosquitto, mosquitto-clients, openssl)', HAVE_MOSQUITTO);
+const skip = skipUnlessPeer('mosquitto (mosquitto, mosquitto_pub, mosquitto_sub, mosquitto_rr, openssl)', HAVE_MOSQUITTO);
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function gatewayId(): string {

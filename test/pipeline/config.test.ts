@@ -156,7 +156,7 @@ describe('pipeline configuration', () => {
       const file = join(dir, 'c.json');
       await writeFile(file, JSON.stringify({ pipeline: { sinks: [{ id: 'ws', type: 'websocket' }] } }));
       const p = spawnTs('src/cli/gateway-main.ts', ['-config', file, '-port', '0', '-udp-port', '0', '-bind', '127.0.0.1', '-data-dir', dir, '-log-level', 'error']);
-      assert.equal(await p.exited, 1);
+      assert.equal(await p.exited, 2, "a start-up refusal exits 2 (issue 12 item 16)");
       assert.match(p.stderr(), /cannot open the pipeline store .*pipeline\.db: file is not a database/);
     } finally {
       await rm(dir, { recursive: true, force: true });

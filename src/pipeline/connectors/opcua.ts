@@ -354,9 +354,13 @@ export class OpcuaConnector extends BaseConnector<OpcuaConfig> {
       try {
         ({ lost: lostPromise } = await this.connect(lib));
       } catch (err) {
-        this.status.error(`${this.config.endpoint}: ${describeError(err)}`, true);
-        this.ctx.logger.warn({ connector: this.id, error: describeError(err) }, 'opcua: connection failed; retrying with backoff');
+        const described = describeError(err);
+        this.status.error(`${this.config.endpoint}: ${described}`, true);
+        this.ctx.logger.warn({ connector: this.id, error: described }, 'opcua: connection failed; retrying with backoff');
         await this.teardown();
+        // An operator may be moving the certificate into the trust list right now: rescan the
+        // PKI folders before the next try instead of relying on file-system events (slow under load).
+        if (/not trusted/.test(described)) await this.certificateManager?.reloadCertificates().catch(() => undefined);
         if (!this.stopped) await this.sleeper.sleep(this.backoff.next());
         continue;
       }

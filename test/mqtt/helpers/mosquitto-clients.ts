@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Mosquitto, MOSQUITTO, MOSQUITTO_PASSWD, MOSQUITTO_PUB, MOSQUITTO_SUB, OPENSSL } from '../../helpers/mosquitto.js';
+import { Mosquitto, MOSQUITTO, MOSQUITTO_PASSWD, MOSQUITTO_PUB, MOSQUITTO_RR, MOSQUITTO_SUB, OPENSSL } from '../../helpers/mosquitto.js';
 
 const run = promisify(execFile);
 
-export const HAVE_MOSQUITTO = Boolean(MOSQUITTO && MOSQUITTO_PUB && MOSQUITTO_SUB && MOSQUITTO_PASSWD && OPENSSL);
+/** mosquitto_rr is a peer like mosquitto_pub: the command tests use it (MQTT 5 request/response). */
+export const HAVE_MOSQUITTO = Boolean(MOSQUITTO && MOSQUITTO_PUB && MOSQUITTO_SUB && MOSQUITTO_RR && MOSQUITTO_PASSWD && OPENSSL);
 
 /** The one user of the bridge tests' broker (no anonymous access). */
 export const USER = 'spore';
