@@ -88,10 +88,17 @@ export class ClusterManager {
     const primaryRecord = this.primary ? this.registry.getByIp(this.primary) : undefined;
     const fromPrimary = this.members && primaryRecord?.status === 'ACTIVE' && this.members.from === this.primary;
     return {
-      members: fromPrimary ? this.members!.list : this.registry.list().map(recordToMember),
+      // The primary's list says nothing of firmware: the version each node reported is added (issue 15 §3).
+      members: fromPrimary ? this.members!.list.map((m) => this.withVersion(m)) : this.registry.list().map(recordToMember),
       primaryNode: this.primary,
       totalNodes: this.registry.size,
     };
+  }
+
+  private withVersion(m: ClusterMember): ClusterMember {
+    if (m.version !== undefined) return m;
+    const version = this.registry.getByIp(m.ip)?.version;
+    return version ? { ...m, version } : m;
   }
 
   /** Makes a known node primary (CONTRACT §4 `POST /api/discovery/primary/{ip}`). */

@@ -12,5 +12,7 @@ export function recordToMember(node: NodeRecord): ClusterMember {
     resources: node.resources ?? {},
     api: node.api,
     labels: node.labels,
+    // The firmware version the node reports (status poll or NODE_UPDATE): the UI's Version column (issue 15 §3).
+    ...(node.version ? { version: node.version } : {}),
   };
 }

@@ -56,6 +56,29 @@ export interface WsPayloads {
   'test/websocket': { message: string };
   /** `telemetry/<device>`: one pipeline record. */
   telemetry: PipelineRecord;
+  /** An alert fired (issue 15 §2, docs/configuration.md "Alerts"); rules that notify `ui`. */
+  'alert/raised': AlertWsPayload;
+  /** An alert's condition cleared. */
+  'alert/resolved': AlertWsPayload;
+  /** One log line, to admin clients that connected with `/ws?logs=1` (issue 15 §7). */
+  'log/line': { seq: number; time: string; level: string; msg: string; component: string | null; fields: Record<string, unknown> };
+}
+
+/** What `alert/raised` and `alert/resolved` carry: the same body as the webhook's. */
+export interface AlertWsPayload {
+  event: 'raised' | 'resolved';
+  gateway: string;
+  alert: {
+    id: string;
+    rule: string;
+    when: string;
+    subject: string;
+    state: 'pending' | 'firing' | 'resolved';
+    message: string;
+    since: string;
+    firedAt: string | null;
+    resolvedAt: string | null;
+  };
 }
 
 /** A WebSocket message of one topic, as a client receives it. */

@@ -5,6 +5,11 @@ import { DevicesPage } from './pages/devices-page';
 import { EventsPage } from './pages/events-page';
 import { FirmwarePage } from './pages/firmware-page';
 import { NodePage } from './pages/node-page';
+import { AlertsPage } from './pages/alerts-page';
+import { LogsPage } from './pages/logs-page';
+import { SettingsPage } from './pages/settings-page';
+import { HealthPill } from './components/health-pill';
+import { ThemeSwitch } from './components/theme-switch';
 import { route } from './lib/router';
 import { useStore } from './lib/store';
 import { useEffect } from 'preact/hooks';
@@ -14,9 +19,12 @@ const NAV: Array<{ href: string; label: string; page: string }> = [
   { href: '/firmware', label: 'Firmware & rollouts', page: 'firmware' },
   { href: '/events', label: 'Events', page: 'events' },
   { href: '/devices', label: 'Devices', page: 'devices' },
+  { href: '/alerts', label: 'Alerts', page: 'alerts' },
+  { href: '/logs', label: 'Log', page: 'logs' },
+  { href: '/settings', label: 'Settings', page: 'settings' },
 ];
 
-const TITLES: Record<string, string> = { cluster: 'Cluster', node: 'Node', firmware: 'Firmware & rollouts', events: 'Events', devices: 'Devices', missing: 'Not found' };
+const TITLES: Record<string, string> = { cluster: 'Cluster', node: 'Node', firmware: 'Firmware & rollouts', events: 'Events', devices: 'Devices', settings: 'Settings', alerts: 'Alerts', logs: 'Log', missing: 'Not found' };
 
 export function App() {
   const r = useStore(route);
@@ -46,6 +54,15 @@ export function App() {
       break;
     case 'devices':
       page = <DevicesPage />;
+      break;
+    case 'settings':
+      page = <SettingsPage />;
+      break;
+    case 'alerts':
+      page = <AlertsPage />;
+      break;
+    case 'logs':
+      page = <LogsPage />;
       break;
     default:
       page = (
@@ -79,8 +96,15 @@ export function App() {
             ))}
           </ul>
         </nav>
-        <ConnectionPill />
-        <ApiKeyButton />
+        <div class="topbar-end">
+          <HealthPill />
+          <ConnectionPill />
+          <a class="docs-link" href="/api/docs" target="_blank" rel="noopener" data-testid="api-docs-link">
+            API docs
+          </a>
+          <ThemeSwitch />
+          <ApiKeyButton />
+        </div>
       </header>
       <ApiKeyBanner />
       <ConnectionBanner />

@@ -5,6 +5,8 @@ import { startCluster } from './lib/cluster';
 import { startEvents } from './lib/events';
 import { startLive } from './lib/live';
 import { startRouter } from './lib/router';
+import { startHealthWatch } from './lib/gateway-health';
+import { applyTheme, theme } from './lib/theme';
 import './styles.css';
 
 startRouter();
@@ -13,4 +15,6 @@ startCluster();
 startEvents();
 startLive();
 socket.start();
+startHealthWatch();
+applyTheme(theme.get());
 render(<App />, document.getElementById('app')!);

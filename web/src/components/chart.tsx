@@ -71,8 +71,9 @@ export function Chart(props: ChartProps) {
     <figure class="chart">
       <figcaption>{props.title}</figcaption>
       {failed ? <p class="muted">Chart unavailable: {failed}</p> : null}
-      <div ref={host} class="chart-host" role="img" aria-label={`${props.title} chart`} />
-      {props.x.length === 0 ? <p class="muted chart-empty">No samples yet — they arrive every few seconds.</p> : null}
+      {/* No data: no axis with made-up dates, a sentence instead. */}
+      <div ref={host} class={props.x.length === 0 ? 'chart-host chart-host-empty' : 'chart-host'} role="img" aria-label={`${props.title} chart`} />
+      {props.x.length === 0 ? <p class="muted chart-empty" data-testid="chart-empty">No samples in this range yet — they arrive every few seconds.</p> : null}
     </figure>
   );
 }

@@ -35,7 +35,10 @@ export class ApiError extends Error {
 
 export interface RequestOptions {
   method?: string;
+  /** JSON, or FormData / a Blob (a file) sent as it is. */
   body?: unknown;
+  /** The content type of a Blob body (a backup archive: application/gzip). */
+  contentType?: string;
   signal?: AbortSignal;
 }
 
@@ -57,6 +60,10 @@ export async function apiFetch(path: string, options: RequestOptions = {}): Prom
   const headers: Record<string, string> = { ...authHeaders() };
   const init: RequestInit = { method: options.method ?? (options.body === undefined ? 'GET' : 'POST'), signal: options.signal, headers };
   if (options.body instanceof FormData) init.body = options.body;
+  else if (options.body instanceof Blob) {
+    init.body = options.body;
+    headers['content-type'] = options.contentType ?? (options.body.type || 'application/octet-stream');
+  }
   else if (options.body !== undefined) {
     init.body = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';

@@ -139,6 +139,8 @@ function applyMembers(members: ClusterMember[], now: number): boolean {
       cluster.get().structure++;
     }
     if (typeof m.resources?.version === 'string') v.version = m.resources.version as string;
+    const reported = (m as { version?: unknown }).version;
+    if (typeof reported === 'string') v.version = reported;
     if (typeof m.lastSeen === 'number' && m.lastSeen > 0) v.lastSeen = Math.max(v.lastSeen ?? 0, m.lastSeen * 1000);
     addSample(m.ip, now, { heap, latency: typeof m.latency === 'number' ? m.latency : null });
   }

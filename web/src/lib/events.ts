@@ -56,7 +56,9 @@ export const events = new Store<EventsView>({
 function matches(v: EventsView, e: EventEntry): boolean {
   if (v.source !== 'all' && e.source !== v.source) return false;
   if (!v.includeSnapshots && e.topic === 'cluster/update') return false;
-  return test(e.topic);
+  // Plain words also match the hostname and the payload text (the placeholder's promise).
+  if (!v.filterText.trim()) return true;
+  return test(e.topic) || test(e.topic, `${String(e.message.hostname ?? '')} ${previewOf(e)}`);
 }
 
 /** The last event that arrived before the pause (the frozen view ends there). */

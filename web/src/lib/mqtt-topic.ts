@@ -14,9 +14,11 @@ export function isValidFilter(filter: string): boolean {
  * A compiled filter for a search box: several filters separated by spaces or
  * commas, any of which may match. A filter without wildcards and without a
  * slash also matches as a plain substring, so typing "temp" finds
- * `sensors/kitchen/temperature`. An empty box matches everything.
+ * `sensors/kitchen/temperature` — and, given the event's `text` (its
+ * hostname and payload), any event whose text contains it, ignoring case
+ * (issue 15 §6). An empty box matches everything.
  */
-export function compileTopicFilter(text: string): { test: (topic: string) => boolean; error: string | null } {
+export function compileTopicFilter(text: string): { test: (topic: string, text?: string) => boolean; error: string | null } {
   const parts = text
     .split(/[\s,]+/)
     .map((p) => p.trim())
@@ -28,8 +30,9 @@ export function compileTopicFilter(text: string): { test: (topic: string) => boo
   }
   const tests = parts.map((p) => {
     if (/[+#]/.test(p)) return (topic: string) => topicMatches(p, topic);
-    if (!p.includes('/')) return (topic: string) => topic.includes(p);
-    return (topic: string) => topic === p || topic.startsWith(p.endsWith('/') ? p : `${p}/`) || topic.includes(p);
+    const lower = p.toLowerCase();
+    if (!p.includes('/')) return (topic: string, text?: string) => topic.includes(p) || (text !== undefined && text.toLowerCase().includes(lower));
+    return (topic: string, text?: string) => topic === p || topic.startsWith(p.endsWith('/') ? p : `${p}/`) || topic.includes(p) || (text !== undefined && text.toLowerCase().includes(lower));
   });
-  return { test: (topic) => tests.some((t) => t(topic)), error: null };
+  return { test: (topic, text) => tests.some((t) => t(topic, text)), error: null };
 }

@@ -7,6 +7,9 @@ export type Route =
   | { page: 'firmware' }
   | { page: 'events' }
   | { page: 'devices' }
+  | { page: 'settings' }
+  | { page: 'alerts' }
+  | { page: 'logs' }
   | { page: 'missing'; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -17,6 +20,9 @@ export function parseRoute(pathname: string): Route {
   if (path === '/firmware') return { page: 'firmware' };
   if (path === '/events') return { page: 'events' };
   if (path === '/devices') return { page: 'devices' };
+  if (path === '/settings') return { page: 'settings' };
+  if (path === '/alerts') return { page: 'alerts' };
+  if (path === '/logs') return { page: 'logs' };
   return { page: 'missing', path };
 }
 

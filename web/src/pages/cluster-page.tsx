@@ -9,7 +9,23 @@ import { compareNames, formatAgo, formatBytes, labelsToText } from '../lib/forma
 import { navigate, nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
 
-type SortKey = 'hostname' | 'ip' | 'status' | 'freeHeap' | 'latency' | 'lastSeen';
+type SortKey = 'hostname' | 'ip' | 'status' | 'version' | 'freeHeap' | 'latency' | 'lastSeen';
+
+/** "1.2.10" after "1.2.9": numeric parts compare as numbers; unknown versions last. */
+export function compareVersions(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  const pa = a.split(/[.+-]/);
+  const pb = b.split(/[.+-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '';
+    const y = pb[i] ?? '';
+    const d = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
 const STATUS_ORDER: Record<string, number> = { ACTIVE: 0, INACTIVE: 1, DEAD: 2 };
 const ROW_HEIGHT = 40; // px
 
@@ -25,6 +41,8 @@ function compare(a: NodeView, b: NodeView, key: SortKey): number {
       return ipKey(a.ip) - ipKey(b.ip);
     case 'status':
       return (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3);
+    case 'version':
+      return compareVersions(a.version, b.version);
     case 'freeHeap':
       return (a.freeHeap ?? -1) - (b.freeHeap ?? -1);
     case 'latency':
@@ -37,6 +55,7 @@ function compare(a: NodeView, b: NodeView, key: SortKey): number {
 const COLUMNS: Array<{ key: SortKey | null; label: string; cls: string }> = [
   { key: 'status', label: 'Status', cls: 'c-status' },
   { key: 'hostname', label: 'Hostname', cls: 'c-host' },
+  { key: 'version', label: 'Version', cls: 'c-version' },
   { key: 'ip', label: 'IP', cls: 'c-ip' },
   { key: null, label: 'Primary', cls: 'c-primary' },
   { key: null, label: 'Labels', cls: 'c-labels' },
@@ -51,6 +70,7 @@ export function ClusterPage() {
   const [text, setText] = useState('');
   const [status, setStatus] = useState('');
   const [label, setLabel] = useState('');
+  const [version, setVersion] = useState<string | null>(null);
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'hostname', dir: 1 });
   const [view, setView] = useState<'list' | 'topology'>('list');
   const [active, setActive] = useState(-1);
@@ -69,19 +89,27 @@ export function ClusterPage() {
     const needle = text.trim().toLowerCase();
     const filtered = all.filter((n) => {
       if (status && n.status !== status) return false;
+      if (version !== null && (n.version ?? '') !== version) return false;
       if (label) {
         const eq = label.indexOf('=');
         if (n.labels[label.slice(0, eq)] !== label.slice(eq + 1)) return false;
       }
       if (needle) {
-        const hay = `${n.hostname} ${n.ip} ${labelsToText(n.labels)} ${n.status}`.toLowerCase();
+        const hay = `${n.hostname} ${n.ip} ${labelsToText(n.labels)} ${n.status} ${n.version ?? ''}`.toLowerCase();
         if (!needle.split(/\s+/).every((w) => hay.includes(w))) return false;
       }
       return true;
     });
     filtered.sort((a, b) => compare(a, b, sort.key) * sort.dir || compareNames(a.hostname, b.hostname));
     return filtered;
-  }, [cluster.version, text, status, label, sort]);
+  }, [cluster.version, text, status, label, sort, version]);
+
+  // How many nodes run each firmware version (issue 15 §3): a mixed fleet at a glance.
+  const versions = useMemo(() => {
+    const byVersion = new Map<string, number>();
+    for (const n of all) byVersion.set(n.version ?? '', (byVersion.get(n.version ?? '') ?? 0) + 1);
+    return [...byVersion].sort((a, b) => compareVersions(a[0] || null, b[0] || null));
+  }, [cluster.version]);
 
   const counts = useMemo(() => {
     const c: Record<string, number> = { ACTIVE: 0, INACTIVE: 0, DEAD: 0 };
@@ -177,10 +205,20 @@ export function ClusterPage() {
           <strong data-testid="primary-node">{primaryNode ? `${primaryNode.hostname} (${primaryNode.ip})` : st.primary ?? 'none'}</strong>
         </p>
       </div>
+      {versions.length ? (
+        <div class="versions" data-testid="versions-summary" aria-label="Firmware versions">
+          <span class="muted">Versions:</span>
+          {versions.map(([v, count]) => (
+            <button type="button" class="version-chip" key={v} data-version={v} aria-pressed={version === v} onClick={() => setVersion(version === v ? null : v)} title="Show only these nodes">
+              {v || 'unknown'} × {count}
+            </button>
+          ))}
+        </div>
+      ) : null}
       <div class="toolbar" role="toolbar" aria-label="Node list controls">
         <label class="field grow">
           <span>Search</span>
-          <input type="search" placeholder="hostname, IP or label" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Filter nodes by text" />
+          <input type="search" placeholder="hostname, IP, label or version" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Filter nodes by text" />
         </label>
         <label class="field">
           <span>Status</span>
@@ -251,6 +289,9 @@ function NodeRow({ n, primary, busy, onPrimary }: { n: NodeView; primary: string
         <a href={nodeHref(n.ip)} tabIndex={-1}>
           {n.hostname}
         </a>
+      </div>
+      <div role="gridcell" class="cell c-version" data-testid="node-version">
+        {n.version ?? '–'}
       </div>
       <div role="gridcell" class="cell c-ip mono">
         {n.ip}

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { Chart } from '../components/chart';
+import { HistoryChart, RangePicker, type RangeKey } from '../components/history-chart';
 import { ConfirmDialog, Empty, ErrorBox, KeyValues, Labels, Loading, PrimaryBadge, ProgressBar, StatusBadge } from '../components/common';
 import { FileDrop } from '../components/file-drop';
 import { api, apiFetch, ApiError, describeError, uploadForm } from '../lib/api';
@@ -133,7 +133,7 @@ export function NodePage({ ip }: { ip: string }) {
           ) : null}
           {status ? <KeyValues pairs={resources} testId="node-resources" /> : statusError ? null : <Loading what="resources" />}
         </section>
-        <NodeCharts ip={ip} />
+        <NodeCharts ip={ip} hostname={node.hostname} />
       </div>
 
       <FirmwareUpdate ip={ip} hostname={node.hostname} />
@@ -147,23 +147,29 @@ export function NodePage({ ip }: { ip: string }) {
   );
 }
 
-function NodeCharts({ ip }: { ip: string }) {
+function NodeCharts({ ip, hostname }: { ip: string; hostname: string }) {
   const [version, setVersion] = useState(0);
+  const [range, setRange] = useState<RangeKey>('1h');
   useEffect(() => onSample((changed) => changed === ip && setVersion((v) => v + 1)), [ip]);
   const s = seriesOf(ip);
   return (
-    <section class="card" aria-labelledby="charts-title">
-      <h2 id="charts-title">Last minutes</h2>
-      <Chart title="Free heap" unit="bytes" x={s.t} version={version} series={[{ label: 'free heap (B)', color: '#2f8f5b', values: s.heap }]} />
-      <Chart
+    <section class="card" aria-labelledby="charts-title" data-testid="node-charts">
+      <h2 id="charts-title">
+        History <RangePicker value={range} onChange={setRange} />
+      </h2>
+      <HistoryChart
+        title="Free heap"
+        unit="bytes"
+        range={range}
+        series={[{ name: `nodes/${hostname}/freeHeap`, label: 'free heap (B)', color: '#2f8f5b' }]}
+        live={{ t: s.t, values: [s.heap], version }}
+      />
+      <HistoryChart
         title="Latency"
         unit="ms"
-        x={s.t}
-        version={version}
-        series={[
-          { label: 'reported by the cluster (ms)', color: '#3a6fd8', values: s.latency },
-          { label: 'round trip via the gateway (ms)', color: '#c9771c', values: s.roundTrip },
-        ]}
+        range={range}
+        series={[{ name: `nodes/${hostname}/latency`, label: 'status poll round trip (ms)', color: '#3a6fd8' }]}
+        live={{ t: s.t, values: [s.latency], version }}
       />
     </section>
   );

@@ -1,0 +1,503 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ErrorBox, Loading } from '../components/common';
+import { api, ApiError, apiFetch, describeError } from '../lib/api';
+import { withToken } from '../lib/auth';
+
+interface ConfigInfo {
+  source: string;
+  file: string | null;
+  format: 'yaml' | 'json';
+  readOnly: boolean;
+  readOnlyReason: string | null;
+  remoteHost: string | null;
+  sections: Array<{ name: string; hot: boolean }>;
+}
+interface Problem {
+  path: string;
+  message: string;
+}
+interface SaveResult {
+  saved: string;
+  applied: string[];
+  needRestart: string[];
+}
+type JsonSchema = { type?: string | string[]; enum?: unknown[]; default?: unknown; properties?: Record<string, JsonSchema>; description?: string; anyOf?: JsonSchema[]; items?: JsonSchema; minimum?: number; maximum?: number };
+
+const problemsOf = (err: unknown): Problem[] => ((err instanceof ApiError && (err.body as { problems?: Problem[] })?.problems) || []);
+
+/** What a save did, in words: applied now, or at the restart (issue 15 §1). */
+function SaveOutcome({ result }: { result: SaveResult | null }) {
+  if (!result) return null;
+  return (
+    <p class="banner banner-ok" role="status" data-testid="save-result">
+      Saved to <code>{result.saved}</code>.{result.applied.length ? ` Applied now: ${result.applied.join(', ')}.` : ''}
+      {result.needRestart.length ? <strong> Takes effect at restart: {result.needRestart.join(', ')}.</strong> : ''}
+    </p>
+  );
+}
+
+function ProblemList({ problems, error }: { problems: Problem[]; error?: unknown }) {
+  if (!problems.length && !error) return null;
+  return (
+    <div class="state state-error" role="alert" data-testid="config-problems">
+      <strong>{problems.length ? 'The configuration is not valid:' : describeError(error)}</strong>
+      <ul>
+        {problems.map((p) => (
+          <li key={p.path + p.message}>
+            <code>{p.path}</code>: {p.message}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** The scalar settings of a section, as a form generated from its JSON Schema (types, enums, defaults). */
+function scalarFields(schema: JsonSchema, prefix: string[] = [], depth = 0): Array<{ path: string[]; schema: JsonSchema }> {
+  const out: Array<{ path: string[]; schema: JsonSchema }> = [];
+  for (const [name, raw] of Object.entries(schema.properties ?? {})) {
+    const s = raw.anyOf?.find((x) => x.type !== 'null') ?? raw;
+    const type = Array.isArray(s.type) ? s.type[0] : s.type;
+    if (s.enum || type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') out.push({ path: [...prefix, name], schema: s });
+    else if (type === 'object' && s.properties && depth < 1) out.push(...scalarFields(s, [...prefix, name], depth + 1));
+  }
+  return out;
+}
+
+const getIn = (obj: unknown, path: string[]): unknown => path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+function setIn(obj: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = path;
+  const copy = { ...obj };
+  if (rest.length === 0) {
+    if (value === undefined) delete copy[head!];
+    else copy[head!] = value;
+  } else copy[head!] = setIn((copy[head!] as Record<string, unknown>) ?? {}, rest, value);
+  return copy;
+}
+
+function SectionForm({ name, hot, schema, readOnly }: { name: string; hot: boolean; schema: JsonSchema; readOnly: boolean }) {
+  const [doc, setDoc] = useState<Record<string, unknown> | null>(null);
+  const [draft, setDraft] = useState<Record<string, unknown>>({});
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<SaveResult | null>(null);
+  useEffect(() => {
+    api<{ document: Record<string, unknown> | null }>(`/api/config/${name}`)
+      .then((r) => {
+        const d = r.document && typeof r.document === 'object' && !Array.isArray(r.document) ? r.document : {};
+        setDoc(d);
+        setDraft(d);
+      })
+      .catch(setError);
+  }, [name]);
+  const fields = scalarFields(schema);
+  if (error && !doc) return <ErrorBox title={`Could not read ${name}`}>{describeError(error)}</ErrorBox>;
+  if (!doc) return <Loading what={name} />;
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setProblems([]);
+    setError(null);
+    setResult(null);
+    try {
+      setResult(await api<SaveResult>(`/api/config/${name}`, { method: 'PUT', body: draft }));
+    } catch (err) {
+      setProblems(problemsOf(err));
+      setError(err);
+    }
+  };
+  return (
+    <form class="settings-form" data-section={name} onSubmit={save}>
+      <p class="muted small-print">{hot ? 'Changes apply at once.' : 'Changes take effect at the next restart.'}</p>
+      {fields.length === 0 ? <p class="muted">This section is a list: edit it in the YAML editor below{name === 'pipeline' ? ' or with “Add a connector”' : ''}.</p> : null}
+      <div class="form-grid">
+        {fields.map(({ path, schema: s }) => {
+          const id = `cfg-${name}-${path.join('-')}`;
+          const value = getIn(draft, path);
+          const problem = problems.find((p) => p.path === [name, ...path].join('.'));
+          const type = Array.isArray(s.type) ? s.type[0] : s.type;
+          const set = (v: unknown) => setDraft(setIn(draft, path, v));
+          let input;
+          if (s.enum) {
+            input = (
+              <select id={id} disabled={readOnly} value={value === undefined ? '' : String(value)} onChange={(e) => set(e.currentTarget.value === '' ? undefined : s.enum!.find((x) => String(x) === e.currentTarget.value))}>
+                <option value="">default ({String(s.default ?? '–')})</option>
+                {s.enum.map((v) => (
+                  <option key={String(v)} value={String(v)}>
+                    {String(v)}
+                  </option>
+                ))}
+              </select>
+            );
+          } else if (type === 'boolean') {
+            input = (
+              <select id={id} disabled={readOnly} value={value === undefined ? '' : String(value)} onChange={(e) => set(e.currentTarget.value === '' ? undefined : e.currentTarget.value === 'true')}>
+                <option value="">default ({String(s.default ?? '–')})</option>
+                <option value="true">true</option>
+                <option value="false">false</option>
+              </select>
+            );
+          } else {
+            const numeric = type === 'number' || type === 'integer';
+            input = (
+              <input
+                id={id}
+                disabled={readOnly}
+                type={(numeric ? 'number' : 'text') as 'text'}
+                inputMode={numeric ? 'decimal' : undefined}
+                value={value === undefined ? '' : String(value)}
+                placeholder={s.default === undefined ? '' : String(s.default)}
+                onInput={(e) => {
+                  const t = e.currentTarget.value;
+                  set(t === '' ? undefined : numeric && Number.isFinite(Number(t)) ? Number(t) : t);
+                }}
+              />
+            );
+          }
+          return (
+            <div class={`field ${problem ? 'field-invalid' : ''}`} key={id}>
+              <label for={id}>{path.join('.')}</label>
+              {input}
+              {s.description ? <span class="muted small-print">{s.description}</span> : null}
+              {problem ? (
+                <span class="field-problem" role="alert">
+                  {problem.message}
+                </span>
+              ) : null}
+            </div>
+          );
+        })}
+      </div>
+      <ProblemList problems={problems.filter((p) => !fields.some((f) => [name, ...f.path].join('.') === p.path))} error={problems.length ? undefined : error} />
+      <SaveOutcome result={result} />
+      {fields.length && !readOnly ? (
+        <button type="submit" class="primary">
+          Save {name}
+        </button>
+      ) : null}
+    </form>
+  );
+}
+
+function RawEditor({ readOnly }: { readOnly: boolean }) {
+  const [text, setText] = useState<string | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [valid, setValid] = useState<boolean | null>(null);
+  const [result, setResult] = useState<SaveResult | null>(null);
+  const load = () => api<{ text: string }>('/api/config/raw').then((r) => setText(r.text), setError);
+  useEffect(() => void load(), []);
+  if (text === null) return error ? <ErrorBox title="Could not read the file">{describeError(error)}</ErrorBox> : <Loading what="the file" />;
+  const validate = async () => {
+    setResult(null);
+    const r = await api<{ valid: boolean; problems: Problem[] }>('/api/config/validate', { method: 'POST', body: { text } });
+    setValid(r.valid);
+    setProblems(r.problems);
+  };
+  const save = async () => {
+    setProblems([]);
+    setError(null);
+    setValid(null);
+    try {
+      setResult(await api<SaveResult>('/api/config/raw', { method: 'PUT', body: { text } }));
+      await load();
+    } catch (err) {
+      setProblems(problemsOf(err));
+      setError(err);
+    }
+  };
+  return (
+    <div class="raw-editor">
+      <textarea data-testid="raw-config" spellcheck={false} readOnly={readOnly} value={text} onInput={(e) => setText(e.currentTarget.value)} rows={18} aria-label="Configuration file" />
+      <div class="toolbar">
+        <button type="button" onClick={() => void validate()}>
+          Validate
+        </button>
+        {!readOnly ? (
+          <button type="button" class="primary" onClick={() => void save()}>
+            Save file
+          </button>
+        ) : null}
+        {valid === true ? <span class="ok-text" data-testid="raw-valid">Valid.</span> : null}
+      </div>
+      <ProblemList problems={problems} error={problems.length ? undefined : error} />
+      <SaveOutcome result={result} />
+    </div>
+  );
+}
+
+function ApiKeys({ readOnly }: { readOnly: boolean }) {
+  const [keys, setKeys] = useState<Array<{ name: string; scope: string }> | null>(null);
+  const [name, setName] = useState('');
+  const [scope, setScope] = useState('read');
+  const [secret, setSecret] = useState<{ name: string; key: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = () => api<{ document: { apiKeys?: Array<{ name: string; scope: string }> } | null }>('/api/config/auth').then((r) => setKeys(r.document?.apiKeys ?? []), setError);
+  useEffect(() => void load(), []);
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await api<{ name: string; key: string }>('/api/config/auth/keys', { method: 'POST', body: { name: name.trim(), scope } });
+      setSecret({ name: r.name, key: r.key });
+      setName('');
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const revoke = async (n: string) => {
+    setError(null);
+    try {
+      await api(`/api/config/auth/keys/${encodeURIComponent(n)}`, { method: 'DELETE' });
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div data-testid="api-keys">
+      {keys === null ? <Loading what="API keys" /> : keys.length === 0 ? <p class="muted">No API key: the API is open (docs/security.md).</p> : (
+        <ul class="key-list">
+          {keys.map((k) => (
+            <li key={k.name} data-key={k.name}>
+              <strong>{k.name}</strong> <span class="muted">{k.scope}</span>{' '}
+              {!readOnly ? (
+                <button type="button" class="danger" onClick={() => void revoke(k.name)}>
+                  Revoke
+                </button>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      )}
+      {secret ? (
+        <p class="banner banner-warn" data-testid="new-key">
+          Key <strong>{secret.name}</strong>: <code class="secret">{secret.key}</code> — copy it now, it is not shown again.
+        </p>
+      ) : null}
+      {!readOnly ? (
+        <form class="toolbar" onSubmit={create}>
+          <input placeholder="key name" value={name} onInput={(e) => setName(e.currentTarget.value)} aria-label="New key name" required />
+          <select value={scope} onChange={(e) => setScope(e.currentTarget.value)} aria-label="Scope">
+            <option value="read">read</option>
+            <option value="admin">admin</option>
+          </select>
+          <button type="submit">Create key</button>
+        </form>
+      ) : null}
+      {error ? <ErrorBox title="API keys">{describeError(error)}</ErrorBox> : null}
+    </div>
+  );
+}
+
+interface ConnectorDraft {
+  type: 'modbus-tcp' | 'http' | 'mqtt';
+  id: string;
+  host: string;
+  port: string;
+  unitId: string;
+  device: string;
+  channel: string;
+  address: string;
+  url: string;
+  path: string;
+  topic: string;
+  pollMs: string;
+}
+
+function connectorConfig(d: ConnectorDraft): Record<string, unknown> {
+  const num = (s: string, fallback: number) => (s.trim() === '' ? fallback : Number(s));
+  if (d.type === 'modbus-tcp') {
+    return {
+      id: d.id,
+      type: 'modbus-tcp',
+      host: d.host,
+      port: num(d.port, 502),
+      unitId: num(d.unitId, 1),
+      pollMs: num(d.pollMs, 1000),
+      devices: [{ id: d.device, channels: [{ name: d.channel, address: num(d.address, 0) }] }],
+    };
+  }
+  if (d.type === 'http') return { id: d.id, type: 'http', url: d.url, pollMs: num(d.pollMs, 5000), device: d.device, channels: { [d.channel]: d.path } };
+  return { id: d.id, type: 'mqtt', url: d.url, subscribe: [{ topic: d.topic, device: d.device, channels: { [d.channel]: d.path } }] };
+}
+
+/** Add a connector: fill in, test the connection (a real read or connect), save (issue 15 §1). */
+function AddConnector({ readOnly }: { readOnly: boolean }) {
+  const [d, setD] = useState<ConnectorDraft>({ type: 'modbus-tcp', id: '', host: '', port: '502', unitId: '1', device: '', channel: '', address: '0', url: '', path: '$.value', topic: '', pollMs: '1000' });
+  const [probe, setProbe] = useState<{ ok: boolean; error: string | null; readings: Record<string, Record<string, unknown>> } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<SaveResult | null>(null);
+  const field = (key: keyof ConnectorDraft, label: string, props: Record<string, unknown> = {}) => (
+    <div class="field">
+      <label for={`conn-${key}`}>{label}</label>
+      <input id={`conn-${key}`} name={key} value={d[key]} onInput={(e) => setD({ ...d, [key]: e.currentTarget.value })} {...props} />
+    </div>
+  );
+  const test = async () => {
+    setBusy(true);
+    setProbe(null);
+    setProblems([]);
+    setError(null);
+    try {
+      setProbe(await api('/api/config/test-connector', { method: 'POST', body: connectorConfig(d) }));
+    } catch (err) {
+      setProblems(problemsOf(err));
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const save = async () => {
+    setProblems([]);
+    setError(null);
+    try {
+      const current = await api<{ document: { connectors?: unknown[] } | null }>('/api/config/pipeline');
+      const doc = current.document ?? {};
+      setResult(await api<SaveResult>('/api/config/pipeline', { method: 'PUT', body: { ...doc, connectors: [...(doc.connectors ?? []), connectorConfig(d)] } }));
+    } catch (err) {
+      setProblems(problemsOf(err));
+      setError(err);
+    }
+  };
+  if (readOnly) return <p class="muted">The configuration is read-only here.</p>;
+  return (
+    <div class="add-connector" data-testid="add-connector">
+      <div class="form-grid">
+        <div class="field">
+          <label for="conn-type">Type</label>
+          <select id="conn-type" name="type" value={d.type} onChange={(e) => setD({ ...d, type: e.currentTarget.value as ConnectorDraft['type'] })}>
+            <option value="modbus-tcp">Modbus TCP</option>
+            <option value="http">HTTP (JSON)</option>
+            <option value="mqtt">MQTT</option>
+          </select>
+        </div>
+        {field('id', 'Connector id', { placeholder: 'plc-1', required: true })}
+        {field('device', 'Device id', { placeholder: 'boiler', required: true })}
+        {field('channel', 'Channel name', { placeholder: 'temperature', required: true })}
+        {d.type === 'modbus-tcp' ? (
+          <>
+            {field('host', 'Host', { placeholder: '192.168.1.50' })}
+            {field('port', 'Port', { type: 'number' })}
+            {field('unitId', 'Unit id', { type: 'number' })}
+            {field('address', 'Holding register (0-based)', { type: 'number' })}
+          </>
+        ) : (
+          <>
+            {field('url', d.type === 'http' ? 'URL' : 'Broker URL', { placeholder: d.type === 'http' ? 'http://device/status' : 'mqtt://broker:1883' })}
+            {d.type === 'mqtt' ? field('topic', 'Topic', { placeholder: 'sensors/+/state' }) : null}
+            {field('path', 'JSON path of the value', {})}
+          </>
+        )}
+        {d.type !== 'mqtt' ? field('pollMs', 'Poll every (ms)', { type: 'number' }) : null}
+      </div>
+      <div class="toolbar">
+        <button type="button" onClick={() => void test()} disabled={busy}>
+          {busy ? 'Testing…' : 'Test connection'}
+        </button>
+        <button type="button" class="primary" onClick={() => void save()}>
+          Save connector
+        </button>
+      </div>
+      {probe ? (
+        <p class={`banner ${probe.ok ? 'banner-ok' : 'banner-warn'}`} data-testid="probe-result" data-ok={String(probe.ok)}>
+          {probe.ok ? `Connection works. Read: ${JSON.stringify(probe.readings)}` : `Connection failed: ${probe.error}`}
+        </p>
+      ) : null}
+      <ProblemList problems={problems} error={problems.length ? undefined : error} />
+      <SaveOutcome result={result} />
+    </div>
+  );
+}
+
+function BackupPanel() {
+  const [result, setResult] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const restore = async (file: File) => {
+    setError(null);
+    setResult(null);
+    try {
+      const res = await apiFetch('/api/restore', { method: 'POST', body: file, contentType: 'application/gzip' });
+      const body = (await res.json()) as { restored?: string[]; needRestart?: string[]; message?: string };
+      if (!res.ok) throw new Error(body.message ?? `HTTP ${res.status}`);
+      setResult(`Restored ${body.restored!.join(', ')}.${body.needRestart!.length ? ` Restart the gateway to apply: ${body.needRestart!.join(', ')}.` : ''}`);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div class="toolbar" data-testid="backup">
+      <a class="button" href={withToken('/api/backup')} download>
+        Download a backup
+      </a>
+      <label class="button">
+        Restore from a file…
+        <input type="file" accept=".gz,.tgz,application/gzip" class="sr-only" onChange={(e) => e.currentTarget.files?.[0] && void restore(e.currentTarget.files[0])} />
+      </label>
+      {result ? <span role="status">{result}</span> : null}
+      {error ? <span class="bad-text" role="alert">{describeError(error)}</span> : null}
+    </div>
+  );
+}
+
+/** Settings (issue 15 §1): every editable section as a form, the raw file, API keys, connectors, backups. */
+export function SettingsPage() {
+  const [info, setInfo] = useState<ConfigInfo | null>(null);
+  const [schemas, setSchemas] = useState<Record<string, JsonSchema> | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    Promise.all([api<ConfigInfo>('/api/config'), api<Record<string, JsonSchema>>('/api/config/schema')]).then(([i, s]) => {
+      setInfo(i);
+      setSchemas(s);
+    }, setError);
+  }, []);
+  if (error) {
+    return (
+      <section class="page">
+        <h1>Settings</h1>
+        <ErrorBox title="The configuration could not be read">{error instanceof ApiError && error.status === 403 ? 'Settings need an admin key.' : describeError(error)}</ErrorBox>
+      </section>
+    );
+  }
+  if (!info || !schemas) return <section class="page"><h1>Settings</h1><Loading what="the configuration" /></section>;
+  return (
+    <section class="page settings">
+      <h1>Settings</h1>
+      {info.readOnly ? (
+        <p class="banner banner-warn" data-testid="config-readonly">
+          Read-only: {info.remoteHost ? <>managed remotely by <strong>{info.remoteHost}</strong> — change it there.</> : info.readOnlyReason}
+        </p>
+      ) : (
+        <p class="muted">
+          Saved to <code>{info.file}</code> ({info.format.toUpperCase()}, comments kept; the previous version as <code>.bak</code>).
+        </p>
+      )}
+      <div class="card">
+        <h2>Add a connector</h2>
+        <AddConnector readOnly={info.readOnly} />
+      </div>
+      {info.sections.map((s) => (
+        <details class="card" key={s.name} data-testid={`section-${s.name}`}>
+          <summary>
+            <h2>{s.name}</h2> <span class="muted small-print">{s.hot ? 'applies at once' : 'applies at restart'}</span>
+          </summary>
+          <SectionForm name={s.name} hot={s.hot} schema={schemas[s.name] ?? {}} readOnly={info.readOnly} />
+        </details>
+      ))}
+      <div class="card">
+        <h2>API keys</h2>
+        <ApiKeys readOnly={info.readOnly} />
+      </div>
+      <div class="card">
+        <h2>Configuration file</h2>
+        <RawEditor readOnly={info.readOnly} />
+      </div>
+      <div class="card">
+        <h2>Backup and restore</h2>
+        <BackupPanel />
+      </div>
+    </section>
+  );
+}
