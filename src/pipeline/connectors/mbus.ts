@@ -18,7 +18,7 @@ import { initialHealth, LineError, LinePoller, type LineDevice } from '../line-p
 import { MbusLink } from '../mbus/mbus-link.js';
 import { unitSchema, reconnectSchema, interFrameDelaySchema } from '../modbus/modbus-schema.js';
 import { nameSchema } from '../names.js';
-import { ALWAYS } from '../schema-util.js';
+import { ALWAYS, checkUniqueChannelNames } from '../schema-util.js';
 import { openSerial, openTcpLine, serialShape, tcpLineShape, type OpenLine } from '../serial/serial-line.js';
 import { transformListSchema } from '../transforms/index.js';
 import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec } from '../types.js';
@@ -55,12 +55,7 @@ const deviceSchema = z
     if ((d.address === undefined) === (d.secondaryAddress === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['address'], message: 'give a meter either a primary address (0-250) or a secondaryAddress (8 digits), not both or neither' });
     }
-    const seen = new Set<string>();
-    (Array.isArray(d.channels) ? d.channels : []).forEach((c, i) => {
-      if (typeof c?.name !== 'string') return;
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'name'], message: `duplicate channel name "${c.name}"` });
-      seen.add(c.name);
-    });
+    checkUniqueChannelNames(d, ctx);
   }, ALWAYS);
 
 function mbusShape<T extends string>(type: T) {

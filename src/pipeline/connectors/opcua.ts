@@ -5,7 +5,7 @@ import { GatewayError } from '../../errors.js';
 import { Backoff, Sleeper } from '../backoff.js';
 import { BaseConnector, errorMessage, withTimeout } from '../connector-base.js';
 import { nameSchema } from '../names.js';
-import { ALWAYS } from '../schema-util.js';
+import { ALWAYS, checkUniqueChannelNames } from '../schema-util.js';
 import { transformListSchema } from '../transforms/index.js';
 import type { Logger } from '../../logger.js';
 import type { BrowseEntry, ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, Reading } from '../types.js';
@@ -36,12 +36,7 @@ const deviceSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    const seen = new Set<string>();
-    (Array.isArray(d.channels) ? d.channels : []).forEach((c, i) => {
-      if (typeof c?.name !== 'string') return;
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'name'], message: `duplicate channel name "${c.name}"` });
-      seen.add(c.name);
-    });
+    checkUniqueChannelNames(d, ctx);
   }, ALWAYS);
 
 export const opcuaConnectorSchema = z

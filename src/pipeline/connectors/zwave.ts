@@ -5,7 +5,7 @@ import { GatewayError } from '../../errors.js';
 import { Backoff, Sleeper } from '../backoff.js';
 import { BaseConnector, errorMessage, withTimeout } from '../connector-base.js';
 import { nameSchema } from '../names.js';
-import { ALWAYS } from '../schema-util.js';
+import { ALWAYS, checkUniqueChannelNames } from '../schema-util.js';
 import { transformListSchema } from '../transforms/index.js';
 import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, NetworkNode, Reading } from '../types.js';
 // Types only: zwave-js (~90 MB on disk, a large RSS once loaded) is imported in start().
@@ -38,12 +38,7 @@ const deviceSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    const seen = new Set<string>();
-    (Array.isArray(d.channels) ? d.channels : []).forEach((c, i) => {
-      if (typeof c?.name !== 'string') return;
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'name'], message: `duplicate channel name "${c.name}"` });
-      seen.add(c.name);
-    });
+    checkUniqueChannelNames(d, ctx);
   }, ALWAYS);
 
 const key = z.string().regex(/^[0-9a-fA-F]{32}$/, 'a security key is 16 bytes as 32 hex digits');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MODBUS_KINDS, ORDERS, REGISTER_COUNT, REGISTER_TYPES, type ModbusKind, type RegisterType } from '../modbus-codec.js';
 import { nameSchema } from '../names.js';
-import { ALWAYS } from '../schema-util.js';
+import { ALWAYS, checkUniqueChannelNames } from '../schema-util.js';
 import { transformListSchema } from '../transforms/index.js';
 
 /**
@@ -54,12 +54,7 @@ const deviceSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    const seen = new Set<string>();
-    (Array.isArray(d.channels) ? d.channels : []).forEach((c, i) => {
-      if (typeof c?.name !== 'string') return;
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['channels', i, 'name'], message: `duplicate channel name "${c.name}"` });
-      seen.add(c.name);
-    });
+    checkUniqueChannelNames(d, ctx);
   }, ALWAYS);
 
 /** Backoff of reconnects (the line or connection) and of a failing device's polls, ms. */
