@@ -32,11 +32,23 @@ describe('spoofed nodes cannot amplify (issue 12 item 2)', () => {
     try {
       const sources = 220;
       const b = 20 + Math.floor(Math.random() * 200);
-      for (let i = 0; i < sources; i++) await sendFrom(`127.${b}.${Math.floor(i / 200) + 1}.${(i % 200) + 2}`, bigUpdate(i), gw.udpPort);
-      const nodes = await waitFor(async () => {
+      // ~60 kB datagrams overflow a loopback receive buffer on a busy machine, and the kernel
+      // drops them before the gateway sees them. A dropped datagram is resent in the next round
+      // (a known node's update changes nothing; an unknown one is counted again), so the
+      // assertions below are about the gateway's caps, not the kernel's buffer.
+      const registryFullAndCounted = async () => {
         const h = (await http(`${gw.url}/api/health`)).body.components.nodes;
         return h.total === maxNodes && h.droppedNodes >= sources - maxNodes ? h : null;
-      }, 'the registry full and the rest counted', 20_000);
+      };
+      let nodes: Awaited<ReturnType<typeof registryFullAndCounted>> = null;
+      for (let round = 0; round < 8 && !nodes; round++) {
+        for (let i = 0; i < sources; i++) {
+          await sendFrom(`127.${b}.${Math.floor(i / 200) + 1}.${(i % 200) + 2}`, bigUpdate(i), gw.udpPort);
+          if (i % 8 === 7) await new Promise((r) => setTimeout(r, 5)); // ms: let the gateway drain its socket
+        }
+        nodes = await waitFor(registryFullAndCounted, 'the registry full and the rest counted', 5_000).catch(() => null);
+      }
+      assert.ok(nodes, 'the registry filled to nodes.maxNodes and every datagram of a new node after that was counted');
       assert.equal(nodes.maxNodes, maxNodes);
       assert.ok(nodes.droppedFields > 0, 'oversize parts dropped and counted');
       assert.match(nodes.warning, /nodes\.maxNodes/);
