@@ -60,7 +60,6 @@ export async function run(): Promise<Record<string, unknown>> {
         store: { synchronous: 'NORMAL' },
       },
     });
-    gw.child.on('exit', (code, signal) => console.error(`gateway exited (${code ?? signal})`));
     try {
       const stats = async () => (await json(`${gw.url}/api/pipeline/stats`)).connectors[0];
       const seqs = async () => ((await json(`${gw.url}/api/devices`)).devices as Array<{ lastRecord: { seq: number } | null }>).reduce((s, d) => s + (d.lastRecord?.seq ?? 0), 0);

@@ -367,25 +367,42 @@ export class Gateway {
     this.configManager?.start((next) => this.applyConfig(next), this.logger.child({ component: 'config' }));
   }
 
+  private stopAt: string | undefined;
+
+  /** What stop() is waiting for (named by a shutdown that takes too long), or undefined before stop(). */
+  get stopStep(): string | undefined {
+    if (this.stopAt === 'pipeline' && this.pipeline.stopping.size > 0) return `pipeline (${[...this.pipeline.stopping].join(', ')})`;
+    return this.stopAt;
+  }
+
   async stop(): Promise<void> {
     this.logger.info('SPORE gateway stopping');
+    this.stopAt = 'configuration watcher';
     await this.configManager?.stop();
     for (const off of this.teardown.splice(0)) off();
     this.alerts.stop();
     this.backup.stop();
     this.webhook?.stop();
+    this.stopAt = 'mqtt';
     await this.mqtt.stop();
+    this.stopAt = 'pipeline';
     await this.pipeline.stop();
     this.history.stop();
+    this.stopAt = 'websocket clients';
     await this.wsHub.stop();
+    this.stopAt = 'http server';
     if (this.http) await this.http.close();
     this.httpListening = false;
+    this.stopAt = 'rollouts';
     await this.rollouts.stop();
     this.ota.stop();
+    this.stopAt = 'cluster';
     await this.cluster.stop();
+    this.stopAt = 'udp discovery';
     await this.discovery.stop();
     this.client.close();
     this.firmware.stop();
+    this.stopAt = 'stopped';
     this.logger.info('SPORE gateway stopped');
     this.logger.flush?.();
   }

@@ -3,9 +3,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { freePort } from '../../test/helpers/net.js';
 
 export const GATEWAY_BIN = 'dist/src/cli/gateway-main.js';
+/** Gateway log lines kept for an unexpected exit. */
+const LOG_LINES = 50;
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -28,11 +31,20 @@ export async function startGatewayProcess(config: Record<string, unknown> = {}, 
   await writeFile(configFile, JSON.stringify(config));
   const child = spawn(
     process.execPath,
-    [bin, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'error', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
-    { stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT === '1' ? 'inherit' : 'ignore', 'inherit'] },
+    [bin, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'warn', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
+    { stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT === '1' ? 'inherit' : 'pipe', 'inherit'] },
   );
+  // The gateway logs (JSON, stdout) are kept, the last LOG_LINES of them, and shown when it
+  // exits other than by our stop(): an exit under load must never go unexplained.
+  const log: string[] = [];
+  if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => log.push(line) > LOG_LINES && log.shift());
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (stopping && code === 0) return;
+    process.stderr.write(`gateway ${bin} exited (${code ?? signal})${stopping ? ' at stop' : ' unexpectedly'}; its last log lines:\n${log.join('\n') || '(none)'}\n`);
+  });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000; // ms: a loaded machine
   for (;;) {
     try {
       const res = await fetch(`${url}/api/health`);
@@ -40,7 +52,12 @@ export async function startGatewayProcess(config: Record<string, unknown> = {}, 
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error('gateway did not start');
+    if (child.exitCode !== null || Date.now() > deadline) {
+      stopping = true;
+      child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+      throw new Error(`gateway did not start (${child.exitCode === null ? 'no answer from /api/health in 60 s' : `exited ${child.exitCode}`}); its last log lines:\n${log.join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -51,6 +68,7 @@ export async function startGatewayProcess(config: Record<string, unknown> = {}, 
     nodePort,
     dataDir,
     async stop() {
+      stopping = true;
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));

@@ -124,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     await sim.stop();
     await gateway.stop();
     await fieldDevices.stop();
-  });
+  }, { binary: 'demo' });
   return 0;
 }
 

@@ -9,6 +9,9 @@ import { formatHelp } from './parse-flags.js';
 import { explainStartupError, runUntilSignal, startGateway } from './run-gateway.js';
 import { runMain } from './run-main.js';
 
+/** How long the process may linger after a completed stop before it exits regardless, ms. */
+const LINGER_MS = 1000;
+
 const USAGE = 'Usage: spore-gateway [options]\n\nSPORE Gateway: discovers SPORE nodes over UDP and serves the REST/WebSocket API.';
 
 function packageVersion(): string {
@@ -48,6 +51,13 @@ async function main(argv: string[]): Promise<number> {
   // SIGHUP re-reads the configuration, as daemons do.
   process.on('SIGHUP', () => void gateway.reload());
   await runUntilSignal(gateway);
+  // Stopped, buffers flushed. Should a library have left a timer or a socket open, the process
+  // exits anyway (once main has returned, this timer is all that may remain), saying what was left.
+  setTimeout(() => {
+    gateway.logger.warn({ open: process.getActiveResourcesInfo() }, 'the gateway stopped but the process had not ended after 1 s (a library left these open); exiting');
+    gateway.logger.flush?.();
+    process.exit(process.exitCode ?? 0);
+  }, LINGER_MS).unref();
   return 0;
 }
 

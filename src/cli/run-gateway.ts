@@ -38,8 +38,19 @@ export async function startGateway(binary: string, gateway: Gateway): Promise<bo
   }
 }
 
-/** Resolves after SIGINT/SIGTERM once `stop` has run (graceful shutdown), bounded to 10 s. */
-export function runUntilSignal(gateway: Gateway, stop: () => Promise<void> = () => gateway.stop()): Promise<void> {
+/** How long a graceful shutdown may take before the process gives up on it, ms. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
+ * Resolves after SIGINT/SIGTERM once `stop` has run (graceful shutdown), bounded to
+ * SHUTDOWN_TIMEOUT_MS: then the process exits with code 1, saying so on stderr and in the log,
+ * with the step it was stuck in (never silently).
+ */
+export function runUntilSignal(
+  gateway: Pick<Gateway, 'logger' | 'stop' | 'stopStep'>,
+  stop: () => Promise<void> = () => gateway.stop(),
+  { binary = 'spore-gateway', timeoutMs = SHUTDOWN_TIMEOUT_MS }: { binary?: string; timeoutMs?: number } = {},
+): Promise<void> {
   return new Promise<void>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string): void => {
@@ -47,7 +58,14 @@ export function runUntilSignal(gateway: Gateway, stop: () => Promise<void> = () 
       stopping = true;
       gateway.logger.info({ signal }, 'shutting down');
       // A stuck shutdown must not keep the process alive forever.
-      setTimeout(() => process.exit(1), 10_000).unref();
+      setTimeout(() => {
+        const step = gateway.stopStep ?? 'before the gateway stop';
+        const why = `shutdown did not finish within ${timeoutMs / 1000} s (still stopping: ${step}); exiting with code 1`;
+        gateway.logger.error({ signal, step }, why);
+        gateway.logger.flush?.();
+        process.stderr.write(`${binary}: ${why}\n`);
+        process.exit(1);
+      }, timeoutMs).unref();
       stop().then(resolve, (err: unknown) => {
         gateway.logger.error({ err }, 'error during shutdown');
         resolve();

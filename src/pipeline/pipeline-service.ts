@@ -68,6 +68,8 @@ export class PipelineService {
   private pruneTimer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly scanning = new Set<string>();
+  /** Connectors and sinks whose stop() has not finished ("connector ua"), for a stuck shutdown's message. */
+  readonly stopping = new Set<string>();
 
   constructor(private deps: PipelineDeps) {
     this.build();
@@ -214,12 +216,18 @@ export class PipelineService {
   async stop(): Promise<void> {
     if (!this.running) return;
     clearInterval(this.pruneTimer);
+    const tracked = (what: string, stop: () => Promise<void>) => {
+      this.stopping.add(what);
+      return stop()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, `${what}: stop failed`))
+        .finally(() => this.stopping.delete(what));
+    };
     // Connectors first: no new readings; then what they submitted is committed.
-    await Promise.all([...this.connectors.values()].map((c) => c.stop().catch((err: unknown) => this.deps.logger.warn({ err, connector: c.id }, 'connector stop failed'))));
+    await Promise.all([...this.connectors.values()].map((c) => tracked(`connector ${c.id}`, () => c.stop())));
     this.flush();
     for (const f of this.forwarders) f.stop();
     this.forwarders.length = 0;
-    await Promise.all(this.sinks.map((s) => s.stop().catch((err: unknown) => this.deps.logger.warn({ err, sink: s.id }, 'sink stop failed'))));
+    await Promise.all(this.sinks.map((s) => tracked(`sink ${s.id}`, () => s.stop())));
     this.store.close();
     this.running = false;
   }

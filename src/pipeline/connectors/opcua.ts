@@ -39,6 +39,9 @@ const deviceSchema = z
     checkUniqueChannelNames(d, ctx);
   }, ALWAYS);
 
+/** How long stop() waits for the connection loop before closing the client under it, ms. */
+const STOP_WAIT_MS = 1000; // ms
+
 export const opcuaConnectorSchema = z
   .object({
     id: nameSchema('connector id'),
@@ -238,7 +241,14 @@ export class OpcuaConnector extends BaseConnector<OpcuaConfig> {
     this.stopped = true;
     this.sleeper.wake();
     this.lost?.();
-    await this.loop;
+    // A connect in progress (session, 1,000 monitored items) can take timeoutMs and more: the
+    // gateway's shutdown must not wait for it. Closing the client fails its pending requests.
+    const settled = await Promise.race([this.loop?.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), STOP_WAIT_MS).unref())]);
+    if (settled === false) {
+      this.ctx.logger.warn({ connector: this.id }, 'opcua: still connecting at stop; closing the client');
+      await withTimeout(this.current?.client.disconnect() ?? Promise.resolve(), STOP_WAIT_MS, 'disconnect').catch(() => undefined);
+      await withTimeout(this.loop ?? Promise.resolve(), STOP_WAIT_MS, 'stop').catch(() => undefined);
+    }
     this.flushReadings();
     if (this.certificateManager && this.pkiFolder) releaseCertificateManager(this.pkiFolder);
     this.certificateManager = undefined;

@@ -33,10 +33,16 @@ export class OpcuaTestServer {
   private constructor(private readonly options: OpcuaServerOptions) {}
 
   static async start(options: OpcuaServerOptions = {}): Promise<OpcuaTestServer> {
+    const s = await OpcuaTestServer.create(options);
+    await s.start();
+    return s;
+  }
+
+  /** Its port and PKI directory, not started: a test may start it and the gateway at the same time. */
+  static async create(options: OpcuaServerOptions = {}): Promise<OpcuaTestServer> {
     const s = new OpcuaTestServer(options);
     s.port = await freePort();
     s.pkiDir = await mkdtemp(join(tmpdir(), 'spore-opcua-server-'));
-    await s.start();
     return s;
   }
 

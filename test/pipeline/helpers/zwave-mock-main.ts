@@ -4,7 +4,11 @@
  * a stick behind ser2net. Run as its own process so a test can stop it and start it again.
  *
  * Nodes: 2 = a binary switch, 3 = a multilevel sensor (Air temperature, °C) whose reading
- * counts up by 0.5 on every Get. Options in ZWAVE_MOCK (JSON): { port }. Prints "READY <port>".
+ * counts up by 0.5 on every Get. Options in ZWAVE_MOCK (JSON): { port, deferListen }. Prints
+ * "READY <port>" once listening. With deferListen it prints "LOADED" once the libraries are
+ * loaded and listens only when "LISTEN" arrives on stdin: a test starts the replacement of a
+ * killed controller during the outage (loading zwave-js takes seconds on a busy machine) and
+ * brings it on line when the outage is over.
  *
  * Unlike zwave-js's bin/mock-server.cjs this frames the TCP byte stream before handing it to the
  * mock port: TCP may deliver an ACK and the next frame in one chunk (or a frame in two), and the
@@ -17,7 +21,7 @@ import { createAndOpenMockedZWaveSerialPort } from '@zwave-js/serial/mock';
 import { MockController, MockNode } from '@zwave-js/testing';
 import { createDefaultMockControllerBehaviors, createDefaultMockNodeBehaviors } from 'zwave-js/Testing';
 
-const opts = JSON.parse(process.env.ZWAVE_MOCK ?? '{}') as { port: number };
+const opts = JSON.parse(process.env.ZWAVE_MOCK ?? '{}') as { port: number; deferListen?: boolean };
 
 const { serial, port: mockPort } = await createAndOpenMockedZWaveSerialPort();
 const controller = new MockController({ homeId: 0x7e570001, ownNodeId: 1, mockPort, serial });
@@ -99,5 +103,10 @@ const server = createServer((socket) => {
     if (client === socket) client = undefined;
   });
 });
-server.listen({ host: '127.0.0.1', port: opts.port }, () => console.log(`READY ${opts.port}`));
+const listen = () => server.listen({ host: '127.0.0.1', port: opts.port }, () => console.log(`READY ${opts.port}`));
+if (opts.deferListen) {
+  console.log('LOADED');
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (d: string) => d.includes('LISTEN') && !server.listening && listen());
+} else listen();
 process.on('SIGTERM', () => process.exit(0));

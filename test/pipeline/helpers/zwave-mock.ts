@@ -14,9 +14,15 @@ export class ZwaveMock {
   stderr = '';
 
   static async start(): Promise<ZwaveMock> {
+    const m = await ZwaveMock.create();
+    await m.start();
+    return m;
+  }
+
+  /** Its port, not started: a test may start it and the gateway at the same time. */
+  static async create(): Promise<ZwaveMock> {
     const m = new ZwaveMock();
     m.port = await freePort();
-    await m.start();
     return m;
   }
 
@@ -25,20 +31,38 @@ export class ZwaveMock {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { env: { ...process.env, ZWAVE_MOCK: JSON.stringify({ port: this.port }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    await (await this.prepare()).listen();
+  }
+
+  /**
+   * Starts a controller process that loads everything but does not listen yet: `listen()` puts
+   * it on the port. A killed controller's replacement loads during the outage this way.
+   */
+  async prepare(): Promise<{ listen(): Promise<void> }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { env: { ...process.env, ZWAVE_MOCK: JSON.stringify({ port: this.port, deferListen: true }) }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     child.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
     const lines = createInterface({ input: child.stdout! });
-    await new Promise<void>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`zwave mock exited (${code}): ${this.stderr}`));
-      child.once('exit', onExit);
-      lines.on('line', (line) => {
-        if (line.startsWith('READY')) {
-          child.off('exit', onExit);
-          resolve();
-        }
+    const seen = (what: string) =>
+      new Promise<void>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`zwave mock exited (${code}) before ${what}: ${this.stderr}`));
+        child.once('exit', onExit);
+        lines.on('line', (line) => {
+          if (line.startsWith(what)) {
+            child.off('exit', onExit);
+            resolve();
+          }
+        });
       });
-    });
+    const ready = seen('READY');
+    ready.catch(() => undefined); // awaited by listen()
+    await seen('LOADED');
+    return {
+      listen: async () => {
+        child.stdin!.write('LISTEN\n');
+        await ready;
+      },
+    };
   }
 
   /** SIGKILL: the controller vanishes (like a stick pulled out, or ser2net gone). */
