@@ -166,6 +166,33 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
     assert.equal(await page.locator(`.node-row[data-ip="${sim.ips[1]}"]`).count(), 1);
     await page.getByRole('button', { name: 'Sort by Version' }).click();
     await b.screenshot('issue15-versions');
+
+    // The rollout node picker has the Version column and marks the node already on the target.
+    await page.goto(`${g.url}/firmware`);
+    const wizard = page.getByTestId('rollout-wizard');
+    await wizard.getByLabel('Firmware to roll out').selectOption(firmwareId);
+    await wizard.getByText('Choose nodes').click();
+    const picker = wizard.getByTestId('node-picker');
+    const pickerRow = (ip: string) => picker.locator(`tr[data-ip="${ip}"]`);
+    await waitFor(async () => ((await pickerRow(sim.ips[0]!).locator('[data-testid="picker-version"]').textContent()) ?? '').includes('1.2.6'), 'the version in the picker', WAIT);
+    assert.equal(await pickerRow(sim.ips[0]!).getAttribute('data-on-target'), 'true');
+    assert.equal(await pickerRow(sim.ips[1]!).getAttribute('data-on-target'), null);
+    assert.match((await pickerRow(sim.ips[1]!).textContent()) ?? '', /1\.0\.0/);
+    await wizard.getByRole('button', { name: 'Sort nodes by version' }).click();
+    await wizard.getByRole('button', { name: 'Sort nodes by version' }).click();
+    assert.equal(await picker.locator('tbody tr').first().getAttribute('data-ip'), sim.ips[0], 'descending: 1.2.6 first');
+    await wizard.getByLabel('Filter nodes to choose').fill('1.0.0');
+    await waitFor(async () => (await picker.locator('tbody tr').count()) === 1, 'the picker filtered by version', WAIT);
+    await wizard.getByLabel('Filter nodes to choose').fill('');
+    await wizard.getByRole('button', { name: 'Select shown' }).click();
+    const note = wizard.getByTestId('wizard-on-target');
+    await note.waitFor({ timeout: WAIT });
+    assert.match((await note.textContent()) ?? '', new RegExp(`1 of them already run 1\\.2\\.6: ${sim.hostnames[0]}`));
+    await b.screenshot('issue15-rollout-picker');
+    await note.getByRole('button', { name: 'Leave them out' }).click();
+    assert.equal(await pickerRow(sim.ips[0]!).locator('input[type=checkbox]').isChecked(), false);
+    assert.equal(await pickerRow(sim.ips[1]!).locator('input[type=checkbox]').isChecked(), true);
+    await note.waitFor({ state: 'detached', timeout: WAIT });
   });
 
   it('node charts show history from before a restart', async () => {

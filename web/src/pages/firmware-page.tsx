@@ -6,7 +6,7 @@ import { api, ApiError, describeError, uploadForm } from '../lib/api';
 import { withToken } from '../lib/auth';
 import { socket } from '../lib/app-state';
 import { cluster } from '../lib/cluster';
-import { compareNames, formatBytes, parseLabels } from '../lib/format';
+import { compareNames, compareVersions, formatBytes, parseLabels } from '../lib/format';
 import { refreshRollout, rollouts } from '../lib/live';
 import { nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
@@ -362,6 +362,7 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
   const [labelText, setLabelText] = useState('');
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [nodeFilter, setNodeFilter] = useState('');
+  const [pickerSort, setPickerSort] = useState<{ key: 'hostname' | 'version'; dir: 1 | -1 }>({ key: 'hostname', dir: 1 });
   const [batchSize, setBatchSize] = useState(2);
   const [maxFailures, setMaxFailures] = useState(0);
   const [bootTimeoutSec, setBootTimeoutSec] = useState(60);
@@ -388,7 +389,19 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
     if (mode === 'nodes') return nodes.filter((n) => chosen.has(n.ip));
     return nodes.filter((n) => Object.entries(parsed.labels).every(([k, v]) => n.labels[k] === v));
   }, [mode, nodes, chosen, labelText]);
-  const visibleNodes = nodes.filter((n) => !nodeFilter || `${n.hostname} ${n.ip}`.includes(nodeFilter));
+  // The target's version (issue 15 §3): nodes already running it are marked, in the picker and the match count.
+  const targetVersion = firmware.find((f) => f.id === firmwareId)?.version ?? null;
+  const onTarget = (n: { version: string | null }) => targetVersion !== null && n.version === targetVersion;
+  const matchingOnTarget = matching.filter(onTarget);
+  const visibleNodes = useMemo(() => {
+    const needle = nodeFilter.trim().toLowerCase();
+    const shown = nodes.filter((n) => !needle || `${n.hostname} ${n.ip} ${n.version ?? ''}`.toLowerCase().includes(needle));
+    const cmp = pickerSort.key === 'version' ? (a: (typeof nodes)[0], b: (typeof nodes)[0]) => compareVersions(a.version, b.version) || compareNames(a.hostname, b.hostname) : (a: (typeof nodes)[0], b: (typeof nodes)[0]) => compareNames(a.hostname, b.hostname);
+    return shown.sort((a, b) => pickerSort.dir * cmp(a, b));
+  }, [nodes, nodeFilter, pickerSort, cluster.version]);
+  const sortBy = (key: 'hostname' | 'version') => setPickerSort((s) => ({ key, dir: s.key === key ? ((-s.dir) as 1 | -1) : 1 }));
+  const sortMark = (key: 'hostname' | 'version') => (pickerSort.key === key ? (pickerSort.dir === 1 ? ' ▲' : ' ▼') : '');
+  const ariaSort = (key: 'hostname' | 'version') => (pickerSort.key === key ? (pickerSort.dir === 1 ? 'ascending' : 'descending') : undefined);
 
   const request = (dryRun: boolean) => ({
     firmwareId,
@@ -482,27 +495,68 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
               </button>
             </div>
             <div class="picker-list" role="group" aria-label="Nodes to update">
-              {visibleNodes.slice(0, 1000).map((n) => (
-                <label class="check" key={n.ip}>
-                  <input
-                    type="checkbox"
-                    checked={chosen.has(n.ip)}
-                    onChange={(e) => {
-                      const next = new Set(chosen);
-                      if (e.currentTarget.checked) next.add(n.ip);
-                      else next.delete(n.ip);
-                      setChosen(next);
-                    }}
-                  />{' '}
-                  {n.hostname} <span class="muted mono">{n.ip}</span>
-                </label>
-              ))}
+              <table class="table compact" data-testid="node-picker">
+                <thead>
+                  <tr>
+                    <th scope="col">
+                      <span class="sr-only">Chosen</span>
+                    </th>
+                    <th scope="col" aria-sort={ariaSort('hostname')}>
+                      <button type="button" class="sort" onClick={() => sortBy('hostname')} aria-label="Sort nodes by hostname">
+                        Node<span aria-hidden="true">{sortMark('hostname')}</span>
+                      </button>
+                    </th>
+                    <th scope="col" class="c-version" aria-sort={ariaSort('version')}>
+                      <button type="button" class="sort" onClick={() => sortBy('version')} aria-label="Sort nodes by version">
+                        Version<span aria-hidden="true">{sortMark('version')}</span>
+                      </button>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {visibleNodes.slice(0, 1000).map((n) => (
+                    <tr key={n.ip} data-ip={n.ip} data-on-target={onTarget(n) ? 'true' : undefined} class={onTarget(n) ? 'on-target' : undefined}>
+                      <td>
+                        <input
+                          type="checkbox"
+                          aria-label={`Update ${n.hostname}`}
+                          checked={chosen.has(n.ip)}
+                          onChange={(e) => {
+                            const next = new Set(chosen);
+                            if (e.currentTarget.checked) next.add(n.ip);
+                            else next.delete(n.ip);
+                            setChosen(next);
+                          }}
+                        />
+                      </td>
+                      <td>
+                        {n.hostname} <span class="muted mono">{n.ip}</span>
+                      </td>
+                      <td class="mono c-version" data-testid="picker-version">
+                        {n.version ?? '–'}
+                        {onTarget(n) ? <span class="badge badge-on-target">already on target</span> : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </div>
           </div>
         )}
         <p class="muted" data-testid="wizard-match">
           {matching.length} known node(s) match now.
         </p>
+        {matchingOnTarget.length ? (
+          <p class="notice" data-testid="wizard-on-target">
+            {matchingOnTarget.length} of them already run {targetVersion}: {matchingOnTarget.slice(0, 5).map((n) => n.hostname).join(', ')}
+            {matchingOnTarget.length > 5 ? ` and ${matchingOnTarget.length - 5} more` : ''}.{' '}
+            {mode === 'nodes' ? (
+              <button type="button" class="small" onClick={() => setChosen(new Set([...chosen].filter((ip) => !matchingOnTarget.some((n) => n.ip === ip))))}>
+                Leave them out
+              </button>
+            ) : null}
+          </p>
+        ) : null}
       </fieldset>
       <fieldset>
         <legend>3. Safety</legend>
