@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { recheckWsClient } from './api/access-control.js';
 import { buildHttpServer } from './api/http-server.js';
 import { bridgeMqttToWebSocket } from './api/mqtt-ws.js';
 import { registerCoreRpcMethods } from './api/rpc/core-methods.js';
@@ -36,6 +37,7 @@ import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
 import { PipelineService } from './pipeline/pipeline-service.js';
 import { probeConnector } from './pipeline/connector-probe.js';
+import { surveyMbus } from './pipeline/mbus/mbus-survey.js';
 import { AlertEngine, type AlertEvent } from './alerts/alert-engine.js';
 import { WebhookNotifier } from './alerts/webhook-notifier.js';
 import { BackupService } from './backup/backup-service.js';
@@ -173,7 +175,15 @@ export class Gateway {
       startedAt: Date.now(),
     });
     this.hotSections = [
-      { section: 'auth', apply: (next) => this.auth.update(next.auth) },
+      {
+        section: 'auth',
+        apply: (next) => {
+          this.auth.update(next.auth);
+          // Issue 12 §5: sockets opened before the change are held to the new keys too.
+          const closed = this.wsHub.recheck((secret, client) => recheckWsClient(this.auth, secret, client));
+          if (closed > 0) this.logger.info({ closed }, 'closed WebSocket clients the new API keys no longer allow');
+        },
+      },
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
       { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next.mqtt) },
       { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },
@@ -334,6 +344,7 @@ export class Gateway {
       rollouts: this.rollouts,
       configEditor: this.configEditor,
       testConnector: (body) => probeConnector(body, { gatewayId: this.config.gateway.id, dataDir: this.config.dataDir, registry: this.registry, logger: this.logger }),
+      scanBus: (body) => surveyMbus(body),
       alerts: this.alerts,
       webhookStats: () => this.webhook?.stats() ?? null,
       history: this.history,
