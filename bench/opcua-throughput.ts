@@ -27,8 +27,16 @@ const MEASURE_S = 15;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
+/** GET as JSON; a connection reset (a loaded machine, a reused keep-alive socket) is retried. */
 async function json(url: string): Promise<any> {
-  return (await fetch(url)).json();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(url)).json();
+    } catch (err) {
+      if (attempt >= 5) throw new Error(`GET ${url}: ${(err as Error).message} (${String((err as { cause?: unknown }).cause ?? '')})`);
+      await sleep(500);
+    }
+  }
 }
 
 async function idleRss(config: Record<string, unknown>, bin?: string): Promise<number> {

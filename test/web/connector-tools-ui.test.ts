@@ -52,7 +52,7 @@ describe('web UI: Z-Wave nodes and the OPC UA browse tree on the Devices page', 
       const nodes = (await http(`${gw!.url}/api/connectors/zw/nodes`)).body?.nodes as Array<{ commandClasses: string[] }> | undefined;
       const plug = (await http(`${gw!.url}/api/devices/plug-2`)).body;
       return nodes?.length === 3 && nodes.every((n, i) => i === 0 || n.commandClasses.length > 0) && plug?.channels?.[0]?.value === false;
-    }, 'the Z-Wave nodes interviewed', 90_000);
+    }, 'the Z-Wave nodes interviewed', 120_000);
   });
   after(async () => {
     await b?.close();
