@@ -10,7 +10,8 @@ import { parseBrokerUrl } from './connection.js';
 import { ClusterPublisher } from './cluster-publisher.js';
 import { ClusterTopics } from './cluster-topics.js';
 import { CommandHandler, type CommandStats } from './command-handler.js';
-import { EmbeddedBroker, type EmbeddedBrokerStats } from './embedded-broker.js';
+// Only with `mqtt.url: embedded`: aedes is loaded then (issue 16 §3, idle memory).
+import type { EmbeddedBroker, EmbeddedBrokerStats } from './embedded-broker.js';
 import { HomeAssistantDiscovery } from './ha-discovery.js';
 import { defaultClientId, MqttBridge, type MqttBridgeStats, type MqttStatus } from './mqtt-bridge.js';
 import { topicFilterProblem } from './topic-filter.js';
@@ -107,6 +108,7 @@ export class MqttService {
     let url = m.url;
     const protocolVersion = m.protocolVersion ?? defaultProtocolVersion(url);
     if (url === 'embedded') {
+      const { EmbeddedBroker } = await import('./embedded-broker.js');
       this.broker = new EmbeddedBroker(
         {
           host: m.embedded.host,
