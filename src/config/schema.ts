@@ -226,6 +226,17 @@ export const mqttSectionSchema = z
       })
       .strict()
       .prefault({}),
+    /** Commands over MQTT (`<prefix>/nodes/<hostname>/command`, docs/mqtt.md). */
+    commands: z
+      .object({
+        /**
+         * MQTT 5 response topics (filters) answers may go to besides the gateway's own prefix;
+         * a command naming any other response topic is refused (issue 12, docs/security.md).
+         */
+        allowResponseTopics: z.array(topicFilterSchema).max(100).default([]),
+      })
+      .strict()
+      .prefault({}),
     /** Home Assistant MQTT discovery (opt-in). */
     homeAssistant: z
       .object({
