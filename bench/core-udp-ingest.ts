@@ -1,17 +1,24 @@
 /**
- * Benchmark (issue 2): UDP heartbeat ingestion by the real gateway process.
+ * Benchmark (issue 2, issue 16 §1): UDP heartbeat ingestion by the real gateway process.
  *  - 1,000 and 10,000 virtual nodes at a 2 s heartbeat: gateway CPU %, RSS, loss.
- *  - The highest heartbeat rate sustained without loss, against a bare dgram
- *    receiver in its own process (the ceiling on this machine) as the peer.
- * Run: npm run build && node --import tsx bench/core-udp-ingest.ts
+ *  - The knee: the highest achieved rate with loss ≤ 0.1 %, for the gateway and for a bare dgram
+ *    receiver (its own process, the ceiling of any UDP service here), driven by several sender
+ *    processes (bench/lib/udp-blaster.ts) so the driver can outrun both.
+ * Run: npm run build && npm run bench -- core-udp
  */
-import { fork } from 'node:child_process';
+import { BenchChild } from './lib/child.js';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import { HeartbeatDriver } from './lib/heartbeat-driver.js';
+import { QUICK, round, type BenchReport } from './lib/report.js';
 
 // The status poll would dial 10,000 absent HTTP servers; this bench isolates UDP ingestion.
 const QUIET_POLLS = { nodes: { statusPollIntervalMs: 3_600_000, membersRefreshIntervalMs: 3_600_000, removeDeadAfterMs: 3_600_000 } };
+const SENDER_PROCESSES = 3;
+const SOURCES = 999; // distinct source addresses, split over the sender processes
+const STEP_SECONDS = QUICK ? 2 : 3;
+const RATES = [5_000, 10_000, 20_000, 40_000, 60_000, 80_000, 120_000, 160_000, 240_000, 320_000]; // offered datagrams/s
+const LOSS_LIMIT = 0.1; // % — the knee's definition
 
 async function validCount(url: string): Promise<number> {
   const res = await fetch(`${url}/api/health`);
@@ -29,37 +36,34 @@ async function steadyHeartbeats(nodes: number, seconds: number) {
     const c0 = cpuSeconds(gw.pid);
     const t0 = performance.now();
     const sent = await driver.run(nodes / 2, seconds); // one heartbeat per node every 2 s
+    const sendSeconds = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 500));
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = ((cpuSeconds(gw.pid) - c0) / elapsed) * 100;
     const received = (await validCount(gw.url)) - before;
     const listed = ((await (await fetch(`${gw.url}/api/discovery/nodes`)).json()) as { totalNodes: number }).totalNodes;
-    return { nodes, ratePerSec: nodes / 2, seconds, sent, received, lost: sent - received, registered: listed, cpuPercent: round(cpu), rssMiB: rssMiB(gw.pid), idleRssMiB: idleRss };
+    return { nodes, offeredPerSec: nodes / 2, achievedPerSec: Math.round(sent / sendSeconds), seconds: round(sendSeconds, 1), sent, received, lost: sent - received, registered: listed, cpuPercent: round(cpu, 1), rssMiB: rssMiB(gw.pid), idleRssMiB: idleRss };
   } finally {
     driver.close();
     await gw.stop();
   }
 }
 
-/** A bare receiver that only counts datagrams: the ceiling for any UDP service here. */
-async function bareReceiver(): Promise<{ port: number; count: () => Promise<number>; stop: () => void; pid: number }> {
-  const child = fork(new URL('./lib/bare-udp-receiver.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((r) => child.once('message', (m) => r((m as { port: number }).port)));
-  return {
-    port,
-    pid: child.pid!,
-    count: () =>
-      new Promise<number>((r) => {
-        child.once('message', (m) => r((m as { count: number }).count));
-        child.send('count');
-      }),
-    stop: () => child.kill(),
-  };
+interface Step {
+  offered: number;
+  sent: number;
+  received: number;
+  seconds: number;
+  /** datagrams sent ÷ measured send time */
+  achievedSendRate: number;
+  /** datagrams counted by the receiver ÷ the same time */
+  achievedRate: number;
+  lossPercent: number;
+  sendErrors: number;
 }
 
-async function maxLossFreeRate(kind: 'gateway' | 'bare', rates: number[], nodes: number) {
-  const results: Array<{ rate: number; sent: number; received: number; lossPercent: number }> = [];
-  let stop: () => Promise<void> | void;
+async function ramp(kind: 'gateway' | 'bare'): Promise<{ kind: string; knee: number; firstLossy: Step | null; driverLimited: boolean; steps: Step[] }> {
+  let stop: () => Promise<void>;
   let port: number;
   let counter: () => Promise<number>;
   if (kind === 'gateway') {
@@ -68,45 +72,86 @@ async function maxLossFreeRate(kind: 'gateway' | 'bare', rates: number[], nodes:
     counter = () => validCount(gw.url);
     stop = () => gw.stop();
   } else {
-    const r = await bareReceiver();
-    port = r.port;
-    counter = r.count;
-    stop = r.stop;
+    const r = new BenchChild(new URL('./lib/bare-udp-receiver.ts', import.meta.url));
+    port = await r.next((m) => m.port as number | undefined);
+    counter = () => r.ask({ cmd: 'count' }, (m) => m.count as number | undefined);
+    stop = () => r.stop();
   }
-  const driver = new HeartbeatDriver(nodes, { host: '127.0.0.1', port });
-  await driver.open();
+  const senders = Array.from({ length: SENDER_PROCESSES }, () => new BenchChild(new URL('./lib/udp-blaster.ts', import.meta.url)));
+  const steps: Step[] = [];
   try {
-    for (const rate of rates) {
+    await Promise.all(senders.map((s) => s.started()));
+    const per = Math.floor(SOURCES / SENDER_PROCESSES);
+    await Promise.all(senders.map((s, i) => s.ask({ cmd: 'open', host: '127.0.0.1', port, first: i * per, count: per }, (m) => m.opened as number | undefined)));
+    const step = async (offered: number): Promise<Step> => {
       const before = await counter();
-      const sent = await driver.run(rate, 3);
-      await new Promise((r) => setTimeout(r, 700));
+      const runs = await Promise.all(senders.map((s) => s.ask({ cmd: 'run', rate: offered / SENDER_PROCESSES, seconds: STEP_SECONDS }, (m) => (m.sent !== undefined ? (m as { sent: number; errors: number; startMs: number; endMs: number }) : undefined))));
+      const seconds = (Math.max(...runs.map((r) => r.endMs)) - Math.min(...runs.map((r) => r.startMs))) / 1000;
+      await new Promise((r) => setTimeout(r, 700)); // the receiver drains its socket buffer
       const received = (await counter()) - before;
-      results.push({ rate, sent, received, lossPercent: round(((sent - received) / sent) * 100) });
+      const sent = runs.reduce((a, r) => a + r.sent, 0);
+      return { offered, sent, received, seconds: round(seconds, 2), achievedSendRate: Math.round(sent / seconds), achievedRate: Math.round(received / seconds), lossPercent: round(((sent - received) / sent) * 100, 3), sendErrors: runs.reduce((a, r) => a + r.errors, 0) };
+    };
+    let firstLossy: Step | null = null;
+    for (const offered of RATES) {
+      let s = await step(offered);
+      // One retry: a neighbour's burst on this shared machine can drop a step that is otherwise clean.
+      if (s.lossPercent > LOSS_LIMIT) s = await step(offered);
+      steps.push(s);
+      if (s.lossPercent > LOSS_LIMIT) {
+        firstLossy = s;
+        break;
+      }
     }
+    const clean = firstLossy ? steps.slice(0, -1) : steps;
+    const knee = Math.max(0, ...clean.map((s) => s.achievedRate));
+    // If no step lost anything, the knee is where the driver ran out, not the receiver.
+    return { kind, knee, firstLossy, driverLimited: firstLossy === null, steps };
   } finally {
-    driver.close();
+    await Promise.all(senders.map((s) => s.stop()));
     await stop();
   }
-  const best = results.filter((r) => r.lossPercent === 0).at(-1)?.rate ?? 0;
-  return { kind, best, results };
 }
 
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
-}
+export async function run(): Promise<BenchReport> {
+  const steady1k = await steadyHeartbeats(1000, QUICK ? 4 : 10);
+  const steady10k = await steadyHeartbeats(10_000, QUICK ? 4 : 10);
+  const gateway = await ramp('gateway');
+  const bare = await ramp('bare');
+  const limit = (r: typeof gateway) => (r.driverLimited ? ' (no loss at the highest rate the driver achieved: a lower bound)' : '');
+  return {
+    title: 'UDP heartbeat ingestion',
+    method: `The real gateway process (built, \`-log-level error\`, status polling off so only UDP ingestion is measured).
 
-export async function run(): Promise<Record<string, unknown>> {
-  const steady1k = await steadyHeartbeats(1000, 10);
-  const steady10k = await steadyHeartbeats(10_000, 10);
-  const rates = [10_000, 20_000, 40_000, 80_000, 120_000, 160_000];
-  const gateway = await maxLossFreeRate('gateway', rates, 1000);
-  const bare = await maxLossFreeRate('bare', rates, 1000);
-  const summary = {
-    steady: [steady1k, steady10k],
-    maxLossFreeRate: { gateway: gateway.best, bareReceiver: bare.best, ratio: bare.best ? round(gateway.best / bare.best) : null },
-    ramps: { gateway: gateway.results, bareReceiver: bare.results },
+**Steady load**: N virtual nodes, each a UDP socket bound to its own 127.100.x.y address, send \`CLUSTER_HEARTBEAT:<hostname>\` every 2 s. Loss = heartbeats sent − valid datagrams the gateway counted (\`/api/health\`). The rate given is the achieved one (sent ÷ measured send time).
+
+**Knee**: ${SENDER_PROCESSES} sender processes (\`bench/lib/udp-blaster.ts\`, ${SOURCES} source addresses between them) offer a rising rate for ${STEP_SECONDS} s per step; the receiver is the gateway, then — as the peer — a bare \`dgram\` receiver in its own process that only counts (same 4 MiB receive buffer). Every rate is achieved: datagrams counted by the receiver ÷ the measured time from the first send to the last send's completion over all senders. The knee is the highest achieved rate of the steps before the first step with loss > ${LOSS_LIMIT} % (a lossy step is retried once). Senders and receiver share the 2 cores, so the knee is also bounded by what the senders take.`,
+    params: { quick: QUICK, senderProcesses: SENDER_PROCESSES, sources: SOURCES, stepSeconds: STEP_SECONDS, offeredRates: RATES, lossLimitPercent: LOSS_LIMIT },
+    figures: [
+      { id: 'udp.knee', label: `UDP heartbeat knee, loss ≤ ${LOSS_LIMIT} %`, unit: 'datagrams/s', ours: gateway.knee, peer: bare.knee, peerName: 'bare dgram receiver', goal: { of: 'ratio', op: '>=', value: 0.5 }, note: `gateway${limit(gateway)}; peer${limit(bare)}` },
+      { id: 'udp.cpu-10k-nodes', label: 'gateway CPU with 10,000 nodes at a 2 s heartbeat', unit: '% of a core', ours: steady10k.cpuPercent },
+      { id: 'udp.loss-10k-nodes', label: 'heartbeats lost with 10,000 nodes', unit: 'datagrams', ours: steady10k.lost, goal: { of: 'ours', op: '<=', value: 0 } },
+    ],
+    tables: [
+      {
+        title: 'Steady load',
+        columns: ['nodes', 'heartbeat', 'offered datagrams/s', 'achieved datagrams/s', 'sent', 'lost', 'nodes registered', 'gateway CPU %', 'gateway RSS MiB (idle → loaded)'],
+        rows: [steady1k, steady10k].map((s) => [s.nodes, '2 s', s.offeredPerSec, s.achievedPerSec, s.sent, s.lost, s.registered, s.cpuPercent, `${s.idleRssMiB} → ${s.rssMiB}`]),
+      },
+      {
+        title: 'Ramp (each step; the last one of a receiver is its first lossy step, if any)',
+        columns: ['receiver', 'offered /s', 'sent /s (achieved)', 'received /s (achieved)', 'loss %', 'send errors'],
+        rows: [gateway, bare].flatMap((r) => r.steps.map((s) => [r.kind === 'gateway' ? 'gateway' : 'bare dgram', s.offered, s.achievedSendRate, s.achievedRate, s.lossPercent, s.sendErrors])),
+      },
+    ],
+    notes: [
+      `Knee: gateway ${gateway.knee.toLocaleString('en-US')} datagrams/s${limit(gateway)}, bare receiver ${bare.knee.toLocaleString('en-US')} datagrams/s${limit(bare)}. ` +
+        `${gateway.firstLossy ? `The gateway first lost more than ${LOSS_LIMIT} % at ${gateway.firstLossy.achievedSendRate.toLocaleString('en-US')} datagrams/s sent (${gateway.firstLossy.lossPercent} % lost). ` : ''}` +
+        `${bare.firstLossy ? `The bare receiver first lost at ${bare.firstLossy.achievedSendRate.toLocaleString('en-US')} datagrams/s sent (${bare.firstLossy.lossPercent} %). ` : ''}` +
+        `At a 2 s heartbeat, ${gateway.knee.toLocaleString('en-US')} datagrams/s is the traffic of ${(gateway.knee * 2).toLocaleString('en-US')} nodes.`,
+    ],
+    raw: { steady: [steady1k, steady10k], ramps: { gateway, bare } },
   };
-  return summary;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -20,14 +20,20 @@
  *      (or `npm run bench -- mqtt-ws`); MQTT_BENCH_QUICK=1 for a short run.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { loadavg, cpus } from 'node:os';
-import net from 'node:net';
-import { cpuSeconds, peakRssMiB, rssMiB } from './lib/proc-stats.js';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { cpuSeconds, cpuSplit, peakRssMiB, rssMiB } from './lib/proc-stats.js';
+import { summariseProfile, type ProfileSummary } from './lib/cpu-profile-summary.js';
+import { QUICK as ALL_QUICK, type BenchReport, type Figure } from './lib/report.js';
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { nodeRedVersion, startMosquitto, startNodeRed } from './lib/mqtt-peers.js';
 import { RawPublisher } from './lib/raw-mqtt-publisher.js';
 
-const QUICK = process.env.MQTT_BENCH_QUICK === '1';
+const QUICK = ALL_QUICK || process.env.MQTT_BENCH_QUICK === '1';
+/** The closed-loop run profiled with --cpu-prof (1 client, 100 B): where the gateway's time goes (issue 16 §5). */
+const PROFILE_MESSAGES = QUICK ? 100_000 : 300_000;
 const WINDOW = Number(process.env.MQTT_BENCH_WINDOW ?? 1000); // messages in flight in the closed loop
 const THROUGHPUT_MESSAGES = QUICK ? 5_000 : 30_000;
 const LATENCY_RATE = 1000; // messages/s
@@ -114,13 +120,14 @@ async function closedLoop(
   total: number,
   size: number,
   pids: { system: number; broker: number; fleet: number },
-): Promise<{ messagesPerSec: number; lost: number; cpuPercent: number; cpuMicrosPerMessage: number; brokerCpuPercent: number; clientsCpuPercent: number; publisherCpuPercent: number }> {
+): Promise<{ messagesPerSec: number; lost: number; cpuPercent: number; cpuMicrosPerMessage: number; kernelMicrosPerMessage: number; brokerMicrosPerMessage: number; pathMicrosPerMessage: number; brokerCpuPercent: number; clientsCpuPercent: number; publisherCpuPercent: number }> {
   const padding = 'x'.repeat(size);
   await fleet.reset(total);
   let published = 0;
   let acked = 0;
   let lastProgressAt = Date.now();
   const cpu0 = cpuSeconds(pids.system);
+  const split0 = cpuSplit(pids.system);
   const broker0 = cpuSeconds(pids.broker);
   const fleet0 = cpuSeconds(pids.fleet);
   const self0 = process.cpuUsage();
@@ -152,18 +159,26 @@ async function closedLoop(
   fleet.onProgress = () => undefined;
   const report = await fleet.report();
   const cpu = cpuSeconds(pids.system) - cpu0;
+  const kernel = cpuSplit(pids.system).system - split0.system;
   const brokerCpu = cpuSeconds(pids.broker) - broker0;
   const fleetCpu = cpuSeconds(pids.fleet) - fleet0;
   const self = process.cpuUsage(self0);
   const endNs = report.doneAtNs !== '0' ? BigInt(report.doneAtNs) : process.hrtime.bigint();
   const seconds = Number(endNs - t0) / 1e9;
   const delivered = Math.min(...report.received);
+  const perMsg = (sec: number) => round((sec / Math.max(1, delivered)) * 1e6, 1);
+  const sameProcess = pids.broker === pids.system;
   return {
     messagesPerSec: Math.round(delivered / seconds),
     lost: total - delivered,
     cpuPercent: round((cpu / seconds) * 100, 1),
-    // CPU time of the system under test per message delivered to every client, µs.
-    cpuMicrosPerMessage: round((cpu / Math.max(1, delivered)) * 1e6, 1),
+    // CPU time of the system's own process per message delivered to every client, µs.
+    cpuMicrosPerMessage: perMsg(cpu),
+    kernelMicrosPerMessage: perMsg(kernel),
+    // The Mosquitto feeding the system (0 for Mosquitto's own listener: it is the system).
+    brokerMicrosPerMessage: sameProcess ? 0 : perMsg(brokerCpu),
+    // The same work on every side: from the publisher's PUBLISH in to the WebSocket frames out.
+    pathMicrosPerMessage: sameProcess ? perMsg(cpu) : perMsg(cpu + brokerCpu),
     brokerCpuPercent: pids.broker === pids.system ? NaN : round((brokerCpu / seconds) * 100, 1),
     clientsCpuPercent: round((fleetCpu / seconds) * 100, 1),
     publisherCpuPercent: round(((self.user + self.system) / 1e6 / seconds) * 100, 1),
@@ -171,10 +186,11 @@ async function closedLoop(
 }
 
 /** Publishes at `rate` for `seconds` (paced every ms) and reads the latency distribution. */
-async function openLoop(publisher: RawPublisher, fleet: Fleet, rate: number, seconds: number, size: number): Promise<{ p50ms: number; p99ms: number; maxMs: number; delivered: number }> {
+async function openLoop(publisher: RawPublisher, fleet: Fleet, rate: number, seconds: number, size: number, pids: { system: number; broker: number }): Promise<{ p50ms: number; p99ms: number; maxMs: number; delivered: number; pathMicrosPerMessageAtRate: number }> {
   const padding = 'x'.repeat(size);
   const total = rate * seconds;
   await fleet.reset(total);
+  const c0 = cpuSeconds(pids.system) + (pids.broker === pids.system ? 0 : cpuSeconds(pids.broker));
   let sent = 0;
   let min = 0;
   fleet.onProgress = (m) => (min = m);
@@ -191,8 +207,10 @@ async function openLoop(publisher: RawPublisher, fleet: Fleet, rate: number, sec
   const deadline = Date.now() + 10_000;
   while (min < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   fleet.onProgress = () => undefined;
+  const c1 = cpuSeconds(pids.system) + (pids.broker === pids.system ? 0 : cpuSeconds(pids.broker));
   const r = await fleet.report();
-  return { p50ms: round(r.p50, 3), p99ms: round(r.p99, 3), maxMs: round(r.max, 1), delivered: round(Math.min(...r.received) / total, 4) };
+  // The same path accounting as the closed loop, at the same fixed rate for every system.
+  return { p50ms: round(r.p50, 3), p99ms: round(r.p99, 3), maxMs: round(r.max, 1), delivered: round(Math.min(...r.received) / total, 4), pathMicrosPerMessageAtRate: round(((c1 - c0) / Math.max(1, Math.min(...r.received))) * 1e6, 1) };
 }
 
 /** Sends probes until every client has one: the whole path is live. */
@@ -249,18 +267,41 @@ async function waitForGatewayMqtt(url: string): Promise<void> {
   }
 }
 
-/** The gateway's RSS with one client that reads nothing while RSS_RATE messages/s flow. */
-async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: GatewayProcess): Promise<Record<string, unknown>> {
+/**
+ * The gateway's RSS with one client that stops reading while RSS_RATE messages/s flow, and what
+ * that client observes: once the gateway has dropped it (its counter), the client reads again and
+ * records the close code it gets — 1013 if the close frame reaches it, 1006 if the connection ended
+ * without one.
+ */
+async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: GatewayProcess): Promise<Record<string, any>> {
   const rssBefore = rssMiB(gw.pid);
-  const port = Number(new URL(gw.url).port);
-  const stalled = net.connect(port, '127.0.0.1');
-  await new Promise<void>((r) => stalled.once('connect', () => r()));
-  stalled.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-  await new Promise<void>((r) => stalled.once('data', () => r()));
-  stalled.pause(); // reads nothing from now on
-  let stalledDroppedAfterMs: number | null = null;
+  const stalled = new WebSocket(`${gw.url.replace(/^http/, 'ws')}/ws`, { perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    stalled.once('open', () => resolve());
+    stalled.once('error', reject);
+  });
+  const socket = (stalled as unknown as { _socket: import('node:net').Socket })._socket;
+  const closed = new Promise<{ code: number; reason: string; atMs: number }>((resolve) => stalled.once('close', (code, reason) => resolve({ code, reason: reason.toString(), atMs: performance.now() })));
+  stalled.on('error', () => undefined);
   await fleet.connect('json', `${gw.url.replace(/^http/, 'ws')}/ws`, 1);
   await warm(publisher, fleet, 100);
+  socket.pause(); // reads nothing from now on
+  let stalledDroppedAtMs: number | null = null;
+  // When does the gateway give up on the client that reads nothing? Then that client reads again.
+  const poller = setInterval(() => {
+    void fetch(`${gw.url}/api/health`)
+      .then((r) => r.json() as Promise<{ components: { websocket: { slowClientsDropped: number } } }>)
+      .then(
+        (h) => {
+          if (stalledDroppedAtMs === null && h.components.websocket.slowClientsDropped > 0) {
+            stalledDroppedAtMs = performance.now();
+            clearInterval(poller);
+            socket.resume();
+          }
+        },
+        () => undefined,
+      );
+  }, 100);
   const total = RSS_RATE * RSS_SECONDS;
   await fleet.reset(total);
   const padding = 'x'.repeat(100);
@@ -276,31 +317,27 @@ async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: G
       if (now - lastSample >= 1000) {
         lastSample = now;
         samples.push(rssMiB(gw.pid));
-        // When did the gateway give up on the client that reads nothing (closed with 1013)?
-        if (stalledDroppedAfterMs === null) {
-          const at = Math.round(now - t0);
-          void fetch(`${gw.url}/api/health`)
-            .then((r) => r.json() as Promise<{ components: { websocket: { slowClientsDropped: number } } }>)
-            .then((h) => {
-              if (stalledDroppedAfterMs === null && h.components.websocket.slowClientsDropped > 0) stalledDroppedAfterMs = at;
-            }, () => undefined);
-        }
       }
       if (sent < total) setTimeout(tick, 1);
       else resolve();
     };
     tick();
   });
+  // A drop may come after the last publish (the backlog still growing from what is queued).
+  for (let i = 0; i < 100 && stalledDroppedAtMs === null; i++) await new Promise((r) => setTimeout(r, 100));
+  clearInterval(poller);
   await new Promise((r) => setTimeout(r, 2000));
   const report = await fleet.report();
   await fleet.close();
   const health = (await (await fetch(`${gw.url}/api/health`)).json()) as { components: { websocket: Record<string, number>; mqtt: Record<string, number> } };
-  stalled.destroy();
+  const close = await Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+  stalled.terminate();
   return {
     rateMessagesPerSec: RSS_RATE,
     seconds: RSS_SECONDS,
     rssMiB: { before: rssBefore, maxDuring: Math.max(...samples), end: rssMiB(gw.pid), peakHighWaterMark: peakRssMiB(gw.pid), samples },
-    stalledClientDroppedWithin1sOfMs: stalledDroppedAfterMs,
+    stalledClientDroppedAfterMs: stalledDroppedAtMs === null ? null : Math.round(stalledDroppedAtMs - t0),
+    stalledClientObservedClose: close ? { code: close.code, reason: close.reason, msAfterDropSeen: stalledDroppedAtMs === null ? null : Math.round(close.atMs - stalledDroppedAtMs) } : null,
     slowClientsDropped: health.components.websocket.slowClientsDropped,
     readingClientReceived: report.received[0],
     readingClientExpected: total,
@@ -308,8 +345,38 @@ async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: G
   };
 }
 
-export async function run(): Promise<Record<string, unknown>> {
-  const loadBefore = loadavg().map((l) => round(l, 2));
+/** The gateway under --cpu-prof for one closed-loop run (1 client, 100 B): where its time goes. */
+async function profileGateway(publisher: RawPublisher, fleet: Fleet, mosquittoPort: number, mosquittoPid: number): Promise<{ summary: ProfileSummary; run: Record<string, number>; userSeconds: number; kernelSeconds: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'spore-bench-prof-'));
+  try {
+    const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquittoPort}` } }, [], undefined, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '200']);
+    let runFigures: Record<string, number>;
+    let split: { user: number; system: number };
+    let startUs = 0;
+    let endUs = 0;
+    try {
+      await waitForGatewayMqtt(gw.url);
+      await fleet.connect('json', `${gw.url.replace(/^http/, 'ws')}/ws`, 1);
+      await warm(publisher, fleet, 100);
+      const s0 = cpuSplit(gw.pid);
+      startUs = Number(process.hrtime.bigint() / 1000n);
+      runFigures = await closedLoop(publisher, fleet, PROFILE_MESSAGES, 100, { system: gw.pid, broker: mosquittoPid, fleet: fleet.pid });
+      endUs = Number(process.hrtime.bigint() / 1000n);
+      const s1 = cpuSplit(gw.pid);
+      split = { user: s1.user - s0.user, system: s1.system - s0.system };
+      await fleet.close();
+    } finally {
+      await gw.stop(); // SIGTERM: the gateway exits normally and node writes the profile
+    }
+    const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error('the gateway wrote no CPU profile');
+    return { summary: summariseProfile(join(dir, file), 15, { startUs, endUs }), run: runFigures, userSeconds: round(split.user, 2), kernelSeconds: round(split.system, 2) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<BenchReport> {
   const mosquitto = await startMosquitto();
   const fleet = new Fleet();
   await fleet.started();
@@ -327,7 +394,8 @@ export async function run(): Promise<Record<string, unknown>> {
       return { name: 'node-red', kind: 'json', url: nr.wsUrl, pid: nr.pid, stop: () => nr.stop() };
     },
   ];
-  let rss: Record<string, unknown> = {};
+  let rss: Record<string, any> = {};
+  let profile: Awaited<ReturnType<typeof profileGateway>> | null = null;
   try {
     for (const startSystem of systems) {
       const system = await startSystem();
@@ -341,7 +409,7 @@ export async function run(): Promise<Record<string, unknown>> {
             await fleet.connect(system.kind, system.url, clients);
             await warm(publisher, fleet, size);
             const throughput = await closedLoop(publisher, fleet, THROUGHPUT_MESSAGES, size, { system: system.pid, broker: mosquitto.pid!, fleet: fleet.pid });
-            const latency = await openLoop(publisher, fleet, LATENCY_RATE, LATENCY_SECONDS, size);
+            const latency = await openLoop(publisher, fleet, LATENCY_RATE, LATENCY_SECONDS, size, { system: system.pid, broker: mosquitto.pid! });
             await fleet.close();
             const row = { system: system.name, payloadBytes: size, clients, ...throughput, latencyAt: LATENCY_RATE, ...latency };
             process.stderr.write(`${JSON.stringify(row)}\n`);
@@ -352,6 +420,7 @@ export async function run(): Promise<Record<string, unknown>> {
         await system.stop();
       }
     }
+    if (!ONLY || ONLY.includes('profile')) profile = await profileGateway(publisher, fleet, mosquitto.port, mosquitto.pid!);
     const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquitto.port}` } });
     try {
       await waitForGatewayMqtt(gw.url);
@@ -378,13 +447,91 @@ export async function run(): Promise<Record<string, unknown>> {
       };
     }),
   );
+  const nodeRed = await nodeRedVersion().catch(() => 'unknown');
+  const figures: Figure[] = [];
+  for (const size of [100, 1024]) {
+    for (const clients of [1, 10]) {
+      const g = find('gateway', size, clients);
+      const nr = find('node-red', size, clients);
+      const mq = find('mosquitto-ws', size, clients);
+      if (!g) continue;
+      const tag = `${size === 100 ? '100 B' : '1 KB'}, ${clients} client${clients > 1 ? 's' : ''}`;
+      if (nr) figures.push({ id: `mqttws.rate-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, ${tag}`, unit: 'messages/s', ours: g.messagesPerSec, peer: nr.messagesPerSec, peerName: 'Node-RED', goal: { of: 'ratio', op: '>=', value: 3 } });
+      if (mq) figures.push({ id: `mqttws.rate-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, ${tag}`, unit: 'messages/s', ours: g.messagesPerSec, peer: mq.messagesPerSec, peerName: 'Mosquitto WS listener', goal: { of: 'ratio', op: '>=', value: 0.5 } });
+      if (nr) figures.push({ id: `mqttws.cpu-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket path CPU per message, ${tag}`, unit: 'µs/msg', ours: g.pathMicrosPerMessage, peer: nr.pathMicrosPerMessage, peerName: 'Node-RED', goal: { of: 'ratio', op: '<=', value: 0.5 } });
+      if (mq) figures.push({ id: `mqttws.cpu-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket path CPU per message, ${tag}`, unit: 'µs/msg', ours: g.pathMicrosPerMessage, peer: mq.pathMicrosPerMessage, peerName: 'Mosquitto WS listener', goal: { of: 'ratio', op: '<=', value: 1 } });
+    }
+  }
+  if (rss.rssMiB) {
+    figures.push({ id: 'mqttws.stalled-client-rss', label: `gateway peak RSS, ${RSS_RATE.toLocaleString('en-US')} msg/s to a client that stops reading`, unit: 'MiB', ours: rss.rssMiB.peakHighWaterMark });
+    figures.push({ id: 'mqttws.stalled-client-close-code', label: 'close code the stalled client observed (contract: 1013)', unit: 'code', ours: rss.stalledClientObservedClose?.code ?? null, goal: { of: 'ours', op: '>=', value: 1013 } });
+  }
+  const sysName = (n: string) => (n === 'gateway' ? 'gateway' : n === 'node-red' ? 'Node-RED' : 'Mosquitto direct');
+  const tables: NonNullable<BenchReport['tables']> = [
+    {
+      title: 'Throughput (closed loop) and latency (open loop)',
+      columns: ['system', 'payload', 'clients', 'messages/s', 'system CPU %', 'system µs/msg (of which kernel)', 'Mosquitto feed µs/msg', 'path µs/msg', `path µs/msg at ${LATENCY_RATE}/s`, 'Mosquitto %', 'clients %', 'publisher %', `latency p50 ms at ${LATENCY_RATE}/s`, 'p99 ms', 'lost'],
+      rows: results.map((r: any) => [sysName(r.system), `${r.payloadBytes} B`, r.clients, r.messagesPerSec, r.cpuPercent, `${r.cpuMicrosPerMessage} (${r.kernelMicrosPerMessage})`, r.brokerMicrosPerMessage, r.pathMicrosPerMessage, r.pathMicrosPerMessageAtRate, Number.isNaN(r.brokerCpuPercent) ? '(is the system)' : r.brokerCpuPercent, r.clientsCpuPercent, r.publisherCpuPercent, r.p50ms, r.p99ms, r.lost]),
+    },
+  ];
+  if (profile) {
+    tables.push({ title: `Where the gateway's time goes: --cpu-prof over ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B (${profile.run.messagesPerSec.toLocaleString('en-US')} messages/s; user ${profile.userSeconds} s, kernel ${profile.kernelSeconds} s of CPU from /proc)`, columns: ['group (self time)', 'ms', '% of the profiled thread'], rows: profile.summary.categories.slice(0, 16).map((c) => [c.category, c.ms, c.percent]) });
+    tables.push({ title: 'Heaviest functions (self time)', columns: ['function', 'where', 'ms', '%'], rows: profile.summary.functions.map((f) => [f.fn, f.where, f.ms, f.percent]) });
+  }
+  if (rss.rssMiB) {
+    tables.push({
+      title: `Gateway RSS: ${RSS_RATE.toLocaleString('en-US')} messages/s for ${RSS_SECONDS} s to a client that stops reading, and one that reads`,
+      columns: ['RSS before MiB', 'max during MiB', 'end MiB', 'peak (VmHWM) MiB', 'stalled client dropped after ms', 'close the stalled client observed', 'reading client received'],
+      rows: [[rss.rssMiB.before, rss.rssMiB.maxDuring, rss.rssMiB.end, rss.rssMiB.peakHighWaterMark, rss.stalledClientDroppedAfterMs, rss.stalledClientObservedClose ? `${rss.stalledClientObservedClose.code} ${rss.stalledClientObservedClose.reason ? `"${rss.stalledClientObservedClose.reason}"` : ''} ${rss.stalledClientObservedClose.msAfterDropSeen} ms after the drop was seen` : 'none in 5 s', `${rss.readingClientReceived} / ${rss.readingClientExpected}`]],
+    });
+  }
+  const notes: string[] = [];
+  const g1 = find('gateway', 100, 1);
+  const nr1 = find('node-red', 100, 1);
+  const mq1 = find('mosquitto-ws', 100, 1);
+  if (g1 && nr1 && mq1) {
+    notes.push(
+      `With 1 client and 100 B, the path costs the gateway ${g1.pathMicrosPerMessage} µs per message (${g1.cpuMicrosPerMessage} in its own process, ${g1.brokerMicrosPerMessage} in the Mosquitto feeding it), Node-RED ${nr1.pathMicrosPerMessage} (${nr1.cpuMicrosPerMessage} + ${nr1.brokerMicrosPerMessage}) and Mosquitto's own listener ${mq1.pathMicrosPerMessage}. ` +
+        `The Mosquitto feed is the same work for the gateway and Node-RED (taking the publisher's messages in and writing them to one TCP subscriber) and is a floor neither can go under: even a gateway costing nothing would be at ${g1.brokerMicrosPerMessage} µs/msg, ${round(g1.brokerMicrosPerMessage / mq1.pathMicrosPerMessage)} × Mosquitto direct. ` +
+        `While all of this runs, the publisher (${g1.publisherCpuPercent} %), the clients (${g1.clientsCpuPercent} %), Mosquitto (${g1.brokerCpuPercent} %) and the gateway (${g1.cpuPercent} %) share 2 cores.`,
+    );
+  }
+  if (profile) {
+    const c = profile.summary.categories;
+    const get = (re: RegExp) => round(c.filter((x) => re.test(x.category)).reduce((a, x) => a + x.percent, 0), 1);
+    notes.push(
+      `Profile of the gateway (1 client, 100 B): idle ${get(/^idle/)} %, garbage collection ${get(/garbage/)} %, native calls (mostly the \`writev\`/\`read\` syscalls) ${get(/^native|program/)} %, Node.js net/stream ${get(/net\/stream/)} %, timers/ticks ${get(/timers/)} %, mqtt.js + mqtt-packet ${get(/library (mqtt|mqtt-packet|bl|readable-stream)/)} %, ws ${get(/library ws$/)} %, the gateway's own code ${get(/^gateway /)} % (by file in the table). Of its CPU time, ${round((profile.kernelSeconds / Math.max(0.01, profile.userSeconds + profile.kernelSeconds)) * 100, 0)} % is in the kernel (on loopback the sender pays for the receiver's TCP processing too).`,
+    );
+  }
+  if (rss.stalledClientObservedClose) {
+    const code = rss.stalledClientObservedClose.code;
+    notes.push(
+      code === 1013
+        ? `The stalled client, reading again once the gateway had dropped it, received the close frame with code 1013 (${rss.stalledClientObservedClose.msAfterDropSeen} ms after the drop was seen).`
+        : `The stalled client did **not** observe 1013: it got close code ${code} ${rss.stalledClientObservedClose.msAfterDropSeen} ms after the drop was seen. The gateway's close frame is queued behind the backlog the client never read, and the gateway terminates the connection 1 s after sending it.`,
+    );
+  }
   return {
-    machine: { cpus: cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((l) => round(l, 2)) },
-    nodeRed: await nodeRedVersion().catch(() => 'unknown'),
-    method: { window: WINDOW, throughputMessages: THROUGHPUT_MESSAGES, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, topic: TOPIC, qos: 0 },
-    results,
-    ratios,
-    rssWithStalledClient: rss,
+    title: 'MQTT → WebSocket',
+    method: `Three systems read the same Mosquitto (one topic, QoS 0, \`set_tcp_nodelay true\`, no queue limit), fed by one publisher (raw QoS 0 PUBLISH packets on a no-delay socket, in the bench process), and deliver to the same WebSocket clients (\`ws\`, in their own process, \`bench/lib/ws-client-fleet.ts\`, reading \`|seq|hrtime|\` straight from the bytes, UTF-8 validation off for all):
+
+- **gateway** — the built gateway, its own process, default configuration (\`-mqtt tcp://…\`, subscription \`#\`, retention on, cluster on MQTT on), clients on \`/ws\`;
+- **Mosquitto direct** — Mosquitto's own WebSocket listener, the clients speaking MQTT over WebSocket;
+- **Node-RED** — \`mqtt in\` (bench/#, QoS 0, UTF-8) → \`websocket out\` (whole message as JSON), installed at bench time with \`npm install --prefix $TMPDIR/spore-bench-node-red node-red@4\` (Node-RED 5 needs Node ≥ 22.9; never a dependency of the package).
+
+Throughput: closed loop, at most ${WINDOW} messages in flight (published but not yet received by every client), ${THROUGHPUT_MESSAGES.toLocaleString('en-US')} messages; messages/s = messages received by every client ÷ (last receipt − first publish). Latency: open loop at ${LATENCY_RATE} messages/s for ${LATENCY_SECONDS} s, publish → receipt at each client.
+
+**CPU per message counts the same work for every system** (issue 16 §1): the *path* from the publisher's PUBLISH packets in to the WebSocket frames out. For Mosquitto direct that is Mosquitto's process alone; for the gateway and Node-RED it is their process **plus** the Mosquitto feeding them (which takes the publisher's messages in and writes them to one TCP subscriber). CPU times are from /proc (user + kernel), divided by the messages delivered to every client. The clients' and the publisher's CPU are the same for all and left out (shown for reference).
+
+**Profile** (issue 16 §5): a separate gateway process under \`node --cpu-prof\` (200 µs sampling) for one closed-loop run of ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B; only the samples of that run are counted, grouped by where the code lives. Kernel time is not in a V8 profile: it shows as the native call that made the syscall; the user/kernel split is from /proc.
+
+**Memory with a client that stops reading**: ${RSS_RATE.toLocaleString('en-US')} messages/s of 100 B for ${RSS_SECONDS} s to one client that stops reading after the upgrade, and one normal client; once the gateway's \`slowClientsDropped\` counter shows it dropped the stalled client, that client reads again and records the close code it gets.`,
+    params: { quick: QUICK, window: WINDOW, throughputMessages: THROUGHPUT_MESSAGES, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, profileMessages: PROFILE_MESSAGES, rssRate: RSS_RATE, rssSeconds: RSS_SECONDS, ...(ONLY ? { systems: ONLY } : {}) },
+    versions: { 'node-red': nodeRed },
+    figures,
+    tables,
+    notes,
+    raw: { results, ratios, rssWithStalledClient: rss, profile },
   };
 }
 

@@ -15,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import { cpuSeconds, peakRssMiB, rssMiB } from './lib/proc-stats.js';
 import { OpcuaTestServer } from '../test/pipeline/helpers/opcua-server.js';
+import type { BenchReport } from './lib/report.js';
 
 const ITEMS = 1000;
 const SAMPLING_MS = 100;
@@ -40,7 +41,7 @@ async function idleRss(config: Record<string, unknown>, bin?: string): Promise<n
   }
 }
 
-export async function run(): Promise<Record<string, unknown>> {
+async function measure(): Promise<any> {
   const loadBefore = loadavg().map((l) => round(l, 2));
   const server = await OpcuaTestServer.start({ items: ITEMS, changeMs: SAMPLING_MS });
   const out: Record<string, unknown> = { items: ITEMS, samplingMs: SAMPLING_MS, publishingMs: PUBLISHING_MS, offeredChangesPerSecond: (ITEMS * 1000) / SAMPLING_MS, loadBefore };
@@ -124,4 +125,22 @@ export async function run(): Promise<Record<string, unknown>> {
   }
   out.loadAfter = loadavg().map((l) => round(l, 2));
   return out;
+}
+
+export async function run(): Promise<BenchReport> {
+  const r = await measure();
+  return {
+    title: 'OPC UA data changes through the pipeline',
+    method: `A node-opcua server in its own process with ${ITEMS.toLocaleString('en-US')} Double variables, each changing every ${SAMPLING_MS} ms; the gateway's \`opcua\` connector subscribes to all of them (10 devices × 100 channels, one subscription, sampling ${SAMPLING_MS} ms, publishing ${PUBLISHING_MS} ms, queue ${QUEUE}); each change goes through the pipeline (transform chain, seq, SQLite store with synchronous NORMAL, websocket sink). The peer, in the same run against the same server: a bare node-opcua client in its own process with the same items and parameters that only counts changes. ${MEASURE_S} s measured after ${WARMUP_S} s of warm-up. On a loaded machine the server itself delivers fewer changes than asked: the ratio (same server, same run) is the figure to read. Also the gateway's idle RSS (5 s after start) with and without the large optional library loaded.`,
+    params: { items: ITEMS, samplingMs: SAMPLING_MS, publishingMs: PUBLISHING_MS, measureSeconds: MEASURE_S },
+    figures: [
+      { id: 'opcua.changes', label: 'OPC UA data changes/s through the pipeline', unit: 'changes/s', ours: r.gateway.changesPerSecond, peer: r.bareClient.changesPerSecond, peerName: 'bare node-opcua client', goal: { of: 'ratio', op: '>=', value: 0.9 } },
+      { id: 'opcua.idle-rss-no-opcua', label: 'gateway idle RSS, pipeline without OPC UA', unit: 'MiB', ours: r.idleRssMiB.modbusPipeline, peer: r.idleRssMiB.noPipeline, peerName: 'no pipeline' },
+    ],
+    tables: [
+      { columns: ['', 'data changes/s', 'records/s', 'CPU %', 'RSS MiB'], rows: [['gateway', r.gateway.changesPerSecond, r.gateway.recordsPerSecond, r.gateway.cpuPercent, `${r.gateway.rssMiB} (peak ${r.gateway.peakRssMiB})`], ['bare node-opcua client', r.bareClient.changesPerSecond, null, r.bareClient.cpuPercent, r.bareClient.rssMiB], ['ratio', r.ratio.changesPerSecond, null, r.ratio.cpu, null]] },
+      { title: 'Gateway idle RSS (5 s after start)', columns: ['gateway', 'MiB'], rows: [['no pipeline', r.idleRssMiB.noPipeline], ['a pipeline without OPC UA/Z-Wave (one modbus-tcp connector)', r.idleRssMiB.modbusPipeline], ['one opcua connector (node-opcua loaded, connected)', r.idleRssMiB.withOpcuaConnector]] },
+    ],
+    raw: r,
+  };
 }

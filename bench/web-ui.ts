@@ -1,32 +1,30 @@
 /**
- * Web UI benchmark (issue 5): the built UI in Debian's Chromium (playwright-core)
- * against the real gateway process holding 500 emulated nodes while 1,000
- * messages/s stream to the page. Measures main-thread long tasks
- * (PerformanceObserver 'longtask') and the frame rate while scrolling the node
- * list and the event stream, the first load, and the size of the shipped
- * JavaScript. The peer, measured in the same run and the same browser: a
- * static page holding a plain 500-row table with no live data, scrolled the
- * same way — the frame-rate ceiling of this machine.
- *
- * Message source: MQTT (Mosquitto + the gateway's bridge) when the bridge is
- * built in and mosquitto is installed; otherwise CLUSTER_EVENT datagrams from
- * the emulated nodes, which the gateway forwards as `cluster/event` WebSocket
- * messages at the same rate (the summary says which).
+ * Web UI benchmark (issue 5, issue 16 §1): the built UI in Debian's Chromium (playwright-core)
+ * against the real gateway process holding 500 emulated nodes (a `spore-sim` process) while 1,000
+ * MQTT messages/s (Mosquitto → the gateway's bridge) stream to the page's WebSocket. Measures the
+ * renderer's main-thread busy time per second (CDP Performance.getMetrics TaskDuration) and long
+ * tasks (PerformanceObserver 'longtask') while scrolling the node list and the event stream — not
+ * the frame rate, which headless Chromium caps at 60. The peer, in the same run and browser: a
+ * plain page on the gateway's origin with a 500-row static table that receives the same live data
+ * on its own WebSocket (parses every message, shows the count and the latest message once per
+ * frame), scrolled the same way. Also the first load and the size of the shipped JavaScript.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { SimCluster } from '../emulator/index.js';
+import type { ChildProcess } from 'node:child_process';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/browser.js';
 import { Mosquitto, MOSQUITTO } from '../test/helpers/mosquitto.js';
+import { startSimProcess, stopProcess } from './lib/firmware-ideal.js';
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.js';
+import { QUICK, type BenchReport } from './lib/report.js';
 
 const NODES = 500;
 const RATE = 1000; // messages/s
-const SCROLL_MS = 8000; // ms of scrolling per measurement
-const FIRST_LOADS = 5;
+const SCROLL_MS = QUICK ? 4000 : 8000; // ms of scrolling per measurement
+const FIRST_LOADS = QUICK ? 3 : 5;
 const WEB_DIR = 'dist/web';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,7 +72,10 @@ interface ScrollFigures {
   longTasks: number;
   longTaskTotalMs: number;
   longTaskMaxMs: number;
-  busyPercent: number;
+  /** Main-thread busy time per second of wall time (CDP TaskDuration), ms/s. */
+  busyMsPerSec: number;
+  scriptMsPerSec: number;
+  layoutStyleMsPerSec: number;
 }
 
 /**
@@ -83,6 +84,10 @@ interface ScrollFigures {
  * frames and long tasks seen meanwhile.
  */
 async function scrollAndMeasure(page: Page, selector: string, durationMs: number, pxPerFrame: number): Promise<ScrollFigures> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metrics = async () => Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }).metrics.map((m) => [m.name, m.value]));
+  const m0 = await metrics();
   const r = (await page.evaluate(
     `(async () => {
       const el = document.querySelector(${JSON.stringify(selector)});
@@ -109,6 +114,10 @@ async function scrollAndMeasure(page: Page, selector: string, durationMs: number
       return { seconds: (last - t0) / 1000, gaps, lts };
     })()`,
   )) as { seconds: number; gaps: number[]; lts: Array<{ start: number; duration: number }> };
+  const m1 = await metrics();
+  await cdp.detach();
+  const wall = m1.Timestamp! - m0.Timestamp!; // s
+  const per = (k: string) => round(((m1[k]! - m0[k]!) * 1000) / wall);
   const gaps = r.gaps.slice(1).sort((a, b) => a - b);
   const total = r.lts.reduce((s, t) => s + t.duration, 0);
   return {
@@ -120,7 +129,9 @@ async function scrollAndMeasure(page: Page, selector: string, durationMs: number
     longTasks: r.lts.length,
     longTaskTotalMs: Math.round(total),
     longTaskMaxMs: Math.round(r.lts.reduce((m, t) => Math.max(m, t.duration), 0)),
-    busyPercent: round((total / (r.seconds * 1000)) * 100),
+    busyMsPerSec: per('TaskDuration'),
+    scriptMsPerSec: per('ScriptDuration'),
+    layoutStyleMsPerSec: round(per('LayoutDuration') + per('RecalcStyleDuration')),
   };
 }
 
@@ -146,48 +157,49 @@ async function startMqttLoad(brokerPort: number): Promise<Load> {
   return { source: 'MQTT: Mosquitto → gateway bridge → WebSocket', sent: () => seq, stop: async () => (clearInterval(timer), await client.endAsync()) };
 }
 
-/** 1,000 cluster/event WebSocket messages/s, from CLUSTER_EVENT datagrams of the emulated nodes. */
-function startUdpEventLoad(sim: SimCluster): Load {
-  let seq = 0;
-  const tickMs = 10;
-  const timer = setInterval(() => {
-    for (let i = 0; i < (RATE * tickMs) / 1000; i++) {
-      const node = sim.nodes[seq % sim.nodes.length]!;
-      void node.sendEvent('sensor/reading', { seq, t: Date.now(), temperature: 20 + (seq % 100) / 10, humidity: 40 + (seq % 30) }).catch(() => undefined);
-      seq++;
-    }
-  }, tickMs);
-  return { source: 'CLUSTER_EVENT datagrams from the emulated nodes → gateway → WebSocket cluster/event (MQTT bridge not built in)', sent: () => seq, stop: async () => clearInterval(timer) };
+/**
+ * The peer page: served on the gateway's origin (so /ws accepts it), a plain 500-row table and
+ * the same live data on its own WebSocket — every message parsed and kept (bounded like the UI's
+ * 5,000), the count and the latest message written once per animation frame. No framework.
+ */
+function peerPage(): string {
+  const rows = Array.from({ length: NODES }, (_, i) => `<tr><td>ACTIVE</td><td>spore-sim-${i + 1}</td><td>127.88.${1 + Math.floor(i / 254)}.${(i % 254) + 1}</td><td>role=sensor zone=zone-1</td><td>35 kB</td><td>12 ms</td><td>1 s ago</td></tr>`).join('');
+  return `<!doctype html><html><body style="margin:0;font:14px system-ui">
+<div>messages: <span id="count">0</span> <span id="last"></span></div>
+<div id="s" style="height:640px;overflow:auto"><table style="width:100%;border-collapse:collapse">${rows}</table></div>
+<script>
+  const kept = []; let count = 0; let latest = null; let scheduled = false;
+  const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws');
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data); count++; latest = m; kept.push(m); if (kept.length > 5000) kept.shift();
+    if (!scheduled) { scheduled = true; requestAnimationFrame(() => { scheduled = false; document.getElementById('count').textContent = String(count); document.getElementById('last').textContent = latest.topic; }); }
+  };
+  window.__peerCount = () => count;
+</script></body></html>`;
 }
 
-export async function run() {
+export async function run(): Promise<BenchReport> {
   if (!CHROMIUM) throw new Error('Chromium is not installed (/usr/bin/chromium): apt-get install chromium');
+  if (!MOSQUITTO) throw new Error('mosquitto is not installed: apt-get install mosquitto');
   if (!existsSync(join(WEB_DIR, 'index.html'))) throw new Error(`${WEB_DIR} is missing: run \`npm run build\` first`);
   const sizes = bundleSizes();
-
-  // Mosquitto for the MQTT path, when both it and the bridge are available.
-  const broker = MOSQUITTO ? await Mosquitto.start() : undefined;
-  const brokerPort = broker?.port ?? 0;
-
+  const broker = await Mosquitto.start();
   let gw: GatewayProcess | undefined;
-  let sim: SimCluster | undefined;
+  let sim: ChildProcess | undefined;
   let browser: Browser | undefined;
   let load: Load | undefined;
   try {
-    gw = await startGatewayProcess(brokerPort ? { mqtt: { url: `tcp://127.0.0.1:${brokerPort}` } } : {});
-    const health = (await (await fetch(`${gw.url}/api/health`)).json()) as { components?: { mqtt?: { status?: string } } };
-    const bridge = brokerPort > 0 && health.components?.mqtt?.status !== 'disabled';
-
-    sim = await SimCluster.start({ count: NODES, baseIp: '127.88.1.1', httpPort: gw.nodePort, gatewayPort: gw.udpPort, heartbeatIntervalMs: 2000 });
-    for (let i = 0; i < 200; i++) {
+    gw = await startGatewayProcess({ mqtt: { url: `tcp://127.0.0.1:${broker.port}` } });
+    sim = startSimProcess(['-count', String(NODES), '-base-ip', '127.88.1.1', '-http-port', String(gw.nodePort), '-udp-port', String(gw.udpPort), '-heartbeat-ms', '2000']);
+    for (let i = 0; i < 600; i++) {
       const body = (await (await fetch(`${gw.url}/api/discovery/nodes`)).json()) as { totalNodes: number };
       if (body.totalNodes >= NODES) break;
       await sleep(100);
     }
-
     // expose-gc and precise memory info: the heap figure is what stays after a full collection.
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--js-flags=--expose-gc', '--enable-precise-memory-info'] });
-    load = bridge ? await startMqttLoad(brokerPort) : startUdpEventLoad(sim);
+    const chromiumVersion = browser.version();
+    load = await startMqttLoad(broker.port);
     await sleep(1000);
 
     // First load, cold (new context, empty cache) while the messages flow.
@@ -235,47 +247,57 @@ export async function run() {
     const longtaskSupported = (await page.evaluate(`window.__longtaskError ? false : true`)) as boolean;
     await ctx.close();
 
-    // The peer: a static 500-row table (no framework, no live data) scrolled the same way.
+    // The peer: the same live data, a static table, scrolled the same way.
     const peerCtx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     await peerCtx.addInitScript(PERF_INIT);
-    const peerPage = await peerCtx.newPage();
-    const rows = Array.from({ length: NODES }, (_, i) => `<tr><td>ACTIVE</td><td>spore-sim-${i + 1}</td><td>127.88.${1 + Math.floor(i / 254)}.${(i % 254) + 1}</td><td>role=sensor zone=zone-1</td><td>35 kB</td><td>12 ms</td><td>1 s ago</td></tr>`).join('');
-    await peerPage.setContent(`<!doctype html><body style="margin:0;font:14px system-ui"><div id="s" style="height:640px;overflow:auto"><table style="width:100%;border-collapse:collapse">${rows}</table></div></body>`);
-    const peer = await scrollAndMeasure(peerPage, '#s', SCROLL_MS, 40);
+    const peerUrl = `${gw.url}/__bench-peer.html`;
+    await peerCtx.route(peerUrl, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: peerPage() }));
+    const peerTab = await peerCtx.newPage();
+    await peerTab.goto(peerUrl);
+    await peerTab.waitForFunction('window.__peerCount && window.__peerCount() > 100', undefined, { timeout: 30_000 });
+    await sleep(2000);
+    const c0 = (await peerTab.evaluate('window.__peerCount()')) as number;
+    const t0 = performance.now();
+    const peerFollowing = await scrollAndMeasure(peerTab, '#s', SCROLL_MS / 2, 0);
+    const peer = await scrollAndMeasure(peerTab, '#s', SCROLL_MS, 40);
+    const peerRate = Math.round((((await peerTab.evaluate('window.__peerCount()')) as number) - c0) / ((performance.now() - t0) / 1000));
     await peerCtx.close();
 
     const sent = load.sent();
+    const scen = (name: string, f: ScrollFigures, rows: number | null) => [name, f.busyMsPerSec, f.scriptMsPerSec, f.layoutStyleMsPerSec, f.longTasks, f.longTaskMaxMs, f.fps, rows];
     return {
-      setup: { nodes: NODES, messagesPerSecond: RATE, messageSource: load.source, messagesSent: sent, chromium: CHROMIUM, longtaskObserver: longtaskSupported },
-      shippedJs: {
-        initialRawKB: round(sizes.initial.raw / 1024),
-        initialGzipKB: round(sizes.initial.gzip / 1024),
-        lazyChartsRawKB: round(sizes.lazy.raw / 1024),
-        lazyChartsGzipKB: round(sizes.lazy.gzip / 1024),
-        cssGzipKB: round(sizes.css.gzip / 1024),
-        files: [...sizes.initial.files, ...sizes.lazy.files],
-      },
-      firstLoad: {
-        runs: loads,
-        medianDomContentLoadedMs: median(loads.map((l) => l.domContentLoadedMs)),
-        medianLoadMs: median(loads.map((l) => l.loadMs)),
-        median500NodesShownMs: median(loads.map((l) => l.nodesShownMs)),
-      },
-      nodeListScroll: { ...nodeList, rowsInDom: nodeRowsInDom },
-      eventStreamFollowing: eventsFollowing,
-      eventStreamScroll: { ...eventStream, rowsInDom: eventRowsInDom, rateShownByPage: rateShown, pageSummary: received.trim(), jsHeapAfterGcMB: heapMB === null ? null : round(heapMB) },
-      peerStaticTable: peer,
-      ratios: {
-        nodeListFpsVsPeer: round(nodeList.fps / peer.fps, 2),
-        eventStreamFpsVsPeer: round(eventStream.fps / peer.fps, 2),
-      },
-      gateway: { cpuPercentDuringScrolls: gatewayCpuPercent, rssMiB: gatewayRssMiB },
+      title: 'Web UI: 500 nodes and 1,000 MQTT messages/s in Chromium',
+      method: `The built UI in Debian's Chromium (headless, \`--disable-gpu\`, driven by playwright-core) against the gateway process holding **${NODES} emulated nodes** (a \`spore-sim\` process, heartbeat every 2 s, HTTP API served, default polling) while **${RATE.toLocaleString('en-US')} MQTT messages/s** (JSON, ~90 bytes, 350 topics, published by the bench process) go through a Mosquitto process and the gateway's bridge to the page's WebSocket. For each scenario, the renderer's **main-thread busy time per second** (CDP \`Performance.getMetrics\`: \`TaskDuration\`, of which \`ScriptDuration\` and layout + style) and the **long tasks** (\`PerformanceObserver('longtask')\`, > 50 ms), while the list is scrolled 40 px per frame up and down for ${SCROLL_MS / 1000} s (or just follows the tail). The frame rate is shown for reference only: headless Chromium caps requestAnimationFrame at 60/s.
+
+The **peer**, same run, same browser: a plain page on the gateway's origin with a static ${NODES}-row table that receives **the same live data** on its own \`/ws\` connection (parses every message, keeps the last 5,000, writes the count and the latest topic once per frame), scrolled the same way — the cost of taking the stream in with no framework.`,
+      params: { quick: QUICK, nodes: NODES, messagesPerSec: RATE, scrollMs: SCROLL_MS, firstLoads: FIRST_LOADS },
+      versions: { chromium: chromiumVersion },
+      figures: [
+        { id: 'webui.busy-node-list', label: 'UI main-thread busy time, node list scrolling, live data', unit: 'ms/s', ours: nodeList.busyMsPerSec, peer: peer.busyMsPerSec, peerName: 'plain page, same data' },
+        { id: 'webui.busy-event-stream', label: 'UI main-thread busy time, event stream scrolling', unit: 'ms/s', ours: eventStream.busyMsPerSec, peer: peer.busyMsPerSec, peerName: 'plain page, same data' },
+        { id: 'webui.long-tasks', label: `UI long tasks (> 50 ms) in ${(SCROLL_MS * 2.5) / 1000} s of the three scenarios`, unit: 'tasks', ours: nodeList.longTasks + eventsFollowing.longTasks + eventStream.longTasks, peer: peer.longTasks + peerFollowing.longTasks, peerName: `plain page, ${(SCROLL_MS * 1.5) / 1000} s` },
+        { id: 'webui.first-load', label: 'UI first load, all 500 nodes on screen (median)', unit: 'ms', ours: median(loads.map((l) => l.nodesShownMs)) },
+        { id: 'webui.js-initial-gzip', label: 'UI JavaScript loaded by the first page (gzip)', unit: 'kB', ours: round(sizes.initial.gzip / 1024) },
+      ],
+      tables: [
+        {
+          title: 'Main thread while scrolling',
+          columns: ['scenario', 'busy ms/s', 'of which script ms/s', 'layout + style ms/s', 'long tasks', 'longest ms', 'frames/s (capped at 60)', 'rows in the DOM'],
+          rows: [scen('node list (500 nodes), scrolling', nodeList, nodeRowsInDom), scen('event stream, following the tail', eventsFollowing, eventRowsInDom), scen('event stream, scrolling', eventStream, eventRowsInDom), scen('peer: plain page + same data, idle', peerFollowing, NODES), scen('peer: plain page + same data, scrolling', peer, NODES)],
+        },
+        { title: 'First load (cold, new context, empty cache, while the messages flow)', columns: ['runs', 'DOMContentLoaded ms (median)', 'load ms', 'all 500 nodes on screen ms', 'transferred kB'], rows: [[loads.length, median(loads.map((l) => l.domContentLoadedMs)), median(loads.map((l) => l.loadMs)), median(loads.map((l) => l.nodesShownMs)), median(loads.map((l) => l.transferredKB))]] },
+        { title: 'Shipped JavaScript (Vite production build, gzip as the gateway serves it)', columns: ['', 'raw kB', 'gzip kB'], rows: [['loaded by the first page', round(sizes.initial.raw / 1024), round(sizes.initial.gzip / 1024)], ['loaded when a chart is first shown', round(sizes.lazy.raw / 1024), round(sizes.lazy.gzip / 1024)], ['CSS', round(sizes.css.raw / 1024), round(sizes.css.gzip / 1024)]] },
+      ],
+      notes: [
+        `Messages: the bench published ${sent.toLocaleString('en-US')}; the UI's event page showed ${rateShown.toLocaleString('en-US')} messages/s (the MQTT traffic plus the gateway's own events), the peer page counted ${peerRate.toLocaleString('en-US')} messages/s. JS heap of the UI after a full collection: ${heapMB === null ? '—' : `${round(heapMB)} MB`}. The gateway meanwhile: ${gatewayCpuPercent} % CPU, ${gatewayRssMiB} MiB RSS.${longtaskSupported ? '' : ' (This Chromium did not support the longtask observer: long task counts are missing.)'}`,
+      ],
+      raw: { setup: { messageSource: load.source, messagesSent: sent, pageSummary: received.trim() }, firstLoad: loads, nodeListScroll: nodeList, eventStreamFollowing: eventsFollowing, eventStreamScroll: eventStream, peerFollowing, peerScroll: peer, shippedJs: sizes },
     };
   } finally {
     await load?.stop().catch(() => undefined);
     await browser?.close().catch(() => undefined);
-    await sim?.stop().catch(() => undefined);
+    if (sim) await stopProcess(sim).catch(() => undefined);
     await gw?.stop().catch(() => undefined);
-    await broker?.destroy('SIGTERM');
+    await broker.destroy('SIGTERM');
   }
 }

@@ -7,3 +7,5 @@ export { applySimCommand, SIM_COMMAND_HELP } from './sim-commands.js';
 export { MbusMeter, MbusMeterSet } from './fieldbus/mbus-meter.js';
 export { RtuSlave, RtuSlaveSet } from './fieldbus/modbus-rtu-slave.js';
 export { DemoFieldDevices } from './fieldbus/field-devices.js';
+export { FieldBusSim, mbusSecondaryAddress, type FieldBusSimOptions, type BusTargets } from './fieldbus/field-bus-sim.js';
+export { EnergyMeterValues, ENERGY_METER_REGISTERS } from './fieldbus/energy-meter-values.js';

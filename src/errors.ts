@@ -15,7 +15,7 @@ export const ERROR_CATALOGUE = {
   missing_file: { status: 400, message: 'Send the firmware as multipart/form-data in the field "file".' },
   invalid_firmware: {
     status: 400,
-    message: 'Send an ESP8266 application image (first byte 0xE9), or the form field force=true to store it anyway.',
+    message: 'Send an ESP8266 application image (first byte 0xE9); to store another image anyway, use force (the API field force=true).',
   },
   invalid_name: {
     status: 400,
@@ -75,18 +75,34 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
+/**
+ * A refusal the caller may override with an option of the request (issue 12 §18): today only
+ * `force` (storing an image that is not an ESP8266 application image). Each adapter says how:
+ * the HTTP message names the API field, the UI its checkbox, the CLI `-force`.
+ */
+export type ErrorOverride = 'force';
+
+/** How an API (HTTP, JSON-RPC) caller overrides a refusal; appended to `reason` to make `message`. */
+const API_OVERRIDE_TEXT: Record<ErrorOverride, string> = { force: 'send force=true to store it anyway' };
+
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly hint: string;
+  /** The refusal without any adapter's wording (the message names the API's way to override). */
+  readonly reason: string;
+  readonly override?: ErrorOverride;
 
   /** `detail` is shown as the error's `message`; the catalogue's text is the fallback. */
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
-    super(detail ?? ERROR_CATALOGUE[code].message, options);
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; override?: ErrorOverride }) {
+    const reason = detail ?? ERROR_CATALOGUE[code].message;
+    super(options?.override ? `${reason}; ${API_OVERRIDE_TEXT[options.override]}` : reason, options);
     this.name = 'GatewayError';
     this.code = code;
     this.status = ERROR_CATALOGUE[code].status;
     this.hint = ERROR_CATALOGUE[code].message;
+    this.reason = reason;
+    if (options?.override) this.override = options.override;
   }
 }
 
@@ -96,11 +112,20 @@ export interface ErrorBody {
   message: string;
   /** `invalid_config`: every problem with its path (issue 15 §1), for the UI to show next to its field. */
   problems?: Array<{ path: string; message: string }>;
+  /** A refusal an option of the request overrides (`force`): UI and CLI show `reason` with their own way to set it. */
+  override?: ErrorOverride;
+  reason?: string;
 }
 
 export function toErrorBody(err: GatewayError): ErrorBody {
   const problems = (err as GatewayError & { problems?: ErrorBody['problems'] }).problems;
-  return problems ? { error: err.code, message: err.message, problems } : { error: err.code, message: err.message };
+  const body: ErrorBody = { error: err.code, message: err.message };
+  if (problems) body.problems = problems;
+  if (err.override) {
+    body.override = err.override;
+    body.reason = err.reason;
+  }
+  return body;
 }
 
 export function isGatewayError(err: unknown): err is GatewayError {

@@ -37,6 +37,7 @@ import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
 import { PipelineService } from './pipeline/pipeline-service.js';
 import { probeConnector } from './pipeline/connector-probe.js';
+import { surveyMbus } from './pipeline/mbus/mbus-survey.js';
 import { AlertEngine, type AlertEvent } from './alerts/alert-engine.js';
 import { WebhookNotifier } from './alerts/webhook-notifier.js';
 import { BackupService } from './backup/backup-service.js';
@@ -349,6 +350,7 @@ export class Gateway {
       rollouts: this.rollouts,
       configEditor: this.configEditor,
       testConnector: (body) => probeConnector(body, { gatewayId: this.config.gateway.id, dataDir: this.config.dataDir, registry: this.registry, logger: this.logger }),
+      scanBus: (body) => surveyMbus(body),
       alerts: this.alerts,
       webhookStats: () => this.webhook?.stats() ?? null,
       history: this.history,

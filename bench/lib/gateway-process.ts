@@ -18,7 +18,8 @@ export interface GatewayProcess {
 }
 
 /** Starts the built gateway (`npm run build` first) as its own process with a config file. */
-export async function startGatewayProcess(config: Record<string, unknown> = {}, extraArgs: string[] = [], bin = GATEWAY_BIN): Promise<GatewayProcess> {
+/** `nodeArgs` go to node before the script (e.g. `--cpu-prof`, for bench/mqtt-ws-throughput.ts's profile). */
+export async function startGatewayProcess(config: Record<string, unknown> = {}, extraArgs: string[] = [], bin = GATEWAY_BIN, nodeArgs: string[] = []): Promise<GatewayProcess> {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first`);
   const dataDir = await mkdtemp(join(tmpdir(), 'spore-bench-'));
   const port = await freePort();
@@ -28,7 +29,7 @@ export async function startGatewayProcess(config: Record<string, unknown> = {}, 
   await writeFile(configFile, JSON.stringify(config));
   const child = spawn(
     process.execPath,
-    [bin, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'error', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
+    [...nodeArgs, bin, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'error', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
     { stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT === '1' ? 'inherit' : 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { MbusMeter, MbusMeterSet } from './mbus-meter.js';
 import { RtuSlave, RtuSlaveSet } from './modbus-rtu-slave.js';
+import { EnergyMeterValues } from './energy-meter-values.js';
 
 /**
  * The demo's field devices on TCP (so nothing needs a serial port): an electricity meter as a
@@ -20,15 +21,8 @@ export class DemoFieldDevices {
     const mbus = new MbusMeterSet([this.heat]);
     this.rtuPort = await this.listen(createServer((s) => rtu.serve(s)), host);
     this.mbusPort = await this.listen(createServer((s) => mbus.serve(s)), host);
-    let energy = 1_234_567; // Wh
-    const tick = () => {
-      const t = Date.now() / 1000;
-      const power = 1800 + 600 * Math.sin(t / 30) + Math.random() * 50; // W
-      energy += power / 3600; // one second of it
-      this.meter.setFloat(0, power);
-      this.meter.setUint32(2, Math.round(energy));
-      this.meter.holding[4] = Math.round(2300 + 30 * Math.sin(t / 7)); // 0.1 V
-    };
+    const values = new EnergyMeterValues(this.meter);
+    const tick = () => values.tick(1); // one second of it
     tick();
     this.timer = setInterval(tick, 1000);
     this.timer.unref();

@@ -53,6 +53,8 @@ export interface RouteDeps {
   /** Issue 15: configuration editing, the add-connector test, alerts, history, backups, logs. */
   configEditor: ConfigEditor;
   testConnector: (config: unknown) => Promise<unknown>;
+  /** The M-Bus scan of the add-connector flow (src/pipeline/mbus/mbus-survey.ts). */
+  scanBus: (body: unknown) => Promise<unknown>;
   alerts: AlertEngine;
   webhookStats: () => WebhookStats | null;
   history: HistoryService;

@@ -18,6 +18,8 @@ export const FirmwareRecord = z.object({
   compressed: z.boolean().describe('A gzip-compressed .bin.gz image, sent as it is.'),
   /** The application image's size once inflated, bytes (= size when not compressed); what must fit the node's flash. */
   imageBytes: z.int().describe('Size once inflated, bytes: what must fit the node.'),
+  /** First byte 0xE9 (inside the gzip stream for a .bin.gz); false only for images stored with force=true, which nodes reject (issue 12 §18). */
+  espImage: z.boolean().describe('An ESP8266 application image; false: stored with force=true, nodes will reject it.'),
 });
 export type FirmwareRecord = z.infer<typeof FirmwareRecord>;
 
@@ -102,6 +104,8 @@ export type RolloutView = z.infer<typeof RolloutView>;
 /** `POST /api/rollouts` answer: the rollout plus its plan. */
 export const RolloutPlan = RolloutView.extend({
   dryRun: z.boolean(),
+  /** What will probably go wrong, e.g. an image that is not an ESP8266 application image (issue 12 §18). */
+  warnings: z.array(z.string()).describe('What will probably go wrong (e.g. an image nodes reject).'),
   batches: z.array(z.array(z.string())).describe('Node addresses batch by batch, the primary last.'),
 });
 export type RolloutPlanView = z.infer<typeof RolloutPlan>;

@@ -70,6 +70,13 @@ export const FIRMWARE_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Issue 12 §18: whether the image is an ESP8266 application image (first byte 0xE9), so a
+    // forced upload is flagged to the dry run and the wizard. NULL (older rows) is filled at start.
+    up: (db) => {
+      db.exec(`ALTER TABLE firmware ADD COLUMN esp_image INTEGER;                           -- 1 = first byte 0xE9, 0 = not`);
+    },
+  },
 ];
 
 export function firmwareDir(dataDir: string): string {

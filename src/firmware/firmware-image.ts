@@ -2,34 +2,17 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
+import { isValidMarkerVersion, isVersionChar, MAX_VERSION_LENGTH, VERSION_MARKER, isGzip } from '../protocol/firmware-marker.js';
+
 /**
  * What the gateway can tell about a firmware image without trusting its name:
  * whether it is an ESP8266 application image, and the version a node will
- * report after booting it.
- *
- * An ESP8266 application image starts with the magic byte 0xE9 (esptool's
- * ESP_IMAGE_MAGIC). Images may carry the ASCII marker
- *
- *     SPORE-VERSION:<version>\0        version = 1–32 of [A-Za-z0-9._+-]
- *
- * which the emulator (and any firmware built to) reports after its reboot.
- * The rules are the emulator's own (emulator/firmware-image.ts), so the
- * gateway expects exactly the version the node will report; the emulator may
- * import these from here.
+ * report after booting it. The rules (magic byte, SPORE-VERSION marker) are in
+ * src/protocol/firmware-marker.ts, shared with the emulator and the web UI;
+ * this file reads images on disk, streaming.
  */
-export const ESP8266_IMAGE_MAGIC = 0xe9;
-export const VERSION_MARKER = 'SPORE-VERSION:';
+export { ESP8266_IMAGE_MAGIC, GZIP_MAGIC, isEsp8266Image, isGzip, isValidMarkerVersion, VERSION_MARKER } from '../protocol/firmware-marker.js';
 const MARKER_BYTES = Buffer.from(VERSION_MARKER, 'ascii');
-const VERSION_CHAR = /^[A-Za-z0-9._+-]$/;
-const MAX_VERSION_LENGTH = 32; // characters
-
-export function isEsp8266Image(firstByte: number | undefined | null): boolean {
-  return firstByte === ESP8266_IMAGE_MAGIC;
-}
-
-export function isValidMarkerVersion(version: string): boolean {
-  return version.length >= 1 && version.length <= MAX_VERSION_LENGTH && [...version].every((c) => VERSION_CHAR.test(c));
-}
 
 /** Reads the version marker of a whole image; null when there is none. */
 export function readFirmwareVersion(image: Uint8Array): string | null {
@@ -90,20 +73,15 @@ export class VersionScanner {
  */
 function readVersionAt(data: Buffer, start: number): string | null | undefined {
   let end = start;
-  while (end < data.length && end - start <= MAX_VERSION_LENGTH && VERSION_CHAR.test(String.fromCharCode(data[end]!))) end++;
+  while (end < data.length && end - start <= MAX_VERSION_LENGTH && isVersionChar(String.fromCharCode(data[end]!))) end++;
   if (end === data.length) return undefined;
   const version = data.subarray(start, end).toString('latin1');
   return isValidMarkerVersion(version) ? version : null;
 }
 
-/** gzip's magic bytes (RFC 1952): a `.bin.gz` image, which the ESP8266 Arduino core's updater inflates itself. */
-export const GZIP_MAGIC = [0x1f, 0x8b] as const;
 /** A compressed image never inflates beyond this, bytes (an ESP8266 maps at most 1 MB of sketch; a zip bomb stops here). */
 export const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
 
-export function isGzip(head: Uint8Array): boolean {
-  return head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-}
 
 export interface ImageFacts {
   /** First byte of the application image (inside the gzip stream for a `.bin.gz`). */

@@ -57,6 +57,7 @@ interface FirmwareRow {
   signed_by: string | null;
   compressed: number;
   image_bytes: number | null;
+  esp_image: number | null;
 }
 
 /**
@@ -98,6 +99,7 @@ export class FirmwareStore {
     await mkdir(this.tmpDir, { recursive: true });
     this.db = openFirmwareDatabase(this.dataDir);
     await this.collectOrphanImages();
+    await this.fillEspImageFlags();
   }
 
   stop(): void {
@@ -154,13 +156,7 @@ export class FirmwareStore {
         throw new GatewayError('invalid_firmware', `the image starts with the gzip magic (a .bin.gz) but ${facts.inflateError}`);
       }
       if (!input.force && !isEsp8266Image(facts.firstByte)) {
-        const first = facts.firstByte === undefined ? 'none' : `0x${facts.firstByte.toString(16).padStart(2, '0').toUpperCase()}`;
-        throw new GatewayError(
-          'invalid_firmware',
-          facts.compressed
-            ? `this .bin.gz does not inflate to an ESP8266 application image (first byte inside ${first}, expected 0xE9); send the form field force=true to store it anyway`
-            : `this is not an ESP8266 application image (first byte ${first}, expected 0xE9); send the form field force=true to store it anyway`,
-        );
+        throw new GatewayError('invalid_firmware', notEspImageReason(facts), { override: 'force' });
       }
       // ed25519 signs the whole message (no streaming API): the file is read once, bounded by the upload limit.
       const hasSignature = input.signature !== undefined && !(typeof input.signature === 'string' && input.signature.trim() === '');
@@ -168,7 +164,8 @@ export class FirmwareStore {
       if (!input.force && facts.markerVersion !== null && facts.markerVersion !== version) {
         throw new GatewayError(
           'invalid_firmware',
-          `the image declares version "${facts.markerVersion}" (SPORE-VERSION marker) but the form says "${version}"; fix the version or send force=true`,
+          `the image declares version "${facts.markerVersion}" (SPORE-VERSION marker) but the upload says "${version}"; give version ${facts.markerVersion}`,
+          { override: 'force' },
         );
       }
       return await this.exclusive(async () => {
@@ -191,11 +188,12 @@ export class FirmwareStore {
           signed_by: verdict.keyId,
           compressed: facts.compressed ? 1 : 0,
           image_bytes: facts.imageBytes,
+          esp_image: isEsp8266Image(facts.firstByte) ? 1 : 0,
         };
         this.database
           .prepare(
-            `INSERT INTO firmware (id, name, version, size, sha256, labels, image_version, created_at, signed_by, compressed, image_bytes)
-             VALUES (@id, @name, @version, @size, @sha256, @labels, @image_version, @created_at, @signed_by, @compressed, @image_bytes)`,
+            `INSERT INTO firmware (id, name, version, size, sha256, labels, image_version, created_at, signed_by, compressed, image_bytes, esp_image)
+             VALUES (@id, @name, @version, @size, @sha256, @labels, @image_version, @created_at, @signed_by, @compressed, @image_bytes, @esp_image)`,
           )
           .run(row);
         this.logger.info(
@@ -260,6 +258,17 @@ export class FirmwareStore {
     return run;
   }
 
+  /** Records stored before the esp_image column existed: look at their first byte once. */
+  private async fillEspImageFlags(): Promise<void> {
+    const rows = this.database.prepare('SELECT id, sha256 FROM firmware WHERE esp_image IS NULL').all() as Array<{ id: string; sha256: string }>;
+    for (const r of rows) {
+      const path = this.imagePath(r.sha256);
+      if (!existsSync(path)) continue;
+      const facts = await inspectImageFile(path);
+      this.database.prepare('UPDATE firmware SET esp_image = ? WHERE id = ?').run(isEsp8266Image(facts.firstByte) ? 1 : 0, r.id);
+    }
+  }
+
   /** Image files no record points to (a crash between storing and recording) are deleted at start. */
   private async collectOrphanImages(): Promise<void> {
     const known = new Set((this.database.prepare('SELECT DISTINCT sha256 FROM firmware').all() as Array<{ sha256: string }>).map((r) => `${r.sha256}.bin`));
@@ -269,6 +278,14 @@ export class FirmwareStore {
       this.logger.warn({ file }, 'deleted an image file no firmware record uses');
     }
   }
+}
+
+/** Why an image is not an ESP8266 application image, in words that name no adapter (each adds its own way to force it). */
+function notEspImageReason(facts: { firstByte: number | undefined; compressed: boolean }): string {
+  const first = facts.firstByte === undefined ? 'none' : `0x${facts.firstByte.toString(16).padStart(2, '0').toUpperCase()}`;
+  return facts.compressed
+    ? `this .bin.gz does not inflate to an ESP8266 application image (first byte inside ${first}, expected 0xE9): a node would reject it`
+    : `this is not an ESP8266 application image (first byte ${first}, expected 0xE9): a node would reject it`;
 }
 
 function toRecord(row: FirmwareRow): FirmwareRecord {
@@ -284,6 +301,7 @@ function toRecord(row: FirmwareRow): FirmwareRecord {
     signedBy: row.signed_by,
     compressed: row.compressed === 1,
     imageBytes: row.image_bytes ?? row.size,
+    espImage: row.esp_image !== 0,
   };
 }
 

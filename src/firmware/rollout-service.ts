@@ -225,8 +225,9 @@ export class RolloutService {
       finishedAt: null,
       options,
     };
+    const warnings = rolloutWarnings(firmware, plan);
     if (request.dryRun) {
-      return { ...this.repository.view(record, plan.nodes), dryRun: true, batches: plan.batches };
+      return { ...this.repository.view(record, plan.nodes), dryRun: true, batches: plan.batches, warnings };
     }
     const busy = plan.nodes
       .filter((n) => n.state === 'pending')
@@ -244,8 +245,9 @@ export class RolloutService {
       { rolloutId: record.id, kind: options.kind, firmware: `${firmware.name} ${firmware.version}`, nodes: plan.nodes.length, batches: plan.batches, status },
       'rollout created',
     );
+    if (warnings.length > 0) this.deps.logger.warn({ rolloutId: record.id, warnings }, 'rollout started despite warnings');
     this.launch(record.id, false);
-    return { ...this.get(record.id), dryRun: false, batches: plan.batches };
+    return { ...this.get(record.id), dryRun: false, batches: plan.batches, warnings };
   }
 
   private clock(): number {
@@ -381,4 +383,19 @@ export class RolloutService {
     if (!this.repo) throw new GatewayError('internal', 'the rollout service is not started');
     return this.repo;
   }
+}
+
+/**
+ * What will probably go wrong with a plan (issue 12 §18): shown by the dry run, the wizard and
+ * the CLI before anything is sent, and kept in the answer of a started rollout.
+ */
+export function rolloutWarnings(firmware: Pick<StoredFirmware, 'name' | 'version' | 'espImage'>, plan: Plan): string[] {
+  const warnings: string[] = [];
+  const toUpdate = plan.nodes.filter((n) => n.state !== 'skipped').length;
+  if (!firmware.espImage && toUpdate > 0) {
+    warnings.push(
+      `${firmware.name} ${firmware.version} is not an ESP8266 application image (first byte is not 0xE9; it was stored with force): the ${toUpdate} node(s) will most likely reject it`,
+    );
+  }
+  return warnings;
 }

@@ -107,11 +107,8 @@ export class PipelineService {
             const owner = this.devices.get(device);
             return owner ? this.specsOf(device, owner.connector) : undefined;
           },
-          deviceOnline: (device) => {
-            const owner = this.devices.get(device);
-            // On a shared field-bus line the connector may be up while one device is failing.
-            return owner !== undefined && owner.connector.state === 'connected' && owner.connector.deviceHealth?.(device)?.state !== 'failing';
-          },
+          deviceOnline: (device) => this.deviceOnline(device),
+          nodeMetrics: () => this.nodeMetrics(),
           write: async (device, channel, value) => {
             await this.write(device, { channel, value });
           },
@@ -133,6 +130,35 @@ export class PipelineService {
       this.connectors.set(connector.id, connector);
       for (const device of connector.staticDevices()) this.devices.set(device.id, { connector, values: new Map() });
     }
+  }
+
+  /**
+   * Whether a device is reachable: its connector connected, and the device itself not failing
+   * (on a shared field-bus line the connector may be up while one device does not answer) nor
+   * dead (a Z-Wave node the controller marked dead).
+   */
+  private deviceOnline(device: string): boolean {
+    const owner = this.devices.get(device);
+    if (!owner || owner.connector.state !== 'connected') return false;
+    return owner.connector.deviceHealth?.(device)?.state !== 'failing' && owner.connector.deviceState?.(device) !== 'dead';
+  }
+
+  /** The gateway's own counts, the Sparkplug edge node's metrics (docs/pipeline.md). */
+  private nodeMetrics(): Record<string, number> {
+    const nodes = this.deps.registry.countByStatus();
+    let connected = 0;
+    for (const c of this.connectors.values()) if (c.state === 'connected') connected++;
+    let online = 0;
+    for (const device of this.devices.keys()) if (this.deviceOnline(device)) online++;
+    return {
+      'Cluster/Nodes Active': nodes.ACTIVE,
+      'Cluster/Nodes Inactive': nodes.INACTIVE,
+      'Cluster/Nodes Dead': nodes.DEAD,
+      'Pipeline/Connectors': this.connectors.size,
+      'Pipeline/Connectors Connected': connected,
+      'Pipeline/Devices': this.devices.size,
+      'Pipeline/Devices Online': online,
+    };
   }
 
   /** Whether anything is configured (an empty pipeline opens no database). */

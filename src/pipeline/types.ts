@@ -202,6 +202,8 @@ export interface SinkContext {
   channelsOf(device: string): ChannelSpec[] | undefined;
   /** Whether the device's connector is connected (a Sparkplug DDEATH when it is not). */
   deviceOnline(device: string): boolean;
+  /** The gateway's own counts (SPORE cluster nodes by status, connectors, devices online): Sparkplug node metrics. */
+  nodeMetrics(): Record<string, number>;
   /** A write to a device's channel, as POST /api/devices/{id}/write does (transforms inverted); throws GatewayError. */
   write(device: string, channel: string, value: ChannelValue): Promise<void>;
 }

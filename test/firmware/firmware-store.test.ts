@@ -30,7 +30,7 @@ describe('firmware store (issue 4 §1)', () => {
     const res = await uploadFirmware(gw.url, image, { name: 'spore-base', version: '1.4.0', labels: '{"board":"esp01","channel":"beta"}' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const fw = res.body;
-    assert.deepEqual(Object.keys(fw).sort(), ['compressed', 'createdAt', 'id', 'imageBytes', 'labels', 'name', 'sha256', 'signature', 'signedBy', 'size', 'version']);
+    assert.deepEqual(Object.keys(fw).sort(), ['compressed', 'createdAt', 'espImage', 'id', 'imageBytes', 'labels', 'name', 'sha256', 'signature', 'signedBy', 'size', 'version']);
     assert.equal(fw.signature, 'unsigned', 'no signature sent, none required: stored marked unsigned');
     assert.equal(fw.imageBytes, fw.size);
     assert.equal(fw.name, 'spore-base');
@@ -93,8 +93,12 @@ describe('firmware store (issue 4 §1)', () => {
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error, 'invalid_firmware');
     assert.match(refused.body.message, /first byte 0x50, expected 0xE9.*force=true/);
+    // Issue 12 §18: the refusal says what overrides it, with a reason free of any adapter's wording for UI and CLI.
+    assert.equal(refused.body.override, 'force');
+    assert.doesNotMatch(refused.body.reason, /force|form field/);
     const forced = await uploadFirmware(gw.url, zip, { name: 'notes', version: '1.0.0', force: 'true' });
     assert.equal(forced.status, 201);
+    assert.equal(forced.body.espImage, false, 'an image stored with force is flagged');
     const empty = await uploadFirmware(gw.url, Buffer.alloc(0), { name: 'empty', version: '1.0.0', force: 'true' });
     assert.equal(empty.status, 400);
     assert.match(empty.body.message, /empty/);

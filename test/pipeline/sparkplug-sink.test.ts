@@ -88,10 +88,25 @@ function checkSequences(messages: readonly Message[]): { wrapped: boolean } {
   return { wrapped };
 }
 
+/** Device lifecycle per session: DDATA and DDEATH only for a device born (DBIRTH) since the last NBIRTH and not dead since. */
+function checkDeviceLifecycle(messages: readonly Message[]): void {
+  const born = new Set<string>();
+  for (const [i, m] of messages.entries()) {
+    if (m.type === 'NBIRTH' || m.type === 'NDEATH') born.clear();
+    else if (m.type === 'DBIRTH') born.add(m.device!);
+    else if (m.type === 'DDATA') assert.ok(born.has(m.device!), `DDATA of ${m.device} at #${i} follows its DBIRTH`);
+    else if (m.type === 'DDEATH') {
+      assert.ok(born.delete(m.device!), `DDEATH of ${m.device} at #${i} follows its DBIRTH`);
+    }
+  }
+}
+
 describe('sparkplug sink (Sparkplug B): birth, death, sequences, rebirth, DCMD, durability', { skip }, () => {
   let source: Mosquitto;
   let central: Mosquitto;
   let link: TcpProxy;
+  /** The mqtt connector's link to its source broker: cut, the device goes offline. */
+  let sourceLink: TcpProxy;
   let rec: SparkplugRecorder;
   let dataDir: string;
   let gw: GatewayProcess | undefined;
@@ -106,7 +121,8 @@ describe('sparkplug sink (Sparkplug B): birth, death, sequences, rebirth, DCMD, 
         {
           id: 'sensors',
           type: 'mqtt',
-          url: source.url,
+          url: sourceLink.url,
+          reconnectPeriodMs: 200,
           subscribe: [
             {
               topic: 'sensors/+',
@@ -130,6 +146,7 @@ describe('sparkplug sink (Sparkplug B): birth, death, sequences, rebirth, DCMD, 
     source = await Mosquitto.start();
     central = await Mosquitto.start();
     link = await TcpProxy.start(central.port);
+    sourceLink = await TcpProxy.start(source.port);
     rec = await SparkplugRecorder.connect(central.url, 'plant');
     feeder = await mqtt.connectAsync(source.url);
     await feeder.subscribeAsync('sensors/+/set', { qos: 1 });
@@ -143,6 +160,7 @@ describe('sparkplug sink (Sparkplug B): birth, death, sequences, rebirth, DCMD, 
     await feeder?.endAsync(true);
     await rec?.close();
     await link?.close();
+    await sourceLink?.close();
     await central?.destroy();
     await source?.destroy();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
@@ -166,6 +184,12 @@ describe('sparkplug sink (Sparkplug B): birth, death, sequences, rebirth, DCMD, 
     assert.deepEqual(rec.ns('dev-a'), Array.from({ length: 300 }, (_, i) => i), 'every reading, in order');
     const { wrapped } = checkSequences(rec.messages);
     assert.ok(wrapped, 'seq went 255 → 0');
+    checkDeviceLifecycle(rec.messages);
+    // The edge node's own metrics are declared in NBIRTH, typed.
+    for (const name of ['Cluster/Nodes Active', 'Cluster/Nodes Inactive', 'Cluster/Nodes Dead', 'Pipeline/Connectors', 'Pipeline/Connectors Connected', 'Pipeline/Devices Online']) {
+      assert.equal(first!.metrics.find((m) => m.name === name)?.type, 'UInt32', `NBIRTH declares ${name}`);
+    }
+    assert.equal(first!.metrics.find((m) => m.name === 'Pipeline/Connectors')!.value, 1);
   });
 
   it('answers an NCMD Node Control/Rebirth with NBIRTH (seq 0, the same bdSeq) and every DBIRTH again', async () => {
@@ -187,26 +211,55 @@ describe('sparkplug sink (Sparkplug B): birth, death, sequences, rebirth, DCMD, 
     assert.deepEqual(JSON.parse(w.payload), { temp: 42.5 });
   });
 
+  it('a device that goes offline gets a DDEATH, node metrics change in NDATA, its next record brings a new DBIRTH', async () => {
+    /** A node metric's current value: its last NBIRTH or NDATA value. */
+    const nodeValue = (name: string): unknown => {
+      let value: unknown;
+      for (const m of rec.messages) if (m.type === 'NBIRTH' || m.type === 'NDATA') value = m.metrics.find((x) => x.name === name)?.value ?? value;
+      return value;
+    };
+    await waitFor(() => nodeValue('Pipeline/Connectors Connected') === 1 && nodeValue('Pipeline/Devices Online') === 1, 'NDATA: connector connected, one device online', 20_000);
+    const before = rec.messages.length;
+    sourceLink.cut();
+    const death = await waitFor(() => rec.messages.slice(before).find((m) => m.type === 'DDEATH'), 'DDEATH', 20_000);
+    assert.equal(death.device, 'dev-a');
+    await waitFor(() => nodeValue('Pipeline/Connectors Connected') === 0 && nodeValue('Pipeline/Devices Online') === 0, 'NDATA: connector down, no device online', 20_000);
+    const ndata = rec.messages.slice(before).filter((m) => m.type === 'NDATA');
+    assert.ok(ndata.every((m) => m.metrics.every((x) => x.type === 'UInt32' && x.name !== 'Pipeline/Connectors')), 'NDATA carries only the metrics that changed');
+    sourceLink.restore();
+    await waitFor(() => nodeValue('Pipeline/Connectors Connected') === 1, 'NDATA: connector connected again', 20_000);
+    const back = rec.messages.length;
+    // The connector's session is persistent: the broker holds a QoS 1 message for it anyway.
+    await feed(300, 301);
+    await waitFor(() => rec.ns('dev-a').includes(300), 'a record after the device came back', 20_000);
+    const rebirth = rec.messages.slice(back).findIndex((m) => m.type === 'DBIRTH' && m.device === 'dev-a');
+    const data = rec.messages.slice(back).findIndex((m) => m.type === 'DDATA' && m.device === 'dev-a');
+    assert.ok(rebirth >= 0 && rebirth < data, 'a new DBIRTH before its first DDATA after the DDEATH');
+    checkSequences(rec.messages);
+    checkDeviceLifecycle(rec.messages);
+  });
+
   it('link cut: the broker publishes the will NDEATH (bdSeq of the NBIRTH); records queued meanwhile follow the next NBIRTH (a new bdSeq), historical, none lost', async () => {
     const before = rec.messages.length;
     link.cut();
     const death = await waitFor(() => rec.messages.slice(before).find((m) => m.type === 'NDEATH'), 'the will NDEATH', 10_000);
     assert.equal(death.bdSeq, 0, 'NDEATH bdSeq matches the NBIRTH of the lost session');
-    await feed(300, 350);
+    await feed(301, 351);
     // The gateway has them all on disk before the link comes back.
     await waitFor(async () => (await http(`${gw!.url}/api/pipeline/stats`)).body?.sinks?.find((s: { id: string }) => s.id === 'spb')?.queued === 50, '50 records queued', 20_000);
     link.restore();
-    await waitFor(() => rec.ns('dev-a').length >= 350, 'the buffered records', 20_000);
+    await waitFor(() => rec.ns('dev-a').length >= 351, 'the buffered records', 20_000);
     const session = rec.messages.slice(before).filter((m) => m.type !== 'NDEATH');
     assert.equal(session[0]!.type, 'NBIRTH');
     // Every CONNECT takes the next bdSeq, also the attempts the cut link refused.
     sessionBdSeq = session[0]!.bdSeq!;
     assert.ok(sessionBdSeq >= 1, `a new MQTT session takes a new bdSeq (${sessionBdSeq})`);
-    const late = rec.of('DDATA').filter((m) => (m.metrics.find((x) => x.name === 'n')!.value as number) >= 300);
+    const late = rec.of('DDATA').filter((m) => (m.metrics.find((x) => x.name === 'n')!.value as number) >= 301);
     assert.equal(late.length, 50);
     assert.ok(late.every((m) => m.metrics.every((x) => x.historical)), 'records from before the NBIRTH are historical');
-    assert.deepEqual(rec.ns('dev-a'), Array.from({ length: 350 }, (_, i) => i), 'no gap, no duplicate');
+    assert.deepEqual(rec.ns('dev-a'), Array.from({ length: 351 }, (_, i) => i), 'no gap, no duplicate');
     checkSequences(rec.messages);
+    checkDeviceLifecycle(rec.messages);
   });
 
   it('a clean stop publishes NDEATH itself; after a restart the bdSeq continues', async () => {

@@ -12,12 +12,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { makeFirmwareImage } from '../../emulator/index.js';
+import { MbusMeter, MbusMeterSet } from '../../emulator/fieldbus/mbus-meter.js';
 import { ensureWebBuilt, launchBrowser, skipUnlessChromium, type TestBrowser } from '../helpers/browser.js';
 import { http } from '../helpers/gateway-harness.js';
 import { fastNodesYaml, gatewayYaml, startFileGateway, type FileGateway } from '../helpers/file-gateway.js';
@@ -40,6 +42,7 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
   let sim: TestSim;
   let broker: Mosquitto;
   let modbus: ModbusServer;
+  let meters: TcpServer;
   let b: TestBrowser;
   let nodePort: number;
 
@@ -55,6 +58,10 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
     broker = await Mosquitto.start();
     await broker.stop();
     modbus = await ModbusServer.start({ init: { hr: { 0: [215] } }, counter: 1, counterMs: 200 });
+    // Two emulated M-Bus meters behind a serial device server (M-Bus frames on TCP).
+    const set = new MbusMeterSet([new MbusMeter(5, '12345678'), new MbusMeter(7, '87654321', 'SPO', 0x07)]);
+    meters = createTcpServer((socket) => set.serve(socket));
+    await new Promise<void>((r) => meters.listen(0, '127.0.0.1', r));
     dir = await mkdtemp(join(tmpdir(), 'spore-ui15-'));
     nodePort = await freePort();
     yaml = await gatewayYaml(
@@ -87,6 +94,7 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
     await g?.destroy();
     await broker?.destroy();
     await modbus?.kill();
+    meters?.close();
   });
 
   it('adds a Modbus connector from Settings: tested, saved, its device shows values, and it survives a restart with the comments', async () => {
@@ -128,6 +136,41 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
     await page.locator('.device-row[data-device="boiler"]').waitFor({ timeout: WAIT });
   });
 
+  it('adds an M-Bus connector after scanning the bus: the meters and their records listed, one used, its values on Devices', async () => {
+    const page = b.page;
+    await page.goto(`${g.url}/settings`);
+    const form = page.getByTestId('add-connector');
+    await form.waitFor({ timeout: WAIT });
+    await form.locator('select[name=type]').selectOption('mbus-tcp');
+    await form.locator('input[name=id]').fill('meters');
+    await form.locator('input[name=host]').fill('127.0.0.1');
+    await form.locator('input[name=port]').fill(String((meters.address() as AddressInfo).port));
+    await form.locator('input[name=timeoutMs]').fill('200');
+    await form.locator('input[name=scanTo]').fill('9');
+    await form.getByRole('button', { name: 'Scan the bus' }).click();
+    const found = form.getByTestId('scan-result');
+    await waitFor(async () => (await found.getAttribute('data-count').catch(() => null)) === '2', 'two meters found', WAIT);
+    assert.match((await found.locator('details[data-address="7"] summary').textContent()) ?? '', /87654321 · SPO · water · 19 records/);
+    await found.locator('details[data-address="5"] summary').click();
+    await b.screenshot('issue15-mbus-scan');
+    await form.getByRole('button', { name: 'Use record 0 of address 5' }).click();
+    assert.equal(await form.locator('input[name=address]').inputValue(), '5');
+    assert.equal(await form.locator('input[name=channel]').inputValue(), 'energy');
+    assert.equal(await form.locator('input[name=device]').inputValue(), 'meter-12345678');
+    await form.locator('input[name=pollMs]').fill('300');
+    await form.getByRole('button', { name: 'Test connection' }).click();
+    const probe = page.getByTestId('probe-result');
+    await probe.waitFor({ timeout: WAIT });
+    assert.equal(await probe.getAttribute('data-ok'), 'true', (await probe.textContent()) ?? '');
+    await form.getByRole('button', { name: 'Save connector' }).click();
+    await page.getByTestId('save-result').waitFor({ timeout: WAIT });
+    await page.goto(`${g.url}/devices`);
+    const row = page.locator('.device-row[data-device="meter-12345678"]');
+    await row.waitFor({ timeout: WAIT });
+    await waitFor(async () => /energy=\d/.test((await row.locator('.c-values').textContent()) ?? ''), 'an energy value on the meter row', WAIT);
+    assert.ok(parseYaml(await readFile(join(dir, 'gateway.yaml'), 'utf8')).pipeline.connectors.some((c: { type: string }) => c.type === 'mbus-tcp'));
+  });
+
   it('the header pill turns degraded with the sink as the reason, an alert fires, and both clear when Mosquitto starts', async () => {
     const page = b.page;
     await page.goto(`${g.url}/alerts`);
@@ -166,6 +209,33 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
     assert.equal(await page.locator(`.node-row[data-ip="${sim.ips[1]}"]`).count(), 1);
     await page.getByRole('button', { name: 'Sort by Version' }).click();
     await b.screenshot('issue15-versions');
+
+    // The rollout node picker has the Version column and marks the node already on the target.
+    await page.goto(`${g.url}/firmware`);
+    const wizard = page.getByTestId('rollout-wizard');
+    await wizard.getByLabel('Firmware to roll out').selectOption(firmwareId);
+    await wizard.getByText('Choose nodes').click();
+    const picker = wizard.getByTestId('node-picker');
+    const pickerRow = (ip: string) => picker.locator(`tr[data-ip="${ip}"]`);
+    await waitFor(async () => ((await pickerRow(sim.ips[0]!).locator('[data-testid="picker-version"]').textContent()) ?? '').includes('1.2.6'), 'the version in the picker', WAIT);
+    assert.equal(await pickerRow(sim.ips[0]!).getAttribute('data-on-target'), 'true');
+    assert.equal(await pickerRow(sim.ips[1]!).getAttribute('data-on-target'), null);
+    assert.match((await pickerRow(sim.ips[1]!).textContent()) ?? '', /1\.0\.0/);
+    await wizard.getByRole('button', { name: 'Sort nodes by version' }).click();
+    await wizard.getByRole('button', { name: 'Sort nodes by version' }).click();
+    assert.equal(await picker.locator('tbody tr').first().getAttribute('data-ip'), sim.ips[0], 'descending: 1.2.6 first');
+    await wizard.getByLabel('Filter nodes to choose').fill('1.0.0');
+    await waitFor(async () => (await picker.locator('tbody tr').count()) === 1, 'the picker filtered by version', WAIT);
+    await wizard.getByLabel('Filter nodes to choose').fill('');
+    await wizard.getByRole('button', { name: 'Select shown' }).click();
+    const note = wizard.getByTestId('wizard-on-target');
+    await note.waitFor({ timeout: WAIT });
+    assert.match((await note.textContent()) ?? '', new RegExp(`1 of them already run 1\\.2\\.6: ${sim.hostnames[0]}`));
+    await b.screenshot('issue15-rollout-picker');
+    await note.getByRole('button', { name: 'Leave them out' }).click();
+    assert.equal(await pickerRow(sim.ips[0]!).locator('input[type=checkbox]').isChecked(), false);
+    assert.equal(await pickerRow(sim.ips[1]!).locator('input[type=checkbox]').isChecked(), true);
+    await note.waitFor({ state: 'detached', timeout: WAIT });
   });
 
   it('node charts show history from before a restart', async () => {

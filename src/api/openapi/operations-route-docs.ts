@@ -82,6 +82,19 @@ export function configRouteDocs() {
       body: checkedByService(ANY_JSON, 'an invalid connector answers 400 invalid_config'),
       responses: { 200: { description: '`{ok, state, readings, error}`.', schema: ANY_JSON }, 400: INVALID },
     }),
+    scanConnector: documented({
+      summary: 'Scan an M-Bus line before adding its connector',
+      description:
+        'Body `{connector: {type: mbus, path, baudRate…} | {type: mbus-tcp, host, port}, from, to}`: opens the line, tries the primary addresses from..to (SND_NKE), reads each meter that answers once (REQ_UD2) and closes the line. Nothing is saved. A running connector scans with POST /api/connectors/{id}/scan.',
+      tags: ['pipeline'],
+      body: checkedByService(ANY_JSON, 'an invalid body answers 400 invalid_config'),
+      responses: {
+        200: { description: '`{from, to, meters: [{address, id, manufacturer, medium, records: [{index, quantity, unit, value}], error}], tookMs}`.', schema: ANY_JSON },
+        400: INVALID,
+        409: 'A scan of that line is running (`conflict`).',
+        503: 'The line cannot be opened (`device_unavailable`), e.g. a connector holds the port.',
+      },
+    }),
   };
 }
 

@@ -16,7 +16,7 @@ export function editableSectionSchemas(): Record<string, unknown> {
 }
 
 /** Issue 15 §1: configuration from the UI and the API (admin scope: auth/access-policy.ts). */
-export function registerConfigRoutes(app: FastifyInstance, { configEditor: editor, testConnector }: Pick<RouteDeps, 'configEditor' | 'testConnector'>): void {
+export function registerConfigRoutes(app: FastifyInstance, { configEditor: editor, testConnector, scanBus }: Pick<RouteDeps, 'configEditor' | 'testConnector' | 'scanBus'>): void {
   const docs = configRouteDocs();
   app.get('/api/config', docs.info, async () => editor.info());
   app.get('/api/config/schema', docs.schema, async () => editableSectionSchemas());
@@ -26,6 +26,7 @@ export function registerConfigRoutes(app: FastifyInstance, { configEditor: edito
   app.post<{ Body: unknown }>('/api/config/auth/keys', docs.createKey, async (req, reply) => reply.status(201).send(await editor.createApiKey(req.body)));
   app.delete<{ Params: { name: string } }>('/api/config/auth/keys/:name', docs.revokeKey, async (req) => editor.revokeApiKey(req.params.name));
   app.post<{ Body: unknown }>('/api/config/test-connector', docs.testConnector, async (req) => testConnector(req.body));
+  app.post<{ Body: unknown }>('/api/config/scan-connector', docs.scanConnector, async (req) => scanBus(req.body));
   app.get<{ Params: { section: string } }>('/api/config/:section', docs.get, async (req) => editor.getSection(req.params.section));
   app.put<{ Params: { section: string }; Body: unknown }>('/api/config/:section', docs.put, async (req) => editor.putSection(req.params.section, req.body));
 }

@@ -95,6 +95,8 @@ async function gatewayAll(ctx: CommandContext): Promise<number> {
   if (ctx.flags.has('dynamic-hours')) body.dynamicForHours = ctx.flags.get('dynamic-hours');
   if (ctx.flags.get('auto-rollback') === true) body.autoRollback = true;
   const plan = await ctx.api.createRollout(body);
+  // Issue 12 §18: an image the nodes will reject is said before anything is sent (on stderr: scripts see it too).
+  for (const w of plan.warnings ?? []) ctx.out.error(`warning: ${w}`);
   if (plan.dryRun) {
     if (ctx.out.mode === 'json') ctx.out.json(plan);
     else {

@@ -97,8 +97,7 @@ export class GatewayApi {
     } catch {
       // not JSON
     }
-    const e = parsed as { error?: string; message?: string };
-    const detail = typeof e === 'object' && e && e.message ? `${e.message}${e.error ? ` (${e.error})` : ''}` : text.slice(0, 200);
+    const detail = errorDetail(parsed, text);
     const hint = res.status === 401 ? ' — give the key with -api-key or SPORE_API_KEY' : res.status === 403 ? ' — this needs an admin key' : '';
     throw new CliFailure(`the gateway answered ${res.status} to ${method} ${path.split('?')[0]}: ${detail}${hint}`, { status: res.status, ...(typeof parsed === 'object' ? (parsed as object) : { body: text }) });
   }
@@ -127,8 +126,7 @@ export class GatewayApi {
       // not JSON
     }
     if (!res.ok) {
-      const e = parsed as { error?: string; message?: string };
-      const detail = typeof e === 'object' && e && e.message ? `${e.message}${e.error ? ` (${e.error})` : ''}` : text.slice(0, 200);
+      const detail = errorDetail(parsed, text);
       const hint = res.status === 401 ? ' — give the key with -api-key or SPORE_API_KEY' : res.status === 403 ? ' — this needs an admin key' : '';
       throw new CliFailure(`the gateway answered ${res.status} to ${method} ${path.split('?')[0]}: ${detail}${hint}`, { status: res.status, ...(typeof parsed === 'object' ? (parsed as object) : { body: text }) });
     }
@@ -139,4 +137,16 @@ export class GatewayApi {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code ?? (err as Error).name ?? String(err);
     return new CliFailure(`cannot reach the gateway at ${this.baseUrl} (${cause}); start it, or point --gateway / SPORE_GATEWAY at it`);
   }
+}
+
+/** What to do about an option the CLI has for an overridable refusal (`override` in the answer, issue 12 §18). */
+const CLI_OVERRIDE: Record<string, string> = { force: 'pass -force to store it anyway' };
+
+/** The gateway's `{error, message}` as one line; an overridable refusal names the CLI's option, not the API field. */
+function errorDetail(parsed: unknown, text: string): string {
+  const e = parsed as { error?: string; message?: string; override?: string; reason?: string };
+  if (typeof e !== 'object' || !e || !e.message) return text.slice(0, 200);
+  const how = e.override ? CLI_OVERRIDE[e.override] : undefined;
+  const message = how && e.reason ? `${e.reason}; ${how}` : e.message;
+  return `${message}${e.error ? ` (${e.error})` : ''}`;
 }

@@ -47,7 +47,15 @@ export function channelMetric(name: string, value: ChannelValue, tsMs: number, s
   return metric;
 }
 
-export function nodeBirth(bdSeq: number, nowMs: number): UPayload {
+/**
+ * The edge node's own metrics (counts of the gateway's SPORE cluster and pipeline), declared in
+ * NBIRTH and reported in NDATA when they change. Counts are UInt32: they never change type.
+ */
+export type NodeMetrics = Record<string, number>;
+
+const nodeMetric = (name: string, value: number, tsMs: number): UMetric => ({ name, type: 'UInt32', value, timestamp: tsMs });
+
+export function nodeBirth(bdSeq: number, nowMs: number, metrics: NodeMetrics = {}): UPayload {
   return {
     timestamp: nowMs,
     seq: 0,
@@ -55,8 +63,19 @@ export function nodeBirth(bdSeq: number, nowMs: number): UPayload {
       { name: BDSEQ_METRIC, type: 'UInt64', value: bdSeq, timestamp: nowMs },
       { name: REBIRTH_METRIC, type: 'Boolean', value: false, timestamp: nowMs },
       { name: 'Properties/Software', type: 'String', value: 'spore-gateway', timestamp: nowMs },
+      ...Object.entries(metrics).map(([name, value]) => nodeMetric(name, value, nowMs)),
     ],
   };
+}
+
+/** NDATA: the node metrics that changed since the last NBIRTH/NDATA (report by exception). */
+export function nodeData(seq: number, nowMs: number, changed: NodeMetrics): UPayload {
+  return { timestamp: nowMs, seq, metrics: Object.entries(changed).map(([name, value]) => nodeMetric(name, value, nowMs)) };
+}
+
+/** The metrics of `now` whose value differs from `before` (or that `before` lacks). */
+export function changedMetrics(before: NodeMetrics, now: NodeMetrics): NodeMetrics {
+  return Object.fromEntries(Object.entries(now).filter(([name, value]) => before[name] !== value));
 }
 
 /** NDEATH: the MQTT will, and what a clean stop publishes; no seq, the bdSeq of its NBIRTH. */

@@ -8,13 +8,16 @@ import { nameSchema } from '../names.js';
 import type { ChannelValue, DurableSink, PipelineRecord, QueuedRecord, SinkContext, SinkDefinition } from '../types.js';
 import { durableBufferSchema } from './mqtt.js';
 import {
+  changedMetrics,
   channelMetric,
   commandValue,
   deviceTopic,
   metricType,
   nextSequence,
   nodeBirth,
+  nodeData,
   nodeDeath,
+  type NodeMetrics,
   nodeTopic,
   REBIRTH_METRIC,
   SPARKPLUG_ID,
@@ -49,8 +52,8 @@ interface Codec {
   decodePayload(bytes: Uint8Array): UPayload;
 }
 
-/** How often devices are checked for a DDEATH (their connector no longer connected), ms. */
-const DEVICE_CHECK_MS = 1000;
+/** How often devices are checked for a DDEATH (offline) and node metrics for an NDATA (changed), ms. */
+const CHECK_MS = 1000;
 /** A clean stop waits this long for the broker to confirm NDEATH, ms. */
 const DEATH_TIMEOUT_MS = 2000;
 
@@ -63,7 +66,9 @@ const DEATH_TIMEOUT_MS = 2000;
  * next seq, 0–255 wrapping. A new session takes the next bdSeq (kept in the data directory, so a
  * restart continues it). NCMD `Node Control/Rebirth` = true → NBIRTH and every DBIRTH again;
  * DCMD metrics → writes to the device's channels. Records queued while the link was down are
- * sent after the new births, their metrics flagged `is_historical`.
+ * sent after the new births, their metrics flagged `is_historical`. The edge node's own metrics
+ * (cluster nodes by status, connectors and devices online) are declared in NBIRTH and sent in an
+ * NDATA when one changes; a device that goes offline gets a DDEATH.
  */
 export class SparkplugSink implements DurableSink {
   readonly durable = true;
@@ -85,8 +90,10 @@ export class SparkplugSink implements DurableSink {
   /** Last value of every channel of every device seen, for DBIRTHs. */
   private readonly lastValues = new Map<string, Map<string, { value: ChannelValue; tsMs: number }>>();
   private readonly readyListeners: Array<() => void> = [];
-  private deviceTimer: NodeJS.Timeout | undefined;
-  private readonly counters = { births: 0, rebirths: 0, commands: 0, badCommands: 0 };
+  private checkTimer: NodeJS.Timeout | undefined;
+  /** The node metrics as last declared (NBIRTH) or reported (NDATA) in this session. */
+  private nodeMetrics: NodeMetrics = {};
+  private readonly counters = { births: 0, rebirths: 0, deviceDeaths: 0, nodeData: 0, commands: 0, badCommands: 0 };
 
   constructor(
     private readonly config: SparkplugSinkConfig,
@@ -161,8 +168,8 @@ export class SparkplugSink implements DurableSink {
       this.ctx.logger.debug({ sink: this.id, err }, 'sparkplug sink error');
     });
     client.on('message', (topic, payload) => this.onCommand(topic, payload));
-    this.deviceTimer = setInterval(() => this.checkDevices(), DEVICE_CHECK_MS);
-    this.deviceTimer.unref();
+    this.checkTimer = setInterval(() => this.check(), CHECK_MS);
+    this.checkTimer.unref();
   }
 
   deliver(row: QueuedRecord): Promise<void> {
@@ -196,7 +203,7 @@ export class SparkplugSink implements DurableSink {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.deviceTimer);
+    clearInterval(this.checkTimer);
     const client = this.client;
     this.client = undefined;
     const wasBorn = this.born;
@@ -246,7 +253,8 @@ export class SparkplugSink implements DurableSink {
     this.birthAtMs = now;
     this.bornDevices.clear();
     this.counters.births++;
-    client.publish(nodeTopic(this.config.groupId, 'NBIRTH', this.edgeNodeId), Buffer.from(this.codec.encodePayload(nodeBirth(this.bdSeq, now))), { qos: 0, retain: false });
+    this.nodeMetrics = this.ctx.nodeMetrics();
+    client.publish(nodeTopic(this.config.groupId, 'NBIRTH', this.edgeNodeId), Buffer.from(this.codec.encodePayload(nodeBirth(this.bdSeq, now, this.nodeMetrics))), { qos: 0, retain: false });
     this.seq = nextSequence(0);
     for (const device of this.lastValues.keys()) if (this.ctx.deviceOnline(device)) this.deviceBirth(device);
   }
@@ -265,15 +273,26 @@ export class SparkplugSink implements DurableSink {
     this.bornDevices.set(device, declared);
   }
 
-  /** A born device whose connector is no longer connected: DDEATH (a record brings a new DBIRTH). */
-  private checkDevices(): void {
+  /**
+   * A born device that went offline (its connector no longer connected, or the device itself
+   * failing/dead): DDEATH; its next record brings a new DBIRTH. Then the node metrics that
+   * changed since NBIRTH or the last NDATA: one NDATA with just those.
+   */
+  private check(): void {
     const client = this.client;
     if (!client || !this.born || !this.codec) return;
     for (const device of [...this.bornDevices.keys()]) {
       if (this.ctx.deviceOnline(device)) continue;
       client.publish(deviceTopic(this.config.groupId, 'DDEATH', this.edgeNodeId, device), Buffer.from(this.codec.encodePayload({ timestamp: Date.now(), seq: this.takeSeq() })), { qos: 0, retain: false });
       this.bornDevices.delete(device);
+      this.counters.deviceDeaths++;
     }
+    const now = this.ctx.nodeMetrics();
+    const changed = changedMetrics(this.nodeMetrics, now);
+    if (Object.keys(changed).length === 0) return;
+    this.nodeMetrics = now;
+    client.publish(nodeTopic(this.config.groupId, 'NDATA', this.edgeNodeId), Buffer.from(this.codec.encodePayload(nodeData(this.takeSeq(), Date.now(), changed))), { qos: 0, retain: false });
+    this.counters.nodeData++;
   }
 
   private onCommand(topic: string, bytes: Buffer): void {

@@ -129,3 +129,19 @@ export function displayValue(v: unknown): string {
  */
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 export const compareNames = (a: string, b: string): number => collator.compare(a, b);
+
+/** "1.2.10" after "1.2.9": numeric parts compare as numbers; unknown versions last. */
+export function compareVersions(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  const pa = a.split(/[.+-]/);
+  const pb = b.split(/[.+-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '';
+    const y = pb[i] ?? '';
+    const d = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

@@ -6,7 +6,7 @@ import type { WsPayloads } from '../../../src/contract/ws-messages';
 import { Store } from './store';
 
 /** A rollout as GET /api/rollouts/{id} or POST /api/rollouts (a plan) answers. */
-export type Rollout = RolloutView & Partial<Pick<RolloutPlanView, 'dryRun' | 'batches'>>;
+export type Rollout = RolloutView & Partial<Pick<RolloutPlanView, 'dryRun' | 'batches' | 'warnings'>>;
 
 export type UploadStatus = WsPayloads['firmware/upload']['status'];
 

@@ -5,27 +5,12 @@ import { VirtualList } from '../components/virtual-list';
 import { describeError } from '../lib/api';
 import { clock, socket } from '../lib/app-state';
 import { choosePrimary, cluster, randomPrimary, refreshCluster, type NodeView } from '../lib/cluster';
-import { compareNames, formatAgo, formatBytes, labelsToText } from '../lib/format';
+import { compareNames, compareVersions, formatAgo, formatBytes, labelsToText } from '../lib/format';
 import { navigate, nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
 
 type SortKey = 'hostname' | 'ip' | 'status' | 'version' | 'freeHeap' | 'latency' | 'lastSeen';
 
-/** "1.2.10" after "1.2.9": numeric parts compare as numbers; unknown versions last. */
-export function compareVersions(a: string | null, b: string | null): number {
-  if (a === b) return 0;
-  if (a === null) return 1;
-  if (b === null) return -1;
-  const pa = a.split(/[.+-]/);
-  const pb = b.split(/[.+-]/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? '';
-    const y = pb[i] ?? '';
-    const d = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
 const STATUS_ORDER: Record<string, number> = { ACTIVE: 0, INACTIVE: 1, DEAD: 2 };
 const ROW_HEIGHT = 40; // px
 

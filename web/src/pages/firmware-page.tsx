@@ -6,11 +6,12 @@ import { api, ApiError, describeError, uploadForm } from '../lib/api';
 import { withToken } from '../lib/auth';
 import { socket } from '../lib/app-state';
 import { cluster } from '../lib/cluster';
-import { compareNames, formatBytes, parseLabels } from '../lib/format';
+import { compareNames, compareVersions, formatBytes, parseLabels } from '../lib/format';
 import { refreshRollout, rollouts } from '../lib/live';
 import { nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
 import type { FirmwareRecord, RolloutStatus } from '../../../src/contract/firmware';
+import { isEsp8266Image, isGzip, readMarkerVersion } from '../../../src/protocol/firmware-marker';
 import type { Rollout } from '../lib/live';
 
 function asList<T>(body: unknown, key: string): T[] {
@@ -93,6 +94,47 @@ export function FirmwarePage() {
   );
 }
 
+/** The checkbox that overrides the store's refusals (its `force` field). */
+const FORCE_LABEL = 'Force: store it even if it is not an ESP8266 application image or its SPORE marker disagrees';
+
+/**
+ * A refusal the upload's force option overrides (`override: "force"` in the answer): the
+ * gateway's reason, with what the reader can do here (the checkbox) instead of the API field.
+ */
+function describeUploadError(err: unknown): string {
+  if (err instanceof ApiError) {
+    const b = err.body as { override?: unknown; reason?: unknown } | undefined;
+    if (b?.override === 'force' && typeof b.reason === 'string') return `${b.reason}. To store it anyway, tick “Force” and upload again.`;
+  }
+  return describeError(err);
+}
+
+/** Images larger than this are not read in the browser to find their version marker, bytes. */
+const MAX_INSPECT_BYTES = 16 * 1024 * 1024;
+
+interface ImageFacts {
+  /** The version its SPORE-VERSION marker declares, or null. */
+  markerVersion: string | null;
+  /** First byte 0xE9 (inside the gzip stream for a .bin.gz). */
+  espImage: boolean;
+  firstByte: number | undefined;
+}
+
+/** Reads an image as the CLI does (`spore firmware upload`): its first byte and its SPORE-VERSION marker, inflating a .bin.gz. */
+async function inspectImage(file: File): Promise<ImageFacts | null> {
+  if (file.size > MAX_INSPECT_BYTES) return null;
+  try {
+    let bytes = new Uint8Array(await file.arrayBuffer());
+    if (isGzip(bytes) && typeof DecompressionStream === 'function') {
+      const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+      bytes = new Uint8Array(await new Response(inflated).arrayBuffer());
+    }
+    return { markerVersion: readMarkerVersion(bytes), espImage: isEsp8266Image(bytes[0]), firstByte: bytes[0] };
+  } catch {
+    return null;
+  }
+}
+
 /** "spore-node-1.2.3.bin" → { name: "spore-node", version: "1.2.3" } */
 function guessFromFileName(fileName: string): { name: string; version: string } {
   const base = fileName.replace(/\.(bin|img|elf)$/i, '');
@@ -107,16 +149,25 @@ function UploadFirmware({ onUploaded }: { onUploaded: () => void }) {
   const [labels, setLabels] = useState('');
   const [force, setForce] = useState(false);
   const [progress, setProgress] = useState<{ loaded: number; total: number } | null>(null);
-  const [result, setResult] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [result, setResult] = useState<{ kind: 'ok' | 'error' | 'warn'; text: string } | null>(null);
+  const [facts, setFacts] = useState<ImageFacts | null>(null);
+  const [inspecting, setInspecting] = useState(false);
 
   const choose = (f: File | null) => {
     setFile(f);
     setResult(null);
-    if (f) {
-      const g = guessFromFileName(f.name);
-      if (!name) setName(g.name);
-      if (!version && g.version) setVersion(g.version);
-    }
+    setFacts(null);
+    if (!f) return;
+    const g = guessFromFileName(f.name);
+    if (!name) setName(g.name);
+    setInspecting(true);
+    void inspectImage(f).then((found) => {
+      setInspecting(false);
+      setFacts(found);
+      // The marker is what the node will report after booting it: it wins over the file name (as in the CLI).
+      if (found?.markerVersion) setVersion(found.markerVersion);
+      else if (g.version) setVersion((v) => v || g.version);
+    });
   };
 
   const parsedLabels = parseLabels(labels);
@@ -133,17 +184,34 @@ function UploadFirmware({ onUploaded }: { onUploaded: () => void }) {
     setResult(null);
     try {
       const rec = await uploadForm<FirmwareRecord>('/api/firmware', form, setProgress);
-      setResult({ kind: 'ok', text: `Stored ${rec.name} ${rec.version} (${formatBytes(rec.size)}, sha256 ${rec.sha256.slice(0, 12)}…).` });
+      const stored = `Stored ${rec.name} ${rec.version} (${formatBytes(rec.size)}, sha256 ${rec.sha256.slice(0, 12)}…).`;
+      setResult(
+        rec.espImage === false
+          ? { kind: 'warn', text: `${stored} It is not an ESP8266 application image: nodes will most likely reject it, and rollouts of it warn.` }
+          : { kind: 'ok', text: stored },
+      );
       setFile(null);
+      setFacts(null);
       setName('');
       setVersion('');
+      setForce(false);
       onUploaded();
     } catch (err) {
-      setResult({ kind: 'error', text: describeError(err) });
+      setResult({ kind: 'error', text: describeUploadError(err) });
     } finally {
       setProgress(null);
     }
   };
+
+  // Why "Upload" is disabled, said next to it (issue 12 §18).
+  const blockers: string[] = [];
+  if (!file) blockers.push('choose an image file');
+  if (!name.trim()) blockers.push('give a name');
+  if (!version.trim()) blockers.push(file && !inspecting && !facts?.markerVersion ? 'give a version (the image carries no SPORE-VERSION marker)' : 'give a version');
+  if (parsedLabels.error) blockers.push('fix the labels');
+  const notEsp = facts !== null && !facts.espImage;
+  const markerDiffers = facts?.markerVersion && version.trim() && version.trim() !== facts.markerVersion;
+  const hex = (b: number | undefined) => (b === undefined ? 'none' : `0x${b.toString(16).padStart(2, '0').toUpperCase()}`);
 
   return (
     <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="upload-title" data-testid="firmware-upload">
@@ -156,21 +224,43 @@ function UploadFirmware({ onUploaded }: { onUploaded: () => void }) {
         </label>
         <label class="field">
           <span>Version</span>
-          <input name="version" required value={version} onInput={(e) => setVersion(e.currentTarget.value)} placeholder="1.2.0" />
+          <input name="version" aria-label="Version" required value={version} onInput={(e) => setVersion(e.currentTarget.value)} placeholder="1.2.0" />
+          {facts?.markerVersion ? (
+            <small class="muted" data-testid="version-source">
+              from the image's SPORE-VERSION marker
+            </small>
+          ) : null}
         </label>
         <label class="field">
           <span>Labels (optional)</span>
           <input name="labels" value={labels} onInput={(e) => setLabels(e.currentTarget.value)} placeholder="board=esp01, channel=beta" aria-invalid={parsedLabels.error ? true : undefined} />
         </label>
-        <label class="check">
-          <input type="checkbox" checked={force} onChange={(e) => setForce(e.currentTarget.checked)} /> Store even if it is not an ESP8266 application image
-        </label>
       </div>
+      {notEsp ? (
+        <p class="notice notice-warn" role="alert" data-testid="upload-not-esp">
+          This is not an ESP8266 application image (first byte {hex(facts!.firstByte)}, expected 0xE9): a node would reject it. The store refuses it unless “Force” is ticked.
+        </p>
+      ) : null}
+      {markerDiffers ? (
+        <p class="notice notice-warn" data-testid="upload-marker-differs">
+          The image's SPORE-VERSION marker says {facts!.markerVersion}: nodes will report that version after the update, not {version.trim()}.
+        </p>
+      ) : null}
+      <label class="check force-check">
+        <input type="checkbox" name="force" checked={force} onChange={(e) => setForce(e.currentTarget.checked)} /> {FORCE_LABEL}
+      </label>
       {parsedLabels.error ? <p class="notice notice-error">{parsedLabels.error}: write labels as key=value, separated by commas.</p> : null}
       <div class="toolbar">
-        <button type="submit" class="primary" disabled={!file || !name.trim() || !version.trim() || progress !== null || parsedLabels.error !== null}>
+        <button type="submit" class="primary" disabled={blockers.length > 0 || progress !== null || inspecting}>
           {progress ? 'Uploading…' : 'Upload to the store'}
         </button>
+        {blockers.length > 0 && !progress ? (
+          <span class="muted" data-testid="upload-blockers">
+            To upload: {blockers.join('; ')}.
+          </span>
+        ) : inspecting ? (
+          <span class="muted">Reading the image…</span>
+        ) : null}
       </div>
       {progress ? <ProgressBar value={progress.loaded} max={progress.total || 1} label="Upload progress" /> : null}
       {result ? (
@@ -228,7 +318,14 @@ function FirmwareList({ firmware, onChanged }: { firmware: FirmwareRecord[] | nu
           <tbody>
             {firmware.map((f) => (
               <tr key={f.id} data-firmware-id={f.id}>
-                <td>{f.name}</td>
+                <td>
+                  {f.name}
+                  {f.espImage === false ? (
+                    <span class="badge badge-warn" title="Stored with force: not an ESP8266 application image; nodes will most likely reject it">
+                      not an ESP8266 image
+                    </span>
+                  ) : null}
+                </td>
                 <td class="mono">{f.version}</td>
                 <td>{formatBytes(f.size)}</td>
                 <td class="mono" title={f.sha256}>
@@ -265,6 +362,7 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
   const [labelText, setLabelText] = useState('');
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [nodeFilter, setNodeFilter] = useState('');
+  const [pickerSort, setPickerSort] = useState<{ key: 'hostname' | 'version'; dir: 1 | -1 }>({ key: 'hostname', dir: 1 });
   const [batchSize, setBatchSize] = useState(2);
   const [maxFailures, setMaxFailures] = useState(0);
   const [bootTimeoutSec, setBootTimeoutSec] = useState(60);
@@ -275,6 +373,10 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
   const [plan, setPlan] = useState<Rollout | null>(null);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  /** The rollout this wizard started: its message follows the rollout's real state. */
+  const [startedId, setStartedId] = useState<string | null>(null);
+  const live = useStore(rollouts);
+  const started = startedId ? live.get(startedId) : undefined;
 
   useEffect(() => {
     if (!firmwareId && firmware.length) setFirmwareId(firmware[0]!.id);
@@ -287,7 +389,19 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
     if (mode === 'nodes') return nodes.filter((n) => chosen.has(n.ip));
     return nodes.filter((n) => Object.entries(parsed.labels).every(([k, v]) => n.labels[k] === v));
   }, [mode, nodes, chosen, labelText]);
-  const visibleNodes = nodes.filter((n) => !nodeFilter || `${n.hostname} ${n.ip}`.includes(nodeFilter));
+  // The target's version (issue 15 §3): nodes already running it are marked, in the picker and the match count.
+  const targetVersion = firmware.find((f) => f.id === firmwareId)?.version ?? null;
+  const onTarget = (n: { version: string | null }) => targetVersion !== null && n.version === targetVersion;
+  const matchingOnTarget = matching.filter(onTarget);
+  const visibleNodes = useMemo(() => {
+    const needle = nodeFilter.trim().toLowerCase();
+    const shown = nodes.filter((n) => !needle || `${n.hostname} ${n.ip} ${n.version ?? ''}`.toLowerCase().includes(needle));
+    const cmp = pickerSort.key === 'version' ? (a: (typeof nodes)[0], b: (typeof nodes)[0]) => compareVersions(a.version, b.version) || compareNames(a.hostname, b.hostname) : (a: (typeof nodes)[0], b: (typeof nodes)[0]) => compareNames(a.hostname, b.hostname);
+    return shown.sort((a, b) => pickerSort.dir * cmp(a, b));
+  }, [nodes, nodeFilter, pickerSort, cluster.version]);
+  const sortBy = (key: 'hostname' | 'version') => setPickerSort((s) => ({ key, dir: s.key === key ? ((-s.dir) as 1 | -1) : 1 }));
+  const sortMark = (key: 'hostname' | 'version') => (pickerSort.key === key ? (pickerSort.dir === 1 ? ' ▲' : ' ▼') : '');
+  const ariaSort = (key: 'hostname' | 'version') => (pickerSort.key === key ? (pickerSort.dir === 1 ? 'ascending' : 'descending') : undefined);
 
   const request = (dryRun: boolean) => ({
     firmwareId,
@@ -311,9 +425,15 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
       if (dryRun) setPlan(r);
       else {
         setPlan(null);
-        rollouts.get().set(r.id, r);
+        // Its WebSocket progress may have arrived before this answer (a rollout can fail in
+        // milliseconds): never replace newer state with the answer's snapshot, and read it again.
+        const map = rollouts.get();
+        const known = map.get(r.id);
+        map.set(r.id, known ? { ...r, ...known, firmware: r.firmware } : r);
         rollouts.changed();
-        setMessage({ kind: 'ok', text: r.status === 'scheduled' ? `Rollout scheduled for ${r.nodes.length} node(s).` : `Rollout started for ${r.nodes.length} node(s).` });
+        void refreshRollout(r.id);
+        setStartedId(r.id);
+        setMessage(r.warnings?.length ? { kind: 'error', text: `Started despite: ${r.warnings.join(' ')}` } : null);
       }
     } catch (err) {
       setMessage({ kind: 'error', text: describeError(err) });
@@ -322,6 +442,7 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
     }
   };
 
+  const selected = firmware.find((f) => f.id === firmwareId);
   const invalid =
     !firmwareId || (mode === 'nodes' && chosen.size === 0) || parsed.error !== null || batchSize < 1 || maxFailures < 0 || bootTimeoutSec < 1 || win.error !== undefined || (dynamic && mode !== 'labels');
 
@@ -341,6 +462,11 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
             ))}
           </select>
         </label>
+        {selected && selected.espImage === false ? (
+          <p class="notice notice-warn" role="alert" data-testid="wizard-not-esp">
+            {selected.name} {selected.version} is not an ESP8266 application image (it was stored with force): nodes will most likely reject it.
+          </p>
+        ) : null}
       </fieldset>
       <fieldset>
         <legend>2. Nodes</legend>
@@ -369,27 +495,68 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
               </button>
             </div>
             <div class="picker-list" role="group" aria-label="Nodes to update">
-              {visibleNodes.slice(0, 1000).map((n) => (
-                <label class="check" key={n.ip}>
-                  <input
-                    type="checkbox"
-                    checked={chosen.has(n.ip)}
-                    onChange={(e) => {
-                      const next = new Set(chosen);
-                      if (e.currentTarget.checked) next.add(n.ip);
-                      else next.delete(n.ip);
-                      setChosen(next);
-                    }}
-                  />{' '}
-                  {n.hostname} <span class="muted mono">{n.ip}</span>
-                </label>
-              ))}
+              <table class="table compact" data-testid="node-picker">
+                <thead>
+                  <tr>
+                    <th scope="col">
+                      <span class="sr-only">Chosen</span>
+                    </th>
+                    <th scope="col" aria-sort={ariaSort('hostname')}>
+                      <button type="button" class="sort" onClick={() => sortBy('hostname')} aria-label="Sort nodes by hostname">
+                        Node<span aria-hidden="true">{sortMark('hostname')}</span>
+                      </button>
+                    </th>
+                    <th scope="col" class="c-version" aria-sort={ariaSort('version')}>
+                      <button type="button" class="sort" onClick={() => sortBy('version')} aria-label="Sort nodes by version">
+                        Version<span aria-hidden="true">{sortMark('version')}</span>
+                      </button>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {visibleNodes.slice(0, 1000).map((n) => (
+                    <tr key={n.ip} data-ip={n.ip} data-on-target={onTarget(n) ? 'true' : undefined} class={onTarget(n) ? 'on-target' : undefined}>
+                      <td>
+                        <input
+                          type="checkbox"
+                          aria-label={`Update ${n.hostname}`}
+                          checked={chosen.has(n.ip)}
+                          onChange={(e) => {
+                            const next = new Set(chosen);
+                            if (e.currentTarget.checked) next.add(n.ip);
+                            else next.delete(n.ip);
+                            setChosen(next);
+                          }}
+                        />
+                      </td>
+                      <td>
+                        {n.hostname} <span class="muted mono">{n.ip}</span>
+                      </td>
+                      <td class="mono c-version" data-testid="picker-version">
+                        {n.version ?? '–'}
+                        {onTarget(n) ? <span class="badge badge-on-target">already on target</span> : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </div>
           </div>
         )}
         <p class="muted" data-testid="wizard-match">
           {matching.length} known node(s) match now.
         </p>
+        {matchingOnTarget.length ? (
+          <p class="notice" data-testid="wizard-on-target">
+            {matchingOnTarget.length} of them already run {targetVersion}: {matchingOnTarget.slice(0, 5).map((n) => n.hostname).join(', ')}
+            {matchingOnTarget.length > 5 ? ` and ${matchingOnTarget.length - 5} more` : ''}.{' '}
+            {mode === 'nodes' ? (
+              <button type="button" class="small" onClick={() => setChosen(new Set([...chosen].filter((ip) => !matchingOnTarget.some((n) => n.ip === ip))))}>
+                Leave them out
+              </button>
+            ) : null}
+          </p>
+        ) : null}
       </fieldset>
       <fieldset>
         <legend>3. Safety</legend>
@@ -436,8 +603,9 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
           Start rollout
         </button>
       </div>
+      {started ? <StartedRollout rollout={started} /> : null}
       {message ? (
-        <p class={`notice notice-${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="wizard-message">
+        <p class={`notice notice-${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid="wizard-error">
           {message.text}
         </p>
       ) : null}
@@ -446,11 +614,37 @@ function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
   );
 }
 
+/** The state of the rollout the wizard started, as it changes (started → running → failed …). */
+function StartedRollout({ rollout: r }: { rollout: Rollout }) {
+  const c = rolloutCounts(r);
+  const settledBad = r.status === 'failed' || r.status === 'cancelled';
+  const head =
+    r.status === 'scheduled'
+      ? `Rollout scheduled for ${c.toUpdate} node(s)`
+      : r.status === 'pending' || r.status === 'running'
+        ? `Rollout running on ${c.toUpdate} node(s)`
+        : `Rollout ${r.status}`;
+  return (
+    <p class={`notice notice-${settledBad ? 'error' : r.status === 'succeeded' ? 'ok' : 'info'}`} role={settledBad ? 'alert' : 'status'} aria-live="polite" data-testid="wizard-message" data-status={r.status}>
+      {head}: {c.text}
+      {r.error ? ` — ${r.error}` : ''}
+    </p>
+  );
+}
+
 function PlanPreview({ plan }: { plan: Rollout }) {
   const host = new Map(plan.nodes.map((n) => [n.ip, n.hostname]));
+  const c = rolloutCounts(plan);
   return (
     <div class="plan" data-testid="rollout-plan" aria-live="polite">
-      <h3>Dry run: {plan.nodes.length} node(s) would be updated</h3>
+      <h3>Dry run: {c.toUpdate} node(s) would be updated{c.skipped ? `, ${c.skipped} skipped` : ''}</h3>
+      {plan.warnings?.length ? (
+        <ul class="notice notice-warn" data-testid="plan-warnings">
+          {plan.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      ) : null}
       {plan.batches?.length ? (
         <ol>
           {plan.batches.map((b, i) => (
@@ -580,11 +774,24 @@ function RolloutsPanel() {
   );
 }
 
+/** The counts every view of a rollout shows, from its nodes: skipped nodes are not among those to update. */
+function rolloutCounts(r: Rollout): { toUpdate: number; succeeded: number; failed: number; skipped: number; text: string } {
+  const nodes = r.nodes ?? [];
+  const by = (s: string) => nodes.filter((n) => n.state === s).length;
+  const skipped = by('skipped');
+  const toUpdate = nodes.length - skipped;
+  const succeeded = by('succeeded');
+  const failed = by('failed');
+  const cancelled = by('cancelled');
+  const parts = [`${succeeded}/${toUpdate} updated`];
+  if (failed) parts.push(`${failed} failed`);
+  if (cancelled) parts.push(`${cancelled} cancelled`);
+  if (skipped) parts.push(`${skipped} skipped`);
+  return { toUpdate, succeeded, failed, skipped, text: parts.join(', ') };
+}
+
 function summarise(r: Rollout): string {
-  const c: Record<string, number> = {};
-  for (const n of r.nodes ?? []) c[n.state] = (c[n.state] ?? 0) + 1;
-  const parts = Object.entries(c).map(([k, v]) => `${v} ${k}`);
-  return `${r.nodes?.length ?? 0} (${parts.join(', ') || 'none'})`;
+  return rolloutCounts(r).text;
 }
 
 function RolloutCard({ rollout: r }: { rollout: Rollout }) {

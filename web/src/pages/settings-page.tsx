@@ -2,6 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { ErrorBox, Loading } from '../components/common';
 import { api, ApiError, apiFetch, describeError } from '../lib/api';
 import { withToken } from '../lib/auth';
+import { AddConnector } from '../components/add-connector';
+import { ProblemList, problemsOf, SaveOutcome, type Problem, type SaveResult } from '../components/config-feedback';
 
 interface ConfigInfo {
   source: string;
@@ -12,45 +14,7 @@ interface ConfigInfo {
   remoteHost: string | null;
   sections: Array<{ name: string; hot: boolean }>;
 }
-interface Problem {
-  path: string;
-  message: string;
-}
-interface SaveResult {
-  saved: string;
-  applied: string[];
-  needRestart: string[];
-}
 type JsonSchema = { type?: string | string[]; enum?: unknown[]; default?: unknown; properties?: Record<string, JsonSchema>; description?: string; anyOf?: JsonSchema[]; items?: JsonSchema; minimum?: number; maximum?: number };
-
-const problemsOf = (err: unknown): Problem[] => ((err instanceof ApiError && (err.body as { problems?: Problem[] })?.problems) || []);
-
-/** What a save did, in words: applied now, or at the restart (issue 15 §1). */
-function SaveOutcome({ result }: { result: SaveResult | null }) {
-  if (!result) return null;
-  return (
-    <p class="banner banner-ok" role="status" data-testid="save-result">
-      Saved to <code>{result.saved}</code>.{result.applied.length ? ` Applied now: ${result.applied.join(', ')}.` : ''}
-      {result.needRestart.length ? <strong> Takes effect at restart: {result.needRestart.join(', ')}.</strong> : ''}
-    </p>
-  );
-}
-
-function ProblemList({ problems, error }: { problems: Problem[]; error?: unknown }) {
-  if (!problems.length && !error) return null;
-  return (
-    <div class="state state-error" role="alert" data-testid="config-problems">
-      <strong>{problems.length ? 'The configuration is not valid:' : describeError(error)}</strong>
-      <ul>
-        {problems.map((p) => (
-          <li key={p.path + p.message}>
-            <code>{p.path}</code>: {p.message}
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
-}
 
 /** The scalar settings of a section, as a form generated from its JSON Schema (types, enums, defaults). */
 function scalarFields(schema: JsonSchema, prefix: string[] = [], depth = 0): Array<{ path: string[]; schema: JsonSchema }> {
@@ -286,128 +250,6 @@ function ApiKeys({ readOnly }: { readOnly: boolean }) {
         </form>
       ) : null}
       {error ? <ErrorBox title="API keys">{describeError(error)}</ErrorBox> : null}
-    </div>
-  );
-}
-
-interface ConnectorDraft {
-  type: 'modbus-tcp' | 'http' | 'mqtt';
-  id: string;
-  host: string;
-  port: string;
-  unitId: string;
-  device: string;
-  channel: string;
-  address: string;
-  url: string;
-  path: string;
-  topic: string;
-  pollMs: string;
-}
-
-function connectorConfig(d: ConnectorDraft): Record<string, unknown> {
-  const num = (s: string, fallback: number) => (s.trim() === '' ? fallback : Number(s));
-  if (d.type === 'modbus-tcp') {
-    return {
-      id: d.id,
-      type: 'modbus-tcp',
-      host: d.host,
-      port: num(d.port, 502),
-      unitId: num(d.unitId, 1),
-      pollMs: num(d.pollMs, 1000),
-      devices: [{ id: d.device, channels: [{ name: d.channel, address: num(d.address, 0) }] }],
-    };
-  }
-  if (d.type === 'http') return { id: d.id, type: 'http', url: d.url, pollMs: num(d.pollMs, 5000), device: d.device, channels: { [d.channel]: d.path } };
-  return { id: d.id, type: 'mqtt', url: d.url, subscribe: [{ topic: d.topic, device: d.device, channels: { [d.channel]: d.path } }] };
-}
-
-/** Add a connector: fill in, test the connection (a real read or connect), save (issue 15 §1). */
-function AddConnector({ readOnly }: { readOnly: boolean }) {
-  const [d, setD] = useState<ConnectorDraft>({ type: 'modbus-tcp', id: '', host: '', port: '502', unitId: '1', device: '', channel: '', address: '0', url: '', path: '$.value', topic: '', pollMs: '1000' });
-  const [probe, setProbe] = useState<{ ok: boolean; error: string | null; readings: Record<string, Record<string, unknown>> } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [problems, setProblems] = useState<Problem[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  const [result, setResult] = useState<SaveResult | null>(null);
-  const field = (key: keyof ConnectorDraft, label: string, props: Record<string, unknown> = {}) => (
-    <div class="field">
-      <label for={`conn-${key}`}>{label}</label>
-      <input id={`conn-${key}`} name={key} value={d[key]} onInput={(e) => setD({ ...d, [key]: e.currentTarget.value })} {...props} />
-    </div>
-  );
-  const test = async () => {
-    setBusy(true);
-    setProbe(null);
-    setProblems([]);
-    setError(null);
-    try {
-      setProbe(await api('/api/config/test-connector', { method: 'POST', body: connectorConfig(d) }));
-    } catch (err) {
-      setProblems(problemsOf(err));
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const save = async () => {
-    setProblems([]);
-    setError(null);
-    try {
-      const current = await api<{ document: { connectors?: unknown[] } | null }>('/api/config/pipeline');
-      const doc = current.document ?? {};
-      setResult(await api<SaveResult>('/api/config/pipeline', { method: 'PUT', body: { ...doc, connectors: [...(doc.connectors ?? []), connectorConfig(d)] } }));
-    } catch (err) {
-      setProblems(problemsOf(err));
-      setError(err);
-    }
-  };
-  if (readOnly) return <p class="muted">The configuration is read-only here.</p>;
-  return (
-    <div class="add-connector" data-testid="add-connector">
-      <div class="form-grid">
-        <div class="field">
-          <label for="conn-type">Type</label>
-          <select id="conn-type" name="type" value={d.type} onChange={(e) => setD({ ...d, type: e.currentTarget.value as ConnectorDraft['type'] })}>
-            <option value="modbus-tcp">Modbus TCP</option>
-            <option value="http">HTTP (JSON)</option>
-            <option value="mqtt">MQTT</option>
-          </select>
-        </div>
-        {field('id', 'Connector id', { placeholder: 'plc-1', required: true })}
-        {field('device', 'Device id', { placeholder: 'boiler', required: true })}
-        {field('channel', 'Channel name', { placeholder: 'temperature', required: true })}
-        {d.type === 'modbus-tcp' ? (
-          <>
-            {field('host', 'Host', { placeholder: '192.168.1.50' })}
-            {field('port', 'Port', { type: 'number' })}
-            {field('unitId', 'Unit id', { type: 'number' })}
-            {field('address', 'Holding register (0-based)', { type: 'number' })}
-          </>
-        ) : (
-          <>
-            {field('url', d.type === 'http' ? 'URL' : 'Broker URL', { placeholder: d.type === 'http' ? 'http://device/status' : 'mqtt://broker:1883' })}
-            {d.type === 'mqtt' ? field('topic', 'Topic', { placeholder: 'sensors/+/state' }) : null}
-            {field('path', 'JSON path of the value', {})}
-          </>
-        )}
-        {d.type !== 'mqtt' ? field('pollMs', 'Poll every (ms)', { type: 'number' }) : null}
-      </div>
-      <div class="toolbar">
-        <button type="button" onClick={() => void test()} disabled={busy}>
-          {busy ? 'Testing…' : 'Test connection'}
-        </button>
-        <button type="button" class="primary" onClick={() => void save()}>
-          Save connector
-        </button>
-      </div>
-      {probe ? (
-        <p class={`banner ${probe.ok ? 'banner-ok' : 'banner-warn'}`} data-testid="probe-result" data-ok={String(probe.ok)}>
-          {probe.ok ? `Connection works. Read: ${JSON.stringify(probe.readings)}` : `Connection failed: ${probe.error}`}
-        </p>
-      ) : null}
-      <ProblemList problems={problems} error={problems.length ? undefined : error} />
-      <SaveOutcome result={result} />
     </div>
   );
 }
