@@ -26,9 +26,16 @@ if (files.length === 0) {
 }
 // Two cores on CI machines: two files at a time keeps socket-heavy tests honest.
 const concurrency = process.env.SPORE_TEST_CONCURRENCY ?? '2';
+// No test may hang the run: each test file fails after this long (ms), and a test file's
+// process exits when its tests are done even if something it started is still open.
+const timeoutMs = process.env.SPORE_TEST_TIMEOUT_MS ?? '300000';
+const reporter = process.env.SPORE_TEST_REPORTER ?? 'spec';
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, '--test-force-exit',
+    `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...files,
+  ],
   { stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

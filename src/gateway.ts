@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { recheckWsClient } from './api/access-control.js';
 import { buildHttpServer } from './api/http-server.js';
 import { bridgeMqttToWebSocket } from './api/mqtt-ws.js';
 import { registerCoreRpcMethods } from './api/rpc/core-methods.js';
@@ -189,7 +190,15 @@ export class Gateway {
       startedAt: Date.now(),
     });
     this.hotSections = [
-      { section: 'auth', apply: (next) => this.auth.update(next.auth) },
+      {
+        section: 'auth',
+        apply: (next) => {
+          this.auth.update(next.auth);
+          // Issue 12 §5: sockets opened before the change are held to the new keys too.
+          const closed = this.wsHub.recheck((secret, client) => recheckWsClient(this.auth, secret, client));
+          if (closed > 0) this.logger.info({ closed }, 'closed WebSocket clients the new API keys no longer allow');
+        },
+      },
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
       { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next.mqtt) },
       { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },

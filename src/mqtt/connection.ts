@@ -182,8 +182,14 @@ function commonClientOptions(o: CommonConnectionOptions): IClientOptions {
     connectTimeout: o.connectTimeoutMs,
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
+    // mqtt.js logs through `debug` several times per packet; even disabled, those calls were ~5 %
+    // of the bridge's CPU at 1 client (bench/mqtt-ws-throughput.ts profile, issue 16 §5). The
+    // gateway logs what matters itself (pino).
+    log: noLog,
   };
 }
+
+const noLog = (): void => undefined;
 
 export interface MqttWill {
   topic: string;

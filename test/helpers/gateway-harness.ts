@@ -140,12 +140,30 @@ export interface SpawnedProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Every process a test file spawned and has not seen exit. A test that fails half-way (a timeout
+ * while a process was starting) must not leave it running: its pipes would keep the test file's
+ * process alive and the whole run would hang. The runner exits each file with --test-force-exit,
+ * and this hook kills what is left when it does.
+ */
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** Registers a spawned process so it is killed when the test file's process exits. */
+export function trackChild(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
 /** Runs one of the project's binaries from source (tsx), e.g. `src/cli/gateway-main.ts`. */
 export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnedProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackChild(child);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

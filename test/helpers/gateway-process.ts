@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SpawnedProcess } from './gateway-harness.js';
+import { trackChild, type SpawnedProcess } from './gateway-harness.js';
 import { freePort, freeUdpPort, waitFor } from './net.js';
 
 const HOOK = fileURLToPath(new URL('./fail-on-unhandled.mjs', import.meta.url));
@@ -44,6 +44,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackChild(child);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { channelPathsSchema, compileChannels, extractChannels, jsonPathSchema, parseTimestamp, type PathChannel } from '../channel-paths.js';
+import { DeferredAcks } from './mqtt-deferred-acks.js';
 import { BaseConnector, errorMessage, ThrottledWarn, withTimeout } from '../connector-base.js';
 import { compileJsonPath, type JsonPath } from '../json-path.js';
 import { hasWildcard, mqttClientOptions, mqttConnectionShape, NO_WILDCARD_IN_PUBLISH_TOPIC, qosSchema, redactUrl, topicFilterSchema, type QoS } from '../../mqtt/connection.js';
@@ -81,7 +82,8 @@ interface Subscription {
 /**
  * The `mqtt` connector (a listener): subscribes to topic filters on one broker (add one
  * connector per broker), names devices from topic levels, extracts channels with JSON paths.
- * A QoS 1 message is acknowledged to the broker only once its record is on disk.
+ * A QoS 1 message is acknowledged to the broker only once its record is on disk; messages that
+ * arrive together share one commit (group commit).
  */
 export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
   readonly type = 'mqtt';
@@ -140,18 +142,27 @@ export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
     }
     const client = mqtt.connect(this.config.url, { ...options, clean: this.config.cleanSession });
     this.client = client;
-    // Record first, acknowledge after: mqtt.js sends the PUBACK when this callback runs, and
-    // reads the next packet only then, so QoS 1 messages are committed one at a time.
+    // Record first, acknowledge after: a QoS 1 message's PUBACK goes out only once its record
+    // is committed. The PUBACKs are held (DeferredAcks) so that mqtt.js reads on meanwhile and
+    // the messages that arrive before a commit share it (group commit, issue 16 §4).
     // QoS 0 has no acknowledgement to hold: it is let go at once and committed in batches.
+    const acks = new DeferredAcks(client);
+    const grouped = acks.install();
     client.handleMessage = (packet, callback) => {
       if (packet.qos === 0) {
         callback();
         this.onMessage(packet.topic, packet.payload as Buffer).catch(() => undefined);
         return;
       }
-      // If the record cannot be stored, no PUBACK: the connection is dropped and the broker
-      // delivers the message again after the reconnect (persistent session).
-      this.onMessage(packet.topic, packet.payload as Buffer).then(
+      const committed = this.onMessage(packet.topic, packet.payload as Buffer);
+      if (grouped && packet.qos === 1 && packet.messageId !== undefined) {
+        acks.hold(packet.messageId, committed);
+        callback();
+        return;
+      }
+      // QoS 2 (PUBCOMP), or an mqtt.js without the hook: one message at a time. If the record
+      // cannot be stored, no acknowledgement.
+      committed.then(
         () => callback(),
         (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
       );

@@ -66,15 +66,21 @@ export async function spawnGateway(config: Record<string, unknown>, dataDir: str
   await writeFile(file, JSON.stringify(config));
   const proc = spawnTs('src/cli/gateway-main.ts', ['-config', file, '-port', String(port), '-udp-port', String(udpPort), '-udp-bind', '127.0.0.1', '-bind', '127.0.0.1', '-data-dir', dataDir, '-log-level', 'warn']);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (proc.child.exitCode !== null) throw new Error(`gateway exited: ${proc.stderr()} ${proc.stdout()}`);
-      return (await http(`${url}/api/health`)).status < 600;
-    },
-    'the gateway process to answer',
-    30_000,
-    100,
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`gateway exited: ${proc.stderr()} ${proc.stdout()}`);
+        return (await http(`${url}/api/health`)).status < 600;
+      },
+      'the gateway process to answer',
+      60_000,
+      100,
+    );
+  } catch (err) {
+    // Not answering in time: the test fails, and the process must not outlive it.
+    await proc.kill('SIGKILL');
+    throw err;
+  }
   return {
     proc,
     url,
