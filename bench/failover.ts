@@ -193,6 +193,7 @@ async function soak(): Promise<Soak> {
 
 export async function run(): Promise<BenchReport> {
   const soakRun = soak(); // in parallel with the trials: its own gateway, emulator and relay
+  soakRun.catch(() => undefined); // awaited (and rethrown) below; not an unhandled rejection meanwhile
   const byProfile: Record<string, Trial[]> = {};
   for (const p of PROFILES) byProfile[p.name] = await trials(p);
   const s = await soakRun;

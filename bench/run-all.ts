@@ -16,8 +16,10 @@ import { round, type BenchReport, type BenchResultFile } from './lib/report.js';
 import { toolVersions } from './lib/versions.js';
 
 const only = process.argv.slice(2);
+/** BENCH_SKIP=failover,web-ui: leave these out (their stored results stay in the doc). */
+const skip = (process.env.BENCH_SKIP ?? '').split(',').filter(Boolean);
 const dir = new URL('.', import.meta.url).pathname;
-const files = (await readdir(dir)).filter((f) => f.endsWith('.ts') && f !== 'run-all.ts' && f !== 'render-doc.ts' && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
+const files = (await readdir(dir)).filter((f) => f.endsWith('.ts') && f !== 'run-all.ts' && f !== 'render-doc.ts' && (only.length === 0 || only.some((o) => f.includes(o))) && !skip.some((o) => f.includes(o))).sort();
 await mkdir(join(dir, 'results'), { recursive: true });
 let failed = 0;
 const load = () => loadavg().map((l) => round(l, 2));

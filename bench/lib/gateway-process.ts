@@ -33,7 +33,7 @@ export async function startGatewayProcess(config: Record<string, unknown> = {}, 
     { stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT === '1' ? 'inherit' : 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000; // ms: a loaded 2-core machine can take tens of seconds
   for (;;) {
     try {
       const res = await fetch(`${url}/api/health`);

@@ -78,7 +78,7 @@ export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance>
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/ws' && path !== '/ws/') return socket.destroy();
     const access = authorizeUpgrade(deps.auth, req, socket);
-    if (access) deps.wsHub.handleUpgrade(req, socket, head, access.identity);
+    if (access) deps.wsHub.handleUpgrade(req, socket, head, access.identity, access.secret);
   });
   return app;
 }
