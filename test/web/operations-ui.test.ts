@@ -100,6 +100,13 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
   it('adds a Modbus connector from Settings: tested, saved, its device shows values, and it survives a restart with the comments', async () => {
     const page = b.page;
     await page.goto(`${g.url}/settings`);
+    // The section forms carry the schema's descriptions next to their fields.
+    await page.getByTestId('section-nodes').locator('summary').click();
+    const help = page.locator('#cfg-nodes-requestTimeoutMs-help');
+    await help.waitFor({ timeout: WAIT });
+    assert.match((await help.textContent()) ?? '', /Timeout of every call to a node, ms/);
+    assert.equal(await page.locator('#cfg-nodes-requestTimeoutMs').getAttribute('aria-describedby'), 'cfg-nodes-requestTimeoutMs-help');
+    await b.screenshot('issue15-settings-descriptions');
     const form = page.getByTestId('add-connector');
     await form.waitFor({ timeout: WAIT });
     await form.locator('input[name=id]').fill('plc');
