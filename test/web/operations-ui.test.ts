@@ -248,6 +248,7 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
   it('node charts show history from before a restart', async () => {
     const host = sim.hostnames[0]!;
     await waitFor(async () => (await http(`${g.url}/api/history?series=nodes/${host}/freeHeap`)).body.series[0].t.length >= 3, 'history samples', WAIT);
+    await waitFor(async () => (await http(`${g.url}/api/history?series=devices/boiler/counter`)).body.series[0].t.length >= 3, 'device history samples', WAIT);
     await restart();
     const page = b.page;
     await page.goto(`${g.url}/nodes/${sim.ips[0]}`);
@@ -258,6 +259,16 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
     await charts.locator('[data-range="24h"]').click();
     await charts.locator('.chart-host:not(.chart-host-empty) canvas').first().waitFor({ timeout: WAIT });
     await b.screenshot('issue15-node-history');
+
+    // The Devices page charts a device's channel from the same history.
+    await page.goto(`${g.url}/devices`);
+    await page.locator('.device-row[data-device="boiler"]').click();
+    const deviceCharts = page.getByTestId('device-charts');
+    await deviceCharts.waitFor({ timeout: WAIT });
+    await deviceCharts.locator('.chart-host:not(.chart-host-empty) canvas').first().waitFor({ timeout: WAIT });
+    await deviceCharts.locator('[data-range="24h"]').click();
+    await deviceCharts.locator('.chart-host:not(.chart-host-empty) canvas').first().waitFor({ timeout: WAIT });
+    await b.screenshot('issue15-device-history');
   });
 
   it('the log view lists lines with a level filter', async () => {
