@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { recheckWsClient } from './api/access-control.js';
 import { buildHttpServer } from './api/http-server.js';
 import { bridgeMqttToWebSocket } from './api/mqtt-ws.js';
 import { registerCoreRpcMethods } from './api/rpc/core-methods.js';
@@ -11,6 +12,7 @@ import { bridgeEventsToWebSocket } from './api/ws-bridge.js';
 import { WsHub } from './api/ws-hub.js';
 import { bridgeRpcToWebSocket } from './api/ws-rpc.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
+import { originAllowed } from './auth/origin-policy.js';
 import { registerCoreMetrics } from './metrics/core-metrics.js';
 import { registerMqttMetrics } from './metrics/mqtt-metrics.js';
 import { registerPipelineMetrics } from './metrics/pipeline-metrics.js';
@@ -158,8 +160,22 @@ export class Gateway {
     });
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
-    this.mqtt = new MqttService({ mqtt: config.mqtt, gatewayId: config.gateway.id, registry: this.registry, cluster: this.cluster, access: this.access, bus: this.bus, logger });
     this.auth = new ApiKeyAuth(config.auth);
+    this.mqtt = new MqttService({
+      mqtt: config.mqtt,
+      gatewayId: config.gateway.id,
+      registry: this.registry,
+      cluster: this.cluster,
+      access: this.access,
+      bus: this.bus,
+      logger,
+      apiKeys: this.auth,
+      // The HTTP allow-list; the gateway's own origin is its HTTP port on the host the browser used.
+      originAllowed: (origin, host) => {
+        const allowed = (h: string | undefined): boolean => originAllowed(origin, h, this.current.http.corsOrigins, this.auth.enabled);
+        return allowed(host) || (host !== undefined && allowed(`${host.replace(/:\d+$/, '')}:${this.current.http.port}`));
+      },
+    });
     this.metrics = new GatewayMetrics();
     registerCoreMetrics(this.metrics, { registry: this.registry, discovery: this.discovery, wsHub: this.wsHub });
     registerMqttMetrics(this.metrics, this.mqtt);
@@ -174,7 +190,15 @@ export class Gateway {
       startedAt: Date.now(),
     });
     this.hotSections = [
-      { section: 'auth', apply: (next) => this.auth.update(next.auth) },
+      {
+        section: 'auth',
+        apply: (next) => {
+          this.auth.update(next.auth);
+          // Issue 12 §5: sockets opened before the change are held to the new keys too.
+          const closed = this.wsHub.recheck((secret, client) => recheckWsClient(this.auth, secret, client));
+          if (closed > 0) this.logger.info({ closed }, 'closed WebSocket clients the new API keys no longer allow');
+        },
+      },
       { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
       { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next.mqtt) },
       { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },

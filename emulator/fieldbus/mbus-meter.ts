@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { serveFrames } from './serve-frames.js';
 import {
   ACK,
   ADDRESS_BROADCAST,
@@ -93,19 +94,14 @@ export class MbusMeterSet {
 
   /** Serves one line until it closes. */
   serve(stream: Duplex): void {
-    let buffer = Buffer.alloc(0);
-    stream.on('error', () => undefined);
-    stream.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
+    serveFrames(
+      stream,
+      (buffer) => {
         const found = decodeFrame(buffer);
-        if (!found) break;
-        buffer = buffer.subarray(found.used);
-        if (found.frame instanceof MbusFrameError) continue;
-        const answer = this.answer(found.frame);
-        if (answer && !stream.destroyed) stream.write(answer);
-      }
-    });
+        return found && { used: found.used, ...(found.frame instanceof MbusFrameError ? {} : { frame: found.frame }) };
+      },
+      (frame) => this.answer(frame),
+    );
   }
 
   private target(a: number): MbusMeter[] {

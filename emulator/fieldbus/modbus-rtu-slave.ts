@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { serveFrames } from './serve-frames.js';
 import { crc16 } from '../../src/protocol/crc16.js';
 
 /**
@@ -52,23 +53,17 @@ export class RtuSlaveSet {
   }
 
   serve(stream: Duplex): void {
-    let buffer = Buffer.alloc(0);
-    stream.on('error', () => undefined);
-    stream.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
+    serveFrames(
+      stream,
+      (buffer) => {
         const length = requestLength(buffer);
-        if (length === undefined || buffer.length < length) break;
-        if (length < 0 || buffer.readUInt16LE(length - 2) !== crc16(buffer.subarray(0, length - 2))) {
-          buffer = buffer.subarray(1); // noise or a broken frame: look for the next one
-          continue;
-        }
-        const frame = buffer.subarray(0, length);
-        buffer = buffer.subarray(length);
-        const answer = this.answer(frame);
-        if (answer && !stream.destroyed) stream.write(answer);
-      }
-    });
+        if (length === undefined || buffer.length < length) return undefined;
+        // Noise or a broken frame: drop a byte and look for the next one.
+        if (length < 0 || buffer.readUInt16LE(length - 2) !== crc16(buffer.subarray(0, length - 2))) return { used: 1 };
+        return { used: length, frame: buffer.subarray(0, length) };
+      },
+      (frame) => this.answer(frame),
+    );
   }
 
   answer(frame: Buffer): Buffer | undefined {

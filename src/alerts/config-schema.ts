@@ -22,15 +22,11 @@ export const durationMs = z.union([
 
 export const alertRuleSchema = z
   .object({
-    /** The rule's name in alerts and notifications; default the condition. */
-    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64 characters)').optional(),
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (1-64 characters)').optional().describe('The rule\'s name in alerts and notifications; default the condition.'),
     when: z.enum(ALERT_CONDITIONS),
-    /** The condition must hold this long before the alert fires (default 60 s). */
-    for: durationMs.default(60_000),
-    /** `sink.backlogAboveMs`: the oldest queued record's age, ms; `device.failing`: no value for this long, ms (default 60 s). */
-    thresholdMs: z.number().int().min(1).optional(),
-    /** Only these nodes (hostnames), sinks, connectors or devices (ids); all when absent. */
-    only: z.array(z.string().min(1)).min(1).optional(),
+    for: durationMs.default(60_000).describe('The condition must hold this long before the alert fires (default 60 s).'),
+    thresholdMs: z.number().int().min(1).optional().describe('`sink.backlogAboveMs`: the oldest queued record\'s age, ms; `device.failing`: no value for this long, ms (default 60 s).'),
+    only: z.array(z.string().min(1)).min(1).optional().describe('Only these nodes (hostnames), sinks, connectors or devices (ids); all when absent.'),
     notify: z.array(z.enum(ALERT_CHANNELS)).min(1).default(['ui']),
   })
   .strict()
@@ -45,23 +41,17 @@ export const notifySectionSchema = z
   .object({
     webhook: z
       .object({
-        url: z.string().regex(/^https?:\/\/[^\s/]+/, 'an http:// or https:// URL'),
-        /** With a secret, every delivery carries `X-Spore-Signature: sha256=<HMAC-SHA256 of the body, hex>`. */
-        secret: z.string().min(8).optional(),
-        /** One delivery attempt may take this long, ms. */
-        timeoutMs: z.number().int().min(100).default(5000),
-        /** Attempts after the first one failed (no answer or not 2xx). */
-        retries: z.number().int().min(0).max(20).default(3),
-        /** Wait before the first retry, doubled each time, ms. */
-        retryDelayMs: z.number().int().min(10).default(1000),
+        url: z.string().regex(/^https?:\/\/[^\s/]+/, 'an http:// or https:// URL').describe('Alerts are POSTed here as JSON, raised and resolved.'),
+        secret: z.string().min(8).optional().describe('With a secret, every delivery carries `X-Spore-Signature: sha256=<HMAC-SHA256 of the body, hex>`.'),
+        timeoutMs: z.number().int().min(100).default(5000).describe('One delivery attempt may take this long, ms.'),
+        retries: z.number().int().min(0).max(20).default(3).describe('Attempts after the first one failed (no answer or not 2xx).'),
+        retryDelayMs: z.number().int().min(10).default(1000).describe('Wait before the first retry, doubled each time, ms.'),
         headers: z.record(z.string(), z.string()).optional(),
       })
       .strict()
       .optional(),
-    /** How often alert rules are evaluated, ms. */
-    evaluateIntervalMs: z.number().int().min(100).default(1000),
-    /** Resolved alerts kept for `GET /api/alerts`. */
-    historySize: z.number().int().min(0).max(10_000).default(200),
+    evaluateIntervalMs: z.number().int().min(100).default(1000).describe('How often alert rules are evaluated, ms.'),
+    historySize: z.number().int().min(0).max(10_000).default(200).describe('Resolved alerts kept for `GET /api/alerts`.'),
   })
   .strict()
   .prefault({});

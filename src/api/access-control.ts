@@ -4,7 +4,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { presentedSecret, type ApiKeyAuth, type Identity } from '../auth/api-keys.js';
 import { requirementFor } from '../auth/access-policy.js';
+import { originAllowed } from '../auth/origin-policy.js';
 import { isGatewayError, toErrorBody } from '../errors.js';
+import type { ClientVerdict, WsClient } from './ws-hub.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -13,21 +15,9 @@ declare module 'fastify' {
   }
 }
 
-/** The SPORE UI's development server (CONTRACT §4), allowed by the default allow-list. */
-const SPORE_UI_ORIGIN = 'http://localhost:3000';
 const CORS_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-/**
- * Whether a browser page from `origin` may call the API. Configured origins
- * win; unset, any origin while no API key is configured (CONTRACT §4) and only
- * the gateway's own origin and the SPORE UI's once keys are (docs/security.md).
- */
-export function originAllowed(origin: string, host: string | undefined, configured: string[] | undefined, authEnabled: boolean): boolean {
-  const allowList = configured ?? (authEnabled ? [SPORE_UI_ORIGIN] : ['*']);
-  if (allowList.includes('*')) return true;
-  if (host && (origin === `http://${host}` || origin === `https://${host}`)) return true;
-  return allowList.includes(origin);
-}
+export { originAllowed };
 
 /** CORS with the allow-list, and the API-key check on every request (docs/security.md). */
 export async function installAccessControl(app: FastifyInstance, auth: ApiKeyAuth, corsOrigins: () => string[] | undefined): Promise<void> {
@@ -57,11 +47,12 @@ export async function installAccessControl(app: FastifyInstance, auth: ApiKeyAut
  * Checks a WebSocket upgrade; on refusal answers the raw socket with the JSON
  * error shape and returns null. A browser sends its key as `?token=`.
  */
-export function authorizeUpgrade(auth: ApiKeyAuth, req: IncomingMessage, socket: Duplex): { identity: Identity | null } | null {
-  if (!auth.enabled) return { identity: null };
+export function authorizeUpgrade(auth: ApiKeyAuth, req: IncomingMessage, socket: Duplex): { identity: Identity | null; secret: string | undefined } | null {
+  const secret = presentedSecret(req.headers, req.url ?? '');
+  if (!auth.enabled) return { identity: null, secret };
   try {
-    const identity = auth.authorize(presentedSecret(req.headers, req.url ?? ''), requirementFor('GET', '/ws', auth.protectReads));
-    return { identity };
+    const identity = auth.authorize(secret, requirementFor('GET', '/ws', auth.protectReads));
+    return { identity, secret };
   } catch (err) {
     if (!isGatewayError(err)) throw err;
     const body = JSON.stringify(toErrorBody(err));
@@ -77,5 +68,32 @@ function decodedPath(url: string): string {
     return decodeURIComponent(raw).replace(/\/{2,}/g, '/');
   } catch {
     return raw;
+  }
+}
+
+/** Close codes for an open `/ws` client the current keys no longer allow (docs/security.md, docs/websocket.md). */
+export const WS_CLOSE_UNAUTHORIZED = 4401;
+export const WS_CLOSE_FORBIDDEN = 4403;
+
+/**
+ * The verdict on an open `/ws` client after the keys or `protectReads` changed: the same rule
+ * as its upgrade (`requirementFor('GET', '/ws')`), applied to the secret it connected with.
+ * A key gone (or none, now that one is needed) → 4401; a scope that no longer suffices → 4403.
+ */
+export function recheckWsClient(auth: ApiKeyAuth, secret: string | undefined, client: WsClient): ClientVerdict {
+  if (!auth.enabled) return { identity: null };
+  try {
+    const identity = auth.authorize(secret, requirementFor('GET', '/ws', auth.protectReads));
+    // A key that is gone ends the socket it opened, even where reads are open: what it
+    // allowed (JSON-RPC over /ws, the live log) must not linger as an anonymous socket.
+    if (secret && identity === null) return { close: WS_CLOSE_UNAUTHORIZED, reason: 'API key no longer valid' };
+    // The live log (`/ws?logs=1`) is for admin keys: a client that had one and lost it is told so, not silently starved.
+    if (client.url.searchParams.get('logs') === '1' && client.identity?.scope === 'admin' && identity?.scope !== 'admin') {
+      return { close: WS_CLOSE_FORBIDDEN, reason: 'the live log needs an admin key' };
+    }
+    return { identity };
+  } catch (err) {
+    if (!isGatewayError(err)) throw err;
+    return { close: err.status === 401 ? WS_CLOSE_UNAUTHORIZED : WS_CLOSE_FORBIDDEN, reason: err.status === 401 ? 'API key no longer valid' : 'API key scope no longer allows this' };
   }
 }

@@ -23,9 +23,12 @@ export interface WsHubStats {
 export interface WsClient {
   send(message: string): void;
   readonly url: URL;
-  /** The API key the client connected with, when keys are configured. */
+  /** The API key the client connected with, when keys are configured (updated when the keys change). */
   readonly identity: Identity | null;
 }
+
+/** What a re-check of an open client decided: keep it (with its identity now), or close it. */
+export type ClientVerdict = { identity: Identity | null } | { close: number; reason: string };
 
 export type ConnectHook = (client: WsClient) => void;
 export type MessageHook = (client: WsClient, data: string) => void;
@@ -57,7 +60,9 @@ export class WsHub {
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly counters = { messagesSent: 0, slowClientsDropped: 0, oversizeMessagesRefused: 0 };
   /** Every open client as hooks see it, for messages only some clients get (the live log). */
-  private readonly clients = new Map<WebSocket, WsClient>();
+  private readonly clients = new Map<WebSocket, WsClient & { identity: Identity | null }>();
+  /** The secret each client presented at its upgrade, kept only to re-check it when the keys change (never logged). */
+  private readonly secrets = new WeakMap<WebSocket, string | undefined>();
 
   constructor(
     private readonly options: WsHubOptions,
@@ -115,8 +120,31 @@ export class WsHub {
   }
 
   /** Hands an HTTP upgrade request to the hub. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | null = null): void {
-    this.server.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, identity));
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | null = null, secret?: string): void {
+    this.server.handleUpgrade(req, socket, head, (ws) => {
+      this.secrets.set(ws, secret);
+      this.accept(ws, req, identity);
+    });
+  }
+
+  /**
+   * Re-checks every open client with the secret it connected with (issue 12 §5: a
+   * configuration change — a key revoked, its scope lowered, `protectReads` switched on —
+   * reaches sockets opened before it). A client `check` refuses is closed with the code it
+   * gives (4401 / 4403, docs/security.md). Returns how many were closed.
+   */
+  recheck(check: (secret: string | undefined, client: WsClient) => ClientVerdict): number {
+    let closed = 0;
+    for (const [ws, client] of this.clients) {
+      const verdict = check(this.secrets.get(ws), client);
+      if ('close' in verdict) {
+        closed++;
+        this.clients.delete(ws);
+        ws.close(verdict.close, verdict.reason);
+        setTimeout(() => ws.terminate(), 1000).unref();
+      } else client.identity = verdict.identity;
+    }
+    return closed;
   }
 
   /** Sends `{topic, ...fields, timestamp}` to every client. Returns the number of clients. */
@@ -159,7 +187,7 @@ export class WsHub {
     this.sockets.set(ws, req.socket);
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('error', (err) => this.logger.debug({ err }, 'WebSocket client error'));
-    const client: WsClient = {
+    const client: WsClient & { identity: Identity | null } = {
       send: (message) => void this.sendTo(ws, message),
       url: new URL(req.url ?? '/ws', 'http://gateway'),
       identity,

@@ -114,15 +114,11 @@ export function isValidBrokerUrl(url: string): boolean {
  */
 export const tlsOptionsSchema = z
   .object({
-    /** PEM file of the certificate authority that signed the broker's certificate. */
-    caFile: z.string().min(1).optional(),
-    /** PEM client certificate and its key, for brokers that ask for one (mutual TLS). */
-    certFile: z.string().min(1).optional(),
-    keyFile: z.string().min(1).optional(),
-    /** Explicit opt-in: accept any broker certificate (self-signed, wrong name). Insecure. */
-    allowSelfSigned: z.boolean().default(false),
-    /** Server name for SNI and certificate checks when it differs from the URL's host. */
-    servername: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional().describe('PEM file of the certificate authority that signed the broker\'s certificate.'),
+    certFile: z.string().min(1).optional().describe('PEM client certificate, for brokers that ask for one (mutual TLS); keyFile goes with it.'),
+    keyFile: z.string().min(1).optional().describe('PEM file of the key of certFile.'),
+    allowSelfSigned: z.boolean().default(false).describe('Explicit opt-in: accept any broker certificate (self-signed, wrong name). Insecure.'),
+    servername: z.string().min(1).optional().describe('Server name for SNI and certificate checks when it differs from the URL\'s host.'),
   })
   .strict()
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] });

@@ -27,10 +27,8 @@ export const pipelineSectionSchema = z
     sinks: z.array(sinkSchema, { error: 'sinks must be a list' }).default([]),
     store: z
       .object({
-        /** SQLite file holding seqs and the durable buffers; relative paths are under the data directory. */
-        path: z.string().min(1).default('pipeline/pipeline.db'),
-        /** FULL (default): every commit fsynced, survives power loss. NORMAL: survives a crash of the gateway only, faster. */
-        synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+        path: z.string().min(1).default('pipeline/pipeline.db').describe('SQLite file holding seqs and the durable buffers; relative paths are under the data directory.'),
+        synchronous: z.enum(['FULL', 'NORMAL']).default('FULL').describe('FULL (default): every commit fsynced, survives power loss. NORMAL: survives a crash of the gateway only, faster.'),
       })
       .strict()
       .prefault({}),

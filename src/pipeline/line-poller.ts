@@ -1,5 +1,5 @@
-import { Backoff, Sleeper } from './backoff.js';
-import { BaseConnector, errorMessage } from './connector-base.js';
+import { errorMessage } from './connector-base.js';
+import { PollingConnector } from './polling-connector.js';
 import type { ChannelValue, ConnectorContext, DeviceHealth, Reading } from './types.js';
 
 /**
@@ -38,12 +38,8 @@ export interface LineDevice {
   dueAt: number;
 }
 
-export abstract class LinePoller<Config extends LinePollerConfig, Device extends LineDevice = LineDevice> extends BaseConnector<Config> {
+export abstract class LinePoller<Config extends LinePollerConfig, Device extends LineDevice = LineDevice> extends PollingConnector<Config> {
   protected abstract readonly devices: Device[];
-  private readonly lineBackoff: Backoff;
-  private readonly sleeper = new Sleeper();
-  private stopped = true;
-  private loop: Promise<void> | undefined;
   private lineOpen = false;
   /** Serialises exchanges on the line (polls, writes, scans). */
   private queue: Promise<unknown> = Promise.resolve();
@@ -51,8 +47,8 @@ export abstract class LinePoller<Config extends LinePollerConfig, Device extends
   private submitting: Promise<void> = Promise.resolve();
 
   constructor(config: Config, ctx: ConnectorContext) {
-    super(config, ctx);
-    this.lineBackoff = new Backoff(config.reconnect.initialMs, Math.max(config.reconnect.initialMs, config.reconnect.maxMs));
+    // The backoff is the line's (reopen); a failing device has its own schedule (deviceFailed).
+    super(config, ctx, config.reconnect);
   }
 
   /** "/dev/ttyUSB0", "10.0.0.20:4001": where the line is, for messages. */
@@ -75,22 +71,16 @@ export abstract class LinePoller<Config extends LinePollerConfig, Device extends
     return d ? { ...d.health } : undefined;
   }
 
-  start(): void {
-    this.stopped = false;
-    this.status.state = 'connecting';
+  override start(): void {
     const now = Date.now();
     for (const d of this.devices) d.dueAt = now;
-    this.loop = this.run();
+    super.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.sleeper.wake();
-    await this.loop;
+  protected override async afterStop(): Promise<void> {
     await this.queue;
     await this.submitting;
     this.dropLine();
-    this.status.state = 'stopped';
   }
 
   protected get isLineOpen(): boolean {
@@ -105,7 +95,7 @@ export abstract class LinePoller<Config extends LinePollerConfig, Device extends
     this.status.error(`${this.where}: ${reason}`, true);
     this.ctx.logger.warn({ connector: this.id, line: this.where, reason }, 'field bus line lost; reopening with backoff');
     this.closeLine();
-    this.sleeper.wake();
+    this.wake();
   }
 
   /**
@@ -145,7 +135,7 @@ export abstract class LinePoller<Config extends LinePollerConfig, Device extends
     if (wasOpen || !this.stopped) this.closeLine();
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     while (!this.stopped) {
       if (!this.lineOpen) {
         this.status.state = 'connecting';
@@ -154,7 +144,7 @@ export abstract class LinePoller<Config extends LinePollerConfig, Device extends
         } catch (err) {
           this.closeLine();
           this.status.error(`open ${this.where}: ${errorMessage(err)}`, true);
-          await this.sleeper.sleep(this.lineBackoff.next());
+          await this.sleep(this.backoff.next());
           continue;
         }
         if (this.stopped) break;
@@ -192,23 +182,20 @@ export abstract class LinePoller<Config extends LinePollerConfig, Device extends
         // One batch on its way to disk at a time: the line keeps polling during an fsync, and a
         // disk slower than the bus slows the bus down rather than filling memory.
         await this.submitting;
-        this.submitting = this.ctx.submit(readings).catch((err: unknown) => {
-          // The store refused (disk full?): counted here; the line is fine.
-          this.status.error(`could not store readings: ${errorMessage(err)}`, false);
-        });
+        this.submitting = this.submitReadings(readings);
       }
       if (lineDown) {
-        await this.sleeper.sleep(this.lineBackoff.next());
+        await this.sleep(this.backoff.next());
         continue;
       }
       const next = Math.min(...this.devices.map((d) => d.dueAt));
-      await this.sleeper.sleep(next - Date.now());
+      await this.sleep(next - Date.now());
     }
   }
 
   private lineUp(): void {
     if (this.status.state === 'connected') return;
-    this.lineBackoff.reset();
+    this.backoff.reset();
     this.status.connected();
     this.ctx.logger.info({ connector: this.id, line: this.where, reconnects: this.status.stats.reconnects }, 'field bus line up');
   }

@@ -189,3 +189,27 @@ describe('configuration editing over the API (issue 15 §1)', () => {
     );
   });
 });
+
+describe('the schema the Settings forms are built from (issue 15 §1)', () => {
+  type Node = { type?: string | string[]; enum?: unknown[]; const?: unknown; properties?: Record<string, Node>; description?: string; anyOf?: Node[] };
+  /** The fields a Settings form shows (web/src/pages/settings-page.tsx scalarFields: scalars, two levels deep). */
+  function formFields(s: Node, path: string[], depth: number, out: Array<{ path: string; description?: string }>): typeof out {
+    for (const [name, raw] of Object.entries(s.properties ?? {})) {
+      const inner = raw.anyOf?.every((x) => x.const !== undefined) ? { type: raw.anyOf[0]!.type, enum: [] } : (raw.anyOf?.find((x) => x.type !== 'null') ?? raw);
+      const type = Array.isArray(inner.type) ? inner.type[0] : inner.type;
+      if (inner.enum || ['string', 'number', 'integer', 'boolean'].includes(type ?? '')) out.push({ path: [...path, name].join('.'), description: raw.description ?? inner.description });
+      else if (type === 'object' && inner.properties && depth < 1) formFields(inner, [...path, name], depth + 1, out);
+    }
+    return out;
+  }
+
+  it('describes every field a form shows (zod .describe(), served by GET /api/config/schema)', async () => {
+    const { editableSectionSchemas } = await import('../../src/api/routes/config-routes.js');
+    const fields = Object.entries(editableSectionSchemas()).flatMap(([name, s]) => formFields(s as Node, [name], 0, []));
+    assert.ok(fields.length > 60, `${fields.length} fields`);
+    assert.deepEqual(fields.filter((f) => !f.description).map((f) => f.path), [], 'fields without a description');
+    const byPath = new Map(fields.map((f) => [f.path, f.description]));
+    assert.match(byPath.get('nodes.requestTimeoutMs') ?? '', /Timeout of every call to a node, ms/);
+    assert.match(byPath.get('mqtt.protocolVersion') ?? '', /MQTT 5\.0/);
+  });
+});

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFirmwareImage } from '../../emulator/index.js';
-import { FAST_NODES, http, spawnTs, type SpawnedProcess } from '../helpers/gateway-harness.js';
+import { FAST_NODES, http, spawnTs, waitServing, type SpawnedProcess } from '../helpers/gateway-harness.js';
 import { freePort, freeUdpPort, waitFor } from '../helpers/net.js';
 import { startSim, type TestSim } from '../helpers/sim.js';
 import { getRollout, isTerminal, storeFirmware, waitRollout } from './firmware-helpers.js';
@@ -24,9 +24,7 @@ describe('rollouts survive a gateway crash (SIGKILL) and finish correctly (issue
   /** Starts the real gateway binary on the same ports and data directory each time. */
   const startGateway = async (): Promise<SpawnedProcess> => {
     const p = spawnTs(GATEWAY, ['-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-data-dir', dataDir, '-config', configFile, '-log-level', 'warn']);
-    await waitFor(async () => (await http(`${url()}/api/health`)).status < 600, 'gateway up', 30_000, 100).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\nstderr: ${p.stderr()}`);
-    });
+    await waitServing(p, url());
     return p;
   };
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFirmwareImage } from '../../emulator/index.js';
 import { isWindowOpen, nextWindowOpen } from '../../src/firmware/maintenance-window.js';
-import { FAST_NODES, http, spawnTs, type SpawnedProcess } from '../helpers/gateway-harness.js';
+import { FAST_NODES, http, spawnTs, waitServing, type SpawnedProcess } from '../helpers/gateway-harness.js';
 import { freePort, freeUdpPort, sleep, waitFor } from '../helpers/net.js';
 import { startSim, type TestSim } from '../helpers/sim.js';
 import { getRollout, isTerminal, storeFirmware, waitRollout } from './firmware-helpers.js';
@@ -45,9 +45,7 @@ describe('a window rollout waits, runs inside its window, pauses at its end and 
     const p = spawnTs(GATEWAY, ['-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-data-dir', dataDir, '-config', configFile, '-log-level', 'warn'], {
       SPORE_CLOCK_FILE: clockFile,
     });
-    await waitFor(async () => (await http(`${url()}/api/health`)).status < 600, 'gateway up', 30_000, 100).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\nstderr: ${p.stderr()}`);
-    });
+    await waitServing(p, url());
     return p;
   };
 

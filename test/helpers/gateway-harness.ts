@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { validateConfig, mergeConfig } from '../../src/config/load-config.js';
 import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/logger.js';
-import { freePort, freeUdpPort, waitFor } from './net.js';
+import { freePort, freeUdpPort, sleep, waitFor } from './net.js';
 
 /** Fast ageing and polling so tests see transitions in seconds, not minutes. */
 export const FAST_NODES = {
@@ -179,4 +179,34 @@ export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = 
       return exited;
     },
   };
+}
+
+/**
+ * Waits until a spawned gateway answers `GET /api/health` (any status). A process that exits
+ * first fails the wait at once, with its exit code and output (issue 11 §8), instead of after
+ * the whole timeout; a process that never answers fails after `timeoutMs` (generous: tsx compiles
+ * the gateway at start, slow on a loaded machine), with its output too, and is killed.
+ */
+export async function waitServing(proc: SpawnedProcess, url: string, timeoutMs = 60_000): Promise<void> {
+  let exitCode: number | null | undefined;
+  void proc.exited.then((code) => (exitCode = code));
+  const output = () => `\nstderr: ${proc.stderr()}\nstdout: ${proc.stdout()}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answered = await http(`${url}/api/health`).then(
+      () => true,
+      () => false,
+    );
+    if (answered) return;
+    if (exitCode !== undefined || proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`the gateway exited (code ${proc.child.exitCode}, signal ${proc.child.signalCode}) before it answered on ${url}${output()}`);
+    }
+    if (Date.now() > deadline) {
+      // Killed, or it would keep the test process alive after the failure.
+      await proc.kill('SIGKILL');
+      throw new Error(`the gateway did not answer on ${url} within ${timeoutMs} ms${output()}`);
+    }
+    // Woken by the exit too: an early exit is reported at once, not after the next poll.
+    await Promise.race([sleep(100), proc.exited]);
+  }
 }

@@ -66,7 +66,9 @@ describe('modbus-rtu on a pty against pymodbus RTU slaves', { skip }, () => {
             timeoutMs: 1000,
             interFrameDelayMs: 2,
             maxGap: 1,
-            reconnect: { initialMs: 100, maxMs: 400 },
+            // The silent unit is retried every maxMs, each attempt costing timeoutMs of line time: the
+            // others must get several polls in between even when pymodbus answers slowly on a loaded machine.
+            reconnect: { initialMs: 100, maxMs: 2000 },
             devices: devices(),
           },
         ],
@@ -160,12 +162,13 @@ describe('modbus-rtu on a pty against pymodbus RTU slaves', { skip }, () => {
       const s = (await http(`${gw.url}/api/pipeline/stats`)).body.connectors[0];
       return s.state === 'connected' && s.reconnects > before.reconnects ? s : undefined;
     }, 'the line to be reopened', 15_000);
-    assert.match(back.lastError ?? '', /tty-a/, 'the last error still names the line that was gone');
+    assert.ok(back.errors > down.errors, 'the failed reopen attempts were counted');
+    // (Not lastError: on a loaded machine a slow answer after the reopen may have replaced it.)
     const c = await waitFor(async () => {
       const d = await device(gw, 'meter-c');
-      return d.lastRecord.seq > seq + 2 ? d : undefined;
-    }, 'fresh values after the line came back');
-    assert.equal(c.health.state, 'ok');
+      return d.lastRecord.seq > seq + 2 && d.health.state === 'ok' ? d : undefined;
+    }, 'fresh values after the line came back', 30_000);
+    assert.equal(c.connectorState, 'connected');
     assert.equal((await http(`${gw.url}/api/health`)).body.components['connector:line1'].status, 'up');
   });
 });

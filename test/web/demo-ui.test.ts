@@ -19,6 +19,15 @@ test('the demo prints the UI URL first, and it serves the UI', async () => {
     const res = await fetch(url);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /<div id="app">/);
+    // Its field devices (issue 13 §4), on the Devices page's API: a Modbus RTU meter and an M-Bus heat meter over TCP, read.
+    const devices = await waitFor(async () => {
+      const list = ((await (await fetch(`${url}api/devices`)).json()) as { devices: unknown }).devices as Array<{ id: string; connectorType: string; lastRecord: unknown; health?: { state: string }; channels: Array<{ name: string; unit: string | null }> }>;
+      const byId = new Map(list.map((d) => [d.id, d]));
+      return ['energy-meter', 'heat-meter'].every((id) => byId.get(id)?.lastRecord && byId.get(id)?.health?.state === 'ok') ? byId : undefined;
+    }, 'the demo\'s field devices read', 30_000);
+    assert.equal(devices.get('energy-meter')!.connectorType, 'modbus-rtu-tcp');
+    assert.equal(devices.get('heat-meter')!.connectorType, 'mbus-tcp');
+    assert.equal(devices.get('heat-meter')!.channels.find((c) => c.name === 'flowTemp')!.unit, '°C');
   } finally {
     await demo.kill();
     await rm(`/tmp/spore-demo-ui-${port}`, { recursive: true, force: true });

@@ -100,6 +100,13 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
   it('adds a Modbus connector from Settings: tested, saved, its device shows values, and it survives a restart with the comments', async () => {
     const page = b.page;
     await page.goto(`${g.url}/settings`);
+    // The section forms carry the schema's descriptions next to their fields.
+    await page.getByTestId('section-nodes').locator('summary').click();
+    const help = page.locator('#cfg-nodes-requestTimeoutMs-help');
+    await help.waitFor({ timeout: WAIT });
+    assert.match((await help.textContent()) ?? '', /Timeout of every call to a node, ms/);
+    assert.equal(await page.locator('#cfg-nodes-requestTimeoutMs').getAttribute('aria-describedby'), 'cfg-nodes-requestTimeoutMs-help');
+    await b.screenshot('issue15-settings-descriptions');
     const form = page.getByTestId('add-connector');
     await form.waitFor({ timeout: WAIT });
     await form.locator('input[name=id]').fill('plc');
@@ -241,6 +248,7 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
   it('node charts show history from before a restart', async () => {
     const host = sim.hostnames[0]!;
     await waitFor(async () => (await http(`${g.url}/api/history?series=nodes/${host}/freeHeap`)).body.series[0].t.length >= 3, 'history samples', WAIT);
+    await waitFor(async () => (await http(`${g.url}/api/history?series=devices/boiler/counter`)).body.series[0].t.length >= 3, 'device history samples', WAIT);
     await restart();
     const page = b.page;
     await page.goto(`${g.url}/nodes/${sim.ips[0]}`);
@@ -251,6 +259,16 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
     await charts.locator('[data-range="24h"]').click();
     await charts.locator('.chart-host:not(.chart-host-empty) canvas').first().waitFor({ timeout: WAIT });
     await b.screenshot('issue15-node-history');
+
+    // The Devices page charts a device's channel from the same history.
+    await page.goto(`${g.url}/devices`);
+    await page.locator('.device-row[data-device="boiler"]').click();
+    const deviceCharts = page.getByTestId('device-charts');
+    await deviceCharts.waitFor({ timeout: WAIT });
+    await deviceCharts.locator('.chart-host:not(.chart-host-empty) canvas').first().waitFor({ timeout: WAIT });
+    await deviceCharts.locator('[data-range="24h"]').click();
+    await deviceCharts.locator('.chart-host:not(.chart-host-empty) canvas').first().waitFor({ timeout: WAIT });
+    await b.screenshot('issue15-device-history');
   });
 
   it('the log view lists lines with a level filter', async () => {

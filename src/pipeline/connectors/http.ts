@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { Backoff, Sleeper } from '../backoff.js';
 import { channelPathsSchema, compileChannels, extractChannels, jsonPathSchema, parseTimestamp } from '../channel-paths.js';
-import { BaseConnector, errorMessage } from '../connector-base.js';
+import { errorMessage } from '../connector-base.js';
 import { compileJsonPath } from '../json-path.js';
 import { nameSchema } from '../names.js';
-import type { ChannelSpec, ConnectorContext, ConnectorDefinition, DeviceSpec } from '../types.js';
+import { PollingConnector } from '../polling-connector.js';
+import type { ChannelSpec, ConnectorContext, ConnectorDefinition, DeviceSpec, Reading } from '../types.js';
 
 export const httpConnectorSchema = z
   .object({
@@ -32,21 +32,16 @@ export type HttpConnectorConfig = z.infer<typeof httpConnectorSchema>;
  * The `http` connector: polls a JSON endpoint and extracts channels with JSON paths. After a
  * failure it retries with backoff (never slower than pollMs) until the endpoint answers again.
  */
-class HttpConnector extends BaseConnector<HttpConnectorConfig> {
+class HttpConnector extends PollingConnector<HttpConnectorConfig> {
   readonly type = 'http';
   private readonly channels;
   private readonly ts;
-  private readonly sleeper = new Sleeper();
-  private readonly backoff: Backoff;
-  private stopped = true;
-  private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
 
   constructor(config: HttpConnectorConfig, ctx: ConnectorContext) {
-    super(config, ctx);
+    super(config, ctx, { initialMs: Math.min(500, config.pollMs), maxMs: config.pollMs });
     this.channels = compileChannels(config.channels);
     this.ts = config.ts ? compileJsonPath(config.ts) : undefined;
-    this.backoff = new Backoff(Math.min(500, config.pollMs), config.pollMs);
   }
 
   staticDevices(): DeviceSpec[] {
@@ -58,46 +53,20 @@ class HttpConnector extends BaseConnector<HttpConnectorConfig> {
     return this.channels.map((c) => ({ name: c.name, transform: c.transform, writable: false, unit: c.unit }));
   }
 
-  start(): void {
-    this.stopped = false;
-    this.status.state = 'connecting';
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
+  protected override interrupt(): void {
     this.abort?.abort();
-    this.sleeper.wake();
-    await this.loop;
-    this.status.state = 'stopped';
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      const startedAt = Date.now();
-      let document: unknown;
-      try {
-        document = await this.fetchOnce();
-      } catch (err) {
-        if (this.stopped) break;
-        this.status.error(`${this.config.method} ${this.config.url}: ${errorMessage(err)}`, true);
-        await this.sleeper.sleep(this.backoff.next());
-        continue;
-      }
-      this.backoff.reset();
-      this.status.connected();
-      this.status.stats.polls++;
-      const { values, problems } = extractChannels(document, this.channels);
-      for (const p of problems) this.status.error(p, false);
-      if (Object.keys(values).length > 0) {
-        try {
-          await this.ctx.submit([{ device: this.config.device, values, ts: (this.ts && parseTimestamp(this.ts(document))) || Date.now() }]);
-        } catch (err) {
-          this.status.error(`could not store readings: ${errorMessage(err)}`, false);
-        }
-      }
-      await this.sleeper.sleep(startedAt + this.config.pollMs - Date.now());
-    }
+  protected run(): Promise<void> {
+    return this.pollEvery(this.config.pollMs, () => this.pollOnce(), (err) => `${this.config.method} ${this.config.url}: ${errorMessage(err)}`);
+  }
+
+  private async pollOnce(): Promise<Reading[]> {
+    const document = await this.fetchOnce();
+    const { values, problems } = extractChannels(document, this.channels);
+    for (const p of problems) this.status.error(p, false);
+    if (Object.keys(values).length === 0) return [];
+    return [{ device: this.config.device, values, ts: (this.ts && parseTimestamp(this.ts(document))) || Date.now() }];
   }
 
   private async fetchOnce(): Promise<unknown> {

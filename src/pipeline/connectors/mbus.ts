@@ -18,9 +18,8 @@ import { initialHealth, LineError, LinePoller, type LineDevice } from '../line-p
 import { MbusLink } from '../mbus/mbus-link.js';
 import { unitSchema, reconnectSchema, interFrameDelaySchema } from '../modbus/modbus-schema.js';
 import { nameSchema } from '../names.js';
-import { ALWAYS, checkUniqueChannelNames } from '../schema-util.js';
+import { channelObject, deviceObject } from '../schema-util.js';
 import { openSerial, openTcpLine, serialShape, tcpLineShape, type OpenLine } from '../serial/serial-line.js';
-import { transformListSchema } from '../transforms/index.js';
 import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec } from '../types.js';
 
 /**
@@ -30,33 +29,27 @@ import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, 
  * records are decoded by src/protocol/mbus-codec.ts and a channel picks one by its index.
  */
 
-const channelSchema = z
-  .object({
-    name: nameSchema('channel name'),
-    /** Index of the data record in the meter's RSP_UD (0 = the first record). */
-    record: z.number({ error: 'record is required: the index of a data record in the meter\'s answer (0 = first)' }).int().min(0).max(255),
-    /** Overrides the unit the VIF gives (the value is still scaled to the VIF's base unit). */
-    unit: unitSchema.optional(),
-    transform: transformListSchema,
-  })
-  .strict();
+const channelSchema = channelObject({
+  /** Index of the data record in the meter's RSP_UD (0 = the first record). */
+  record: z.number({ error: 'record is required: the index of a data record in the meter\'s answer (0 = first)' }).int().min(0).max(255),
+  /** Overrides the unit the VIF gives (the value is still scaled to the VIF's base unit). */
+  unit: unitSchema.optional(),
+});
 
-const deviceSchema = z
-  .object({
-    id: nameSchema('device id'),
+const deviceSchema = deviceObject(
+  {
     /** Primary address 0-250. */
     address: z.number().int().min(0).max(250).optional(),
     /** Secondary address: the 8-digit identification number printed on the meter (selected with CI 52h). */
     secondaryAddress: z.string().regex(/^\d{8}$/, 'secondaryAddress is the 8-digit identification number, e.g. "12345678"').optional(),
-    channels: z.array(channelSchema).min(1, 'a device needs at least one channel'),
-  })
-  .strict()
-  .superRefine((d, ctx) => {
+  },
+  channelSchema,
+  (d, ctx) => {
     if ((d.address === undefined) === (d.secondaryAddress === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['address'], message: 'give a meter either a primary address (0-250) or a secondaryAddress (8 digits), not both or neither' });
     }
-    checkUniqueChannelNames(d, ctx);
-  }, ALWAYS);
+  },
+);
 
 function mbusShape<T extends string>(type: T) {
   return {

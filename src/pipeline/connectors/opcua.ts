@@ -2,11 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
-import { Backoff, Sleeper } from '../backoff.js';
-import { BaseConnector, errorMessage, withTimeout } from '../connector-base.js';
+import { errorMessage, withTimeout } from '../connector-base.js';
 import { nameSchema } from '../names.js';
-import { ALWAYS, checkUniqueChannelNames } from '../schema-util.js';
-import { transformListSchema } from '../transforms/index.js';
+import { PollingConnector } from '../polling-connector.js';
+import { ALWAYS, channelObject, deviceObject } from '../schema-util.js';
 import type { Logger } from '../../logger.js';
 import type { BrowseEntry, ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, Reading } from '../types.js';
 // Types only: the library itself (tens of MB, ~40 MB of RSS once loaded) is imported in start().
@@ -16,28 +15,16 @@ import type * as UaCertificates from 'node-opcua-certificate-manager';
 const SECURITY_MODES = ['None', 'Sign', 'SignAndEncrypt'] as const;
 const SECURITY_POLICIES = ['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss'] as const;
 
-const channelSchema = z
-  .object({
-    name: nameSchema('channel name'),
-    /** An OPC UA node id in its string form, e.g. ns=1;s=Temperature or ns=2;i=1001. */
-    nodeId: z
-      .string({ error: 'nodeId is required, e.g. "ns=1;s=Temperature"' })
-      .regex(/^(ns=\d+;)?[isgb]=.+$|^nsu=[^;]+;[isgb]=.+$/, 'nodeId must look like ns=1;s=Temperature, ns=2;i=1001, i=2258 or nsu=<uri>;s=…'),
-    /** Allows POST /api/devices/{id}/write; the value is sent with the node's own data type. */
-    writable: z.boolean().default(false),
-    transform: transformListSchema,
-  })
-  .strict();
+const channelSchema = channelObject({
+  /** An OPC UA node id in its string form, e.g. ns=1;s=Temperature or ns=2;i=1001. */
+  nodeId: z
+    .string({ error: 'nodeId is required, e.g. "ns=1;s=Temperature"' })
+    .regex(/^(ns=\d+;)?[isgb]=.+$|^nsu=[^;]+;[isgb]=.+$/, 'nodeId must look like ns=1;s=Temperature, ns=2;i=1001, i=2258 or nsu=<uri>;s=…'),
+  /** Allows POST /api/devices/{id}/write; the value is sent with the node's own data type. */
+  writable: z.boolean().default(false),
+});
 
-const deviceSchema = z
-  .object({
-    id: nameSchema('device id'),
-    channels: z.array(channelSchema).min(1, 'a device needs at least one channel'),
-  })
-  .strict()
-  .superRefine((d, ctx) => {
-    checkUniqueChannelNames(d, ctx);
-  }, ALWAYS);
+const deviceSchema = deviceObject({}, channelSchema);
 
 export const opcuaConnectorSchema = z
   .object({
@@ -188,14 +175,10 @@ function trustingOnFirstUse(ua: Ua, cm: CertificateManager): CertificateManager 
  * re-creating session and subscription: node-opcua's own reconnection is turned off
  * (maxRetry 0) because a restarted server has none of the old state to restore.
  */
-export class OpcuaConnector extends BaseConnector<OpcuaConfig> {
+export class OpcuaConnector extends PollingConnector<OpcuaConfig> {
   readonly type = 'opcua';
   private readonly channels: ResolvedChannel[] = [];
   private readonly byDevice = new Map<string, Map<string, ResolvedChannel>>();
-  private readonly backoff: Backoff;
-  private readonly sleeper = new Sleeper();
-  private stopped = true;
-  private loop: Promise<void> | undefined;
   private current: Session | undefined;
   /** Resolves when the current session is lost (wakes the run loop). */
   private lost: (() => void) | undefined;
@@ -206,8 +189,7 @@ export class OpcuaConnector extends BaseConnector<OpcuaConfig> {
   private ua: Ua | undefined;
 
   constructor(config: OpcuaConfig, ctx: ConnectorContext) {
-    super(config, ctx);
-    this.backoff = new Backoff(config.reconnect.initialMs, Math.max(config.reconnect.initialMs, config.reconnect.maxMs));
+    super(config, ctx, config.reconnect);
     for (const d of config.devices) {
       const map = new Map<string, ResolvedChannel>();
       for (const c of d.channels) {
@@ -228,21 +210,14 @@ export class OpcuaConnector extends BaseConnector<OpcuaConfig> {
     return m ? [...m.values()].map((c) => c.spec) : undefined;
   }
 
-  start(): void {
-    this.stopped = false;
-    this.status.state = 'connecting';
-    this.loop = this.run();
+  protected override interrupt(): void {
+    this.lost?.();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.sleeper.wake();
-    this.lost?.();
-    await this.loop;
+  protected override afterStop(): void {
     this.flushReadings();
     if (this.certificateManager && this.pkiFolder) releaseCertificateManager(this.pkiFolder);
     this.certificateManager = undefined;
-    this.status.state = 'stopped';
   }
 
   /** Writes with the node's data type (read from the node when no value has arrived yet). */
@@ -334,7 +309,7 @@ export class OpcuaConnector extends BaseConnector<OpcuaConfig> {
     return { session: this.current.session, ua: this.ua };
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let lib: Library;
     try {
       lib = await loadLibrary(this.ctx.logger);
@@ -343,32 +318,20 @@ export class OpcuaConnector extends BaseConnector<OpcuaConfig> {
       return;
     }
     this.ua = lib.ua;
-    while (!this.stopped) {
-      this.status.state = 'connecting';
-      let lostPromise: Promise<void>;
-      try {
-        ({ lost: lostPromise } = await this.connect(lib));
-      } catch (err) {
+    await this.sessionLoop({
+      open: () => this.connect(lib),
+      close: () => this.teardown(),
+      failed: async (err) => {
         const described = describeError(err);
         this.status.error(`${this.config.endpoint}: ${described}`, true);
         this.ctx.logger.warn({ connector: this.id, error: described }, 'opcua: connection failed; retrying with backoff');
-        await this.teardown();
         // An operator may be moving the certificate into the trust list right now: rescan the
         // PKI folders before the next try instead of relying on file-system events (slow under load).
         if (/not trusted/.test(described)) await this.certificateManager?.reloadCertificates().catch(() => undefined);
-        if (!this.stopped) await this.sleeper.sleep(this.backoff.next());
-        continue;
-      }
-      this.backoff.reset();
-      this.status.connected();
-      this.ctx.logger.info({ connector: this.id, endpoint: this.config.endpoint, reconnects: this.status.stats.reconnects }, 'opcua: subscribed');
-      await lostPromise;
-      await this.teardown();
-      if (this.stopped) break;
-      this.ctx.logger.warn({ connector: this.id, error: this.status.stats.lastError }, 'opcua: connection lost; reconnecting');
-      await this.sleeper.sleep(this.backoff.next());
-    }
-    await this.teardown();
+      },
+      up: () => this.ctx.logger.info({ connector: this.id, endpoint: this.config.endpoint, reconnects: this.status.stats.reconnects }, 'opcua: subscribed'),
+      lost: () => this.ctx.logger.warn({ connector: this.id, error: this.status.stats.lastError }, 'opcua: connection lost; reconnecting'),
+    });
   }
 
   /** Builds client, session, subscription and monitored items; `lost` resolves when they are gone. */

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { Sleeper } from '../backoff.js';
-import { BaseConnector, errorMessage } from '../connector-base.js';
 import { isValidName, nameSchema } from '../names.js';
+import { PollingConnector } from '../polling-connector.js';
 import { transformListSchema } from '../transforms/index.js';
 import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, Reading } from '../types.js';
 
@@ -35,16 +34,14 @@ export type SporeConnectorConfig = z.infer<typeof sporeConnectorSchema>;
  * device with channels freeHeap (bytes, from its last /api/node/status), latency (ms, that
  * poll's round trip) and status (ACTIVE/INACTIVE/DEAD). It reads the registry: no extra traffic.
  */
-class SporeConnector extends BaseConnector<SporeConnectorConfig> {
+class SporeConnector extends PollingConnector<SporeConnectorConfig> {
   readonly type = 'spore';
-  private readonly sleeper = new Sleeper();
   private readonly specs: ChannelSpec[];
   private readonly devices = new Set<string>();
-  private stopped = true;
-  private loop: Promise<void> | undefined;
 
   constructor(config: SporeConnectorConfig, ctx: ConnectorContext) {
-    super(config, ctx);
+    // Reading the registry cannot fail: the backoff is never used.
+    super(config, ctx, { initialMs: config.pollMs, maxMs: config.pollMs });
     this.specs = SPORE_CHANNELS.map((name) => ({ name, transform: config.channels[name] ?? [], writable: false, unit: SPORE_UNITS[name] }));
   }
 
@@ -56,49 +53,35 @@ class SporeConnector extends BaseConnector<SporeConnectorConfig> {
     return this.devices.has(device) ? this.specs : undefined;
   }
 
-  start(): void {
-    this.stopped = false;
+  override start(): void {
+    super.start();
+    // The registry is in-process: connected from the start.
     this.status.connected();
-    this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.sleeper.wake();
-    await this.loop;
-    this.status.state = 'stopped';
+  protected run(): Promise<void> {
+    return this.pollEvery(this.config.pollMs, async () => this.snapshot());
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      const startedAt = Date.now();
-      const readings: Reading[] = [];
-      for (const node of this.ctx.registry.list()) {
-        if (node.status === 'DEAD' && !this.config.includeDead) continue;
-        const device = `${this.config.devicePrefix}${node.hostname}`;
-        if (!this.devices.has(device)) {
-          if (!isValidName(device) || !this.ctx.claimDevice(device)) {
-            this.status.error(`node ${node.hostname}: device name "${device}" is taken or invalid`, false);
-            continue;
-          }
-          this.devices.add(device);
+  private snapshot(): Reading[] {
+    const readings: Reading[] = [];
+    for (const node of this.ctx.registry.list()) {
+      if (node.status === 'DEAD' && !this.config.includeDead) continue;
+      const device = `${this.config.devicePrefix}${node.hostname}`;
+      if (!this.devices.has(device)) {
+        if (!isValidName(device) || !this.ctx.claimDevice(device)) {
+          this.status.error(`node ${node.hostname}: device name "${device}" is taken or invalid`, false);
+          continue;
         }
-        const values: Record<string, ChannelValue> = { status: node.status };
-        const freeHeap = node.resources?.freeHeap;
-        if (typeof freeHeap === 'number') values.freeHeap = freeHeap;
-        if (typeof node.latency === 'number') values.latency = node.latency;
-        readings.push({ device, values });
+        this.devices.add(device);
       }
-      this.status.stats.polls++;
-      if (readings.length > 0) {
-        try {
-          await this.ctx.submit(readings);
-        } catch (err) {
-          this.status.error(`could not store readings: ${errorMessage(err)}`, false);
-        }
-      }
-      await this.sleeper.sleep(startedAt + this.config.pollMs - Date.now());
+      const values: Record<string, ChannelValue> = { status: node.status };
+      const freeHeap = node.resources?.freeHeap;
+      if (typeof freeHeap === 'number') values.freeHeap = freeHeap;
+      if (typeof node.latency === 'number') values.latency = node.latency;
+      readings.push({ device, values });
     }
+    return readings;
   }
 }
 

@@ -2,44 +2,35 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
-import { Backoff, Sleeper } from '../backoff.js';
-import { BaseConnector, errorMessage, withTimeout } from '../connector-base.js';
+import { errorMessage, withTimeout } from '../connector-base.js';
 import { nameSchema } from '../names.js';
-import { ALWAYS, checkUniqueChannelNames } from '../schema-util.js';
-import { transformListSchema } from '../transforms/index.js';
+import { PollingConnector } from '../polling-connector.js';
+import { ALWAYS, channelObject, deviceObject } from '../schema-util.js';
 import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, NetworkNode, Reading } from '../types.js';
 // Types only: zwave-js (~90 MB on disk, a large RSS once loaded) is imported in start().
 import type * as ZwaveJs from 'zwave-js';
 import type { CommandClasses as CommandClassesEnum } from '@zwave-js/core';
 
-const channelSchema = z
-  .object({
-    name: nameSchema('channel name'),
-    /** A command class by name ("Binary Switch", "Multilevel Sensor") or number (0x25 = 37). */
-    commandClass: z.union([z.string().min(1), z.number().int().min(0).max(0xffff)], { error: 'commandClass is required: a name like "Binary Switch" or a number like 37' }),
-    endpoint: z.number().int().min(0).max(127).default(0),
-    /** The value's property, e.g. currentValue, or "Air temperature" for a Multilevel Sensor. */
-    property: z.union([z.string().min(1), z.number().int()], { error: 'property is required, e.g. currentValue' }),
-    propertyKey: z.union([z.string().min(1), z.number().int()]).optional(),
-    /** The property written by /api/devices/{id}/write when it differs from the read one (Binary Switch: targetValue). */
-    writeProperty: z.union([z.string().min(1), z.number().int()]).optional(),
-    writable: z.boolean().optional(),
-    transform: transformListSchema,
-  })
-  .strict();
+const channelSchema = channelObject({
+  /** A command class by name ("Binary Switch", "Multilevel Sensor") or number (0x25 = 37). */
+  commandClass: z.union([z.string().min(1), z.number().int().min(0).max(0xffff)], { error: 'commandClass is required: a name like "Binary Switch" or a number like 37' }),
+  endpoint: z.number().int().min(0).max(127).default(0),
+  /** The value's property, e.g. currentValue, or "Air temperature" for a Multilevel Sensor. */
+  property: z.union([z.string().min(1), z.number().int()], { error: 'property is required, e.g. currentValue' }),
+  propertyKey: z.union([z.string().min(1), z.number().int()]).optional(),
+  /** The property written by /api/devices/{id}/write when it differs from the read one (Binary Switch: targetValue). */
+  writeProperty: z.union([z.string().min(1), z.number().int()]).optional(),
+  writable: z.boolean().optional(),
+});
 
-const deviceSchema = z
-  .object({
-    id: nameSchema('device id'),
+const deviceSchema = deviceObject(
+  {
     node: z.number({ error: 'node is required: the Z-Wave node id (2-232)' }).int().min(2).max(4000),
     /** ms between two polls (refreshes) of this device's values, for devices that only answer polls; 0: listen only. */
     pollMs: z.number().int().min(0).default(0),
-    channels: z.array(channelSchema).min(1, 'a device needs at least one channel'),
-  })
-  .strict()
-  .superRefine((d, ctx) => {
-    checkUniqueChannelNames(d, ctx);
-  }, ALWAYS);
+  },
+  channelSchema,
+);
 
 const key = z.string().regex(/^[0-9a-fA-F]{32}$/, 'a security key is 16 bytes as 32 hex digits');
 
@@ -106,14 +97,10 @@ const SUCCESS = new Set(['Success', 'SuccessUnsupervised', 'Working']);
  * When the driver fails (zwave-js gives up on an unreachable port by itself after about 10 s),
  * this destroys it and builds a new one with backoff, forever: the connector always comes back.
  */
-export class ZwaveConnector extends BaseConnector<ZwaveConfig> {
+export class ZwaveConnector extends PollingConnector<ZwaveConfig> {
   readonly type = 'zwave';
   private readonly plans: DevicePlan[];
   private readonly byNode = new Map<number, DevicePlan>();
-  private readonly backoff: Backoff;
-  private readonly sleeper = new Sleeper();
-  private stopped = true;
-  private loop: Promise<void> | undefined;
   private driver: ZwaveJs.Driver | undefined;
   private zw: Zw | undefined;
   private failed: (() => void) | undefined;
@@ -121,8 +108,7 @@ export class ZwaveConnector extends BaseConnector<ZwaveConfig> {
   private inclusion: { state: 'idle' | 'including' | 'excluding'; pin?: (pin: string | false) => void; dsk?: string; lastResult?: string } = { state: 'idle' };
 
   constructor(config: ZwaveConfig, ctx: ConnectorContext) {
-    super(config, ctx);
-    this.backoff = new Backoff(config.reconnect.initialMs, Math.max(config.reconnect.initialMs, config.reconnect.maxMs));
+    super(config, ctx, config.reconnect);
     this.plans = config.devices.map((d) => {
       const channels = new Map<string, ResolvedChannel>();
       for (const c of d.channels) {
@@ -165,18 +151,8 @@ export class ZwaveConnector extends BaseConnector<ZwaveConfig> {
     return (this.zw.NodeStatus[node.status] ?? 'unknown').toLowerCase();
   }
 
-  start(): void {
-    this.stopped = false;
-    this.status.state = 'connecting';
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.sleeper.wake();
+  protected override interrupt(): void {
     this.failed?.();
-    await this.loop;
-    this.status.state = 'stopped';
   }
 
   async write(device: string, channel: string, value: ChannelValue): Promise<void> {
@@ -311,7 +287,7 @@ export class ZwaveConnector extends BaseConnector<ZwaveConfig> {
     return { driver, zw: this.zw };
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let zw: Zw;
     try {
       zw = await loadLibrary();
@@ -332,30 +308,22 @@ export class ZwaveConnector extends BaseConnector<ZwaveConfig> {
       this.status.error(`unknown command class ${unknown.join(', ')} (use the zwave-js name, e.g. "Binary Switch", or the number)`, true);
       return;
     }
-    while (!this.stopped) {
-      this.status.state = 'connecting';
-      let failed: Promise<void>;
-      try {
-        ({ failed } = await this.startDriver(zw));
-      } catch (err) {
+    await this.sessionLoop({
+      open: async () => ({ lost: (await this.startDriver(zw)).failed }),
+      close: () => {
+        this.stopPolls();
+        return this.destroyDriver();
+      },
+      failed: (err) => {
         this.status.error(`${this.config.port}: ${errorMessage(err)}`, true);
         this.ctx.logger.warn({ connector: this.id, error: errorMessage(err) }, 'zwave: driver did not start; retrying with backoff');
-        await this.destroyDriver();
-        if (!this.stopped) await this.sleeper.sleep(this.backoff.next());
-        continue;
-      }
-      this.backoff.reset();
-      this.status.connected();
-      this.ctx.logger.info({ connector: this.id, port: this.config.port, reconnects: this.status.stats.reconnects }, 'zwave: driver ready');
-      this.startPolls();
-      await failed;
-      this.stopPolls();
-      await this.destroyDriver();
-      if (this.stopped) break;
-      this.ctx.logger.warn({ connector: this.id, error: this.status.stats.lastError }, 'zwave: driver failed; building a new one');
-      await this.sleeper.sleep(this.backoff.next());
-    }
-    await this.destroyDriver();
+      },
+      up: () => {
+        this.ctx.logger.info({ connector: this.id, port: this.config.port, reconnects: this.status.stats.reconnects }, 'zwave: driver ready');
+        this.startPolls();
+      },
+      lost: () => this.ctx.logger.warn({ connector: this.id, error: this.status.stats.lastError }, 'zwave: driver failed; building a new one'),
+    });
   }
 
   private async startDriver(zw: Zw): Promise<{ failed: Promise<void> }> {

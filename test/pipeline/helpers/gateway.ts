@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import { mergeConfig, validateConfig } from '../../../src/config/load-config.js';
 import { Gateway } from '../../../src/gateway.js';
 import { createLogger } from '../../../src/logger.js';
-import { FAST_NODES, http, spawnTs, type SpawnedProcess } from '../../helpers/gateway-harness.js';
-import { freePort, freeUdpPort, waitFor } from '../../helpers/net.js';
+import { FAST_NODES, spawnTs, waitServing, type SpawnedProcess } from '../../helpers/gateway-harness.js';
+import { freePort, freeUdpPort } from '../../helpers/net.js';
 import { writeFile } from 'node:fs/promises';
 
 /** An in-process gateway whose warn/error log lines are kept (to check drop warnings). */
@@ -66,21 +66,7 @@ export async function spawnGateway(config: Record<string, unknown>, dataDir: str
   await writeFile(file, JSON.stringify(config));
   const proc = spawnTs('src/cli/gateway-main.ts', ['-config', file, '-port', String(port), '-udp-port', String(udpPort), '-udp-bind', '127.0.0.1', '-bind', '127.0.0.1', '-data-dir', dataDir, '-log-level', 'warn']);
   const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor(
-      async () => {
-        if (proc.child.exitCode !== null) throw new Error(`gateway exited: ${proc.stderr()} ${proc.stdout()}`);
-        return (await http(`${url}/api/health`)).status < 600;
-      },
-      'the gateway process to answer',
-      60_000,
-      100,
-    );
-  } catch (err) {
-    // Not answering in time: the test fails, and the process must not outlive it.
-    await proc.kill('SIGKILL');
-    throw err;
-  }
+  await waitServing(proc, url);
   return {
     proc,
     url,

@@ -2,6 +2,7 @@
 import { api } from './api';
 import { socket } from './app-state';
 import type { RolloutPlanView, RolloutView } from '../../../src/contract/firmware';
+import { DEFAULT_ROLLOUT_OPTIONS } from '../../../src/contract/rollout-defaults';
 import type { WsPayloads } from '../../../src/contract/ws-messages';
 import { Store } from './store';
 
@@ -83,16 +84,7 @@ export function startLive(): void {
           maxFailures: 0,
           bootTimeoutSec: 0,
           error: null,
-          startAt: null,
-          window: null,
-          dynamic: false,
-          dynamicUntil: null,
-          autoRollback: false,
-          kind: 'rollout',
-          parentId: null,
-          rollbackId: null,
-          waitingFor: null,
-          nextRunAt: null,
+          ...DEFAULT_ROLLOUT_OPTIONS,
         };
         map.set(m.rolloutId, r);
         void refreshRollout(m.rolloutId);

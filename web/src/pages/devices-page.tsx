@@ -1,6 +1,7 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Empty, ErrorBox, Loading, NotEnabled } from '../components/common';
 import { OpcuaBrowser, ZwaveNodes } from '../components/connector-tools';
+import { HistoryChart, RangePicker, type RangeKey } from '../components/history-chart';
 import { VirtualList } from '../components/virtual-list';
 import { api, ApiError, describeError } from '../lib/api';
 import { clock, every, socket } from '../lib/app-state';
@@ -288,6 +289,7 @@ function DeviceDetail({ device, live, now }: { device: Device | null; live: Tele
           })}
         </tbody>
       </table>
+      <DeviceCharts key={device.id} device={device} live={live} />
       {device.channels.some((c) => c.writable) ? (
         <>
           <h3>Write</h3>
@@ -317,5 +319,60 @@ function DeviceDetail({ device, live, now }: { device: Device | null; live: Tele
         </>
       ) : null}
     </aside>
+  );
+}
+
+const asNumber = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? (v ? 1 : 0) : null);
+
+/**
+ * History of one numeric channel of the device (issue 15 §4): the stored series
+ * `devices/<device>/<channel>` from GET /api/history for the chosen range, with the
+ * values that arrive on the WebSocket while the page is open appended.
+ */
+function DeviceCharts({ device, live }: { device: Device; live: TelemetryValue | undefined }) {
+  const numeric = device.channels.filter((c) => asNumber(c.value) !== null || (live && asNumber(live.values[c.name]) !== null));
+  const [channel, setChannel] = useState<string | null>(null);
+  const [range, setRange] = useState<RangeKey>('1h');
+  const chosen = numeric.find((c) => c.name === channel) ?? numeric[0];
+  // Live samples of the chosen channel since it was chosen (s, value), bounded.
+  const samples = useRef<{ channel: string | undefined; t: number[]; v: Array<number | null>; seq: number }>({ channel: undefined, t: [], v: [], seq: -1 });
+  const buf = samples.current;
+  if (buf.channel !== chosen?.name) Object.assign(buf, { channel: chosen?.name, t: [], v: [], seq: -1 });
+  if (chosen && live && live.seq !== buf.seq && chosen.name in live.values) {
+    const value = asNumber(live.values[chosen.name]);
+    buf.seq = live.seq;
+    if (value !== null) {
+      buf.t.push(Date.parse(live.ts) / 1000);
+      buf.v.push(value);
+      if (buf.t.length > 3600) (buf.t.shift(), buf.v.shift());
+    }
+  }
+  if (!chosen) return null;
+  return (
+    <section class="device-charts" data-testid="device-charts" aria-label={`History of ${device.id}`}>
+      <h3>
+        History{' '}
+        {numeric.length > 1 ? (
+          <select aria-label="Channel to chart" value={chosen.name} onChange={(e) => setChannel(e.currentTarget.value)} data-testid="chart-channel">
+            {numeric.map((c) => (
+              <option key={c.name} value={c.name}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <span class="mono">{chosen.name}</span>
+        )}{' '}
+        <RangePicker value={range} onChange={setRange} />
+      </h3>
+      <HistoryChart
+        key={chosen.name}
+        title={chosen.name}
+        unit={chosen.unit ?? ''}
+        range={range}
+        series={[{ name: `devices/${device.id}/${chosen.name}`, label: `${chosen.name}${chosen.unit ? ` (${chosen.unit})` : ''}`, color: '#3a6fd8' }]}
+        live={{ t: buf.t, values: [buf.v], version: `${buf.seq}:${buf.t.length}` }}
+      />
+    </section>
   );
 }

@@ -14,13 +14,16 @@ interface ConfigInfo {
   remoteHost: string | null;
   sections: Array<{ name: string; hot: boolean }>;
 }
-type JsonSchema = { type?: string | string[]; enum?: unknown[]; default?: unknown; properties?: Record<string, JsonSchema>; description?: string; anyOf?: JsonSchema[]; items?: JsonSchema; minimum?: number; maximum?: number };
+type JsonSchema = { type?: string | string[]; enum?: unknown[]; default?: unknown; properties?: Record<string, JsonSchema>; description?: string; anyOf?: JsonSchema[]; const?: unknown; items?: JsonSchema; minimum?: number; maximum?: number };
 
-/** The scalar settings of a section, as a form generated from its JSON Schema (types, enums, defaults). */
+/** The scalar settings of a section, as a form generated from its JSON Schema (types, enums, defaults, descriptions from the zod `.describe()`). */
 function scalarFields(schema: JsonSchema, prefix: string[] = [], depth = 0): Array<{ path: string[]; schema: JsonSchema }> {
   const out: Array<{ path: string[]; schema: JsonSchema }> = [];
   for (const [name, raw] of Object.entries(schema.properties ?? {})) {
-    const s = raw.anyOf?.find((x) => x.type !== 'null') ?? raw;
+    // A union of constants (mqtt.protocolVersion: 3 | 4 | 5) is an enum; the description is on the outer schema.
+    const consts = raw.anyOf?.every((x) => x.const !== undefined) ? raw.anyOf.map((x) => x.const) : undefined;
+    const inner = consts ? { type: raw.anyOf![0]!.type, enum: consts } : (raw.anyOf?.find((x) => x.type !== 'null') ?? raw);
+    const s: JsonSchema = { ...inner, description: raw.description ?? inner.description, default: raw.default ?? inner.default };
     const type = Array.isArray(s.type) ? s.type[0] : s.type;
     if (s.enum || type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') out.push({ path: [...prefix, name], schema: s });
     else if (type === 'object' && s.properties && depth < 1) out.push(...scalarFields(s, [...prefix, name], depth + 1));
@@ -80,10 +83,11 @@ function SectionForm({ name, hot, schema, readOnly }: { name: string; hot: boole
           const problem = problems.find((p) => p.path === [name, ...path].join('.'));
           const type = Array.isArray(s.type) ? s.type[0] : s.type;
           const set = (v: unknown) => setDraft(setIn(draft, path, v));
+          const help = s.description ? `${id}-help` : undefined;
           let input;
           if (s.enum) {
             input = (
-              <select id={id} disabled={readOnly} value={value === undefined ? '' : String(value)} onChange={(e) => set(e.currentTarget.value === '' ? undefined : s.enum!.find((x) => String(x) === e.currentTarget.value))}>
+              <select id={id} aria-describedby={help} disabled={readOnly} value={value === undefined ? '' : String(value)} onChange={(e) => set(e.currentTarget.value === '' ? undefined : s.enum!.find((x) => String(x) === e.currentTarget.value))}>
                 <option value="">default ({String(s.default ?? '–')})</option>
                 {s.enum.map((v) => (
                   <option key={String(v)} value={String(v)}>
@@ -94,7 +98,7 @@ function SectionForm({ name, hot, schema, readOnly }: { name: string; hot: boole
             );
           } else if (type === 'boolean') {
             input = (
-              <select id={id} disabled={readOnly} value={value === undefined ? '' : String(value)} onChange={(e) => set(e.currentTarget.value === '' ? undefined : e.currentTarget.value === 'true')}>
+              <select id={id} aria-describedby={help} disabled={readOnly} value={value === undefined ? '' : String(value)} onChange={(e) => set(e.currentTarget.value === '' ? undefined : e.currentTarget.value === 'true')}>
                 <option value="">default ({String(s.default ?? '–')})</option>
                 <option value="true">true</option>
                 <option value="false">false</option>
@@ -105,6 +109,7 @@ function SectionForm({ name, hot, schema, readOnly }: { name: string; hot: boole
             input = (
               <input
                 id={id}
+                aria-describedby={help}
                 disabled={readOnly}
                 type={(numeric ? 'number' : 'text') as 'text'}
                 inputMode={numeric ? 'decimal' : undefined}
@@ -121,7 +126,11 @@ function SectionForm({ name, hot, schema, readOnly }: { name: string; hot: boole
             <div class={`field ${problem ? 'field-invalid' : ''}`} key={id}>
               <label for={id}>{path.join('.')}</label>
               {input}
-              {s.description ? <span class="muted small-print">{s.description}</span> : null}
+              {s.description ? (
+                <span class="muted small-print field-help" id={`${id}-help`}>
+                  {s.description}
+                </span>
+              ) : null}
               {problem ? (
                 <span class="field-problem" role="alert">
                   {problem.message}
