@@ -12,6 +12,7 @@ import { bridgeEventsToWebSocket } from './api/ws-bridge.js';
 import { WsHub } from './api/ws-hub.js';
 import { bridgeRpcToWebSocket } from './api/ws-rpc.js';
 import { ApiKeyAuth } from './auth/api-keys.js';
+import { originAllowed } from './auth/origin-policy.js';
 import { registerCoreMetrics } from './metrics/core-metrics.js';
 import { registerMqttMetrics } from './metrics/mqtt-metrics.js';
 import { registerPipelineMetrics } from './metrics/pipeline-metrics.js';
@@ -159,8 +160,22 @@ export class Gateway {
     });
     this.health = new HealthService();
     this.wsHub = new WsHub(config.websocket, logger.child({ component: 'ws' }));
-    this.mqtt = new MqttService({ mqtt: config.mqtt, gatewayId: config.gateway.id, registry: this.registry, cluster: this.cluster, access: this.access, bus: this.bus, logger });
     this.auth = new ApiKeyAuth(config.auth);
+    this.mqtt = new MqttService({
+      mqtt: config.mqtt,
+      gatewayId: config.gateway.id,
+      registry: this.registry,
+      cluster: this.cluster,
+      access: this.access,
+      bus: this.bus,
+      logger,
+      apiKeys: this.auth,
+      // The HTTP allow-list; the gateway's own origin is its HTTP port on the host the browser used.
+      originAllowed: (origin, host) => {
+        const allowed = (h: string | undefined): boolean => originAllowed(origin, h, this.current.http.corsOrigins, this.auth.enabled);
+        return allowed(host) || (host !== undefined && allowed(`${host.replace(/:\d+$/, '')}:${this.current.http.port}`));
+      },
+    });
     this.metrics = new GatewayMetrics();
     registerCoreMetrics(this.metrics, { registry: this.registry, discovery: this.discovery, wsHub: this.wsHub });
     registerMqttMetrics(this.metrics, this.mqtt);

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { presentedSecret, type ApiKeyAuth, type Identity } from '../auth/api-keys.js';
 import { requirementFor } from '../auth/access-policy.js';
+import { originAllowed } from '../auth/origin-policy.js';
 import { isGatewayError, toErrorBody } from '../errors.js';
 import type { ClientVerdict, WsClient } from './ws-hub.js';
 
@@ -14,21 +15,9 @@ declare module 'fastify' {
   }
 }
 
-/** The SPORE UI's development server (CONTRACT §4), allowed by the default allow-list. */
-const SPORE_UI_ORIGIN = 'http://localhost:3000';
 const CORS_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-/**
- * Whether a browser page from `origin` may call the API. Configured origins
- * win; unset, any origin while no API key is configured (CONTRACT §4) and only
- * the gateway's own origin and the SPORE UI's once keys are (docs/security.md).
- */
-export function originAllowed(origin: string, host: string | undefined, configured: string[] | undefined, authEnabled: boolean): boolean {
-  const allowList = configured ?? (authEnabled ? [SPORE_UI_ORIGIN] : ['*']);
-  if (allowList.includes('*')) return true;
-  if (host && (origin === `http://${host}` || origin === `https://${host}`)) return true;
-  return allowList.includes(origin);
-}
+export { originAllowed };
 
 /** CORS with the allow-list, and the API-key check on every request (docs/security.md). */
 export async function installAccessControl(app: FastifyInstance, auth: ApiKeyAuth, corsOrigins: () => string[] | undefined): Promise<void> {

@@ -172,6 +172,16 @@ export const mqttSectionSchema = z
       })
       .strict()
       .prefault({}).describe('The cluster on MQTT: node state, cluster summary, events, availability, commands.'),
+    commands: z
+      .object({
+        allowResponseTopics: z
+          .array(topicFilterSchema)
+          .max(100)
+          .default([])
+          .describe("MQTT 5 response topics (filters) command answers may go to besides the gateway's own prefix; a command naming any other response topic is refused (docs/security.md)."),
+      })
+      .strict()
+      .prefault({}).describe('Commands over MQTT (`<prefix>/nodes/<hostname>/command`, docs/mqtt.md).'),
     homeAssistant: z
       .object({
         enabled: z.boolean().default(false).describe('Publish Home Assistant discovery messages for the nodes.'),

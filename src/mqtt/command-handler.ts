@@ -6,7 +6,7 @@ import { GatewayError, isGatewayError, toErrorBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ClusterTopics } from './cluster-topics.js';
 import type { QoS } from './connection.js';
-import { isValidTopicName, topicMatches } from './topic-filter.js';
+import { compileFilter, isValidTopicName, topicMatches } from './topic-filter.js';
 
 export interface CommandPublisher {
   publish(topic: string, payload: string, opts: { qos: QoS; retain: boolean; properties?: IPublishPacket['properties'] }): boolean;
@@ -18,6 +18,8 @@ export interface CommandHandlerOptions {
   concurrency: number;
   /** Commands waiting beyond the running ones; more are refused with `busy`. */
   queueLimit: number;
+  /** MQTT 5 response topics allowed besides `<prefix>/…` (`mqtt.commands.allowResponseTopics`). */
+  allowResponseTopics?: string[];
 }
 
 export interface CommandStats {
@@ -47,6 +49,7 @@ export class CommandHandler {
   private running = 0;
   private readonly queue: Array<() => Promise<void>> = [];
   private readonly counters = { received: 0, succeeded: 0, refused: 0, failed: 0, ignoredRetained: 0 };
+  private readonly allowedResponse: Array<(topic: string) => boolean>;
 
   constructor(
     private readonly options: CommandHandlerOptions,
@@ -55,7 +58,9 @@ export class CommandHandler {
     private readonly access: NodeAccess,
     private readonly mqtt: CommandPublisher,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.allowedResponse = [compileFilter(`${topics.prefix}/#`), ...(options.allowResponseTopics ?? []).map((f) => compileFilter(f))];
+  }
 
   stats(): CommandStats {
     return { ...this.counters, running: this.running, queued: this.queue.length };
@@ -72,12 +77,16 @@ export class CommandHandler {
       return;
     }
     this.counters.received++;
-    const reply = this.replyTarget(hostname, packet);
+    const { reply, refusal } = this.replyTarget(hostname, packet);
     let request: Record<string, unknown>;
     try {
       request = parseCommand(payload);
     } catch (err) {
       this.answerError(reply, undefined, err);
+      return;
+    }
+    if (refusal !== undefined) {
+      this.answerError(reply, request.id, refusal);
       return;
     }
     const id = request.id;
@@ -116,16 +125,30 @@ export class CommandHandler {
     }
   }
 
-  private replyTarget(hostname: string, packet: IPublishPacket): { topic: string; correlationData?: Buffer } {
+  /**
+   * Where the answer goes: the MQTT 5 response topic when it is under the gateway's prefix or
+   * matches `mqtt.commands.allowResponseTopics`, else `<prefix>/nodes/<hostname>/command/response`.
+   * A command naming any other response topic is refused, not run (issue 12: an answer published
+   * on `victim/lamp/set` would be a command to someone else), and told so on the default topic.
+   */
+  private replyTarget(hostname: string, packet: IPublishPacket): { reply: { topic: string; correlationData?: Buffer }; refusal?: GatewayError } {
     const props = packet.properties;
     const responseTopic = props?.responseTopic;
+    const withCorrelation = (topic: string): { topic: string; correlationData?: Buffer } =>
+      props?.correlationData !== undefined ? { topic, correlationData: props.correlationData } : { topic };
+    const fallback = withCorrelation(this.topics.commandResponse(hostname));
+    if (responseTopic === undefined) return { reply: fallback };
     // Never answer onto a command topic: that would make the gateway command itself.
-    if (responseTopic !== undefined && isValidTopicName(responseTopic) && !topicMatches(this.topics.commandFilter, responseTopic)) {
-      return props?.correlationData !== undefined ? { topic: responseTopic, correlationData: props.correlationData } : { topic: responseTopic };
+    if (!isValidTopicName(responseTopic) || topicMatches(this.topics.commandFilter, responseTopic)) {
+      return { reply: fallback, refusal: new GatewayError('bad_request', 'the response topic is not a topic the gateway may answer on (a wildcard, or a command topic)') };
     }
-    return props?.correlationData !== undefined
-      ? { topic: this.topics.commandResponse(hostname), correlationData: props.correlationData }
-      : { topic: this.topics.commandResponse(hostname) };
+    if (!this.allowedResponse.some((allowed) => allowed(responseTopic))) {
+      return {
+        reply: fallback,
+        refusal: new GatewayError('forbidden', `answers go under ${this.topics.prefix}/ only; the response topic "${responseTopic.slice(0, 128)}" is not listed in mqtt.commands.allowResponseTopics`),
+      };
+    }
+    return { reply: withCorrelation(responseTopic) };
   }
 
   private answerError(reply: { topic: string; correlationData?: Buffer }, id: unknown, err: unknown): void {

@@ -1,8 +1,18 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { Aedes } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Identity } from '../auth/api-keys.js';
 import type { Logger } from '../logger.js';
+import { compileFilter } from './topic-filter.js';
+
+/** The API keys (issue 12), read at every check so that a configuration change applies at once. */
+export interface BrokerKeyCheck {
+  /** True once any key is configured: then every client needs one (or the gateway's credentials). */
+  readonly enabled: boolean;
+  identify(secret: string | undefined): Identity | null;
+}
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -19,6 +29,28 @@ export interface EmbeddedBrokerOptions {
   maxPacketBytes?: number;
   /** Longest MQTT 5 session expiry granted, seconds (longer requests are clamped and told so); default 1 day. */
   maxSessionExpirySeconds?: number;
+  /**
+   * API keys (issue 12 item 10): once any is configured, a client gives one as its MQTT password
+   * (any user name); publishing to `adminTopics` needs an admin key, subscribing any valid key.
+   */
+  apiKeys?: BrokerKeyCheck;
+  /** Topic filters only an admin key may publish to (the gateway's prefix: commands and its own state). */
+  adminTopics?: string[];
+  /** The gateway's own bridge: always accepted, with every right (a random secret made at start). */
+  internalClient?: { username: string; password: string };
+  /**
+   * Browser origins the WebSocket listener accepts (the HTTP allow-list, `http.corsOrigins`);
+   * a connection without an `Origin` header (not a browser) is not affected. All when absent.
+   */
+  originAllowed?: (origin: string, host: string | undefined) => boolean;
+}
+
+/** Who a connected client is, as far as the broker's checks go. */
+interface ClientRights {
+  /** The gateway's own bridge or the MQTT_USER / MQTT_PASSWORD pair: every right. */
+  trusted: boolean;
+  /** The API key presented as password, identified again at every check (a revoked key stops working). */
+  secret?: string;
 }
 
 /** Defaults that bound what one client can make the broker hold. */
@@ -37,6 +69,10 @@ export interface EmbeddedBrokerStats {
   wsPort: number | null;
   clients: number;
   authentication: boolean;
+  /** API keys are required (issue 12). */
+  apiKeys: boolean;
+  /** Publications and subscriptions refused for want of a key or of the admin scope. */
+  refused: { publish: number; subscribe: number; websocketOrigin: number };
 }
 
 /**
@@ -53,6 +89,7 @@ export class EmbeddedBroker {
   private readonly sockets = new Set<Socket>();
   private boundPort = 0;
   private boundWsPort: number | null = null;
+  private readonly refused = { publish: 0, subscribe: 0, websocketOrigin: 0 };
 
   constructor(
     private readonly options: EmbeddedBrokerOptions,
@@ -95,19 +132,74 @@ export class EmbeddedBroker {
       if (packet.protocolVersion === 3 && (packet.clientId ?? '').length === 0) emptyMqtt31Id.add(client);
       done(null, true);
     };
-    const { username, password } = this.options;
+    const { username, password, apiKeys, internalClient } = this.options;
     const credentialsRequired = username !== undefined && password !== undefined;
+    const rights = new WeakMap<object, ClientRights>();
     broker.authenticate = (client, user, pass, done) => {
       if (emptyMqtt31Id.has(client)) {
         done(Object.assign(new Error('MQTT 3.1 needs a client id of 1-23 characters'), { returnCode: 2 }) as never, false);
         return;
       }
-      if (!credentialsRequired || (user === username && pass !== undefined && pass.toString() === password)) {
+      const secret = pass?.toString('utf8');
+      if (internalClient !== undefined && user === internalClient.username && sameSecret(secret, internalClient.password)) {
+        rights.set(client, { trusted: true });
+        done(null, true);
+        return;
+      }
+      if (credentialsRequired && user === username && sameSecret(secret, password)) {
+        rights.set(client, { trusted: true });
+        done(null, true);
+        return;
+      }
+      if (apiKeys?.enabled) {
+        if (apiKeys.identify(secret) !== null) {
+          rights.set(client, { trusted: false, secret: secret! });
+          done(null, true);
+          return;
+        }
+        // 5 = not authorized (MQTT 5: 0x87) when no key came, 4 = bad user name or password (0x86) for a wrong one.
+        done(Object.assign(new Error(secret === undefined ? 'this broker needs an API key as the MQTT password' : 'the API key is not valid'), { returnCode: secret === undefined ? 5 : 4 }) as never, false);
+        return;
+      }
+      if (!credentialsRequired) {
+        rights.set(client, { trusted: false });
         done(null, true);
         return;
       }
       // 4 = bad user name or password; aedes sends it to MQTT 5 clients as reason code 0x86.
       done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as never, false);
+    };
+    // With keys configured, every operation checks the client's key again: a key removed from the
+    // configuration (or keys turned on while the client was connected without one) stops working.
+    const adminTopics = (this.options.adminTopics ?? []).map((f) => compileFilter(f));
+    const identityOf = (client: object): Identity | null | 'trusted' => {
+      const r = rights.get(client);
+      if (r?.trusted) return 'trusted';
+      return apiKeys!.identify(r?.secret);
+    };
+    broker.authorizePublish = (client, packet, done) => {
+      if (!apiKeys?.enabled || client === null) {
+        done(null);
+        return;
+      }
+      const who = identityOf(client);
+      if (who === 'trusted' || (who !== null && (who.scope === 'admin' || !adminTopics.some((m) => m(packet.topic))))) {
+        done(null);
+        return;
+      }
+      this.refused.publish++;
+      this.logger.debug({ clientId: client.id, topic: packet.topic, key: who?.name ?? null }, 'embedded broker: publication refused');
+      // MQTT 5 clients get 0x87 on QoS 1/2; 3.1.1 and 3.1 clients are disconnected (MQTT-3.3.5-2).
+      done(new Error(who === null ? 'the API key is not valid (any more)' : `publishing to "${packet.topic}" needs an admin API key; "${who.name}" has scope "${who.scope}"`));
+    };
+    broker.authorizeSubscribe = (client, sub, done) => {
+      if (!apiKeys?.enabled || client === null || identityOf(client) !== null) {
+        done(null, sub);
+        return;
+      }
+      this.refused.subscribe++;
+      // SUBACK 0x80 (3.1.1) / 0x87 not authorized (5.0).
+      done(null, null as never);
     };
     broker.on('clientError', (client, err) => this.logger.debug({ clientId: client?.id, err: err.message }, 'embedded broker: client error'));
     if (this.options.logTraffic) {
@@ -139,9 +231,21 @@ export class EmbeddedBroker {
         res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the "mqtt" subprotocol\n');
       });
       this.http.on('connection', (socket) => this.track(socket));
+      const originAllowed = this.options.originAllowed;
       this.wss = new WebSocketServer({
         server: this.http,
         perMessageDeflate: false,
+        // A page on another site must not drive a visitor's browser into the broker (issue 12).
+        verifyClient: (info: { origin?: string; req: { headers: { host?: string } } }, callback: (ok: boolean, code?: number, message?: string) => void) => {
+          const origin = info.origin;
+          if (originAllowed === undefined || origin === undefined || origin === '' || originAllowed(origin, info.req.headers.host)) {
+            callback(true);
+            return;
+          }
+          this.refused.websocketOrigin++;
+          this.logger.debug({ origin: origin.slice(0, 200) }, 'embedded broker: WebSocket origin refused');
+          callback(false, 403, 'Origin not allowed (http.corsOrigins)');
+        },
         handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
       });
       this.wss.on('connection', (ws, req) => {
@@ -151,7 +255,7 @@ export class EmbeddedBroker {
       });
       this.boundWsPort = await listen(this.http, this.options.wsPort, this.options.host);
     }
-    this.logger.info({ host: this.options.host, port: this.boundPort, wsPort: this.boundWsPort, authentication: credentialsRequired }, 'embedded MQTT broker listening');
+    this.logger.info({ host: this.options.host, port: this.boundPort, wsPort: this.boundWsPort, authentication: credentialsRequired, apiKeys: apiKeys?.enabled ?? false }, 'embedded MQTT broker listening');
   }
 
   async stop(): Promise<void> {
@@ -177,7 +281,9 @@ export class EmbeddedBroker {
       port: this.boundPort,
       wsPort: this.boundWsPort,
       clients: this.broker?.connectedClients ?? 0,
-      authentication: this.options.username !== undefined && this.options.password !== undefined,
+      authentication: (this.options.username !== undefined && this.options.password !== undefined) || (this.options.apiKeys?.enabled ?? false),
+      apiKeys: this.options.apiKeys?.enabled ?? false,
+      refused: { ...this.refused },
     };
   }
 
@@ -185,6 +291,13 @@ export class EmbeddedBroker {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }
+}
+
+/** Constant-time comparison of two secrets (their SHA-256 digests, so lengths do not show). */
+function sameSecret(given: string | undefined, expected: string | undefined): boolean {
+  if (given === undefined || expected === undefined) return false;
+  const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** CONNACK with return code 0x01, "unacceptable protocol version" (MQTT 3.1.1 §3.2.2.3). */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import { GatewayError } from '../errors.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
@@ -68,11 +68,23 @@ export interface MqttBridgeStats {
   drops: { duplicate: number; rateLimited: number; total: number };
   /** The gateway's own publications recognised and not forwarded back. */
   ownEchoesSuppressed: number;
+  /** Extra copies of one message (overlapping subscriptions) neither forwarded nor run again. */
+  overlapCopies: number;
   subscriptions: Array<{ topic: string; qos: QoS; granted: QoS | 'refused' | null }>;
   retention: RetentionStats & { perTopic: number; maxTopics: number; maxBytes: number };
   dedupWindowMs: number;
   rateLimitPerTopic: number;
 }
+
+interface HandlerEntry {
+  filter: string;
+  qos: QoS;
+  matches: (topic: string) => boolean;
+  handler: TopicHandler;
+}
+
+/** Two copies of one message arrive back to back; a repeat later than this is a new message, ms. */
+const COPY_WINDOW_MS = 100;
 
 /** Retained messages on these topics were published by this gateway (e.g. before a restart). */
 export type OwnTopicPredicate = (topic: string) => boolean;
@@ -89,7 +101,18 @@ export class MqttBridge {
   private status: MqttStatus;
   private readonly forwardListeners: Array<(json: string, topic: string) => void> = [];
   private readonly connectListeners: Array<() => void> = [];
-  private readonly handlers: Array<{ filter: string; qos: QoS; matches: (topic: string) => boolean; handler: TopicHandler }> = [];
+  private readonly handlers: HandlerEntry[] = [];
+  /**
+   * MQTT 5 subscription identifier → its filter, on a connection where the broker supports them;
+   * undefined otherwise. Overlapping subscriptions (`#` and the command filter) make brokers such
+   * as Mosquitto deliver one copy per subscription (MQTT 5 §3.3.4): the identifiers say which
+   * copies belong together, so a command runs once and a message is forwarded once (issue 12 item 12).
+   */
+  private routes: Map<number, (topic: string) => boolean> | undefined;
+  /** Every distinct filter subscribed, compiled. */
+  private distinctFilters: Array<(topic: string) => boolean> = [];
+  /** The copies still expected of the last message: by subscription identifier, or a count without them. */
+  private expectedCopies: { topic: string; payload: Buffer; at: number; ids: Set<number> | undefined; count: number } | undefined;
   private ownTopic: OwnTopicPredicate = () => false;
   private readonly own = new OwnPublications();
   /** The configured filters, compiled: only publications they match can come back as echoes. */
@@ -117,6 +140,7 @@ export class MqttBridge {
     duplicate: 0,
     rateLimited: 0,
     ownEchoesSuppressed: 0,
+    overlapCopies: 0,
   };
   private lastError: { message: string; at: string } | null = null;
 
@@ -180,7 +204,7 @@ export class MqttBridge {
     this.logger.info({ broker: this.status.broker, clientId: this.options.clientId, protocolVersion: this.options.protocolVersion }, 'connecting to the MQTT broker');
     const client = mqtt.connect(clientOptions);
     this.client = client;
-    client.on('connect', () => this.onConnected());
+    client.on('connect', (connack) => this.onConnected(connack));
     client.on('reconnect', () => {
       this.counters.reconnects++;
       this.setStatus('reconnecting', this.status.error);
@@ -258,6 +282,7 @@ export class MqttBridge {
       forwarded: c.forwarded,
       drops: { duplicate: c.duplicate, rateLimited: c.rateLimited, total: c.duplicate + c.rateLimited },
       ownEchoesSuppressed: c.ownEchoesSuppressed,
+      overlapCopies: c.overlapCopies,
       subscriptions: [...this.allSubscriptions()].map((s) => ({ topic: s.topic, qos: s.qos, granted: this.granted.get(s.topic) ?? null })),
       retention: { ...this.retention.stats(), perTopic: this.options.retention.perTopic, maxTopics: this.options.retention.maxTopics, maxBytes: this.options.retention.maxBytes },
       dedupWindowMs: this.options.dedupWindowMs,
@@ -275,16 +300,21 @@ export class MqttBridge {
     else if (packet.qos === 1) c.qos1++;
     else c.qos2++;
 
+    // A further copy of the message just handled (overlapping subscriptions): dropped whole.
+    if (this.isCopy(topic, payload, packet)) {
+      c.overlapCopies++;
+      return;
+    }
+
     // Own publications: never commands, and not forwarded unless configured.
     const isOwn = !this.options.echoOwnPublications && this.isOwnPublication(topic, payload, packet);
     if (this.handlers.length > 0 && !isOwn) {
       for (const h of this.handlers) {
-        if (h.matches(topic)) {
-          try {
-            h.handler(topic, payload, packet);
-          } catch (err) {
-            this.logger.error({ err, topic }, 'MQTT topic handler failed');
-          }
+        if (!h.matches(topic)) continue;
+        try {
+          h.handler(topic, payload, packet);
+        } catch (err) {
+          this.logger.error({ err, topic }, 'MQTT topic handler failed');
         }
       }
     }
@@ -308,6 +338,50 @@ export class MqttBridge {
     this.retention.add(topic, json);
     c.forwarded++;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(json, topic);
+  }
+
+  /**
+   * Whether this message is a further copy of the one before, which a broker sends when several
+   * of the bridge's filters match (MQTT 5 §3.3.4; MQTT 3.1.1 §3.3.5 allows it too). Copies come
+   * back to back. With subscription identifiers (MQTT 5) a copy is recognised exactly: same topic
+   * and payload, carrying only identifiers of matching subscriptions the earlier copies did not
+   * carry — a repeat of the message carries the same identifier again and is a new message. (A
+   * single copy carrying only some identifiers, as aedes sends, is handled the same way.)
+   * Without them, the same topic and payload within COPY_WINDOW_MS, at most one per extra
+   * matching filter. (Mosquitto sends 3.1.1 clients one copy.)
+   */
+  private isCopy(topic: string, payload: Buffer, packet: IPublishPacket): boolean {
+    if (this.options.subscriptions.length + this.handlers.length < 2) return false;
+    const now = Date.now();
+    const raw = this.routes !== undefined ? packet.properties?.subscriptionIdentifier : undefined;
+    const ids = raw === undefined ? undefined : typeof raw === 'number' ? [raw] : raw;
+    const last = this.expectedCopies;
+    if (last !== undefined && last.topic === topic && now - last.at <= COPY_WINDOW_MS && last.payload.equals(payload)) {
+      if (ids !== undefined && last.ids !== undefined) {
+        if (ids.length > 0 && ids.every((id) => last.ids!.has(id))) {
+          for (const id of ids) last.ids.delete(id);
+          if (last.ids.size === 0) this.expectedCopies = undefined;
+          return true;
+        }
+      } else if (ids === undefined && last.ids === undefined && last.count > 0) {
+        if (--last.count === 0) this.expectedCopies = undefined;
+        return true;
+      }
+    }
+    // A new message: which copies may still follow.
+    this.expectedCopies = undefined;
+    if (ids !== undefined) {
+      const rest = new Set<number>();
+      for (const [id, matches] of this.routes!) if (!ids.includes(id) && matches(topic)) rest.add(id);
+      if (rest.size > 0) this.expectedCopies = { topic, payload, at: now, ids: rest, count: rest.size };
+    } else if (this.handlers.some((h) => h.matches(topic))) {
+      // Only for what a handler runs (commands): without identifiers a repeat cannot be told from
+      // a copy, and a sensor's repeated reading must still be forwarded.
+      let matching = 0;
+      for (const matches of this.distinctFilters) if (matches(topic)) matching++;
+      if (matching > 1) this.expectedCopies = { topic, payload, at: now, ids: undefined, count: matching - 1 };
+    }
+    return false;
   }
 
   private isOwnPublication(topic: string, payload: Buffer, packet: IPublishPacket): boolean {
@@ -334,17 +408,18 @@ export class MqttBridge {
     for (const h of this.handlers) yield { topic: h.filter, qos: h.qos };
   }
 
-  private onConnected(): void {
+  private onConnected(connack?: IConnackPacket): void {
     const reconnected = this.counters.connections > 0;
     this.counters.connections++;
     this.connectedAt = Date.now();
     this.lastLoggedError = undefined;
+    this.expectedCopies = undefined;
     this.own.clear();
     // Commands' answers and state changes are small and should leave at once (no Nagle delay).
     (this.client?.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     this.setStatus('connected', null);
     this.logger.info({ broker: this.status.broker, reconnected }, 'connected to the MQTT broker');
-    this.subscribe();
+    this.subscribe(connack?.properties?.subscriptionIdentifiersAvailable !== false);
     for (const listener of this.connectListeners) {
       try {
         listener();
@@ -354,7 +429,7 @@ export class MqttBridge {
     }
   }
 
-  private subscribe(): void {
+  private subscribe(identifiersAvailable: boolean): void {
     const client = this.client;
     if (!client) return;
     const map: Record<string, { qos: QoS; nl?: boolean }> = {};
@@ -364,7 +439,7 @@ export class MqttBridge {
       // MQTT 5 "No Local": the broker itself keeps the gateway's publications from coming back.
       map[s.topic] = this.options.protocolVersion === 5 && !this.options.echoOwnPublications ? { qos: s.qos, nl: true } : { qos: s.qos };
     }
-    client.subscribe(map, (err, grants?: ISubscriptionGrant[]) => {
+    const onGranted = (err: Error | null, grants?: ISubscriptionGrant[]): void => {
       if (err) {
         this.recordError(`subscribe failed: ${err.message}`);
         this.logger.error({ err: err.message }, 'MQTT subscription failed');
@@ -381,7 +456,22 @@ export class MqttBridge {
         }
       }
       this.logger.debug({ subscriptions: grants }, 'MQTT subscriptions granted');
+    };
+    const filters = Object.keys(map);
+    this.distinctFilters = filters.map((f) => compileFilter(f));
+    if (this.options.protocolVersion !== 5 || !identifiersAvailable || filters.length < 2) {
+      this.routes = undefined;
+      client.subscribe(map, onGranted);
+      return;
+    }
+    // One SUBSCRIBE per filter, each with its own identifier (an identifier belongs to a SUBSCRIBE).
+    const routes = new Map<number, (topic: string) => boolean>();
+    filters.forEach((filter, i) => {
+      const id = i + 1;
+      routes.set(id, compileFilter(filter));
+      client.subscribe({ [filter]: map[filter]! }, { properties: { subscriptionIdentifier: id } }, onGranted);
     });
+    this.routes = routes;
   }
 
   private onClosed(): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import type { NodeAccess } from '../cluster/node-access.js';
 import type { NodeRegistry } from '../cluster/node-registry.js';
@@ -10,7 +11,7 @@ import { parseBrokerUrl } from './connection.js';
 import { ClusterPublisher } from './cluster-publisher.js';
 import { ClusterTopics } from './cluster-topics.js';
 import { CommandHandler, type CommandStats } from './command-handler.js';
-import { EmbeddedBroker, type EmbeddedBrokerStats } from './embedded-broker.js';
+import { EmbeddedBroker, type BrokerKeyCheck, type EmbeddedBrokerStats } from './embedded-broker.js';
 import { HomeAssistantDiscovery } from './ha-discovery.js';
 import { defaultClientId, MqttBridge, type MqttBridgeStats, type MqttStatus } from './mqtt-bridge.js';
 import { topicFilterProblem } from './topic-filter.js';
@@ -28,6 +29,10 @@ export interface MqttServiceDeps {
   logger: Logger;
   /** Where MQTT_USER / MQTT_PASSWORD are read (CONTRACT §1); process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** The gateway's API keys: the embedded broker requires one once any is configured (issue 12). */
+  apiKeys?: BrokerKeyCheck;
+  /** Whether a browser origin may connect to the embedded broker's WebSocket listener (the HTTP allow-list). */
+  originAllowed?: (origin: string, host: string | undefined) => boolean;
 }
 
 export type MqttStats = MqttBridgeStats & {
@@ -106,9 +111,22 @@ export class MqttService {
 
     let url = m.url;
     const protocolVersion = m.protocolVersion ?? defaultProtocolVersion(url);
+    let bridgeUser = username;
+    let bridgePassword = password;
     if (url === 'embedded') {
+      // The bridge's own way in when API keys are configured and no MQTT_USER / MQTT_PASSWORD is:
+      // a secret made for this process only, never written anywhere.
+      const internalClient = { username: 'spore-gateway', password: randomBytes(24).toString('base64url') };
+      if (bridgeUser === undefined || bridgePassword === undefined) {
+        bridgeUser = internalClient.username;
+        bridgePassword = internalClient.password;
+      }
       this.broker = new EmbeddedBroker(
         {
+          internalClient,
+          adminTopics: [`${this.prefix}/#`],
+          ...(this.deps.apiKeys !== undefined ? { apiKeys: this.deps.apiKeys } : {}),
+          ...(this.deps.originAllowed !== undefined ? { originAllowed: this.deps.originAllowed } : {}),
           host: m.embedded.host,
           port: m.embedded.port,
           ...(m.embedded.wsPort !== undefined ? { wsPort: m.embedded.wsPort } : {}),
@@ -127,8 +145,8 @@ export class MqttService {
     const bridge = new MqttBridge(
       {
         address: parseBrokerUrl(url),
-        ...(username !== undefined ? { username } : {}),
-        ...(password !== undefined ? { password } : {}),
+        ...(bridgeUser !== undefined ? { username: bridgeUser } : {}),
+        ...(bridgePassword !== undefined ? { password: bridgePassword } : {}),
         clientId: m.clientId ?? defaultClientId(gatewayId),
         protocolVersion,
         keepaliveSeconds: m.keepaliveSeconds,
@@ -174,7 +192,7 @@ export class MqttService {
       bridge.setOwnTopicPredicate((t) => topics.isOwnRetained(t) || (homeAssistant?.isOwnRetained(t) ?? false));
       if (m.cluster.commands) {
         const commands = new CommandHandler(
-          { qos: m.cluster.qos, concurrency: m.cluster.commandConcurrency, queueLimit: m.cluster.commandQueue },
+          { qos: m.cluster.qos, concurrency: m.cluster.commandConcurrency, queueLimit: m.cluster.commandQueue, allowResponseTopics: m.commands.allowResponseTopics },
           topics,
           registry,
           access,

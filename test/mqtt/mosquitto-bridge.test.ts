@@ -240,7 +240,8 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
   it('answers commands from independent clients: mosquitto_pub → emulated node → response; MQTT 5 response topic via mosquitto_rr', async () => {
     const id = gatewayId();
     const prefix = `spore/${id}`;
-    const gw = await startTestGateway({ ...mqttConfig({ protocolVersion: 5 }), gateway: { id } });
+    // Answers outside the gateway's prefix only to the topics allowed (issue 12 item 11).
+    const gw = await startTestGateway({ ...mqttConfig({ protocolVersion: 5, commands: { allowResponseTopics: [`rr/${id}/#`, 'replies/+'] } }), gateway: { id } });
     let sim: TestSim | undefined;
     const responses = await MqttRecorder.connect(broker.url, { username: USER, password: PASSWORD });
     try {
