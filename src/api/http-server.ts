@@ -41,6 +41,17 @@ export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance>
     // Route schemas type query and path values as strings (services parse them) and bodies
     // exactly: no coercion, so `{"channel": 7}` is refused, not turned into "7" (api/openapi/route-doc.ts).
     ajv: { customOptions: { coerceTypes: false } },
+    // The router's own refusals (a malformed percent-encoding such as GET /%E0%A4%A) get the
+    // gateway's {error, message} shape like every other 4xx (issue 12 §13). The URL is not
+    // echoed: it may carry a ?token=.
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as unknown as { status(n: number): { type(t: string): { send(b: unknown): unknown } } };
+      const badUrl = (err as { code?: string }).code === 'FST_ERR_BAD_URL';
+      void reply
+        .status(400)
+        .type('application/json')
+        .send({ error: 'bad_request', message: badUrl ? 'The URL is malformed: a percent-encoding does not decode (write % as %25).' : 'The request is malformed.' });
+    },
   });
   installErrorHandling(app, logger);
   acceptEmptyJsonBodies(app);

@@ -66,6 +66,9 @@ export function validateUri(uri: unknown): string {
   if (uri.startsWith('//')) return refuse('it names a host ("//")');
   if (/[\r\n\0\\]/.test(uri)) return refuse('it contains CR, LF, NUL or a backslash');
   if (/[\s]/.test(uri)) return refuse('it contains whitespace');
+  // An HTTP request line carries ASCII only (RFC 9112 §3.2); Node's client throws on anything else.
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x21-\x7e]/.test(uri)) return refuse('it contains a character outside printable ASCII; percent-encode it (e.g. %E2%80%A5)');
   let decoded: string;
   try {
     decoded = decodeURIComponent(uri);

@@ -1,4 +1,6 @@
-import type { ApiEndpoint } from '../protocol/types.js';
+import { isValidHostname } from '../protocol/datagram.js';
+import { isValidIpv4 } from '../protocol/ip.js';
+import type { ApiEndpoint, ClusterMember } from '../protocol/types.js';
 
 /**
  * What the gateway keeps of one node's self-description (labels, resources,
@@ -145,4 +147,27 @@ export function limitVersion(value: unknown, dropped: Dropped): string | null | 
     return value.slice(0, NODE_LIMITS.maxVersion);
   }
   return value;
+}
+
+/**
+ * A node's `/api/cluster/members` list (issue 12 §13): members that are not objects
+ * (`null`), have no IPv4 `ip`, or whose hostname is not a SPORE hostname (raw HTML, …) are
+ * dropped and counted; what is kept of each is capped like a heartbeat's node.
+ */
+export function limitMembers(value: unknown, dropped: Dropped): ClusterMember[] {
+  if (!Array.isArray(value)) return [];
+  const kept: ClusterMember[] = [];
+  for (const m of value.slice(0, 10_000)) {
+    if (!isPlainObject(m) || typeof m.ip !== 'string' || !isValidIpv4(m.ip) || typeof m.hostname !== 'string' || !isValidHostname(m.hostname)) {
+      dropped.count++;
+      continue;
+    }
+    const member: ClusterMember = { ...(m as ClusterMember) };
+    if (m.labels !== undefined) member.labels = limitLabels(m.labels, dropped);
+    if (m.resources !== undefined) member.resources = isPlainObject(m.resources) ? limitResources(m.resources, dropped) : {};
+    if (m.api !== undefined) member.api = limitApi(m.api, dropped);
+    kept.push(member);
+  }
+  if (value.length > 10_000) dropped.count += value.length - 10_000;
+  return kept;
 }

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import { Readable } from 'node:stream';
+import { limitMembers } from '../cluster/node-limits.js';
 import { GatewayError } from '../errors.js';
 import type {
   ClusterMembersResponse,
@@ -83,7 +84,10 @@ export class NodeClient {
     const res = await this.request(ip, 'GET', '/api/cluster/members');
     const body = this.expectJsonObject<ClusterMembersResponse>(ip, res);
     if (!Array.isArray(body.members)) throw new GatewayError('node_bad_response', `node ${ip} answered members without a "members" array`);
-    return body;
+    // Never pass null members or raw HTML hostnames on to the UI (issue 12 §13).
+    const dropped = { count: 0 };
+    const members = limitMembers(body.members, dropped);
+    return { ...body, members };
   }
 
   async getTasks(ip: string): Promise<TasksStatusResponse> {
