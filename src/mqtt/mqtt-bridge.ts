@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
+import type { IClientOptions, IConnackPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt';
 import { GatewayError } from '../errors.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
@@ -202,6 +202,8 @@ export class MqttBridge {
     const clientOptions = await this.clientOptions();
     this.setStatus('reconnecting', null);
     this.logger.info({ broker: this.status.broker, clientId: this.options.clientId, protocolVersion: this.options.protocolVersion }, 'connecting to the MQTT broker');
+    // mqtt.js is loaded with the first bridge, not at start-up (issue 16 §3, idle memory).
+    const { default: mqtt } = await import('mqtt');
     const client = mqtt.connect(clientOptions);
     this.client = client;
     client.on('connect', (connack) => this.onConnected(connack));

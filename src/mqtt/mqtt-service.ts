@@ -11,7 +11,8 @@ import { parseBrokerUrl } from './connection.js';
 import { ClusterPublisher } from './cluster-publisher.js';
 import { ClusterTopics } from './cluster-topics.js';
 import { CommandHandler, type CommandStats } from './command-handler.js';
-import { EmbeddedBroker, type BrokerKeyCheck, type EmbeddedBrokerStats } from './embedded-broker.js';
+// Only with `mqtt.url: embedded`: aedes is loaded then (issue 16 §3, idle memory).
+import type { BrokerKeyCheck, EmbeddedBroker, EmbeddedBrokerStats } from './embedded-broker.js';
 import { HomeAssistantDiscovery } from './ha-discovery.js';
 import { defaultClientId, MqttBridge, type MqttBridgeStats, type MqttStatus } from './mqtt-bridge.js';
 import { topicFilterProblem } from './topic-filter.js';
@@ -114,6 +115,7 @@ export class MqttService {
     let bridgeUser = username;
     let bridgePassword = password;
     if (url === 'embedded') {
+      const { EmbeddedBroker } = await import('./embedded-broker.js');
       // The bridge's own way in when API keys are configured and no MQTT_USER / MQTT_PASSWORD is:
       // a secret made for this process only, never written anywhere.
       const internalClient = { username: 'spore-gateway', password: randomBytes(24).toString('base64url') };

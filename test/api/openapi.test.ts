@@ -306,7 +306,7 @@ describe('route schemas: one zod schema, validated and documented (api/openapi/r
     assert.match(documentedBody.properties.ip.description, /^an address\. Checked by the gateway itself: 400 invalid_ip\.$/);
     assert.deepEqual(documentedBody.required, ['ip', 'name']);
     assert.equal(route.config.openapi.validated, true);
-    assert.deepEqual(route.config.openapi.responses['200'], {
+    assert.deepEqual(route.config.openapi.responses()['200'], {
       description: 'ok',
       content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false } } },
     });

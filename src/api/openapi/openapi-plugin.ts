@@ -56,7 +56,7 @@ const headersTooLarge = () => errorAnswer('Request Header Fields Too Large: the 
 function operationSchema(doc: RouteDocument, method: string, routeUrl: string): FastifySchema {
   const security = securityFor(method, routeUrl);
   const access = security.length === 0 ? 'none' : security[0]?.BearerAuth?.[0] === 'admin' ? 'admin' : 'read';
-  const responses: Record<string, JsonSchema> = { ...doc.responses };
+  const responses: Record<string, JsonSchema> = doc.responses();
   if (doc.validated) responses['400'] ??= errorAnswer('The request does not match the documented schema: `bad_request`, the message names the field.');
   if (access !== 'none') responses['401'] ??= errorAnswer('A missing or unknown API key (`unauthorized`).');
   if (access === 'admin') responses['403'] ??= errorAnswer('A valid API key whose scope is too small (`forbidden`).');

@@ -71,7 +71,11 @@ export interface RouteDocument {
   bodyContentType?: string;
   /** Whether Ajv validates some part of the request (a refusal is a 400 `bad_request`). */
   validated: boolean;
-  responses: Record<string, JsonSchema>;
+  /**
+   * The answers as JSON Schema, built only when the OpenAPI document is first asked for: no
+   * route needs them to serve, and building them all at start-up costs memory (issue 16 §3).
+   */
+  responses: () => Record<string, JsonSchema>;
 }
 
 declare module 'fastify' {
@@ -114,8 +118,7 @@ export function documented(doc: RouteDoc): { schema: FastifySchema; config: { op
       validated = true;
     }
   }
-  const responses: Record<string, JsonSchema> = {};
-  for (const [status, answer] of Object.entries(doc.responses)) responses[status] = responseJsonSchema(answer);
+  const responses = (): Record<string, JsonSchema> => Object.fromEntries(Object.entries(doc.responses).map(([status, answer]) => [status, responseJsonSchema(answer)]));
   return {
     schema,
     config: {

@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { channelPathsSchema, compileChannels, extractChannels, jsonPathSchema, parseTimestamp, type PathChannel } from '../channel-paths.js';
@@ -140,7 +140,17 @@ export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
       this.ctx.logger.error({ connector: this.id, error: errorMessage(err) }, 'mqtt connector cannot connect');
       return;
     }
-    const client = mqtt.connect(this.config.url, { ...options, clean: this.config.cleanSession });
+    this.connect({ ...options, clean: this.config.cleanSession }).catch((err: unknown) => {
+      this.status.error(errorMessage(err), true);
+      this.ctx.logger.error({ connector: this.id, error: errorMessage(err) }, 'mqtt connector cannot connect');
+    });
+  }
+
+  private async connect(options: IClientOptions): Promise<void> {
+    // mqtt.js is loaded with the first MQTT connector, sink or bridge, not at start-up (issue 16 §3).
+    const { default: mqtt } = await import('mqtt');
+    if (this.status.state === 'stopped') return;
+    const client = mqtt.connect(this.config.url, options);
     this.client = client;
     // Record first, acknowledge after: a QoS 1 message's PUBACK goes out only once its record
     // is committed. The PUBACKs are held (DeferredAcks) so that mqtt.js reads on meanwhile and

@@ -1,4 +1,3 @@
-import ModbusSerial from 'modbus-serial';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { withTimeout } from '../connector-base.js';
 import { openSerial, openTcpLine, type SerialSettings } from '../serial/serial-line.js';
@@ -6,8 +5,18 @@ import { RtuFramePort, type ByteLine } from './rtu-frame-port.js';
 
 export type { ModbusClient };
 
-// A CommonJS module whose module.exports is the client class (its typings call it the default export).
-const ModbusRTU = ModbusSerial as unknown as new (port?: unknown) => ModbusClient;
+type ModbusClientClass = new (port?: unknown) => ModbusClient;
+let modbusClass: Promise<ModbusClientClass> | undefined;
+
+/**
+ * modbus-serial (and serialport below it) is loaded with the first Modbus line, not at start-up
+ * (issue 16 §3, idle memory). A CommonJS module whose module.exports is the client class (its
+ * typings call it the default export).
+ */
+function loadModbusClient(): Promise<ModbusClientClass> {
+  modbusClass ??= import('modbus-serial').then((m) => m.default as unknown as ModbusClientClass);
+  return modbusClass;
+}
 
 /**
  * How a Modbus connector reaches its devices; everything above (plans, merged reads, decoding,
@@ -47,6 +56,7 @@ export function modbusTcpTransport(host: string, port: number, logError: (err: u
     where: `${host}:${port}`,
     timeoutIsLineFailure: true,
     async open(timeoutMs, onClose) {
+      const ModbusRTU = await loadModbusClient();
       const client = new ModbusRTU();
       client.on('error', logError);
       try {
@@ -63,6 +73,7 @@ export function modbusTcpTransport(host: string, port: number, logError: (err: u
 }
 
 async function openRtu(openLine: () => Promise<ByteLine>, onClose: (reason: string) => void, logError: (err: unknown) => void): Promise<ModbusClient> {
+  const ModbusRTU = await loadModbusClient();
   const client = new ModbusRTU(new RtuFramePort(openLine));
   await new Promise<void>((resolve, reject) => client.open((err: unknown) => (err ? reject(err) : resolve())));
   watch(client, onClose, logError);

@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { hasWildcard, mqttClientOptions, mqttConnectionShape, NO_WILDCARD_IN_PUBLISH_TOPIC, qosSchema, redactUrl } from '../../mqtt/connection.js';
 import { nameSchema } from '../names.js';
@@ -85,7 +85,9 @@ export class MqttSink implements DurableSink {
     this.readyListeners.push(listener);
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    // mqtt.js is loaded with the first MQTT connector, sink or bridge, not at start-up (issue 16 §3).
+    const { default: mqtt } = await import('mqtt');
     let options;
     try {
       options = mqttClientOptions(this.config, `spore-${this.ctx.gatewayId}-${this.config.id}`.slice(0, 128));

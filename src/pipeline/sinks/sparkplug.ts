@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../../mqtt/connection.js';
@@ -134,6 +134,8 @@ export class SparkplugSink implements DurableSink {
     const get = mod.get ?? mod.default?.get;
     if (!get) throw new Error('sparkplug-payload has no get(): an unexpected version of the library');
     this.codec = get('spBv1.0') as Codec;
+    // mqtt.js too: loaded with the first MQTT connector, sink or bridge, not at start-up (issue 16 §3).
+    const { default: mqtt } = await import('mqtt');
     let options: IClientOptions;
     try {
       options = mqttClientOptions(this.config, `spore-${this.ctx.gatewayId}-${this.config.id}`.slice(0, 128));
