@@ -171,6 +171,27 @@ export class ClusterManager {
     this.statusWanted.add(ip);
   }
 
+  /**
+   * A user opened the node's page (`GET /api/node/status/{ip}`, what the UI's node page calls):
+   * the wanted read is done at once, answered, and applied to the registry (labels, resources,
+   * latency), so the poll need not read the node again. Counted with the status reads.
+   */
+  async readStatusNow(node: NodeRecord): Promise<Awaited<ReturnType<NodeClient['getStatus']>>> {
+    this.wantStatus(node.ip);
+    this.lastStatusRead.set(node.ip, Date.now());
+    this.statusReadCount++;
+    try {
+      const result = await this.client.getStatus(node.ip);
+      this.registry.applyStatus(node, result.status, result.latencyMs);
+      this.statusWanted.delete(node.ip);
+      this.recordHttp(node.ip, true);
+      return result;
+    } catch (err) {
+      this.recordHttp(node.ip, false);
+      throw err;
+    }
+  }
+
   /** HTTP requests sent to nodes by the status poll, since start (bench/gentle-polling.ts). */
   get statusReads(): number {
     return this.statusReadCount;

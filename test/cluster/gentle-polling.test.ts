@@ -23,5 +23,17 @@ describe('gentle polling: node resources from the primary\'s member list (issue 
     await waitFor(() => cluster.statusReads === reads + 1, 'the wanted read');
     await sleep(1500);
     assert.equal(cluster.statusReads, reads + 1, 'only once');
+    // A user opens a node's page: the UI calls GET /api/node/status/{ip}, which is that node's wanted
+    // read, done at once and applied to the registry; the poll does not read it again.
+    const other = suite.sim.ips[2]!;
+    const node = registry.getByIp(other)!;
+    const res = await fetch(`${suite.gw.url}/api/node/status/${other}`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(typeof body.freeHeap, 'number', JSON.stringify(body));
+    assert.equal(cluster.statusReads, reads + 2, 'opening the page is one read, counted');
+    assert.equal(node.resources?.freeHeap, body.freeHeap, 'the read is applied to the registry');
+    await sleep(1500);
+    assert.equal(cluster.statusReads, reads + 2, 'and the poll does not read it again');
   });
 });

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { http, startTestGateway, type SpawnedProcess, type TestGateway } from '../helpers/gateway-harness.js';
+import { http, startTestGateway, trackChild, type SpawnedProcess, type TestGateway } from '../helpers/gateway-harness.js';
 import { waitFor } from '../helpers/net.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
 import { PtyPair, SOCAT } from '../helpers/pty-pair.js';
@@ -16,6 +16,7 @@ const MAIN = 'dist/emulator/cli/fieldbus-sim-main.js';
 function spawnSim(args: string[]): SpawnedProcess {
   assert.ok(existsSync(MAIN), 'dist/ is missing: run `npm run build` first');
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child); // killed if this test file exits early
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

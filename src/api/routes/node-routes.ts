@@ -17,7 +17,8 @@ export function registerNodeRoutes(app: FastifyInstance, deps: Pick<RouteDeps, '
 
   app.get<{ Params: { ip: string } }>('/api/node/status/:ip', docs.statusOf, async (req) => {
     const node = access.requireNode(req.params.ip);
-    return (await client.getStatus(node.ip)).status;
+    // The UI's node page: a wanted read of the node's own status (issue 19, gentle polling).
+    return (await cluster.readStatusNow(node)).status;
   });
 
   app.get<{ Querystring: { ip?: string } }>('/api/node/endpoints', docs.endpoints, async (req) => {
