@@ -20,12 +20,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Subject {
   name: string;
   config: (broker: Mosquitto) => Promise<Record<string, unknown>> | Record<string, unknown>;
-  args?: string[];
+  args?: () => Promise<string[]>;
 }
 
 const SUBJECTS: Subject[] = [
   { name: 'default (cluster, REST, WebSocket; no MQTT, no pipeline)', config: () => ({}) },
-  { name: '-mqtt embedded (aedes broker + bridge)', config: () => ({}), args: ['-mqtt', 'embedded', '-mqtt-port', '0'] },
+  { name: '-mqtt embedded (aedes broker + bridge)', config: () => ({}), args: async () => ['-mqtt', 'embedded', '-mqtt-port', String(await freePort())] },
   { name: 'MQTT bridge to Mosquitto', config: (b) => ({ mqtt: { url: b.url } }) },
   {
     name: 'pipeline: mqtt connector + durable mqtt sink (SQLite)',
@@ -59,7 +59,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const bare = await bareNode();
     rows.push({ name: 'bare Node.js (peer)', ...bare });
     for (const s of SUBJECTS) {
-      const g = await startGatewayProcess(await s.config(broker), s.args ?? []);
+      const g = await startGatewayProcess(await s.config(broker), (await s.args?.()) ?? []);
       try {
         await sleep(IDLE_MS);
         const row: Record<string, unknown> = { name: s.name, rssMiB: rssMiB(g.pid), peakRssMiB: peakRssMiB(g.pid) };
