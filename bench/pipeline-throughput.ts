@@ -26,6 +26,15 @@ const INFLIGHT_VALUES = (process.env.PIPELINE_BENCH_INFLIGHT ?? '256,2048').spli
 const INFLIGHT_RATE = 16_000; // records/s
 const BURST_COUNT = 20_000;
 
+/** RSS, or 0 once the process is gone (a sampler must not crash the bench). */
+function safeRss(pid: number): number {
+  try {
+    return rssMiB(pid);
+  } catch {
+    return 0;
+  }
+}
+
 interface Received {
   count: number;
   unique: Set<string>;
@@ -164,7 +173,7 @@ async function ramp(subject: Subject, pub: MqttClient, col: Collector, qos: 0 | 
   let rssPeak = 0;
   for (const rate of rates) {
     col.reset();
-    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(subject.pid))), 250);
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, safeRss(subject.pid))), 250);
     const t0 = performance.now();
     const sent = await drive(pub, rate, STEP_SECONDS, qos);
     // Sustained: everything exported within 2 s of the last publish, p99 under a second.
@@ -222,7 +231,7 @@ async function outage(source: Mosquitto) {
     await target.stop('SIGTERM'); // the collector's session and subscription survive (persistence)
     const offset = { i: 0 };
     let rssMax = rssBefore;
-    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMiB(subject.pid))), 500);
+    const sampler = setInterval(() => (rssMax = Math.max(rssMax, safeRss(subject.pid))), 500);
     const sent = await drive(pub, 1000, OUTAGE_SECONDS, 0, offset);
     const backlog = await subject.backlog();
     const rssAtEndOfOutage = rssMiB(subject.pid);

@@ -132,6 +132,11 @@ export function render(ok: BenchResultFile[], failed: BenchResultFile[]): { doc:
     }
     for (const t of rep.tables ?? []) out.push(`\n${mdTable(t)}`);
     for (const n of rep.notes ?? []) out.push(`\n${n.trim()}\n`);
+    // Not yet a BenchReport (figures only in raw): show what was measured, as measured.
+    if (figs.length === 0 && !rep.tables?.length && rep.raw !== undefined) {
+      const json = JSON.stringify(rep.raw, null, 1);
+      out.push(`\n\`\`\`json\n${json.length > 6000 ? `${json.slice(0, 6000)}\n… (the rest in bench/results/${r.name}.json)` : json}\n\`\`\`\n`);
+    }
   }
   return { doc: `${out.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`, summary };
 }

@@ -5,7 +5,9 @@
  * with the file's comments intact); the header health pill degraded by a sink
  * at a stopped Mosquitto with the reason, an alert in the list that resolves
  * when Mosquitto starts; the Version column and summary after a rollout;
- * node charts with history from before a restart; the log view; a
+ * backup downloaded with the Settings button and restored into a fresh
+ * gateway with the restore button; node and device charts with history from
+ * before a restart; an M-Bus connector added after a bus scan; the log view; a
  * remote-managed configuration shown read-only; every page at 390×844
  * without horizontal scrolling (screenshots in test-artifacts/).
  */
@@ -243,6 +245,40 @@ describe('web UI: settings, health, alerts, versions, history, log, phones (issu
     assert.equal(await pickerRow(sim.ips[0]!).locator('input[type=checkbox]').isChecked(), false);
     assert.equal(await pickerRow(sim.ips[1]!).locator('input[type=checkbox]').isChecked(), true);
     await note.waitFor({ state: 'detached', timeout: WAIT });
+  });
+
+  it('the Settings backup button downloads an archive that the restore button applies to a fresh gateway', async () => {
+    const page = b.page;
+    await page.goto(`${g.url}/settings`);
+    const panel = page.getByTestId('backup');
+    await panel.waitFor({ timeout: WAIT });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: WAIT }), panel.getByRole('link', { name: 'Download a backup' }).click()]);
+    const archive = join(dir, 'ui-backup.tar.gz');
+    await download.saveAs(archive);
+    const bytes = await readFile(archive);
+    assert.deepEqual([...bytes.subarray(0, 2)], [0x1f, 0x8b], 'a gzip archive');
+
+    const freshDir = await mkdtemp(join(tmpdir(), 'spore-ui15-restore-'));
+    const fresh = await startFileGateway({ dir: freshDir, yaml: await gatewayYaml(freshDir) });
+    try {
+      assert.equal(((await http(`${fresh.url}/api/firmware`)).body as unknown[]).length, 0, 'the fresh gateway has no firmware');
+      await page.goto(`${fresh.url}/settings`);
+      const restore = page.getByTestId('backup');
+      await restore.waitFor({ timeout: WAIT });
+      await restore.locator('input[type=file]').setInputFiles(archive);
+      const status = restore.getByRole('status');
+      await status.waitFor({ timeout: WAIT });
+      assert.match((await status.textContent()) ?? '', /^Restored .*firmware/);
+      await b.screenshot('issue15-restore');
+      const firmware = (await http(`${fresh.url}/api/firmware`)).body as Array<{ version: string }>;
+      assert.deepEqual(firmware.map((f) => f.version), ['1.2.6'], 'the firmware of the first gateway');
+      assert.match(await readFile(join(freshDir, 'gateway.yaml'), 'utf8'), /# the pipeline of the plant/, 'its configuration, comments included');
+      // A file that is no backup is refused with the reason, nothing restored.
+      await restore.locator('input[type=file]').setInputFiles({ name: 'junk.tar.gz', mimeType: 'application/gzip', buffer: Buffer.from('not a backup') });
+      await restore.getByRole('alert').waitFor({ timeout: WAIT });
+    } finally {
+      await fresh.destroy();
+    }
   });
 
   it('node charts show history from before a restart', async () => {
