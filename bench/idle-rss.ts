@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { startGatewayProcess } from './lib/gateway-process.js';
+import type { BenchReport } from './lib/report.js';
 import { peakRssMiB, rssMiB } from './lib/proc-stats.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/net.js';
@@ -52,7 +53,7 @@ async function bareNode(): Promise<{ rssMiB: number; peakRssMiB: number }> {
   return out;
 }
 
-export async function run(): Promise<Record<string, unknown>> {
+export async function run(): Promise<BenchReport> {
   const broker = await Mosquitto.start();
   const rows: Array<Record<string, unknown>> = [];
   try {
@@ -77,12 +78,19 @@ export async function run(): Promise<Record<string, unknown>> {
   } finally {
     await broker.destroy();
   }
-  const def = rows[1]!;
+  const def = rows[1]! as { rssMiB: number; peakRssMiB: number };
+  const bare = rows[0]! as { rssMiB: number };
   return {
-    rows,
-    goals: { idleRssMiB: { ours: def.rssMiB, goal: '<= 70', met: (def.rssMiB as number) <= 70 }, startupPeakMiB: { ours: def.peakRssMiB, goal: '<= 100', met: (def.peakRssMiB as number) <= 100 } },
-    ratioToBareNode: Math.round(((def.rssMiB as number) / (rows[0]!.rssMiB as number)) * 100) / 100,
-  };
+    title: 'Idle memory (issue 16 §3) — `bench/idle-rss.ts`',
+    method:
+      'Each subject in its own process: the built gateway (`-log-level error`) with and without each optional subsystem configured, and bare Node.js running an empty timer (the peer). VmRSS from /proc 3 s after the health endpoint first answers; VmHWM (start-up high-water mark) at that moment.',
+    figures: [
+      { id: 'memory.idleRss', label: 'idle RSS, default configuration', unit: 'MiB', ours: def.rssMiB, peer: bare.rssMiB, peerName: 'bare Node.js', goal: { of: 'ours', op: '<=', value: 70 } },
+      { id: 'memory.startupPeak', label: 'start-up high-water mark, default configuration', unit: 'MiB', ours: def.peakRssMiB, goal: { of: 'ours', op: '<=', value: 100 } },
+    ],
+    tables: [{ title: 'RSS by configuration', columns: ['configuration', 'RSS idle (MiB)', 'high-water (MiB)'], rows: rows.map((r) => [r.name as string, r.rssMiB as number, r.peakRssMiB as number]) }],
+    raw: rows,
+  } as BenchReport;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

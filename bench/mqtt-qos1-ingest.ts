@@ -23,6 +23,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GATEWAY_BIN } from './lib/gateway-process.js';
+import type { BenchReport } from './lib/report.js';
 import { freePort } from '../test/helpers/net.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { cpuSeconds, peakRssMiB } from './lib/proc-stats.js';
@@ -201,7 +202,7 @@ async function runBare(broker: Mosquitto, mode: 'backlog' | 'live'): Promise<Rec
   return { count: t.count, seconds: round(t.seconds, 3), perSec: Math.round(t.perSec), publisherPerSec: Math.round(publisher.perSec) };
 }
 
-export async function run(): Promise<Record<string, unknown>> {
+export async function run(): Promise<BenchReport> {
   const broker = await Mosquitto.start();
   const results: Record<string, Record<string, unknown>> = {};
   try {
@@ -215,7 +216,21 @@ export async function run(): Promise<Record<string, unknown>> {
   } finally {
     await broker.destroy();
   }
-  return results;
+  const g = results.backlog?.gateway as { perSec: number } | undefined;
+  const b = results.backlog?.bare as { perSec: number } | undefined;
+  const gl = results.live?.gateway as { perSec: number } | undefined;
+  const bl = results.live?.bare as { perSec: number } | undefined;
+  return {
+    title: 'QoS 1 ingest with group commit (issue 16 §4) — `bench/mqtt-qos1-ingest.ts`',
+    method:
+      'Mosquitto, the gateway (one `mqtt` connector, QoS 1, persistent session, synchronous FULL; each PUBACK after its commit), a bare mqtt.js QoS 1 subscriber that acknowledges on receipt and stores nothing (the peer), and a mqtt.js QoS 1 publisher, each in its own process. backlog: the subscriber is offline while the publisher queues the messages for its session, then takes them in (from its CONNACK to its last message). live: the subscriber is online while the publisher publishes.',
+    figures: [
+      { id: 'mqtt.qos1IngestBacklog', label: 'QoS 1 ingest, one connector, backlog', unit: 'msg/s', ours: g?.perSec ?? null, peer: b?.perSec ?? null, peerName: 'bare mqtt.js subscriber', goal: { of: 'ours', op: '>=', value: 20_000 } },
+      { id: 'mqtt.qos1IngestLive', label: 'QoS 1 ingest, one connector, live publisher', unit: 'msg/s', ours: gl?.perSec ?? null, peer: bl?.perSec ?? null, peerName: 'bare mqtt.js subscriber' },
+    ],
+    params: { count: COUNT, modes: MODES, subjects: SUBJECTS },
+    raw: results,
+  } as BenchReport;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

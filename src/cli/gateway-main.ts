@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { maskSecrets } from '../config/mask-secrets.js';
 import { Gateway } from '../gateway.js';
 import { fileClock } from '../util/clock.js';
@@ -7,21 +6,13 @@ import { GATEWAY_FLAGS } from './gateway-flags.js';
 import { loadGatewayConfig } from './load-gateway-config.js';
 import { formatHelp } from './parse-flags.js';
 import { explainStartupError, runUntilSignal, startGateway } from './run-gateway.js';
-import { runMain } from './run-main.js';
+import { packageVersion, runMain } from './run-main.js';
 
 /** How long the process may linger after a completed stop before it exits regardless, ms. */
 const LINGER_MS = 1000;
 
 const USAGE = 'Usage: spore-gateway [options]\n\nSPORE Gateway: discovers SPORE nodes over UDP and serves the REST/WebSocket API.';
 
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   let loaded;
