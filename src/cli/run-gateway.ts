@@ -18,6 +18,7 @@ export function explainStartupError(binary: string, err: unknown): number {
  * exits with code 2, as for any other start-up refusal.
  */
 export async function startGateway(binary: string, gateway: Gateway): Promise<boolean> {
+  holdStopSignals();
   try {
     await gateway.start();
     return true;
@@ -36,6 +37,20 @@ export async function startGateway(binary: string, gateway: Gateway): Promise<bo
     await gateway.stop().catch(() => undefined);
     return false;
   }
+}
+
+/**
+ * A SIGINT/SIGTERM that arrives while the gateway is starting (its HTTP port may already answer)
+ * is held, not left to the default action that would end the process without its graceful stop;
+ * runUntilSignal then acts on it at once.
+ */
+let heldSignal: NodeJS.Signals | null = null;
+const holdSignal = (signal: NodeJS.Signals): void => {
+  heldSignal ??= signal;
+};
+function holdStopSignals(): void {
+  process.on('SIGINT', holdSignal);
+  process.on('SIGTERM', holdSignal);
 }
 
 /** How long a graceful shutdown may take before the process gives up on it, ms. */
@@ -73,5 +88,8 @@ export function runUntilSignal(
     };
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.off('SIGINT', holdSignal);
+    process.off('SIGTERM', holdSignal);
+    if (heldSignal) shutdown(heldSignal);
   });
 }

@@ -9,6 +9,9 @@ const logger = createLogger('info');
 const gateway = { logger, stopStep: 'pipeline (connector ua)', stop: () => new Promise<void>(() => undefined) };
 // Something to keep the event loop alive, as the gateway's sockets do.
 const keepAlive = setInterval(() => undefined, 1000);
+// READY only once the signal handlers are installed: a SIGTERM that arrived before them would end
+// the process by the default action (no code), which is not what is under test.
+const stopped = runUntilSignal(gateway, gateway.stop, { binary: 'spore-gateway', timeoutMs: 300 });
 process.stdout.write('READY\n');
-await runUntilSignal(gateway, gateway.stop, { binary: 'spore-gateway', timeoutMs: 300 });
+await stopped;
 clearInterval(keepAlive);
