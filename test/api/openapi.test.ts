@@ -274,7 +274,7 @@ describe('OpenAPI document and docs page (issue 7)', () => {
         if (!['127.0.0.1', 'localhost'].includes(url.hostname) && url.protocol !== 'data:') outside.push(req.url());
       });
       await page.goto(`${gw.url}/api/docs`);
-      await page.waitForSelector('.opblock', { timeout: 15_000 });
+      await page.waitForSelector('.opblock', { timeout: 60_000 });
       // Swagger UI lists an operation once under each of its tags.
       const listed = Object.values<any>(doc.paths)
         .flatMap((item) => Object.entries<any>(item).filter(([k]) => METHODS.includes(k)))
