@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { http, startTestGateway, trackChild, type SpawnedProcess, type TestGateway } from '../helpers/gateway-harness.js';
+import { http, startTestGateway, watchChild, type SpawnedProcess, type TestGateway } from '../helpers/gateway-harness.js';
 import { waitFor } from '../helpers/net.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
 import { PtyPair, SOCAT } from '../helpers/pty-pair.js';
@@ -15,23 +15,7 @@ const MAIN = 'dist/emulator/cli/fieldbus-sim-main.js';
 
 function spawnSim(args: string[]): SpawnedProcess {
   assert.ok(existsSync(MAIN), 'dist/ is missing: run `npm run build` first');
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child); // killed if this test file exits early
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    async kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  return watchChild(spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 const device = async (gw: TestGateway, id: string) => (await http(`${gw.url}/api/devices/${id}`)).body;

@@ -157,12 +157,11 @@ export function trackChild(child: ChildProcess): void {
   child.once('exit', () => liveChildren.delete(child));
 }
 
-/** Runs one of the project's binaries from source (tsx), e.g. `src/cli/gateway-main.ts`. */
-export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnedProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * A spawned process as tests use it: registered with trackChild, its output collected, its exit
+ * awaited, and a kill that is a no-op once it has ended.
+ */
+export function watchChild(child: ChildProcess): SpawnedProcess {
   trackChild(child);
   let out = '';
   let err = '';
@@ -179,6 +178,16 @@ export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = 
       return exited;
     },
   };
+}
+
+/** Runs one of the project's binaries from source (tsx), e.g. `src/cli/gateway-main.ts`. */
+export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnedProcess {
+  return watchChild(
+    spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { trackChild, type SpawnedProcess } from './gateway-harness.js';
+import { watchChild, type SpawnedProcess } from './gateway-harness.js';
 import { freePort, freeUdpPort, waitFor } from './net.js';
 
 const HOOK = fileURLToPath(new URL('./fail-on-unhandled.mjs', import.meta.url));
@@ -40,32 +40,21 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   const httpPort = options.httpPort ?? (await freePort());
   const udpPort = options.udpPort ?? (await freeUdpPort());
   const args = ['-port', String(httpPort), '-udp-port', String(udpPort), '-bind', '127.0.0.1', '-data-dir', dataDir, ...(options.args ?? [])];
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', HOOK, 'src/cli/gateway-main.ts', ...args], {
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const spawned = watchChild(
+    spawn(process.execPath, ['--import', 'tsx', '--import', HOOK, 'src/cli/gateway-main.ts', ...args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const { child, kill } = spawned;
   const url = `http://127.0.0.1:${httpPort}`;
-  const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    return exited;
-  };
   const proc: GatewayProcess = {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    kill,
+    ...spawned,
     url,
     httpPort,
     udpPort,
     dataDir,
-    lines: () => `${out}\n${err}`.split('\n').filter((l) => l.length > 0),
+    lines: () => `${spawned.stdout()}\n${spawned.stderr()}`.split('\n').filter((l) => l.length > 0),
     async stop() {
       const code = await kill();
       if (!options.keepDataDir && !options.dataDir) await rm(dataDir, { recursive: true, force: true });
@@ -79,7 +68,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
         'gateway up',
         30_000,
       );
-      if (state === 'exited') throw new Error(`gateway exited with ${child.exitCode}: ${err}`);
+      if (state === 'exited') throw new Error(`gateway exited with ${child.exitCode}: ${spawned.stderr()}`);
     } catch (e) {
       await proc.stop();
       throw e;
