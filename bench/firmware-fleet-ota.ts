@@ -13,13 +13,13 @@
  * 50 cycles (the fleet one node at a time) is reported too.
  * Run: npm run build && node --import tsx bench/firmware-fleet-ota.ts
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFirmwareImage } from '../emulator/index.js';
 import { generateKeyPair, parsePrivateKey, signImage } from '../src/firmware/firmware-signing.js';
-import { NodeClient } from '../src/node-client/node-client.js';
+import { measureNodeCycles, startSimProcess, stopProcess } from './lib/firmware-ideal.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import type { BenchReport } from './lib/report.js';
 
@@ -29,66 +29,19 @@ const IMAGE_BYTES = 1024 * 1024; // 1 MiB
 const REBOOT_MS = 2000;
 const FLASH_BYTES_PER_SEC = 1024 * 1024;
 const IDEAL_SAMPLES = 5; // nodes timed one at a time for the ideal
-const SIM_BIN = 'dist/emulator/cli/sim-main.js';
 const FLASH = ['-flash-size', String(4 * 1024 * 1024), '-free-sketch-space', String(2 * 1024 * 1024)];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function startSimProcess(args: string[]): ChildProcess {
-  return spawn(process.execPath, [SIM_BIN, '-flash-speed', String(FLASH_BYTES_PER_SEC), '-reboot-ms', String(REBOOT_MS), ...FLASH, ...args], { stdio: ['pipe', 'ignore', 'inherit'] });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
+/** The emulator with this benchmark's flash layout and speed. */
+const SIM_FLASH = ['-flash-speed', String(FLASH_BYTES_PER_SEC), '-reboot-ms', String(REBOOT_MS), ...FLASH];
+const startSim = (args: string[]): ChildProcess => startSimProcess([...SIM_FLASH, ...args]);
 
 async function json(url: string, init?: RequestInit): Promise<any> {
   const res = await fetch(url, init);
   const body = await res.json();
   if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${JSON.stringify(body)}`);
   return body;
-}
-
-/** One node at a time: upload, then status reads until it reports the new version. ms per node. */
-async function measureIdeal(imageFile: string): Promise<number[]> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const base = `127.195.${1 + Math.floor(Math.random() * 200)}.1`;
-  const sim = startSimProcess(['-count', String(IDEAL_SAMPLES), '-base-ip', base, '-http-port', String(port), '-udp-port', '9', '-heartbeat-ms', '2000']);
-  const client = new NodeClient({ port, timeoutMs: 30_000 });
-  try {
-    const ips = Array.from({ length: IDEAL_SAMPLES }, (_, i) => base.replace(/\.1$/, `.${i + 1}`));
-    for (let tries = 0; ; tries++) {
-      try {
-        await client.getStatus(ips.at(-1)!);
-        break;
-      } catch {
-        if (tries > 100) throw new Error('the emulator did not start');
-        await sleep(100);
-      }
-    }
-    const cycles: number[] = [];
-    for (const ip of ips) {
-      const t0 = performance.now();
-      const res = await client.uploadFirmware(ip, imageFile, { size: IMAGE_BYTES });
-      if (res.status !== 200) throw new Error(`upload to ${ip} answered ${res.status}`);
-      for (;;) {
-        await sleep(50);
-        try {
-          const { status } = await client.getStatus(ip);
-          if (status.version === '2.0.0') break;
-        } catch {
-          // rebooting
-        }
-      }
-      cycles.push(performance.now() - t0);
-    }
-    return cycles;
-  } finally {
-    client.close();
-    await stopProcess(sim);
-  }
 }
 
 async function measure(): Promise<any> {
@@ -99,10 +52,10 @@ async function measure(): Promise<any> {
   const key = generateKeyPair();
   const signature = signImage(image, parsePrivateKey(key.privateKeyPem)).toString('base64');
   try {
-    const cycles = await measureIdeal(imageFile);
+    const cycles = await measureNodeCycles({ imageFile, imageBytes: IMAGE_BYTES, version: '2.0.0', samples: IDEAL_SAMPLES, simArgs: SIM_FLASH });
     const meanCycleMs = cycles.reduce((a, b) => a + b, 0) / cycles.length;
     const gw = await startGatewayProcess({ firmware: { signing: { required: true, trustedKeys: [{ id: 'bench', publicKey: key.publicKeyBase64 }] } } });
-    const sim = startSimProcess(['-count', String(NODES), '-base-ip', `127.194.${1 + Math.floor(Math.random() * 200)}.1`, '-http-port', String(gw.nodePort), '-udp-port', String(gw.udpPort), '-labels', 'fleet=bench']);
+    const sim = startSim(['-count', String(NODES), '-base-ip', `127.194.${1 + Math.floor(Math.random() * 200)}.1`, '-http-port', String(gw.nodePort), '-udp-port', String(gw.udpPort), '-labels', 'fleet=bench']);
     try {
       const deadline = Date.now() + 60_000;
       while ((await json(`${gw.url}/api/discovery/nodes`)).nodes.filter((n: any) => n.status === 'ACTIVE' && n.labels?.fleet === 'bench').length < NODES) {
