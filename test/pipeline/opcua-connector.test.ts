@@ -143,7 +143,7 @@ describe('opcua connector against a node-opcua server', () => {
     const c = await waitFor(async () => {
       const s = await connector('wrong-ua');
       return /password/.test(s.lastError ?? '') ? s : undefined;
-    }, 'the wrong password to be reported');
+    }, 'the wrong password to be reported', 30_000); // ms: the refused session is retried with backoff; slow on a loaded machine
     assert.equal(c.state, 'error');
     assert.match(c.lastError, /refused the user name or password/);
     assert.ok(!c.lastError.includes('wrong'), 'no secret in errors');
