@@ -67,6 +67,11 @@ describe('rollouts: batches, the primary last, every node verified (issue 4 §3)
     assert.equal(sim.node(6).version, '1.0.0');
 
     // Order, from the WebSocket: at most two nodes in flight, the primary starts after every other node settled.
+    // The REST answer can be ahead of the hub: wait for the terminal message before reading the stream.
+    await waitFor(
+      () => ws.byTopic('rollout/progress').some((m) => m.rolloutId === created.body.id && m.status === 'succeeded'),
+      'the terminal rollout/progress message on the WebSocket',
+    );
     const progress = ws.byTopic('rollout/progress').filter((m) => m.rolloutId === created.body.id);
     assert.ok(progress.every((m) => typeof m.timestamp === 'string' && 'nodeIp' in m && 'state' in m && 'progress' in m && 'status' in m));
     const inFlight = new Set<string>();
