@@ -79,11 +79,11 @@ async function settled(gw: GatewayProcess): Promise<Map<string, ListedNode>> {
   );
 }
 
-/** Every listed status is the one its lastSeen's age gives (the age read between asking and the answer, ± one ageing tick). */
+/** Every listed status is the one its lastSeen's age gives (the age between asking and the answer, less one ageing tick and timer lateness on a loaded machine). */
 function assertStatusFromAge(listing: Awaited<ReturnType<typeof listNodes>>): void {
   for (const n of listing.nodes.values()) {
     const seen = Date.parse(n.lastSeen);
-    const allowed = new Set([statusForAge(listing.sentAt - seen - AGEING_MS - 50), statusForAge(listing.answeredAt - seen)]);
+    const allowed = new Set([statusForAge(listing.sentAt - seen - AGEING_MS - 1000), statusForAge(listing.answeredAt - seen)]);
     assert.ok(allowed.has(n.status), `${n.hostname}: ${n.status} with lastSeen ${n.lastSeen} (allowed ${[...allowed].join('/')})`);
   }
   // The primary after a restart is never a node that is not ACTIVE.
