@@ -39,6 +39,8 @@ export interface PollingRunOptions {
   startTimeoutMs?: number;
   /** Node options of the gateway process (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Called with each process started (tests register them to be killed at exit). */
+  track?: (child: ChildProcess) => void;
 }
 
 export interface PollingRun {
@@ -88,9 +90,11 @@ function startSim(args: string[]): ChildProcess {
 
 export async function measurePolling(o: PollingRunOptions): Promise<PollingRun> {
   const gw = await startGatewayProcess(o.config ?? {}, [], o.bin ?? GATEWAY_BIN, o.nodeArgs ?? []);
+  o.track?.(gw.child);
   const controlPort = await freePort();
   const started = performance.now();
   const sim = startSim(['-count', String(o.nodes), '-base-ip', o.baseIp ?? '127.201.0.1', '-http-port', String(gw.nodePort), '-udp-port', String(gw.udpPort), '-gateway', '127.0.0.1', '-heartbeat-ms', String(o.heartbeatMs ?? 2000), '-control-port', String(controlPort), ...(o.nodes > SHARED_LISTENER_ABOVE ? ['-http-listen', '0.0.0.0'] : [])]);
+  o.track?.(sim);
   const control = `http://127.0.0.1:${controlPort}`;
   let simExit: string | null = null;
   sim.once('exit', (code, signal) => (simExit = `spore-sim exited (${code ?? signal})`));
