@@ -96,6 +96,8 @@ export interface Connector {
   include?(body: unknown): Promise<Record<string, unknown>>;
   /** `POST /api/connectors/{id}/exclude` (Z-Wave). */
   exclude?(body: unknown): Promise<Record<string, unknown>>;
+  /** Z-Wave: the inclusion state as `include` answers it, shown with the nodes list. */
+  inclusionStatus?(): Record<string, unknown>;
 }
 
 /** One child node in an OPC UA browse answer. */
@@ -118,6 +120,8 @@ export interface NetworkNode {
   status: string;
   /** The pipeline device configured for this node, if any. */
   device: string | null;
+  /** Z-Wave: the highest security class granted (S2_Authenticated, …, S0_Legacy), `none`, or null (unknown, or the controller). */
+  security?: string | null;
 }
 
 export interface ConnectorContext {
