@@ -70,3 +70,38 @@ export const PipelineStats = z.object({
   sinks: z.array(z.object({ id: z.string(), type: z.string(), queued: z.int(), sent: z.int(), dropped: z.int(), oldestQueuedAgeMs: z.number() })),
 });
 export type PipelineStats = z.infer<typeof PipelineStats>;
+
+/** One child node in an OPC UA browse answer (`GET /api/connectors/{id}/browse`). */
+export interface BrowseEntry {
+  nodeId: string;
+  browseName: string;
+  displayName: string;
+  /** Object, Variable, Method, ObjectType, … */
+  nodeClass: string;
+  /** Variables only: Double, Boolean, … (null for other node classes). */
+  dataType: string | null;
+}
+
+/** One node of a Z-Wave network as the controller knows it (`GET /api/connectors/{id}/nodes`). */
+export interface NetworkNode {
+  id: number;
+  manufacturer: string | null;
+  product: string | null;
+  commandClasses: string[];
+  status: string;
+  /** The pipeline device configured for this node, if any. */
+  device: string | null;
+  /** The highest security class granted (S2_AccessControl, S2_Authenticated, S2_Unauthenticated, S0_Legacy), `none`, or null (unknown, or the controller). */
+  security?: string | null;
+}
+
+/** A Z-Wave connector's inclusion state (`POST …/include`, `…/exclude`, and `inclusion` of `GET …/nodes`). */
+export interface InclusionState {
+  state: 'idle' | 'including' | 'excluding' | string;
+  /** An S2 device waits for its PIN: send `{"pin": "12345"}`. */
+  pendingPin: boolean;
+  /** While a PIN is awaited: the device's DSK without its first block (the PIN), "-bbbbb-ccccc-…". */
+  dsk?: string;
+  /** "node 5 added (S2_Authenticated)", "node 5 removed", "inclusion failed", … */
+  lastResult?: string;
+}
