@@ -5,7 +5,7 @@ import { VirtualList } from '../components/virtual-list';
 import { describeError } from '../lib/api';
 import { clock, socket } from '../lib/app-state';
 import { choosePrimary, cluster, randomPrimary, refreshCluster, type NodeView } from '../lib/cluster';
-import { compareNames, compareVersions, formatAgo, formatBytes, labelsToText } from '../lib/format';
+import { compareNames, compareVersions, formatAgo, formatBytes, formatLatency, labelsToText } from '../lib/format';
 import { navigate, nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
 
@@ -307,7 +307,7 @@ function NodeRow({ n, primary, busy, onPrimary }: { n: NodeView; primary: string
         {formatBytes(n.freeHeap)}
       </div>
       <div role="gridcell" class="cell c-num">
-        {n.latency === null ? '–' : `${Math.round(n.latency)} ms`}
+        {formatLatency(n.latency)}
       </div>
       <div role="gridcell" class="cell c-seen" title={n.lastSeen ? new Date(n.lastSeen).toISOString() : ''}>
         {formatAgo(n.lastSeen, now)}
