@@ -21,6 +21,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
 import { NodeRegistry } from './cluster/node-registry.js';
+import { NodeStore, nodeStorePath } from './cluster/node-store.js';
 import { UdpDiscovery } from './cluster/udp-discovery.js';
 import type { ConfigManager } from './config/config-manager.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -98,6 +99,7 @@ export class Gateway {
   readonly logger: Logger;
   readonly bus: GatewayEventBus;
   readonly registry: NodeRegistry;
+  readonly nodeStore: NodeStore;
   readonly client: NodeClient;
   readonly discovery: UdpDiscovery;
   readonly cluster: ClusterManager;
@@ -135,7 +137,10 @@ export class Gateway {
     const logger = options.logger ?? createLogger(config.log.level, options.logDestination, this.logs);
     this.logger = logger;
     this.bus = new EventBus<GatewayEvents>(logger);
-    this.registry = new NodeRegistry(this.bus, config.nodes, logger.child({ component: 'registry' }));
+    const registryLogger = logger.child({ component: 'registry' });
+    // The registry survives restarts (issue 12 §15): changed nodes are written in batches.
+    this.nodeStore = new NodeStore(nodeStorePath(config.dataDir), { flushIntervalMs: config.nodes.persistIntervalMs, maxRows: config.nodes.maxNodes }, registryLogger);
+    this.registry = new NodeRegistry(this.bus, config.nodes, registryLogger, Date.now, this.nodeStore);
     this.client = new NodeClient({ port: config.nodes.port, timeoutMs: config.nodes.requestTimeoutMs });
     this.discovery = new UdpDiscovery({ ...config.udp, probeIntervalMs: config.nodes.discoveryIntervalMs, allowedNetworks: config.nodes.allowedNetworks }, this.registry, this.bus, logger.child({ component: 'udp' }));
     this.cluster = new ClusterManager(this.registry, this.client, this.bus, config.nodes, logger.child({ component: 'cluster' }));
@@ -341,6 +346,8 @@ export class Gateway {
     await prepareDataDir(this.config.dataDir);
     this.registerHealth();
     await this.firmware.start();
+    // Known nodes are listed at once, before the first datagram can arrive.
+    this.registry.start((ip) => this.discovery.admits(ip));
     await this.discovery.start();
     this.cluster.start();
     this.wsHub.start();
@@ -440,6 +447,8 @@ export class Gateway {
     await this.cluster.stop();
     this.stopAt = 'udp discovery';
     await this.discovery.stop();
+    this.stopAt = 'node registry';
+    this.registry.stop();
     this.client.close();
     this.firmware.stop();
     this.stopAt = 'stopped';

@@ -265,7 +265,8 @@ export class ClusterManager {
   }
 
   private onNodeChange(e: GatewayEvents['node/discovery']): void {
-    if (e.action === 'discovered' && !this.primary) this.changePrimary(e.nodeIp, this.everHadPrimary ? 'failover' : 'initial');
+    // A node restored from a backup is 'discovered' with the status of its age: only an ACTIVE one may become primary.
+    if (e.action === 'discovered' && !this.primary && e.status === 'ACTIVE') this.changePrimary(e.nodeIp, this.everHadPrimary ? 'failover' : 'initial');
     else if (e.action === 'address' && e.previousIp && e.previousIp === this.primary) {
       // The primary moved: follow it without calling it a failover.
       this.primary = e.nodeIp;

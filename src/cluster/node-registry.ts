@@ -47,6 +47,31 @@ export const RESUME_AFTER_SILENCE_MS = 5000; // ms — 2.5 missed heartbeats (SP
 export type Clock = () => number;
 
 /**
+ * Where the registry keeps its nodes across restarts (cluster/node-store.ts). `changed`,
+ * `seen` and `removed` only mark a node in memory: the store writes in batches.
+ */
+export interface NodePersistence {
+  start(current: () => Iterable<NodeRecord>): void;
+  /** The stored nodes, checked; their status is derived here from `lastSeen`. */
+  load(): NodeRecord[];
+  /** A new node or a new address. */
+  changed(node: NodeRecord): void;
+  /** Labels, resources, api, version or latency (may be written later than `changed`). */
+  updated(node: NodeRecord): void;
+  seen(node: NodeRecord): void;
+  removed(hostname: string): void;
+  flush(): void;
+  stop(): void;
+}
+
+/** What start() did with the stored nodes. */
+export interface LoadResult {
+  loaded: number;
+  /** Stored nodes dead longer than `deadThresholdMs + removeDeadAfterMs`, or at an address no longer allowed. */
+  removed: number;
+}
+
+/**
  * The node registry: identity by hostname, address by source IP (CONTRACT §2),
  * ACTIVE/INACTIVE/DEAD ageing from `lastSeen`. Emits `node/discovery` events.
  */
@@ -61,7 +86,47 @@ export class NodeRegistry {
     private readonly thresholds: AgeingThresholds,
     private readonly logger: Logger,
     private readonly clock: Clock = Date.now,
+    private readonly store?: NodePersistence,
   ) {}
+
+  /**
+   * Loads the stored nodes (issue 12 §15) — before UDP listening, so a datagram never races
+   * a stored record — with their status from the age of their stored `lastSeen`; nodes dead
+   * longer than the removal rule allows, or at an address `admits` refuses (the address
+   * policy: `nodes.allowedNetworks` may have changed), are removed from the store instead.
+   */
+  start(admits: (ip: string) => boolean = () => true): LoadResult {
+    if (!this.store) return { loaded: 0, removed: 0 };
+    this.store.start(() => this.byHostname.values());
+    const now = this.clock();
+    let loaded = 0;
+    let removed = 0;
+    for (const stored of this.store.load()) {
+      const age = now - stored.lastSeen;
+      const full = this.byHostname.size >= this.maxNodes;
+      if (age > this.thresholds.deadThresholdMs + this.thresholds.removeDeadAfterMs || !admits(stored.ip) || full || this.byHostname.has(stored.hostname) || this.byIp.has(stored.ip)) {
+        this.store.removed(stored.hostname);
+        removed++;
+        continue;
+      }
+      const node: NodeRecord = { ...stored, status: this.statusForAge(age) };
+      this.byHostname.set(node.hostname, node);
+      this.byIp.set(node.ip, node);
+      loaded++;
+    }
+    // Rows dropped here or by the store's checks are deleted now, not at the first interval.
+    this.store.flush();
+    if (loaded > 0 || removed > 0) {
+      const counts = this.countByStatus();
+      this.logger.info({ nodes: loaded, ...counts, removed }, 'known nodes loaded from the data directory');
+    }
+    return { loaded, removed };
+  }
+
+  /** Writes what changed since the last batch and closes the store. */
+  stop(): void {
+    this.store?.stop();
+  }
 
   get size(): number {
     return this.byHostname.size;
@@ -105,6 +170,7 @@ export class NodeRegistry {
       const silentMs = now - known.lastSeen;
       if (known.ip !== ip) this.moveAddress(known, ip);
       known.lastSeen = now;
+      this.store?.seen(known);
       this.setStatus(known, 'ACTIVE');
       if (silentMs >= RESUME_AFTER_SILENCE_MS) this.bus.emit('node/resumed', { nodeIp: known.ip, hostname, silentMs });
       return known;
@@ -136,6 +202,7 @@ export class NodeRegistry {
     };
     this.byHostname.set(hostname, node);
     this.byIp.set(ip, node);
+    this.store?.changed(node);
     this.logger.info({ nodeIp: ip, hostname }, 'node discovered');
     this.bus.emit('node/discovery', { action: 'discovered', nodeIp: ip, hostname, status: 'ACTIVE' });
     return node;
@@ -167,6 +234,7 @@ export class NodeRegistry {
       };
       this.byHostname.set(node.hostname, node);
       this.byIp.set(node.ip, node);
+      this.store?.changed(node);
       this.bus.emit('node/discovery', { action: 'discovered', nodeIp: node.ip, hostname: node.hostname, status: node.status });
       added++;
     }
@@ -192,6 +260,7 @@ export class NodeRegistry {
     if (version !== undefined) node.version = version;
     if (typeof info.uptime === 'number' && Number.isFinite(info.uptime)) node.uptime = info.uptime;
     this.stats.droppedFields = this.dropped.count;
+    this.store?.updated(node);
   }
 
   /** What of a NODE_UPDATE the gateway kept, for the `node/update` event (never the raw, unbounded datagram). */
@@ -218,6 +287,7 @@ export class NodeRegistry {
     this.stats.droppedFields = this.dropped.count;
     node.latency = latencyMs;
     node.lastPolledAt = this.clock();
+    this.store?.updated(node);
   }
 
   /**
@@ -228,6 +298,7 @@ export class NodeRegistry {
   applyMember(node: NodeRecord, member: { latency?: unknown; resources?: unknown; labels?: unknown }): boolean {
     if (typeof member.latency === 'number' && Number.isFinite(member.latency)) node.latency = member.latency;
     if (member.labels !== undefined && member.labels !== null) node.labels = limitLabels(member.labels, this.dropped);
+    this.store?.updated(node);
     const r = member.resources;
     if (!r || typeof r !== 'object' || Array.isArray(r) || Object.keys(r).length === 0) return false;
     node.resources = limitResources(r as Record<string, unknown>, this.dropped);
@@ -256,6 +327,7 @@ export class NodeRegistry {
   }
 
   clear(): void {
+    for (const hostname of this.byHostname.keys()) this.store?.removed(hostname);
     this.byHostname.clear();
     this.byIp.clear();
   }
@@ -275,12 +347,14 @@ export class NodeRegistry {
     this.byIp.delete(previousIp);
     node.ip = ip;
     this.byIp.set(ip, node);
+    this.store?.changed(node);
     this.logger.info({ hostname: node.hostname, from: previousIp, to: ip }, 'node changed address');
     this.bus.emit('node/discovery', { action: 'address', nodeIp: ip, hostname: node.hostname, status: node.status, previousIp });
   }
 
   private remove(node: NodeRecord, why: string): void {
     this.byHostname.delete(node.hostname);
+    this.store?.removed(node.hostname);
     if (this.byIp.get(node.ip) === node) this.byIp.delete(node.ip);
     this.logger.info({ nodeIp: node.ip, hostname: node.hostname, why }, 'node removed');
     this.bus.emit('node/discovery', { action: 'lost', nodeIp: node.ip, hostname: node.hostname, status: node.status });

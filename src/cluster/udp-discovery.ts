@@ -146,6 +146,11 @@ export class UdpDiscovery {
     this.bound = false;
   }
 
+  /** Whether `ip` may be a node at all (the address policy; used for nodes loaded from the data directory). */
+  admits(ip: string): boolean {
+    return this.policy.refusal(ip) === null;
+  }
+
   /** Handles one datagram from `ip`. Public for benchmarks and property tests. */
   handle(msg: Uint8Array, ip: string, port?: number): void {
     const result = decodeDatagram(msg);

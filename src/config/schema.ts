@@ -73,6 +73,7 @@ export const nodesSectionSchema = z
     primaryCheckIntervalMs: positiveMs.default(2000).describe('The primary is checked over HTTP this often, ms.'),
     primaryFailureThreshold: z.number().int().min(1).default(3).describe('Consecutive failed HTTP checks before failing over.'),
     discoveryIntervalMs: z.number().int().min(0).default(30_000).describe('Probe for nodes (CLUSTER_DISCOVERY) this often, ms; 0 disables periodic probes.'),
+    persistIntervalMs: positiveMs.default(5000).describe('Changed nodes are written to <dataDir>/registry/nodes.db this often, in one transaction, ms; after a crash a node\'s stored lastSeen may be this much older than its last datagram.'),
     maxNodes: z.number().int().min(1).max(1_000_000).default(10_000).describe('Nodes known at most. UDP needs no key: datagrams naming more are dropped, counted and reported in health (docs/security.md).'),
     allowedNetworks: z.array(z.string().refine(isCidr, 'an IPv4 CIDR such as 192.168.1.0/24')).default([]).describe('Only datagrams from these IPv4 networks (CIDR, e.g. "192.168.1.0/24") can become nodes; empty = any address that can be a node at all (docs/security.md).'),
   })

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../lib/api';
+import { DataTable, type Column } from './data-table';
 import { ProblemList, problemsOf, SaveOutcome, type Problem, type SaveResult } from './config-feedback';
 
 /**
@@ -236,6 +237,41 @@ export function AddConnector({ readOnly }: { readOnly: boolean }) {
   );
 }
 
+type MeterRecord = SurveyedMeter['records'][number];
+
+const RECORD_COLUMNS: Array<Column<MeterRecord, { meter: SurveyedMeter; onUse: (m: SurveyedMeter, r: MeterRecord) => void }>> = [
+  { label: 'Record', cellClass: 'mono', cell: (r) => r.index },
+  {
+    label: 'Quantity',
+    cell: (r) => (
+      <>
+        {r.quantity}
+        {r.function !== 'instantaneous' ? ` (${r.function})` : ''}
+        {r.storage ? ` · storage ${r.storage}` : ''}
+      </>
+    ),
+  },
+  {
+    label: 'Value',
+    cellClass: 'mono',
+    cell: (r) => (
+      <>
+        {String(r.value)}
+        {r.unit ? ` ${r.unit}` : ''}
+      </>
+    ),
+  },
+  {
+    label: 'Use',
+    hiddenLabel: true,
+    cell: (r, { meter: m, onUse }) => (
+      <button type="button" class="small" onClick={() => onUse(m, r)} aria-label={`Use record ${r.index} of address ${m.address}`}>
+        Use
+      </button>
+    ),
+  },
+];
+
 function ScanResult({ scan, onUse }: { scan: { meters: SurveyedMeter[]; from: number; to: number; tookMs: number }; onUse: (m: SurveyedMeter, r: SurveyedMeter['records'][number]) => void }) {
   if (scan.meters.length === 0) {
     return (
@@ -262,39 +298,7 @@ function ScanResult({ scan, onUse }: { scan: { meters: SurveyedMeter[]; from: nu
             {m.error ? <span class="bad-text"> · readout failed: {m.error}</span> : null}
           </summary>
           {m.records.length ? (
-            <table class="table compact">
-              <thead>
-                <tr>
-                  <th scope="col">Record</th>
-                  <th scope="col">Quantity</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">
-                    <span class="sr-only">Use</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {m.records.map((r) => (
-                  <tr key={r.index} data-record={r.index}>
-                    <td class="mono">{r.index}</td>
-                    <td>
-                      {r.quantity}
-                      {r.function !== 'instantaneous' ? ` (${r.function})` : ''}
-                      {r.storage ? ` · storage ${r.storage}` : ''}
-                    </td>
-                    <td class="mono">
-                      {String(r.value)}
-                      {r.unit ? ` ${r.unit}` : ''}
-                    </td>
-                    <td>
-                      <button type="button" class="small" onClick={() => onUse(m, r)} aria-label={`Use record ${r.index} of address ${m.address}`}>
-                        Use
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable compact columns={RECORD_COLUMNS} rows={m.records} rowKey={(r) => r.index} rowProps={(r) => ({ 'data-record': r.index })} ctx={{ meter: m, onUse }} />
           ) : null}
         </details>
       ))}

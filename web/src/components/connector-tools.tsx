@@ -1,5 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, describeError } from '../lib/api';
+import { useApi } from '../lib/use-api';
+import { DataTable, type Column } from './data-table';
 
 /**
  * Issue 14 §4: the Z-Wave connector's node list with include/exclude (and the S2 PIN prompt),
@@ -22,25 +24,25 @@ interface InclusionState {
   lastResult?: string;
 }
 
+const ZWAVE_COLUMNS: Array<Column<ZwaveNode>> = [
+  { label: 'Node', cellClass: 'mono', cell: (n) => n.id },
+  {
+    label: 'Status',
+    cell: (n) => <span class={`cstate cstate-${n.status === 'alive' || n.status === 'awake' || n.status === 'controller' ? 'connected' : n.status === 'dead' ? 'error' : 'connecting'}`}>{n.status}</span>,
+  },
+  { label: 'Device', cellClass: 'mono', cell: (n) => n.device ?? '' },
+  { label: 'Product', cell: (n) => [n.manufacturer, n.product].filter(Boolean).join(' · ') },
+  { label: 'Command classes', cellClass: 'muted', cell: (n) => n.commandClasses.join(', ') },
+];
+
 export function ZwaveNodes({ connector }: { connector: string }) {
-  const [nodes, setNodes] = useState<ZwaveNode[] | null>(null);
   const [inclusion, setInclusion] = useState<InclusionState | null>(null);
   const [pin, setPin] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [callError, setError] = useState<string | null>(null);
   const base = `/api/connectors/${encodeURIComponent(connector)}`;
-  const load = () =>
-    api<{ nodes: ZwaveNode[] }>(`${base}/nodes`).then(
-      (b) => {
-        setNodes(b.nodes);
-        setError(null);
-      },
-      (err: unknown) => setError(describeError(err)),
-    );
-  useEffect(() => {
-    void load();
-    const t = setInterval(() => void load(), 5000);
-    return () => clearInterval(t);
-  }, [connector]);
+  // The node list follows interviews and inclusions: read again every 5 s.
+  const { data: nodes, error: loadError } = useApi(`${base}/nodes`, { everyMs: 5000, map: (b) => (b as { nodes: ZwaveNode[] }).nodes });
+  const error = callError ?? (loadError ? describeError(loadError) : null);
   const call = async (what: 'include' | 'exclude', body: Record<string, unknown>) => {
     try {
       setInclusion(await api<InclusionState>(`${base}/${what}`, { body }));
@@ -94,30 +96,7 @@ export function ZwaveNodes({ connector }: { connector: string }) {
         </p>
       ) : null}
       {nodes ? (
-        <table class="table compact">
-          <thead>
-            <tr>
-              <th scope="col">Node</th>
-              <th scope="col">Status</th>
-              <th scope="col">Device</th>
-              <th scope="col">Product</th>
-              <th scope="col">Command classes</th>
-            </tr>
-          </thead>
-          <tbody>
-            {nodes.map((n) => (
-              <tr key={n.id} data-node={n.id}>
-                <td class="mono">{n.id}</td>
-                <td>
-                  <span class={`cstate cstate-${n.status === 'alive' || n.status === 'awake' || n.status === 'controller' ? 'connected' : n.status === 'dead' ? 'error' : 'connecting'}`}>{n.status}</span>
-                </td>
-                <td class="mono">{n.device ?? ''}</td>
-                <td>{[n.manufacturer, n.product].filter(Boolean).join(' · ')}</td>
-                <td class="muted">{n.commandClasses.join(', ')}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable compact columns={ZWAVE_COLUMNS} rows={nodes} rowKey={(n) => n.id} rowProps={(n) => ({ 'data-node': n.id })} />
       ) : null}
     </section>
   );
@@ -147,22 +126,19 @@ export function OpcuaBrowser({ connector }: { connector: string }) {
 
 function BrowseNode({ connector, entry, open: initiallyOpen = false }: { connector: string; entry: BrowseEntry; open?: boolean }) {
   const [open, setOpen] = useState(initiallyOpen);
-  const [children, setChildren] = useState<BrowseEntry[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    if (!open || children) return;
-    void api<{ children: BrowseEntry[] }>(`/api/connectors/${encodeURIComponent(connector)}/browse?nodeId=${encodeURIComponent(entry.nodeId)}`).then(
-      (b) => setChildren(b.children),
-      (err: unknown) => setError(describeError(err)),
-    );
-  }, [open, connector, entry.nodeId]);
+  // Read once, when first opened; closing keeps what was read.
+  const [asked, setAsked] = useState(initiallyOpen);
+  const { data: children, error: loadError } = useApi(asked ? `/api/connectors/${encodeURIComponent(connector)}/browse?nodeId=${encodeURIComponent(entry.nodeId)}` : null, {
+    map: (b) => (b as { children: BrowseEntry[] }).children,
+  });
+  const error = loadError ? describeError(loadError) : null;
   const leaf = entry.nodeClass === 'Variable' || entry.nodeClass === 'Method';
   return (
     <li role="treeitem" aria-expanded={leaf ? undefined : open} data-node-id={entry.nodeId}>
       {leaf ? (
         <span class="tree-leaf">·</span>
       ) : (
-        <button type="button" class="linklike" onClick={() => setOpen(!open)} aria-label={`${open ? 'Collapse' : 'Expand'} ${entry.displayName}`}>
+        <button type="button" class="linklike" onClick={() => (setOpen(!open), setAsked(true))} aria-label={`${open ? 'Collapse' : 'Expand'} ${entry.displayName}`}>
           {open ? '▾' : '▸'}
         </button>
       )}{' '}

@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../lib/api';
+import { ApiError } from '../lib/api';
+import { useApi } from '../lib/use-api';
 import { Chart } from './chart';
 
 /** Ranges the history charts offer (issue 15 §4). */
@@ -32,40 +32,29 @@ export interface HistoryChartProps {
  * A chart of stored history (GET /api/history) for the chosen range, with the
  * page's live samples appended; an empty state instead of a meaningless axis.
  */
+/** One x axis for all series: the union of their times (seconds, as uPlot wants), a column of values per series. */
+function alignSeries(series: HistorySeries[]): { t: number[]; values: Array<Array<number | null>> } {
+  const times = [...new Set(series.flatMap((s) => s.t))].sort((a, b) => a - b);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const values = series.map((s) => {
+    const col: Array<number | null> = new Array(times.length).fill(null);
+    s.t.forEach((t, i) => (col[index.get(t)!] = s.avg[i]!));
+    return col;
+  });
+  return { t: times.map((t) => t / 1000), values };
+}
+
 export function HistoryChart(props: HistoryChartProps) {
-  const [data, setData] = useState<{ t: number[]; values: Array<Array<number | null>> } | null>(null);
-  const [note, setNote] = useState<string | null>(null);
   const names = props.series.map((s) => s.name).join(',');
-  useEffect(() => {
-    let cancelled = false;
-    const load = () => {
-      const ms = RANGES.find((r) => r.key === props.range)!.ms;
-      api<{ series: HistorySeries[] }>(`/api/history?series=${encodeURIComponent(names)}&from=${Date.now() - ms}`)
-        .then((r) => {
-          if (cancelled) return;
-          // One x axis for all series: the union of their times (seconds, as uPlot wants).
-          const times = [...new Set(r.series.flatMap((s) => s.t))].sort((a, b) => a - b);
-          const index = new Map(times.map((t, i) => [t, i]));
-          const values = r.series.map((s) => {
-            const col: Array<number | null> = new Array(times.length).fill(null);
-            s.t.forEach((t, i) => (col[index.get(t)!] = s.avg[i]!));
-            return col;
-          });
-          setData({ t: times.map((t) => t / 1000), values });
-          setNote(null);
-        })
-        .catch((err: unknown) => {
-          if (!cancelled) setNote(err instanceof ApiError && err.notEnabled ? 'History is switched off on this gateway.' : null);
-        });
-    };
-    load();
-    // Longer ranges refresh now and then; the last hour also gets the live samples.
-    const timer = setInterval(load, props.range === '1h' ? 60_000 : 5 * 60_000);
-    return () => {
-      cancelled = true;
-      clearInterval(timer);
-    };
-  }, [names, props.range]);
+  const ms = RANGES.find((r) => r.key === props.range)!.ms;
+  // The window moves with the clock: the path is built at each read. Longer ranges refresh now and
+  // then; the last hour also gets the live samples.
+  const { data, error } = useApi(() => `/api/history?series=${encodeURIComponent(names)}&from=${Date.now() - ms}`, {
+    deps: [names, props.range],
+    everyMs: props.range === '1h' ? 60_000 : 5 * 60_000,
+    map: (body) => alignSeries((body as { series: HistorySeries[] }).series),
+  });
+  const note = error instanceof ApiError && error.notEnabled ? 'History is switched off on this gateway.' : null;
 
   let t = data?.t ?? [];
   let values = data?.values ?? props.series.map(() => []);

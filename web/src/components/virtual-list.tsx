@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { GridHeader, type Column, type SortState } from './data-table';
 
 export interface VirtualListProps {
   /** Rows in the list. */
@@ -26,7 +27,12 @@ export interface VirtualListProps {
   /** id prefix for rows (aria-activedescendant) */
   idPrefix: string;
   className?: string;
-  header?: ComponentChildren;
+  /** The grid's columns: the header row is built from them (rows use `<GridCells>` with the same array). */
+  // `any`: the list never reads a row; only the page's own cells (GridCells) do.
+  columns: ReadonlyArray<Column<any, any>>;
+  /** Sortable columns (`Column.sort`): the current order and what a header click does. */
+  sort?: SortState;
+  onSort?: (key: string) => void;
   empty?: ComponentChildren;
   testId?: string;
 }
@@ -176,7 +182,7 @@ export function VirtualList(props: VirtualListProps) {
 
   return (
     <div class={`vlist ${props.className ?? ''}`} role="grid" aria-label={props.label} aria-rowcount={count + 1} data-testid={props.testId}>
-      {props.header}
+      <GridHeader columns={props.columns} sort={props.sort} onSort={props.onSort} />
       <div
         ref={viewport}
         class="vlist-viewport"

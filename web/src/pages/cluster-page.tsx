@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { ConfirmDialog, Empty, ErrorBox, Labels, Loading, PrimaryBadge, StatusBadge } from '../components/common';
 import { Topology } from '../components/topology';
+import { GridCells, nextSort, type Column } from '../components/data-table';
 import { VirtualList } from '../components/virtual-list';
 import { describeError } from '../lib/api';
 import { clock, socket } from '../lib/app-state';
@@ -37,16 +38,33 @@ function compare(a: NodeView, b: NodeView, key: SortKey): number {
   }
 }
 
-const COLUMNS: Array<{ key: SortKey | null; label: string; cls: string }> = [
-  { key: 'status', label: 'Status', cls: 'c-status' },
-  { key: 'hostname', label: 'Hostname', cls: 'c-host' },
-  { key: 'version', label: 'Version', cls: 'c-version' },
-  { key: 'ip', label: 'IP', cls: 'c-ip' },
-  { key: null, label: 'Primary', cls: 'c-primary' },
-  { key: null, label: 'Labels', cls: 'c-labels' },
-  { key: 'freeHeap', label: 'Free heap', cls: 'c-num' },
-  { key: 'latency', label: 'Latency', cls: 'c-num' },
-  { key: 'lastSeen', label: 'Last seen', cls: 'c-seen' },
+/** What every cell of a node row needs besides the node. */
+interface RowCtx {
+  now: number;
+  primary: string | null;
+  busy: string | null;
+  onPrimary: (n: NodeView) => void;
+}
+
+const COLUMNS: Array<Column<NodeView, RowCtx> & { sort?: SortKey }> = [
+  { sort: 'status', label: 'Status', cls: 'c-status', cell: (n) => <StatusBadge status={n.status} /> },
+  {
+    sort: 'hostname',
+    label: 'Hostname',
+    cls: 'c-host',
+    cell: (n) => (
+      <a href={nodeHref(n.ip)} tabIndex={-1}>
+        {n.hostname}
+      </a>
+    ),
+  },
+  { sort: 'version', label: 'Version', cls: 'c-version', cellProps: () => ({ 'data-testid': 'node-version' }), cell: (n) => n.version ?? '–' },
+  { sort: 'ip', label: 'IP', cls: 'c-ip', cellClass: 'mono', cell: (n) => n.ip },
+  { label: 'Primary', cls: 'c-primary', cell: (n, x) => <PrimaryCell n={n} {...x} /> },
+  { label: 'Labels', cls: 'c-labels', cell: (n) => <Labels labels={n.labels} /> },
+  { sort: 'freeHeap', label: 'Free heap', cls: 'c-num', cell: (n) => formatBytes(n.freeHeap) },
+  { sort: 'latency', label: 'Latency', cls: 'c-num', cell: (n) => formatLatency(n.latency) },
+  { sort: 'lastSeen', label: 'Last seen', cls: 'c-seen', cellProps: (n) => ({ title: n.lastSeen ? new Date(n.lastSeen).toISOString() : '' }), cell: (n, x) => formatAgo(n.lastSeen, x.now) },
 ];
 
 export function ClusterPage() {
@@ -124,28 +142,6 @@ export function ClusterPage() {
     [view, st.structure, st.primary, all.length],
   );
 
-  const header = (
-    <div class="vhead" role="row">
-      {COLUMNS.map((c) => (
-        <div role="columnheader" class={`cell ${c.cls}`} key={c.label} aria-sort={c.key && sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : undefined}>
-          {c.key ? (
-            <button
-              type="button"
-              class="sort"
-              onClick={() => setSort((s) => ({ key: c.key!, dir: s.key === c.key ? ((-s.dir) as 1 | -1) : 1 }))}
-              aria-label={`Sort by ${c.label}`}
-            >
-              {c.label}
-              <span aria-hidden="true">{sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}</span>
-            </button>
-          ) : (
-            c.label
-          )}
-        </div>
-      ))}
-    </div>
-  );
-
   let body;
   if (!st.loaded) {
     body = st.error ? (
@@ -172,7 +168,9 @@ export function ClusterPage() {
         activeIndex={active}
         onActiveChange={setActive}
         onActivate={(i) => rows[i] && navigate(nodeHref(rows[i]!.ip))}
-        header={header}
+        columns={COLUMNS}
+        sort={sort}
+        onSort={(key) => setSort((s) => nextSort(s, key as SortKey))}
         empty={<p class="muted">No node matches these filters.</p>}
         renderRow={(i) => <NodeRow n={rows[i]!} primary={st.primary} busy={busy} onPrimary={makePrimary} />}
       />
@@ -262,57 +260,33 @@ export function ClusterPage() {
   );
 }
 
-function NodeRow({ n, primary, busy, onPrimary }: { n: NodeView; primary: string | null; busy: string | null; onPrimary: (n: NodeView) => void }) {
+function NodeRow(p: { n: NodeView; primary: string | null; busy: string | null; onPrimary: (n: NodeView) => void }) {
+  // Each row follows the clock itself: "last seen" ticks without re-rendering the page.
   const now = useStore(clock);
-  const isPrimary = n.ip === primary;
+  const n = p.n;
   return (
-    <div class="node-row" data-ip={n.ip} data-hostname={n.hostname} data-status={n.status} data-primary={isPrimary ? 'true' : 'false'}>
-      <div role="gridcell" class="cell c-status">
-        <StatusBadge status={n.status} />
-      </div>
-      <div role="gridcell" class="cell c-host">
-        <a href={nodeHref(n.ip)} tabIndex={-1}>
-          {n.hostname}
-        </a>
-      </div>
-      <div role="gridcell" class="cell c-version" data-testid="node-version">
-        {n.version ?? '–'}
-      </div>
-      <div role="gridcell" class="cell c-ip mono">
-        {n.ip}
-      </div>
-      <div role="gridcell" class="cell c-primary">
-        {isPrimary ? (
-          <PrimaryBadge />
-        ) : (
-          <button
-            type="button"
-            class="small"
-            disabled={busy !== null || n.status !== 'ACTIVE'}
-            onClick={(e) => {
-              e.stopPropagation();
-              onPrimary(n);
-            }}
-            aria-label={`Make ${n.hostname} the primary node`}
-            title={n.status === 'ACTIVE' ? 'Make this node the primary' : 'Only an ACTIVE node can become primary'}
-          >
-            {busy === `primary:${n.ip}` ? '…' : 'Make primary'}
-          </button>
-        )}
-      </div>
-      <div role="gridcell" class="cell c-labels">
-        <Labels labels={n.labels} />
-      </div>
-      <div role="gridcell" class="cell c-num">
-        {formatBytes(n.freeHeap)}
-      </div>
-      <div role="gridcell" class="cell c-num">
-        {formatLatency(n.latency)}
-      </div>
-      <div role="gridcell" class="cell c-seen" title={n.lastSeen ? new Date(n.lastSeen).toISOString() : ''}>
-        {formatAgo(n.lastSeen, now)}
-      </div>
+    <div class="node-row" data-ip={n.ip} data-hostname={n.hostname} data-status={n.status} data-primary={n.ip === p.primary ? 'true' : 'false'}>
+      <GridCells columns={COLUMNS} row={n} ctx={{ ...p, now }} />
     </div>
+  );
+}
+
+function PrimaryCell({ n, primary, busy, onPrimary }: { n: NodeView } & Omit<RowCtx, 'now'>) {
+  if (n.ip === primary) return <PrimaryBadge />;
+  return (
+    <button
+      type="button"
+      class="small"
+      disabled={busy !== null || n.status !== 'ACTIVE'}
+      onClick={(e) => {
+        e.stopPropagation();
+        onPrimary(n);
+      }}
+      aria-label={`Make ${n.hostname} the primary node`}
+      title={n.status === 'ACTIVE' ? 'Make this node the primary' : 'Only an ACTIVE node can become primary'}
+    >
+      {busy === `primary:${n.ip}` ? '…' : 'Make primary'}
+    </button>
   );
 }
 

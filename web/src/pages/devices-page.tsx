@@ -1,13 +1,15 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import { Empty, ErrorBox, Loading, NotEnabled } from '../components/common';
 import { OpcuaBrowser, ZwaveNodes } from '../components/connector-tools';
 import { HistoryChart, RangePicker, type RangeKey } from '../components/history-chart';
+import { DataTable, GridCells, type Column } from '../components/data-table';
 import { VirtualList } from '../components/virtual-list';
 import { api, ApiError, describeError } from '../lib/api';
-import { clock, every, socket } from '../lib/app-state';
+import { clock, socket } from '../lib/app-state';
 import { compareNames, displayValue, formatAgo, formatDuration, formatNumber } from '../lib/format';
 import { telemetry, type TelemetryValue } from '../lib/live';
 import { useStore } from '../lib/store';
+import { useApi } from '../lib/use-api';
 import type { DeviceView as Device, PipelineStats } from '../../../src/contract/pipeline';
 
 const POLL_MS = 2000;
@@ -15,10 +17,43 @@ const ROW_HEIGHT = 36; // px
 /** The backlog gauge is logarithmic up to this many queued records (the sink's default bound is 1,000,000). */
 const GAUGE_MAX = 1_000_000;
 
+/** The device list's columns: header and cells (with the live values of `telemetry/<device>`). */
+const DEVICE_COLUMNS: Array<Column<Device, { live: TelemetryValue | undefined; now: number }>> = [
+  { label: 'Device', cls: 'c-dev', cellClass: 'mono', cell: (d) => d.id },
+  {
+    label: 'Connector',
+    cls: 'c-conn',
+    cell: (d) => (
+      <>
+        <span class={`cstate cstate-${d.connectorState}`}>{d.connectorState}</span>{' '}
+        {d.health && d.health.state !== 'unknown' ? (
+          <span class={`cstate cstate-${d.health.state === 'ok' ? 'connected' : 'error'}`} data-health={d.health.state} title={d.health.error ?? undefined}>
+            {d.health.state}
+          </span>
+        ) : null}{' '}
+        <span class="muted">{d.connector}</span>
+        {d.state ? <span class="muted" data-state={d.state}> · {d.state}</span> : null}
+      </>
+    ),
+  },
+  { label: 'Values', cls: 'c-values', cellClass: 'mono', cellProps: (d, x) => ({ title: deviceValues(d, x.live) }), cell: (d, x) => deviceValues(d, x.live) },
+  {
+    label: 'Last record',
+    cls: 'c-seen',
+    cell: (d, x) => {
+      const lastTs = x.live?.ts ?? d.lastRecord?.ts;
+      return lastTs ? formatAgo(Date.parse(lastTs), x.now) : '–';
+    },
+  },
+];
+
+function deviceValues(d: Device, l: TelemetryValue | undefined): string {
+  return d.channels.map((c) => `${c.name}=${displayValue(l && c.name in l.values ? l.values[c.name] : c.value)}${c.unit ? ` ${c.unit}` : ''}`).join(' · ');
+}
+
+const asDevices = (list: unknown): Device[] => (Array.isArray(list) ? (list as Device[]) : []);
+
 export function DevicesPage() {
-  const [devices, setDevices] = useState<Device[] | null>(null);
-  const [stats, setStats] = useState<PipelineStats | null>(null);
-  const [error, setError] = useState<Error | null>(null);
   const [filter, setFilter] = useState('');
   const [active, setActive] = useState(-1);
   const [selected, setSelected] = useState<string | null>(null);
@@ -26,24 +61,10 @@ export function DevicesPage() {
   const now = useStore(clock);
   const conn = useStore(socket.state);
 
-  useEffect(() => {
-    // Routes do not appear while the gateway runs: once absent, ask again only after a reconnection.
-    let absent = false;
-    return every(POLL_MS, () => {
-      if (absent) return;
-      void api<{ devices: Device[] }>('/api/devices').then(
-        (b) => {
-          setDevices(Array.isArray(b?.devices) ? b.devices : []);
-          setError(null);
-        },
-        (err: unknown) => {
-          absent = err instanceof ApiError && err.notEnabled;
-          setError(err as Error);
-        },
-      );
-      void api<PipelineStats>('/api/pipeline/stats').then(setStats, () => undefined);
-    });
-  }, [conn.opens]);
+  // Routes do not appear while the gateway runs: once absent, ask again only after a reconnection.
+  const poll = { deps: [conn.opens], everyMs: POLL_MS, stopWhenAbsent: true };
+  const { data: devices, error } = useApi('/api/devices', { ...poll, map: (b) => asDevices((b as { devices?: unknown } | null)?.devices) });
+  const { data: stats } = useApi<PipelineStats>('/api/pipeline/stats', poll);
 
   const shown = useMemo(() => {
     const needle = filter.trim().toLowerCase();
@@ -104,49 +125,13 @@ export function DevicesPage() {
                 setSelected(shown[i]?.id ?? null);
               }}
               onActivate={(i) => setSelected(shown[i]?.id ?? null)}
-              header={
-                <div class="vhead" role="row">
-                  <div role="columnheader" class="cell c-dev">
-                    Device
-                  </div>
-                  <div role="columnheader" class="cell c-conn">
-                    Connector
-                  </div>
-                  <div role="columnheader" class="cell c-values">
-                    Values
-                  </div>
-                  <div role="columnheader" class="cell c-seen">
-                    Last record
-                  </div>
-                </div>
-              }
+              columns={DEVICE_COLUMNS}
               empty={<p class="muted">No device matches the filter.</p>}
               renderRow={(i) => {
                 const d = shown[i]!;
-                const l = live.get(d.id);
-                const values = d.channels.map((c) => `${c.name}=${displayValue(l && c.name in l.values ? l.values[c.name] : c.value)}${c.unit ? ` ${c.unit}` : ''}`).join(' · ');
-                const lastTs = l?.ts ?? d.lastRecord?.ts;
                 return (
                   <div class="device-row" data-device={d.id}>
-                    <div role="gridcell" class="cell c-dev mono">
-                      {d.id}
-                    </div>
-                    <div role="gridcell" class="cell c-conn">
-                      <span class={`cstate cstate-${d.connectorState}`}>{d.connectorState}</span>{' '}
-                      {d.health && d.health.state !== 'unknown' ? (
-                        <span class={`cstate cstate-${d.health.state === 'ok' ? 'connected' : 'error'}`} data-health={d.health.state} title={d.health.error ?? undefined}>
-                          {d.health.state}
-                        </span>
-                      ) : null}{' '}
-                      <span class="muted">{d.connector}</span>
-                      {d.state ? <span class="muted" data-state={d.state}> · {d.state}</span> : null}
-                    </div>
-                    <div role="gridcell" class="cell c-values mono" title={values}>
-                      {values}
-                    </div>
-                    <div role="gridcell" class="cell c-seen">
-                      {lastTs ? formatAgo(Date.parse(lastTs), now) : '–'}
-                    </div>
+                    <GridCells columns={DEVICE_COLUMNS} row={d} ctx={{ live: live.get(d.id), now }} />
                   </div>
                 );
               }}
@@ -159,39 +144,58 @@ export function DevicesPage() {
   );
 }
 
+type ConnectorStats = PipelineStats['connectors'][number];
+
+const CONNECTOR_COLUMNS: Array<Column<ConnectorStats>> = [
+  {
+    label: 'Connector',
+    cell: (c) => (
+      <>
+        {c.id} <span class="muted">{c.type}</span>
+      </>
+    ),
+  },
+  { label: 'State', cell: (c) => <span class={`cstate cstate-${c.state}`}>{c.state}</span> },
+  { label: 'Polls', cell: (c) => formatNumber(c.polls) },
+  { label: 'Errors', cell: (c) => formatNumber(c.errors) },
+  { label: 'Reconnects', cell: (c) => formatNumber(c.reconnects) },
+  { label: 'Last error', cellClass: 'muted', cell: (c) => c.lastError ?? '' },
+];
+
+/** A channel's live value (from `telemetry/<device>`) wins over the one the device list was read with. */
+const liveValueOf = (c: Device['channels'][number], live: TelemetryValue | undefined) => (live && c.name in live.values ? live.values[c.name] : undefined);
+
+const CHANNEL_COLUMNS: Array<Column<Device['channels'][number], { live: TelemetryValue | undefined; now: number }>> = [
+  { label: 'Channel', cellClass: 'mono', cell: (c) => c.name },
+  {
+    label: 'Value',
+    cellClass: 'mono value',
+    cell: (c, { live }) => {
+      const liveValue = liveValueOf(c, live);
+      return (
+        <>
+          {liveValue === undefined && c.status ? <span class="cstate cstate-error" title="The source reported a bad status">{c.status}</span> : displayValue(liveValue !== undefined ? liveValue : c.value)}
+          {c.unit && !(liveValue === undefined && c.status) ? <span class="muted unit"> {c.unit}</span> : null}
+        </>
+      );
+    },
+  },
+  {
+    label: 'Updated',
+    cellClass: 'muted',
+    cell: (c, { live, now }) => {
+      const ts = liveValueOf(c, live) !== undefined ? live!.ts : c.ts;
+      return ts ? formatAgo(Date.parse(ts), now) : '–';
+    },
+  },
+];
+
 function PipelineStatsView({ stats }: { stats: PipelineStats }) {
   return (
     <div class="grid-2">
       <section class="card" aria-labelledby="conn-title">
         <h2 id="conn-title">Connectors</h2>
-        <table class="table compact" data-testid="connectors">
-          <thead>
-            <tr>
-              <th scope="col">Connector</th>
-              <th scope="col">State</th>
-              <th scope="col">Polls</th>
-              <th scope="col">Errors</th>
-              <th scope="col">Reconnects</th>
-              <th scope="col">Last error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {stats.connectors.map((c) => (
-              <tr key={c.id}>
-                <td>
-                  {c.id} <span class="muted">{c.type}</span>
-                </td>
-                <td>
-                  <span class={`cstate cstate-${c.state}`}>{c.state}</span>
-                </td>
-                <td>{formatNumber(c.polls)}</td>
-                <td>{formatNumber(c.errors)}</td>
-                <td>{formatNumber(c.reconnects)}</td>
-                <td class="muted">{c.lastError ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable compact testId="connectors" columns={CONNECTOR_COLUMNS} rows={stats.connectors} rowKey={(c) => c.id} />
       </section>
       <section class="card" aria-labelledby="sinks-title">
         <h2 id="sinks-title">Sinks</h2>
@@ -264,31 +268,7 @@ function DeviceDetail({ device, live, now }: { device: Device | null; live: Tele
           {live ? `seq ${live.seq}, ${formatAgo(Date.parse(live.ts), now)}` : device.lastRecord ? `seq ${device.lastRecord.seq}, ${formatAgo(Date.parse(device.lastRecord.ts), now)}` : 'none yet'}
         </span>
       </p>
-      <table class="table compact">
-        <thead>
-          <tr>
-            <th scope="col">Channel</th>
-            <th scope="col">Value</th>
-            <th scope="col">Updated</th>
-          </tr>
-        </thead>
-        <tbody>
-          {device.channels.map((c) => {
-            const liveValue = live && c.name in live.values ? live.values[c.name] : undefined;
-            const ts = liveValue !== undefined ? live!.ts : c.ts;
-            return (
-              <tr key={c.name} data-channel={c.name}>
-                <td class="mono">{c.name}</td>
-                <td class="mono value">
-                  {liveValue === undefined && c.status ? <span class="cstate cstate-error" title="The source reported a bad status">{c.status}</span> : displayValue(liveValue !== undefined ? liveValue : c.value)}
-                  {c.unit && !(liveValue === undefined && c.status) ? <span class="muted unit"> {c.unit}</span> : null}
-                </td>
-                <td class="muted">{ts ? formatAgo(Date.parse(ts), now) : '–'}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <DataTable compact columns={CHANNEL_COLUMNS} rows={device.channels} rowKey={(c) => c.name} rowProps={(c) => ({ 'data-channel': c.name })} ctx={{ live, now }} />
       <DeviceCharts key={device.id} device={device} live={live} />
       {device.channels.some((c) => c.writable) ? (
         <>

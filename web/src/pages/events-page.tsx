@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ErrorBox, KeyValues, NotEnabled } from '../components/common';
+import { GridCells, type Column } from '../components/data-table';
 import { VirtualList } from '../components/virtual-list';
-import { api, ApiError, describeError } from '../lib/api';
-import { clock, every, socket } from '../lib/app-state';
+import { ApiError, describeError } from '../lib/api';
+import { clock, socket } from '../lib/app-state';
 import {
   clearEvents,
   currentRate,
@@ -18,9 +19,26 @@ import {
 import { base64ToBytes, displayValue, flatten, formatTime, hexDump, humanize } from '../lib/format';
 import { mqttState } from '../lib/live';
 import { useStore } from '../lib/store';
+import { useApi } from '../lib/use-api';
 
 const ROW_HEIGHT = 28; // px
 const STATS_POLL_MS = 2000;
+
+const EVENT_COLUMNS: Array<Column<EventEntry>> = [
+  { label: 'Time', cls: 'c-time', cellClass: 'mono', cell: (e) => formatTime(e.at) },
+  { label: 'Source', cls: 'c-src', cell: (e) => <span class={`src src-${e.source}`}>{e.source === 'mqtt' ? 'MQTT' : 'gateway'}</span> },
+  { label: 'Topic', cls: 'c-topic', cellClass: 'mono', cellProps: (e) => ({ title: e.topic }), cell: (e) => e.topic },
+  {
+    label: 'Payload',
+    cls: 'c-payload',
+    cellClass: 'mono',
+    cell: (e) => (
+      <>
+        {e.binary ? <span class="badge">bin</span> : null} {previewOf(e)}
+      </>
+    ),
+  },
+];
 
 export function EventsPage() {
   const v = useStore(events);
@@ -107,22 +125,7 @@ export function EventsPage() {
             setSelected(shown.at(i) ?? null);
           }}
           onActivate={(i) => setSelected(shown.at(i) ?? null)}
-          header={
-            <div class="vhead" role="row">
-              <div role="columnheader" class="cell c-time">
-                Time
-              </div>
-              <div role="columnheader" class="cell c-src">
-                Source
-              </div>
-              <div role="columnheader" class="cell c-topic">
-                Topic
-              </div>
-              <div role="columnheader" class="cell c-payload">
-                Payload
-              </div>
-            </div>
-          }
+          columns={EVENT_COLUMNS}
           empty={
             <p class="muted">
               {v.total === 0
@@ -134,18 +137,7 @@ export function EventsPage() {
             const e = shown.at(i)!;
             return (
               <div class="event-row" data-topic={e.topic} data-source={e.source}>
-                <div role="gridcell" class="cell c-time mono">
-                  {formatTime(e.at)}
-                </div>
-                <div role="gridcell" class="cell c-src">
-                  <span class={`src src-${e.source}`}>{e.source === 'mqtt' ? 'MQTT' : 'gateway'}</span>
-                </div>
-                <div role="gridcell" class="cell c-topic mono" title={e.topic}>
-                  {e.topic}
-                </div>
-                <div role="gridcell" class="cell c-payload mono">
-                  {e.binary ? <span class="badge">bin</span> : null} {previewOf(e)}
-                </div>
+                <GridCells columns={EVENT_COLUMNS} row={e} ctx={undefined} />
               </div>
             );
           }}
@@ -212,33 +204,9 @@ function EventDetail({ entry }: { entry: EventEntry | null }) {
 function MqttPanel() {
   const mq = useStore(mqttState);
   useStore(clock);
-  const [stats, setStats] = useState<unknown>(null);
-  const [state, setState] = useState<'loading' | 'ok' | 'disabled' | 'error'>('loading');
-  const [error, setError] = useState<string | null>(null);
-
   const conn = useStore(socket.state);
-  useEffect(() => {
-    // Routes do not appear while the gateway runs: once absent, ask again only after a reconnection.
-    let absent = false;
-    return every(STATS_POLL_MS, () => {
-      if (absent) return;
-      void api('/api/mqtt/stats').then(
-        (s) => {
-          setStats(s);
-          setState('ok');
-        },
-        (err: unknown) => {
-          if (err instanceof ApiError && err.notEnabled) {
-            absent = true;
-            setState('disabled');
-          } else {
-            setState('error');
-            setError(describeError(err));
-          }
-        },
-      );
-    });
-  }, [conn.opens]);
+  const { data: stats, error } = useApi<unknown>('/api/mqtt/stats', { deps: [conn.opens], everyMs: STATS_POLL_MS, stopWhenAbsent: true });
+  const state = error instanceof ApiError && error.notEnabled ? 'disabled' : error ? 'error' : stats !== null ? 'ok' : 'loading';
 
   const pairs = useMemo(() => (stats ? flatten(stats).map(([k, v]) => [humanize(k), displayValue(v)] as [string, string]) : []), [stats]);
 
@@ -271,7 +239,7 @@ function MqttPanel() {
         {figures.length ? <span class="muted"> · {figures.join(' · ')}</span> : null}
         <span class="muted small-print"> (statistics)</span>
       </summary>
-      {state === 'error' ? <ErrorBox title="MQTT statistics could not be read">{error}</ErrorBox> : null}
+      {state === 'error' ? <ErrorBox title="MQTT statistics could not be read">{describeError(error)}</ErrorBox> : null}
       {pairs.length ? <KeyValues pairs={pairs} testId="mqtt-stats" /> : state === 'loading' ? <p class="muted">Loading statistics…</p> : null}
     </details>
   );

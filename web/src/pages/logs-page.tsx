@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorBox, Loading } from '../components/common';
-import { api, ApiError, describeError } from '../lib/api';
+import { ApiError, describeError } from '../lib/api';
 import { withToken } from '../lib/auth';
 import { defaultSocketUrl } from '../lib/live-socket';
+import { useApi } from '../lib/use-api';
 
 interface LogLine {
   seq: number;
@@ -21,38 +22,30 @@ const MAX_LINES = 2000;
 /** The gateway's log: the newest lines, then live over /ws?logs=1 (issue 15 §7; admin scope). */
 export function LogsPage() {
   const [lines, setLines] = useState<LogLine[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [level, setLevel] = useState<string>('info');
   const [text, setText] = useState('');
   const [live, setLive] = useState(false);
   const last = useRef(0);
 
+  // The newest lines first, then the live tail from the log's own WebSocket.
+  const { data: first, error } = useApi<{ lines: LogLine[]; lastSeq: number }>(`/api/logs?limit=${MAX_LINES}`);
   useEffect(() => {
-    let ws: WebSocket | null = null;
-    let closed = false;
-    api<{ lines: LogLine[]; lastSeq: number }>(`/api/logs?limit=${MAX_LINES}`)
-      .then((r) => {
-        if (closed) return;
-        last.current = r.lastSeq;
-        setLines(r.lines);
-        const url = new URL(withToken(defaultSocketUrl()));
-        url.searchParams.set('logs', '1');
-        ws = new WebSocket(url.toString());
-        ws.onopen = () => setLive(true);
-        ws.onclose = () => setLive(false);
-        ws.onmessage = (e) => {
-          const m = JSON.parse(String(e.data)) as LogLine & { topic: string };
-          if (m.topic !== 'log/line' || m.seq <= last.current) return;
-          last.current = m.seq;
-          setLines((prev) => [...(prev ?? []).slice(-(MAX_LINES - 1)), m]);
-        };
-      })
-      .catch((err: unknown) => setError(err));
-    return () => {
-      closed = true;
-      ws?.close();
+    if (!first) return;
+    last.current = first.lastSeq;
+    setLines(first.lines);
+    const url = new URL(withToken(defaultSocketUrl()));
+    url.searchParams.set('logs', '1');
+    const ws = new WebSocket(url.toString());
+    ws.onopen = () => setLive(true);
+    ws.onclose = () => setLive(false);
+    ws.onmessage = (e) => {
+      const m = JSON.parse(String(e.data)) as LogLine & { topic: string };
+      if (m.topic !== 'log/line' || m.seq <= last.current) return;
+      last.current = m.seq;
+      setLines((prev) => [...(prev ?? []).slice(-(MAX_LINES - 1)), m]);
     };
-  }, []);
+    return () => ws.close();
+  }, [first]);
 
   if (error) {
     return (

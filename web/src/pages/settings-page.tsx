@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ErrorBox, Loading } from '../components/common';
 import { api, ApiError, apiFetch, describeError } from '../lib/api';
 import { withToken } from '../lib/auth';
+import { useApi } from '../lib/use-api';
 import { AddConnector } from '../components/add-connector';
 import { ProblemList, problemsOf, SaveOutcome, type Problem, type SaveResult } from '../components/config-feedback';
 
@@ -43,22 +44,20 @@ function setIn(obj: Record<string, unknown>, path: string[], value: unknown): Re
 }
 
 function SectionForm({ name, hot, schema, readOnly }: { name: string; hot: boolean; schema: JsonSchema; readOnly: boolean }) {
-  const [doc, setDoc] = useState<Record<string, unknown> | null>(null);
   const [draft, setDraft] = useState<Record<string, unknown>>({});
   const [problems, setProblems] = useState<Problem[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [result, setResult] = useState<SaveResult | null>(null);
-  useEffect(() => {
-    api<{ document: Record<string, unknown> | null }>(`/api/config/${name}`)
-      .then((r) => {
-        const d = r.document && typeof r.document === 'object' && !Array.isArray(r.document) ? r.document : {};
-        setDoc(d);
-        setDraft(d);
-      })
-      .catch(setError);
-  }, [name]);
+  // The section as the file has it; the form edits a draft of it.
+  const { data: doc, error: loadError } = useApi(`/api/config/${name}`, {
+    map: (body) => {
+      const d = (body as { document: Record<string, unknown> | null }).document;
+      return d && typeof d === 'object' && !Array.isArray(d) ? d : {};
+    },
+    onData: setDraft,
+  });
   const fields = scalarFields(schema);
-  if (error && !doc) return <ErrorBox title={`Could not read ${name}`}>{describeError(error)}</ErrorBox>;
+  if (loadError && !doc) return <ErrorBox title={`Could not read ${name}`}>{describeError(loadError)}</ErrorBox>;
   if (!doc) return <Loading what={name} />;
   const save = async (e: Event) => {
     e.preventDefault();
@@ -157,9 +156,9 @@ function RawEditor({ readOnly }: { readOnly: boolean }) {
   const [error, setError] = useState<unknown>(null);
   const [valid, setValid] = useState<boolean | null>(null);
   const [result, setResult] = useState<SaveResult | null>(null);
-  const load = () => api<{ text: string }>('/api/config/raw').then((r) => setText(r.text), setError);
-  useEffect(() => void load(), []);
-  if (text === null) return error ? <ErrorBox title="Could not read the file">{describeError(error)}</ErrorBox> : <Loading what="the file" />;
+  // The file as saved; the textarea edits a copy, read again after a save.
+  const { error: loadError, reload: load } = useApi<{ text: string }>('/api/config/raw', { onData: (r) => setText(r.text) });
+  if (text === null) return loadError ? <ErrorBox title="Could not read the file">{describeError(loadError)}</ErrorBox> : <Loading what="the file" />;
   const validate = async () => {
     setResult(null);
     const r = await api<{ valid: boolean; problems: Problem[] }>('/api/config/validate', { method: 'POST', body: { text } });
@@ -199,13 +198,14 @@ function RawEditor({ readOnly }: { readOnly: boolean }) {
 }
 
 function ApiKeys({ readOnly }: { readOnly: boolean }) {
-  const [keys, setKeys] = useState<Array<{ name: string; scope: string }> | null>(null);
   const [name, setName] = useState('');
   const [scope, setScope] = useState('read');
   const [secret, setSecret] = useState<{ name: string; key: string } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const load = () => api<{ document: { apiKeys?: Array<{ name: string; scope: string }> } | null }>('/api/config/auth').then((r) => setKeys(r.document?.apiKeys ?? []), setError);
-  useEffect(() => void load(), []);
+  const [actionError, setError] = useState<unknown>(null);
+  const { data: keys, error: loadError, reload: load } = useApi('/api/config/auth', {
+    map: (body) => (body as { document: { apiKeys?: Array<{ name: string; scope: string }> } | null }).document?.apiKeys ?? [],
+  });
+  const error = actionError ?? loadError;
   const create = async (e: Event) => {
     e.preventDefault();
     setError(null);
@@ -295,15 +295,9 @@ function BackupPanel() {
 
 /** Settings (issue 15 §1): every editable section as a form, the raw file, API keys, connectors, backups. */
 export function SettingsPage() {
-  const [info, setInfo] = useState<ConfigInfo | null>(null);
-  const [schemas, setSchemas] = useState<Record<string, JsonSchema> | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    Promise.all([api<ConfigInfo>('/api/config'), api<Record<string, JsonSchema>>('/api/config/schema')]).then(([i, s]) => {
-      setInfo(i);
-      setSchemas(s);
-    }, setError);
-  }, []);
+  const { data: info, error: infoError } = useApi<ConfigInfo>('/api/config');
+  const { data: schemas, error: schemaError } = useApi<Record<string, JsonSchema>>('/api/config/schema');
+  const error = infoError ?? schemaError;
   if (error) {
     return (
       <section class="page">

@@ -13,7 +13,7 @@ import { UploadFirmware } from './upload-firmware';
 export function FirmwarePage() {
   const conn = useStore(socket.state);
   // Read again whenever the WebSocket (re)opens: changes may have been missed meanwhile.
-  const { data: firmware, error, reload: load } = useApi('/api/firmware', [conn.opens], (body) => asList<FirmwareRecord>(body, 'firmware'));
+  const { data: firmware, error, reload: load } = useApi('/api/firmware', { deps: [conn.opens], map: (body) => asList<FirmwareRecord>(body, 'firmware') });
 
   if (error instanceof ApiError && error.notEnabled) {
     return (

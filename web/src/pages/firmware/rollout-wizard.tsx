@@ -1,12 +1,64 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, describeError } from '../../lib/api';
-import { cluster } from '../../lib/cluster';
+import { DataTable, nextSort, type Column } from '../../components/data-table';
+import { cluster, type NodeView } from '../../lib/cluster';
 import { compareNames, compareVersions, formatBytes, parseLabels } from '../../lib/format';
 import { refreshRollout, rollouts } from '../../lib/live';
 import { useStore } from '../../lib/store';
 import type { FirmwareRecord } from '../../../../src/contract/firmware';
 import type { Rollout } from '../../lib/live';
 import { parseWindowText, rolloutCounts } from './shared';
+
+interface PickerCtx {
+  chosen: Set<string>;
+  setChosen: (s: Set<string>) => void;
+  onTarget: (n: NodeView) => boolean;
+}
+
+/** The node picker: a chosen box, the node, its version (sortable; issue 15 §3 marks nodes already on the target). */
+const PICKER_COLUMNS: Array<Column<NodeView, PickerCtx>> = [
+  {
+    label: 'Chosen',
+    hiddenLabel: true,
+    cell: (n, { chosen, setChosen }) => (
+      <input
+        type="checkbox"
+        aria-label={`Update ${n.hostname}`}
+        checked={chosen.has(n.ip)}
+        onChange={(e) => {
+          const next = new Set(chosen);
+          if (e.currentTarget.checked) next.add(n.ip);
+          else next.delete(n.ip);
+          setChosen(next);
+        }}
+      />
+    ),
+  },
+  {
+    label: 'Node',
+    sort: 'hostname',
+    sortLabel: 'Sort nodes by hostname',
+    cell: (n) => (
+      <>
+        {n.hostname} <span class="muted mono">{n.ip}</span>
+      </>
+    ),
+  },
+  {
+    label: 'Version',
+    sort: 'version',
+    sortLabel: 'Sort nodes by version',
+    cls: 'c-version',
+    cellClass: 'mono',
+    cellProps: () => ({ 'data-testid': 'picker-version' }),
+    cell: (n, { onTarget }) => (
+      <>
+        {n.version ?? '–'}
+        {onTarget(n) ? <span class="badge badge-on-target">already on target</span> : null}
+      </>
+    ),
+  },
+];
 
 export function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
   const st = useStore(cluster);
@@ -52,9 +104,6 @@ export function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
     const cmp = pickerSort.key === 'version' ? (a: (typeof nodes)[0], b: (typeof nodes)[0]) => compareVersions(a.version, b.version) || compareNames(a.hostname, b.hostname) : (a: (typeof nodes)[0], b: (typeof nodes)[0]) => compareNames(a.hostname, b.hostname);
     return shown.sort((a, b) => pickerSort.dir * cmp(a, b));
   }, [nodes, nodeFilter, pickerSort, cluster.version]);
-  const sortBy = (key: 'hostname' | 'version') => setPickerSort((s) => ({ key, dir: s.key === key ? ((-s.dir) as 1 | -1) : 1 }));
-  const sortMark = (key: 'hostname' | 'version') => (pickerSort.key === key ? (pickerSort.dir === 1 ? ' ▲' : ' ▼') : '');
-  const ariaSort = (key: 'hostname' | 'version') => (pickerSort.key === key ? (pickerSort.dir === 1 ? 'ascending' : 'descending') : undefined);
 
   const request = (dryRun: boolean) => ({
     firmwareId,
@@ -148,51 +197,17 @@ export function RolloutWizard({ firmware }: { firmware: FirmwareRecord[] }) {
               </button>
             </div>
             <div class="picker-list" role="group" aria-label="Nodes to update">
-              <table class="table compact" data-testid="node-picker">
-                <thead>
-                  <tr>
-                    <th scope="col">
-                      <span class="sr-only">Chosen</span>
-                    </th>
-                    <th scope="col" aria-sort={ariaSort('hostname')}>
-                      <button type="button" class="sort" onClick={() => sortBy('hostname')} aria-label="Sort nodes by hostname">
-                        Node<span aria-hidden="true">{sortMark('hostname')}</span>
-                      </button>
-                    </th>
-                    <th scope="col" class="c-version" aria-sort={ariaSort('version')}>
-                      <button type="button" class="sort" onClick={() => sortBy('version')} aria-label="Sort nodes by version">
-                        Version<span aria-hidden="true">{sortMark('version')}</span>
-                      </button>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {visibleNodes.slice(0, 1000).map((n) => (
-                    <tr key={n.ip} data-ip={n.ip} data-on-target={onTarget(n) ? 'true' : undefined} class={onTarget(n) ? 'on-target' : undefined}>
-                      <td>
-                        <input
-                          type="checkbox"
-                          aria-label={`Update ${n.hostname}`}
-                          checked={chosen.has(n.ip)}
-                          onChange={(e) => {
-                            const next = new Set(chosen);
-                            if (e.currentTarget.checked) next.add(n.ip);
-                            else next.delete(n.ip);
-                            setChosen(next);
-                          }}
-                        />
-                      </td>
-                      <td>
-                        {n.hostname} <span class="muted mono">{n.ip}</span>
-                      </td>
-                      <td class="mono c-version" data-testid="picker-version">
-                        {n.version ?? '–'}
-                        {onTarget(n) ? <span class="badge badge-on-target">already on target</span> : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                compact
+                testId="node-picker"
+                columns={PICKER_COLUMNS}
+                rows={visibleNodes.slice(0, 1000)}
+                rowKey={(n) => n.ip}
+                rowProps={(n) => ({ 'data-ip': n.ip, 'data-on-target': onTarget(n) ? 'true' : undefined, class: onTarget(n) ? 'on-target' : undefined })}
+                ctx={{ chosen, setChosen, onTarget }}
+                sort={pickerSort}
+                onSort={(key) => setPickerSort((s) => nextSort(s, key as 'hostname' | 'version'))}
+              />
             </div>
           </div>
         )}

@@ -1,32 +1,84 @@
-import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ConfirmDialog, ErrorBox, ProgressBar } from '../../components/common';
+import { DataTable, type Column } from '../../components/data-table';
 import { api, describeError } from '../../lib/api';
 import { socket } from '../../lib/app-state';
 import { refreshRollout, rollouts } from '../../lib/live';
 import { nodeHref } from '../../lib/router';
 import { useStore } from '../../lib/store';
+import { useApi } from '../../lib/use-api';
 import type { Rollout } from '../../lib/live';
 import { ACTIVE, SETTLED_NODE, asList, countdown, summarise } from './shared';
+
+const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '–');
+
+const HISTORY_COLUMNS: Array<Column<Rollout, { open: string | null; setOpen: (id: string | null) => void; followUp: (r: Rollout, action: 'retry' | 'rollback') => Promise<void> }>> = [
+  { label: 'Status', cell: (r) => <span class={`rstatus rstatus-${r.status}`}>{r.status}</span> },
+  { label: 'Firmware', cell: (r) => `${r.firmware.name} ${r.firmware.version}` },
+  { label: 'Nodes', cell: (r) => summarise(r) },
+  { label: 'Started', cell: (r) => when(r.startedAt) },
+  { label: 'Finished', cell: (r) => when(r.finishedAt) },
+  {
+    label: 'Details',
+    hiddenLabel: true,
+    cell: (r, { open, setOpen, followUp }) => (
+      <>
+        <button type="button" class="small" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? null : r.id)}>
+          {open === r.id ? 'Hide' : 'Details'}
+        </button>{' '}
+        {(r.nodes ?? []).some((n) => n.state === 'failed') ? (
+          <button type="button" class="small" onClick={() => void followUp(r, 'retry')}>
+            Retry failed
+          </button>
+        ) : null}{' '}
+        {(r.nodes ?? []).some((n) => n.state === 'succeeded') && !r.rollbackId ? (
+          <button type="button" class="small danger" onClick={() => void followUp(r, 'rollback')}>
+            Roll back
+          </button>
+        ) : null}
+      </>
+    ),
+  },
+];
+
+type RolloutNode = NonNullable<Rollout['nodes']>[number];
+
+const NODE_COLUMNS: Array<Column<RolloutNode>> = [
+  {
+    label: 'Node',
+    cell: (n) => (
+      <>
+        <a href={nodeHref(n.ip)}>{n.hostname}</a> <span class="muted mono">{n.ip}</span>
+      </>
+    ),
+  },
+  { label: 'State', cell: (n) => <span class={`nstate nstate-${n.state}`}>{n.state}</span> },
+  {
+    label: 'Progress',
+    cellClass: 'c-progress',
+    cell: (n) => <ProgressBar value={n.state === 'succeeded' ? 100 : n.progress} label={`${n.hostname} progress`} state={n.state === 'failed' ? 'failed' : n.state === 'succeeded' ? 'succeeded' : undefined} />,
+  },
+  { label: 'Error', cell: (n) => n.error ?? '' },
+];
 
 export function RolloutsPanel() {
   const map = useStore(rollouts);
   const conn = useStore(socket.state);
-  const [error, setError] = useState<string | null>(null);
+  const [actionError, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
 
-  useEffect(() => {
-    void api('/api/rollouts')
-      .then((body) => {
-        const list = asList<Rollout>(body, 'rollouts');
-        const m = rollouts.get();
-        for (const r of list) m.set(r.id, { ...m.get(r.id), ...r });
-        rollouts.changed();
-        setError(null);
-        for (const r of list) if (ACTIVE.includes(r.status) && (!r.nodes || r.nodes.length === 0)) void refreshRollout(r.id);
-      })
-      .catch((err: unknown) => setError(describeError(err)));
-  }, [conn.opens]);
+  // Read again whenever the WebSocket (re)opens; the list merges into the live store.
+  const { error: loadError } = useApi('/api/rollouts', {
+    deps: [conn.opens],
+    map: (body) => asList<Rollout>(body, 'rollouts'),
+    onData: (list) => {
+      const m = rollouts.get();
+      for (const r of list) m.set(r.id, { ...m.get(r.id), ...r });
+      rollouts.changed();
+      for (const r of list) if (ACTIVE.includes(r.status) && (!r.nodes || r.nodes.length === 0)) void refreshRollout(r.id);
+    },
+  });
+  const error = actionError ?? (loadError ? describeError(loadError) : null);
 
   /** Retry / rollback of a finished rollout (issue 17 §4, §7): the new rollout joins the running ones. */
   const followUp = async (r: Rollout, action: 'retry' | 'rollback') => {
@@ -57,59 +109,15 @@ export function RolloutsPanel() {
         {history.length === 0 ? (
           <p class="muted">No finished rollout yet.</p>
         ) : (
-          <table class="table" data-testid="rollout-history">
-            <thead>
-              <tr>
-                <th scope="col">Status</th>
-                <th scope="col">Firmware</th>
-                <th scope="col">Nodes</th>
-                <th scope="col">Started</th>
-                <th scope="col">Finished</th>
-                <th scope="col">
-                  <span class="sr-only">Details</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {history.map((r) => (
-                <Fragment key={r.id}>
-                  <tr data-rollout-id={r.id} data-status={r.status}>
-                    <td>
-                      <span class={`rstatus rstatus-${r.status}`}>{r.status}</span>
-                    </td>
-                    <td>
-                      {r.firmware.name} {r.firmware.version}
-                    </td>
-                    <td>{summarise(r)}</td>
-                    <td>{r.startedAt ? new Date(r.startedAt).toLocaleString() : '–'}</td>
-                    <td>{r.finishedAt ? new Date(r.finishedAt).toLocaleString() : '–'}</td>
-                    <td>
-                      <button type="button" class="small" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? null : r.id)}>
-                        {open === r.id ? 'Hide' : 'Details'}
-                      </button>{' '}
-                      {(r.nodes ?? []).some((n) => n.state === 'failed') ? (
-                        <button type="button" class="small" onClick={() => void followUp(r, 'retry')}>
-                          Retry failed
-                        </button>
-                      ) : null}{' '}
-                      {(r.nodes ?? []).some((n) => n.state === 'succeeded') && !r.rollbackId ? (
-                        <button type="button" class="small danger" onClick={() => void followUp(r, 'rollback')}>
-                          Roll back
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                  {open === r.id ? (
-                    <tr>
-                      <td colSpan={6}>
-                        <RolloutNodes rollout={r} />
-                      </td>
-                    </tr>
-                  ) : null}
-                </Fragment>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            testId="rollout-history"
+            columns={HISTORY_COLUMNS}
+            rows={history}
+            rowKey={(r) => r.id}
+            rowProps={(r) => ({ 'data-rollout-id': r.id, 'data-status': r.status })}
+            detail={(r) => (open === r.id ? <RolloutNodes rollout={r} /> : null)}
+            ctx={{ open, setOpen, followUp }}
+          />
         )}
       </section>
     </>
@@ -190,31 +198,6 @@ export function RolloutCard({ rollout: r }: { rollout: Rollout }) {
 
 export function RolloutNodes({ rollout: r }: { rollout: Rollout }) {
   return (
-    <table class="table compact" data-testid="rollout-nodes">
-      <thead>
-        <tr>
-          <th scope="col">Node</th>
-          <th scope="col">State</th>
-          <th scope="col">Progress</th>
-          <th scope="col">Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        {(r.nodes ?? []).map((n) => (
-          <tr key={n.ip} data-ip={n.ip} data-state={n.state}>
-            <td>
-              <a href={nodeHref(n.ip)}>{n.hostname}</a> <span class="muted mono">{n.ip}</span>
-            </td>
-            <td>
-              <span class={`nstate nstate-${n.state}`}>{n.state}</span>
-            </td>
-            <td class="c-progress">
-              <ProgressBar value={n.state === 'succeeded' ? 100 : n.progress} label={`${n.hostname} progress`} state={n.state === 'failed' ? 'failed' : n.state === 'succeeded' ? 'succeeded' : undefined} />
-            </td>
-            <td>{n.error ?? ''}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable compact testId="rollout-nodes" columns={NODE_COLUMNS} rows={r.nodes ?? []} rowKey={(n) => n.ip} rowProps={(n) => ({ 'data-ip': n.ip, 'data-state': n.state })} />
   );
 }

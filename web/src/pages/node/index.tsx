@@ -1,11 +1,12 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ConfirmDialog, Empty, ErrorBox, KeyValues, Labels, Loading, PrimaryBadge, StatusBadge } from '../../components/common';
-import { api, apiFetch, describeError } from '../../lib/api';
-import { clock, every } from '../../lib/app-state';
+import { apiFetch, describeError } from '../../lib/api';
+import { clock } from '../../lib/app-state';
 import { choosePrimary, cluster } from '../../lib/cluster';
 import { displayValue, formatAgo, formatBytes, formatDuration, humanize } from '../../lib/format';
 import { addSample } from '../../lib/history';
 import { useStore } from '../../lib/store';
+import { useApi } from '../../lib/use-api';
 import type { ApiEndpoint } from '../../../../src/protocol/types';
 import { Endpoints } from './endpoints';
 import { FirmwareUpdate } from './firmware-update';
@@ -19,34 +20,14 @@ export function NodePage({ ip }: { ip: string }) {
   const st = useStore(cluster);
   const now = useStore(clock);
   const node = st.nodes.get(ip);
-  const [status, setStatus] = useState<Record<string, unknown> | null>(null);
-  const [statusError, setStatusError] = useState<string | null>(null);
   const [confirmRestart, setConfirmRestart] = useState(false);
   const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
 
-  useEffect(() => {
-    setStatus(null);
-    setStatusError(null);
-    let cancelled = false;
-    const poll = async () => {
-      const t0 = performance.now();
-      try {
-        const s = await api<Record<string, unknown>>(`/api/node/status/${encodeURIComponent(ip)}`);
-        if (cancelled) return;
-        const roundTrip = performance.now() - t0;
-        setStatus(s);
-        setStatusError(null);
-        addSample(ip, Date.now(), { heap: typeof s.freeHeap === 'number' ? s.freeHeap : null, roundTrip });
-      } catch (err) {
-        if (!cancelled) setStatusError(describeError(err));
-      }
-    };
-    const stop = every(STATUS_POLL_MS, () => void poll());
-    return () => {
-      cancelled = true;
-      stop();
-    };
-  }, [ip]);
+  const { data: status, error: statusFailure } = useApi<Record<string, unknown>>(`/api/node/status/${encodeURIComponent(ip)}`, {
+    everyMs: STATUS_POLL_MS,
+    onData: (s, roundTrip) => addSample(ip, Date.now(), { heap: typeof s.freeHeap === 'number' ? s.freeHeap : null, roundTrip }),
+  });
+  const statusError = statusFailure ? describeError(statusFailure) : null;
 
   if (!st.loaded) return <Loading what="the node" />;
   if (!node) {

@@ -1,9 +1,30 @@
 import { useState } from 'preact/hooks';
 import { ErrorBox, Loading } from '../../components/common';
+import { DataTable, type Column } from '../../components/data-table';
 import { apiFetch, describeError } from '../../lib/api';
 import { formatBytes, formatDuration } from '../../lib/format';
 import { useApi } from '../../lib/use-api';
 import type { TasksStatusResponse as TasksStatus } from '../../../../src/protocol/types';
+
+type Task = TasksStatus['tasks'][number];
+
+const TASK_COLUMNS: Array<Column<Task, { busy: string | null; control: (task: string, action: string) => void }>> = [
+  { label: 'Task', cellClass: 'mono', cell: (t) => t.name },
+  { label: 'Interval', cell: (t) => formatDuration(t.interval) },
+  { label: 'Enabled', cell: (t) => (t.enabled ? 'yes' : 'no') },
+  { label: 'Running', cell: (t) => (t.running ? <span class="status-text-active">running</span> : <span class="muted">stopped</span>) },
+  { label: 'Auto-start', cell: (t) => (t.autoStart ? 'yes' : 'no') },
+  {
+    label: 'Actions',
+    cellClass: 'actions',
+    cell: (t, { busy, control }) =>
+      (t.enabled ? ['disable', t.running ? 'stop' : 'start'] : ['enable']).map((a) => (
+        <button type="button" class="small" key={a} disabled={busy !== null} onClick={() => void control(t.name, a)} aria-label={`${a} task ${t.name}`}>
+          {a}
+        </button>
+      )),
+  },
+];
 
 export function Tasks({ ip }: { ip: string }) {
   const { data: tasks, error: loadError, reload: load } = useApi<TasksStatus>(`/api/tasks/status?ip=${encodeURIComponent(ip)}`);
@@ -48,36 +69,7 @@ export function Tasks({ ip }: { ip: string }) {
           <p class="muted">
             {tasks.summary.activeTasks} of {tasks.summary.totalTasks} tasks enabled · free heap {formatBytes(tasks.system.freeHeap)} · uptime {formatDuration(tasks.system.uptime)}
           </p>
-          <table class="table" data-testid="tasks">
-            <thead>
-              <tr>
-                <th scope="col">Task</th>
-                <th scope="col">Interval</th>
-                <th scope="col">Enabled</th>
-                <th scope="col">Running</th>
-                <th scope="col">Auto-start</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tasks.tasks.map((t) => (
-                <tr key={t.name}>
-                  <td class="mono">{t.name}</td>
-                  <td>{formatDuration(t.interval)}</td>
-                  <td>{t.enabled ? 'yes' : 'no'}</td>
-                  <td>{t.running ? <span class="status-text-active">running</span> : <span class="muted">stopped</span>}</td>
-                  <td>{t.autoStart ? 'yes' : 'no'}</td>
-                  <td class="actions">
-                    {(t.enabled ? ['disable', t.running ? 'stop' : 'start'] : ['enable']).map((a) => (
-                      <button type="button" class="small" key={a} disabled={busy !== null} onClick={() => void control(t.name, a)} aria-label={`${a} task ${t.name}`}>
-                        {a}
-                      </button>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable testId="tasks" columns={TASK_COLUMNS} rows={tasks.tasks} rowKey={(t) => t.name} ctx={{ busy, control }} />
         </>
       ) : null}
     </section>
