@@ -1,79 +1,86 @@
 /**
- * The one error catalogue of the gateway. Services throw `GatewayError`s with a
- * code from here; every adapter (HTTP, WebSocket, MQTT commands, CLI) maps them
- * to its own shape in one place (HTTP: `api/error-handler.ts`).
+ * The one error catalogue of the gateway, by HTTP status: every code with the advice shown when the
+ * thrower gives no detail. Services throw `GatewayError`s with a code from here; every adapter
+ * (HTTP, WebSocket, MQTT commands, CLI) maps them to its own shape in one place (HTTP:
+ * `api/error-handler.ts`).
  */
-export const ERROR_CATALOGUE = {
-  bad_request: { status: 400, message: 'The request is malformed; check the documented request shape.' },
-  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
-  invalid_ip: { status: 400, message: 'Give a node IPv4 address in dotted-quad form, e.g. 192.168.1.100.' },
-  invalid_uri: {
-    status: 400,
-    message: 'The uri must be an absolute path beginning with "/" with no scheme, host, ".." segment or CR/LF.',
+const CODES_BY_STATUS = {
+  400: {
+    bad_request: 'The request is malformed; check the documented request shape.',
+    invalid_json: 'The request body is not valid JSON.',
+    invalid_ip: 'Give a node IPv4 address in dotted-quad form, e.g. 192.168.1.100.',
+    invalid_uri: 'The uri must be an absolute path beginning with "/" with no scheme, host, ".." segment or CR/LF.',
+    invalid_method: 'The method must be one of GET, POST, PUT, PATCH, DELETE.',
+    missing_file: 'Send the firmware as multipart/form-data in the field "file".',
+    invalid_firmware: 'Send an ESP8266 application image (first byte 0xE9); to store another image anyway, use force (the API field force=true).',
+    invalid_name: 'Names and versions are 1-64 characters of letters, digits, ".", "_", "-" (versions also "+"), starting with a letter or digit, without "..".',
+    invalid_signature: 'Send a detached ed25519 signature of the image (form field "signature") that verifies with a trusted, unrevoked key (firmware.signing).',
+    invalid_rollout: 'Check the rollout request: see docs/firmware.md for the accepted fields and values.',
+    channel_not_writable: 'This channel is read-only; mark it writable in the pipeline configuration.',
+    invalid_value: 'The value does not fit the channel; see docs/pipeline.md for the channel types.',
+    not_invertible: "The channel's transforms cannot be inverted for this value, so it cannot be written.",
+    not_supported: 'This connector type does not offer this operation (browse: opcua; nodes, include, exclude: zwave).',
+    invalid_topic_filter: 'Give an MQTT topic filter: levels separated by "/", "+" for one whole level, "#" only as the last level (URL-encode "#" as %23).',
+    invalid_config: 'The configuration is not valid; every problem is listed with its path.',
+    invalid_backup: 'Send a backup archive made by GET /api/backup (tar.gz).',
   },
-  invalid_method: { status: 400, message: 'The method must be one of GET, POST, PUT, PATCH, DELETE.' },
-  missing_file: { status: 400, message: 'Send the firmware as multipart/form-data in the field "file".' },
-  invalid_firmware: {
-    status: 400,
-    message: 'Send an ESP8266 application image (first byte 0xE9); to store another image anyway, use force (the API field force=true).',
+  401: {
+    unauthorized: 'Send a valid API key (Authorization: Bearer <key> or X-API-Key).',
   },
-  invalid_name: {
-    status: 400,
-    message: 'Names and versions are 1-64 characters of letters, digits, ".", "_", "-" (versions also "+"), starting with a letter or digit, without "..".',
+  403: {
+    forbidden: 'This API key does not have the scope this call needs.',
   },
-  invalid_signature: {
-    status: 400,
-    message: 'Send a detached ed25519 signature of the image (form field "signature") that verifies with a trusted, unrevoked key (firmware.signing).',
+  404: {
+    node_not_found: 'The gateway has not discovered this node; see GET /api/discovery/nodes for the known nodes.',
+    not_found: 'No such resource.',
+    firmware_not_found: 'No such firmware; see GET /api/firmware for the stored images.',
+    rollout_not_found: 'No such rollout; see GET /api/rollouts.',
+    device_not_found: 'No such pipeline device; see GET /api/devices for the known devices.',
+    channel_not_found: 'The device has no such channel; see GET /api/devices/{id} for its channels.',
+    connector_not_found: 'No such pipeline connector; see GET /api/pipeline/stats for the configured connectors.',
   },
-  invalid_rollout: { status: 400, message: 'Check the rollout request: see docs/firmware.md for the accepted fields and values.' },
-  unauthorized: { status: 401, message: 'Send a valid API key (Authorization: Bearer <key> or X-API-Key).' },
-  forbidden: { status: 403, message: 'This API key does not have the scope this call needs.' },
-  node_not_found: {
-    status: 404,
-    message: 'The gateway has not discovered this node; see GET /api/discovery/nodes for the known nodes.',
+  409: {
+    conflict: 'The request conflicts with the current state.',
+    config_read_only: 'The configuration cannot be changed here: it is managed remotely or fixed at start (docs/configuration.md).',
   },
-  not_found: { status: 404, message: 'No such resource.' },
-  firmware_not_found: { status: 404, message: 'No such firmware; see GET /api/firmware for the stored images.' },
-  rollout_not_found: { status: 404, message: 'No such rollout; see GET /api/rollouts.' },
-  conflict: { status: 409, message: 'The request conflicts with the current state.' },
-  device_not_found: { status: 404, message: 'No such pipeline device; see GET /api/devices for the known devices.' },
-  channel_not_found: { status: 404, message: 'The device has no such channel; see GET /api/devices/{id} for its channels.' },
-  channel_not_writable: { status: 400, message: 'This channel is read-only; mark it writable in the pipeline configuration.' },
-  invalid_value: { status: 400, message: 'The value does not fit the channel; see docs/pipeline.md for the channel types.' },
-  not_invertible: { status: 400, message: "The channel's transforms cannot be inverted for this value, so it cannot be written." },
-  payload_too_large: { status: 413, message: 'The upload exceeds the configured size limit.' },
-  unsupported_media_type: { status: 415, message: 'Use the documented content type.' },
-  node_unreachable: { status: 502, message: 'The node did not answer; check that it is powered and on the network.' },
-  node_bad_response: { status: 502, message: 'The node answered with something that is not the expected JSON.' },
-  no_active_node: {
-    status: 503,
-    message: 'No ACTIVE node is known; check that nodes send heartbeats to the gateway UDP port.',
+  413: {
+    payload_too_large: 'The upload exceeds the configured size limit.',
   },
-  no_primary: {
-    status: 503,
-    message: 'No reachable primary node; check the nodes or pick one with POST /api/discovery/primary/{ip}.',
+  415: {
+    unsupported_media_type: 'Use the documented content type.',
   },
-  pipeline_disabled: { status: 503, message: 'No data pipeline is configured; add a "pipeline" section to the configuration file (docs/pipeline.md).' },
-  device_unavailable: { status: 503, message: "The device's connector is not connected right now; retry once it is (see GET /api/pipeline/stats)." },
-  device_write_failed: { status: 502, message: 'The device refused or failed the write.' },
-  connector_not_found: { status: 404, message: 'No such pipeline connector; see GET /api/pipeline/stats for the configured connectors.' },
-  not_supported: { status: 400, message: 'This connector type does not offer this operation (browse: opcua; nodes, include, exclude: zwave).' },
-  connector_request_failed: { status: 502, message: 'The connector could not carry out the request on its device or server.' },
-  node_timeout: { status: 504, message: 'The node did not answer in time; it may be busy or rebooting.' },
-  invalid_topic_filter: {
-    status: 400,
-    message: 'Give an MQTT topic filter: levels separated by "/", "+" for one whole level, "#" only as the last level (URL-encode "#" as %23).',
+  429: {
+    busy: 'Too many requests are waiting; try again shortly.',
   },
-  busy: { status: 429, message: 'Too many requests are waiting; try again shortly.' },
-  mqtt_disabled: { status: 503, message: 'The MQTT bridge is off; start the gateway with -mqtt <url> or -mqtt embedded.' },
-  history_disabled: { status: 503, message: 'History is switched off; set history.enabled: true in the configuration (docs/history.md).' },
-  config_read_only: { status: 409, message: 'The configuration cannot be changed here: it is managed remotely or fixed at start (docs/configuration.md).' },
-  invalid_config: { status: 400, message: 'The configuration is not valid; every problem is listed with its path.' },
-  invalid_backup: { status: 400, message: 'Send a backup archive made by GET /api/backup (tar.gz).' },
-  internal: { status: 500, message: 'Unexpected gateway error; see the gateway log.' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  500: {
+    internal: 'Unexpected gateway error; see the gateway log.',
+  },
+  502: {
+    node_unreachable: 'The node did not answer; check that it is powered and on the network.',
+    node_bad_response: 'The node answered with something that is not the expected JSON.',
+    device_write_failed: 'The device refused or failed the write.',
+    connector_request_failed: 'The connector could not carry out the request on its device or server.',
+  },
+  503: {
+    no_active_node: 'No ACTIVE node is known; check that nodes send heartbeats to the gateway UDP port.',
+    no_primary: 'No reachable primary node; check the nodes or pick one with POST /api/discovery/primary/{ip}.',
+    pipeline_disabled: 'No data pipeline is configured; add a "pipeline" section to the configuration file (docs/pipeline.md).',
+    device_unavailable: "The device's connector is not connected right now; retry once it is (see GET /api/pipeline/stats).",
+    mqtt_disabled: 'The MQTT bridge is off; start the gateway with -mqtt <url> or -mqtt embedded.',
+    history_disabled: 'History is switched off; set history.enabled: true in the configuration (docs/history.md).',
+  },
+  504: {
+    node_timeout: 'The node did not answer in time; it may be busy or rebooting.',
+  },
+} as const satisfies Record<number, Record<string, string>>;
 
-export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+type ByStatus = typeof CODES_BY_STATUS;
+export type ErrorCode = { [S in keyof ByStatus]: keyof ByStatus[S] }[keyof ByStatus];
+
+/** Every code with its HTTP status and advice (the catalogue read by code). */
+export const ERROR_CATALOGUE = Object.fromEntries(
+  Object.entries(CODES_BY_STATUS).flatMap(([status, codes]) => Object.entries(codes).map(([code, message]) => [code, { status: Number(status), message }])),
+) as Record<ErrorCode, { status: number; message: string }>;
 
 /**
  * A refusal the caller may override with an option of the request (issue 12 §18): today only

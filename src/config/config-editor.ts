@@ -2,6 +2,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import type { ConfigInfo as ConfigInfoOf } from '../contract/config.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ConfigChange, ConfigManager } from './config-manager.js';
@@ -19,17 +20,8 @@ export interface ConfigProblem {
   message: string;
 }
 
-export interface ConfigInfo {
-  source: string;
-  /** The file changes are saved to; null when nothing can be saved. */
-  file: string | null;
-  format: 'yaml' | 'json';
-  readOnly: boolean;
-  /** Why the configuration is read-only, e.g. "managed remotely by config.example.com". */
-  readOnlyReason: string | null;
-  remoteHost: string | null;
-  sections: Array<{ name: EditableSection; hot: boolean }>;
-}
+/** `GET /api/config` (the contract's shape, its sections named). */
+export type ConfigInfo = ConfigInfoOf<EditableSection>;
 
 export interface SaveResult extends ConfigChange {
   saved: string;

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { def, unwrap, type AnySchema } from './schema-walk.js';
 import { closest } from './unknown-keys.js';
 
 /**
@@ -21,22 +21,8 @@ export interface EnvSetting {
   kind: LeafKind;
 }
 
-type AnySchema = z.core.$ZodType;
 
-function def(schema: AnySchema): { type: string; innerType?: AnySchema; shape?: Record<string, AnySchema>; in?: AnySchema; options?: AnySchema[] } {
-  return (schema as unknown as { _zod: { def: never } })._zod.def;
-}
 
-/** Strips default/optional/nullable/prefault/pipe wrappers down to the schema that describes the value. */
-function unwrap(schema: AnySchema): AnySchema {
-  let s = schema;
-  for (;;) {
-    const d = def(s);
-    if (d.innerType && ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(d.type)) s = d.innerType;
-    else if (d.type === 'pipe' && d.in) s = d.in;
-    else return s;
-  }
-}
 
 function leafKind(schema: AnySchema): LeafKind {
   const d = def(schema);

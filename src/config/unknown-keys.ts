@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { def, unwrap, type AnySchema, type Def } from './schema-walk.js';
 
 /**
  * Unknown keys at every depth of a configuration document, each with its path
@@ -6,37 +6,13 @@ import type { z } from 'zod';
  * open with no word (a typo is an error, "did you mean apiKeys?").
  */
 
-type AnySchema = z.core.$ZodType;
 
 /** `pipeline.connectors[0].devices[1].type`: list indices in brackets. */
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
-interface Def {
-  type: string;
-  innerType?: AnySchema;
-  in?: AnySchema;
-  shape?: Record<string, AnySchema>;
-  element?: AnySchema;
-  options?: AnySchema[];
-  valueType?: AnySchema;
-  catchall?: AnySchema;
-  discriminator?: string;
-  values?: unknown[];
-}
 
-const def = (s: AnySchema): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
-
-function unwrap(schema: AnySchema): AnySchema {
-  let s = schema;
-  for (;;) {
-    const d = def(s);
-    if (d.innerType && ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(d.type)) s = d.innerType;
-    else if (d.type === 'pipe' && d.in) s = d.in;
-    else return s;
-  }
-}
 
 /** Edit distance (Levenshtein), case-insensitive. */
 function distance(a: string, b: string): number {

@@ -70,3 +70,25 @@ export const PipelineStats = z.object({
   sinks: z.array(z.object({ id: z.string(), type: z.string(), queued: z.int(), sent: z.int(), dropped: z.int(), oldestQueuedAgeMs: z.number() })),
 });
 export type PipelineStats = z.infer<typeof PipelineStats>;
+
+/** One child node in an OPC UA browse answer (`GET /api/connectors/{id}/browse`). */
+export interface BrowseEntry {
+  nodeId: string;
+  browseName: string;
+  displayName: string;
+  /** Object, Variable, Method, ObjectType, … */
+  nodeClass: string;
+  /** Variables only: Double, Boolean, … (null for other node classes). */
+  dataType: string | null;
+}
+
+/** One node of a Z-Wave network as the controller knows it (`GET /api/connectors/{id}/nodes`). */
+export interface NetworkNode {
+  id: number;
+  manufacturer: string | null;
+  product: string | null;
+  commandClasses: string[];
+  status: string;
+  /** The pipeline device configured for this node, if any. */
+  device: string | null;
+}

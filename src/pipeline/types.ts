@@ -27,6 +27,9 @@ export interface Reading {
 
 export type { ConnectorState } from '../contract/pipeline.js';
 import type { ConnectorState } from '../contract/pipeline.js';
+import type { BrowseEntry, NetworkNode } from '../contract/pipeline.js';
+
+export type { BrowseEntry, NetworkNode };
 
 export interface ConnectorStats {
   /** Polls completed (pollers) or messages handled (listeners). */
@@ -98,27 +101,6 @@ export interface Connector {
   exclude?(body: unknown): Promise<Record<string, unknown>>;
 }
 
-/** One child node in an OPC UA browse answer. */
-export interface BrowseEntry {
-  nodeId: string;
-  browseName: string;
-  displayName: string;
-  /** Object, Variable, Method, ObjectType, … */
-  nodeClass: string;
-  /** Variables only: Double, Boolean, … (null for other node classes). */
-  dataType: string | null;
-}
-
-/** One node of a Z-Wave network as the controller knows it. */
-export interface NetworkNode {
-  id: number;
-  manufacturer: string | null;
-  product: string | null;
-  commandClasses: string[];
-  status: string;
-  /** The pipeline device configured for this node, if any. */
-  device: string | null;
-}
 
 export interface ConnectorContext {
   gatewayId: string;

@@ -6,7 +6,7 @@ import type { NodeRegistry } from '../../cluster/node-registry.js';
 import { buildNodesView } from '../../cluster/nodes-view.js';
 import type { HealthService } from '../../health.js';
 import type { NodeClient, NodeResponse } from '../../node-client/node-client.js';
-import type { JsonRpcServer } from './json-rpc.js';
+import { adminMethod, type JsonRpcServer } from './json-rpc.js';
 import { ip, none } from './params.js';
 
 /** The services the core methods adapt. */
@@ -47,72 +47,41 @@ export function registerCoreRpcMethods(rpc: JsonRpcServer, deps: CoreRpcDeps): v
   const { registry, cluster, client, access, health } = deps;
   const version = packageVersion();
 
-  rpc.register('gateway.status', {
-    description: 'Health, version, uptime and node counts.',
-    requires: 'admin',
-    params: none,
-    handler: () => ({
+  rpc.registerAll({
+    'gateway.status': adminMethod('Health, version, uptime and node counts.', none, () => ({
       version,
       uptimeSec: Math.round((Date.now() - deps.startedAt) / 1000),
       primaryNode: cluster.primaryNode,
       nodes: { total: registry.size, ...registry.countByStatus() },
       health: health.report(),
-    }),
-  });
-
-  rpc.register('gateway.reload', {
-    description: 'Re-reads the configuration (remote or file) and applies what can change without a restart.',
-    requires: 'admin',
-    params: none,
-    handler: () => deps.reload(),
-  });
-
-  rpc.register('cluster.nodes', {
-    description: 'The discovered nodes, as GET /api/discovery/nodes.',
-    requires: 'admin',
-    params: none,
-    handler: () => buildNodesView(registry, cluster, client),
-  });
-
-  rpc.register('cluster.setPrimary', {
-    description: 'Makes a node primary ({ip}) or picks a random ACTIVE one ({random: true}).',
-    requires: 'admin',
-    params: z.union([z.object({ ip }).strict(), z.object({ random: z.literal(true) }).strict()]),
-    handler: (p) => {
-      if ('random' in p) return { primaryNode: cluster.randomPrimary() };
-      cluster.setPrimary(p.ip, 'manual');
-      return { primaryNode: cluster.primaryNode };
-    },
-  });
-
-  rpc.register('node.status', {
-    description: "A node's /api/node/status ({ip}), or the primary's.",
-    requires: 'admin',
-    params: z.object({ ip: ip.optional() }).strict(),
-    handler: async (p) => {
+    })),
+    'gateway.reload': adminMethod('Re-reads the configuration (remote or file) and applies what can change without a restart.', none, () => deps.reload()),
+    'cluster.nodes': adminMethod('The discovered nodes, as GET /api/discovery/nodes.', none, () => buildNodesView(registry, cluster, client)),
+    'cluster.setPrimary': adminMethod(
+      'Makes a node primary ({ip}) or picks a random ACTIVE one ({random: true}).',
+      z.union([z.object({ ip }).strict(), z.object({ random: z.literal(true) }).strict()]),
+      (p) => {
+        if ('random' in p) return { primaryNode: cluster.randomPrimary() };
+        cluster.setPrimary(p.ip, 'manual');
+        return { primaryNode: cluster.primaryNode };
+      },
+    ),
+    'node.status': adminMethod("A node's /api/node/status ({ip}), or the primary's.", z.object({ ip: ip.optional() }).strict(), async (p) => {
       if (p.ip !== undefined) return (await client.getStatus(access.requireNode(p.ip).ip)).status;
       return (await cluster.withPrimary((primary) => client.getStatus(primary))).result.status;
-    },
-  });
-
-  rpc.register('node.call', {
-    description: 'A proxy call to a node capability, with the same safety rules as POST /api/proxy-call.',
-    requires: 'admin',
-    params: z
-      .object({
-        ip,
-        method: z.string(),
-        uri: z.string(),
-        params: z.array(z.object({ name: z.string(), value: z.unknown(), location: z.enum(['query', 'body']).optional() })).optional(),
-      })
-      .strict(),
-    handler: async (p) => nodeAnswer(await access.proxyCall(p)),
-  });
-
-  rpc.register('node.restart', {
-    description: 'Reboots a node.',
-    requires: 'admin',
-    params: z.object({ ip }).strict(),
-    handler: async (p) => nodeAnswer(await client.restart(access.requireNode(p.ip).ip)),
+    }),
+    'node.call': adminMethod(
+      'A proxy call to a node capability, with the same safety rules as POST /api/proxy-call.',
+      z
+        .object({
+          ip,
+          method: z.string(),
+          uri: z.string(),
+          params: z.array(z.object({ name: z.string(), value: z.unknown(), location: z.enum(['query', 'body']).optional() })).optional(),
+        })
+        .strict(),
+      async (p) => nodeAnswer(await access.proxyCall(p)),
+    ),
+    'node.restart': adminMethod('Reboots a node.', z.object({ ip }).strict(), async (p) => nodeAnswer(await client.restart(access.requireNode(p.ip).ip))),
   });
 }

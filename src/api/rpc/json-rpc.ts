@@ -50,6 +50,17 @@ export interface RpcMethod<P = unknown> {
   handler: (params: P, context: RpcContext) => Promise<unknown> | unknown;
 }
 
+/** A method as the server keeps it (its params type checked where it was made: `adminMethod`). */
+export type RegisteredMethod = RpcMethod<never>;
+
+/**
+ * A method that needs an admin key when keys are configured (issue 7: every JSON-RPC method does
+ * today). The params schema types the handler's params.
+ */
+export function adminMethod<P>(description: string, params: z.ZodType<P>, handler: RpcMethod<P>['handler']): RegisteredMethod {
+  return { description, requires: 'admin', params, handler } as unknown as RegisteredMethod;
+}
+
 /** Largest batch served, calls: one request must not monopolise the gateway. */
 const MAX_BATCH = 100;
 /**
@@ -76,6 +87,11 @@ export class JsonRpcServer {
 
   register<P>(name: string, method: RpcMethod<P>): void {
     this.methods.set(name, method as unknown as RpcMethod<never>);
+  }
+
+  /** A table of methods by name (each file of `api/rpc/` registers one). */
+  registerAll(methods: Record<string, RegisteredMethod>): void {
+    for (const [name, method] of Object.entries(methods)) this.methods.set(name, method);
   }
 
   /** Registered methods, for documentation. */

@@ -1,27 +1,13 @@
-import type { MqttClient } from 'mqtt';
 import { z } from 'zod';
-import { hasWildcard, mqttClientOptions, mqttConnectionShape, NO_WILDCARD_IN_PUBLISH_TOPIC, qosSchema, redactUrl } from '../../mqtt/connection.js';
+import { hasWildcard, mqttConnectionShape, NO_WILDCARD_IN_PUBLISH_TOPIC, qosSchema, redactUrl } from '../../mqtt/connection.js';
 import { nameSchema } from '../names.js';
 import { renderTemplate } from '../topic-template.js';
-import type { DurableSink, PipelineRecord, QueuedRecord, SinkContext, SinkDefinition } from '../types.js';
+import type { DurableSink, PipelineRecord, QueuedRecord, SinkDefinition } from '../types.js';
+import { durableBufferSchema, MqttSinkBase } from './mqtt-sink-base.js';
+
+export { durableBufferSchema } from './mqtt-sink-base.js';
 
 const TOPIC_VARS = ['gateway', 'device', 'connector'];
-
-/** The durable buffer's bounds (docs/pipeline.md), shared by the `mqtt` and `sparkplug` sinks. */
-export const durableBufferSchema = z
-  .object({
-    /** Records kept at most; beyond, the oldest are dropped (counted and logged). */
-    maxMessages: z.number().int().min(1).default(1_000_000),
-    /** Records older than this are dropped (counted and logged), hours. */
-    maxAgeHours: z.number().positive().default(168),
-    /**
-     * Records published and not yet confirmed at a time. Large enough to keep a local broker
-     * busy at tens of thousands of records/s; lower it to a cloud broker's limit (e.g. 100).
-     */
-    maxInflight: z.number().int().min(1).max(65535).default(2048),
-  })
-  .strict()
-  .prefault({});
 
 export const mqttSinkSchema = z
   .object({
@@ -49,25 +35,9 @@ export const mqttSinkSchema = z
 export type MqttSinkConfig = z.infer<typeof mqttSinkSchema>;
 
 /** The `mqtt` sink: durable store-and-forward export to a broker (docs/pipeline.md). */
-export class MqttSink implements DurableSink {
-  readonly durable = true;
+export class MqttSink extends MqttSinkBase<MqttSinkConfig> implements DurableSink {
   readonly type = 'mqtt';
-  readonly buffer: DurableSink['buffer'];
-  private client: MqttClient | undefined;
   private connected = false;
-  private lastError: string | null = null;
-  private readonly readyListeners: Array<() => void> = [];
-
-  constructor(
-    private readonly config: MqttSinkConfig,
-    private readonly ctx: SinkContext,
-  ) {
-    this.buffer = { maxMessages: config.buffer.maxMessages, maxAgeMs: config.buffer.maxAgeHours * 3_600_000, maxInflight: config.buffer.maxInflight };
-  }
-
-  get id(): string {
-    return this.config.id;
-  }
 
   get ready(): boolean {
     return this.connected;
@@ -81,31 +51,18 @@ export class MqttSink implements DurableSink {
     return renderTemplate(this.config.topic, [], { gateway: record.gateway, device: record.device, connector: record.connector });
   }
 
-  onReady(listener: () => void): void {
-    this.readyListeners.push(listener);
-  }
-
   async start(): Promise<void> {
-    // mqtt.js is loaded with the first MQTT connector, sink or bridge, not at start-up (issue 16 §3).
-    const { default: mqtt } = await import('mqtt');
-    let options;
-    try {
-      options = mqttClientOptions(this.config, `spore-${this.ctx.gatewayId}-${this.config.id}`.slice(0, 128));
-    } catch (err) {
-      // A missing certificate: the sink stays down (health degraded) and records stay queued.
-      this.lastError = (err as Error).message;
-      this.ctx.logger.error({ sink: this.id, error: this.lastError }, 'mqtt sink cannot connect');
-      return;
-    }
+    const prepared = await this.prepareClient('mqtt');
+    if (!prepared) return;
     // One client for the sink's lifetime: mqtt.js reconnects it, the buffer is never rebuilt.
-    const client = mqtt.connect(this.config.url, options);
+    const client = prepared.connect(this.config.url, prepared.options);
     this.client = client;
     client.on('connect', () => {
       const wasConnected = this.connected;
       this.connected = true;
       this.lastError = null;
       if (!wasConnected) this.ctx.logger.info({ sink: this.id, broker: redactUrl(this.config.url) }, 'mqtt sink connected');
-      for (const listener of this.readyListeners) listener();
+      this.announceReady();
     });
     client.on('close', () => {
       if (this.connected) this.ctx.logger.warn({ sink: this.id, broker: redactUrl(this.config.url) }, 'mqtt sink disconnected; records stay queued on disk');

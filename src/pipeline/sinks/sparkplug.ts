@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
-import { mqttClientOptions, mqttConnectionShape, redactUrl } from '../../mqtt/connection.js';
+import { mqttConnectionShape, redactUrl } from '../../mqtt/connection.js';
 import { nameSchema } from '../names.js';
-import type { ChannelValue, DurableSink, PipelineRecord, QueuedRecord, SinkContext, SinkDefinition } from '../types.js';
-import { durableBufferSchema } from './mqtt.js';
+import type { ChannelValue, DurableSink, PipelineRecord, QueuedRecord, SinkDefinition } from '../types.js';
+import { durableBufferSchema, MqttSinkBase } from './mqtt-sink-base.js';
 import {
   changedMetrics,
   channelMetric,
@@ -70,16 +70,12 @@ const DEATH_TIMEOUT_MS = 2000;
  * (cluster nodes by status, connectors and devices online) are declared in NBIRTH and sent in an
  * NDATA when one changes; a device that goes offline gets a DDEATH.
  */
-export class SparkplugSink implements DurableSink {
-  readonly durable = true;
+export class SparkplugSink extends MqttSinkBase<SparkplugSinkConfig> implements DurableSink {
   readonly type = 'sparkplug';
-  readonly buffer: DurableSink['buffer'];
   private codec: Codec | undefined;
-  private client: MqttClient | undefined;
   /** Births sent in this session: deliveries may go. */
   private born = false;
   private stopping = false;
-  private lastError: string | null = null;
   private seq = 0;
   /** bdSeq of the current (or next) MQTT connection. */
   private bdSeq = 0;
@@ -89,22 +85,10 @@ export class SparkplugSink implements DurableSink {
   private readonly bornDevices = new Map<string, Map<string, string>>();
   /** Last value of every channel of every device seen, for DBIRTHs. */
   private readonly lastValues = new Map<string, Map<string, { value: ChannelValue; tsMs: number }>>();
-  private readonly readyListeners: Array<() => void> = [];
   private checkTimer: NodeJS.Timeout | undefined;
   /** The node metrics as last declared (NBIRTH) or reported (NDATA) in this session. */
   private nodeMetrics: NodeMetrics = {};
   private readonly counters = { births: 0, rebirths: 0, deviceDeaths: 0, nodeData: 0, commands: 0, badCommands: 0 };
-
-  constructor(
-    private readonly config: SparkplugSinkConfig,
-    private readonly ctx: SinkContext,
-  ) {
-    this.buffer = { maxMessages: config.buffer.maxMessages, maxAgeMs: config.buffer.maxAgeHours * 3_600_000, maxInflight: config.buffer.maxInflight };
-  }
-
-  get id(): string {
-    return this.config.id;
-  }
 
   get edgeNodeId(): string {
     return this.config.edgeNodeId ?? this.ctx.gatewayId;
@@ -122,10 +106,6 @@ export class SparkplugSink implements DurableSink {
     return deviceTopic(this.config.groupId, 'DDATA', this.edgeNodeId, record.device);
   }
 
-  onReady(listener: () => void): void {
-    this.readyListeners.push(listener);
-  }
-
   async start(): Promise<void> {
     this.stopping = false;
     // protobufjs and the Tahu schema: loaded only when a sparkplug sink is configured.
@@ -134,23 +114,16 @@ export class SparkplugSink implements DurableSink {
     const get = mod.get ?? mod.default?.get;
     if (!get) throw new Error('sparkplug-payload has no get(): an unexpected version of the library');
     this.codec = get('spBv1.0') as Codec;
-    // mqtt.js too: loaded with the first MQTT connector, sink or bridge, not at start-up (issue 16 §3).
-    const { default: mqtt } = await import('mqtt');
-    let options: IClientOptions;
-    try {
-      options = mqttClientOptions(this.config, `spore-${this.ctx.gatewayId}-${this.config.id}`.slice(0, 128));
-    } catch (err) {
-      this.lastError = (err as Error).message;
-      this.ctx.logger.error({ sink: this.id, error: this.lastError }, 'sparkplug sink cannot connect');
-      return;
-    }
+    const prepared = await this.prepareClient('sparkplug');
+    if (!prepared) return;
+    const { options } = prepared;
     // Sparkplug 3.0: a clean session; our own buffer, not mqtt.js's, holds what is not yet sent.
     options.clean = true;
     options.queueQoSZero = false;
     options.resubscribe = false;
     this.takeBdSeq();
     options.will = this.will();
-    const client = mqtt.connect(this.config.url, options);
+    const client = prepared.connect(this.config.url, options);
     this.client = client;
     // Every new CONNECT carries the next bdSeq in its will (the NBIRTH after it repeats it).
     client.on('reconnect', () => {
@@ -243,7 +216,7 @@ export class SparkplugSink implements DurableSink {
     this.birth();
     this.ctx.logger.info({ sink: this.id, broker: redactUrl(this.config.url), bdSeq: this.bdSeq }, 'sparkplug edge node online (NBIRTH)');
     this.born = true;
-    for (const listener of this.readyListeners) listener();
+    this.announceReady();
   }
 
   /** NBIRTH (seq 0) and a DBIRTH for every device seen so far. */

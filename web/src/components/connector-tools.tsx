@@ -2,20 +2,13 @@ import { useState } from 'preact/hooks';
 import { api, describeError } from '../lib/api';
 import { useApi } from '../lib/use-api';
 import { DataTable, type Column } from './data-table';
+import type { BrowseEntry, NetworkNode as ZwaveNode } from '../../../src/contract/pipeline';
 
 /**
  * Issue 14 §4: the Z-Wave connector's node list with include/exclude (and the S2 PIN prompt),
  * and the OPC UA connector's browse tree, on the Devices page.
  */
 
-interface ZwaveNode {
-  id: number;
-  manufacturer: string | null;
-  product: string | null;
-  commandClasses: string[];
-  status: string;
-  device: string | null;
-}
 
 interface InclusionState {
   state: string;
@@ -102,13 +95,6 @@ export function ZwaveNodes({ connector }: { connector: string }) {
   );
 }
 
-interface BrowseEntry {
-  nodeId: string;
-  browseName: string;
-  displayName: string;
-  nodeClass: string;
-  dataType: string | null;
-}
 
 export function OpcuaBrowser({ connector }: { connector: string }) {
   return (

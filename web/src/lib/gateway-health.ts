@@ -1,6 +1,7 @@
 import { api } from './api';
 import { socket } from './app-state';
 import { Store } from './store';
+import type { AlertWsPayload } from '../../../src/contract/ws-messages';
 
 /** `GET /api/health` (CONTRACT §4): the header pill shows its status, the reasons on click. */
 export interface HealthReport {
@@ -9,17 +10,8 @@ export interface HealthReport {
   components: Record<string, { status: 'up' | 'down' | 'disabled'; [detail: string]: unknown }>;
 }
 
-export interface AlertView {
-  id: string;
-  rule: string;
-  when: string;
-  subject: string;
-  state: 'pending' | 'firing' | 'resolved';
-  message: string;
-  since: string;
-  firedAt: string | null;
-  resolvedAt: string | null;
-}
+/** An alert as `GET /api/alerts` lists it and `alert/raised`/`alert/resolved` carry it. */
+export type AlertView = AlertWsPayload['alert'];
 
 export const health = new Store<HealthReport | null>(null);
 export const alerts = new Store<{ active: AlertView[]; recent: AlertView[]; loaded: boolean }>({ active: [], recent: [], loaded: false });

@@ -3,18 +3,10 @@ import { ErrorBox, Loading } from '../components/common';
 import { api, ApiError, apiFetch, describeError } from '../lib/api';
 import { withToken } from '../lib/auth';
 import { useApi } from '../lib/use-api';
+import type { ConfigInfo } from '../../../src/contract/config';
 import { AddConnector } from '../components/add-connector';
 import { ProblemList, problemsOf, SaveOutcome, type Problem, type SaveResult } from '../components/config-feedback';
 
-interface ConfigInfo {
-  source: string;
-  file: string | null;
-  format: 'yaml' | 'json';
-  readOnly: boolean;
-  readOnlyReason: string | null;
-  remoteHost: string | null;
-  sections: Array<{ name: string; hot: boolean }>;
-}
 type JsonSchema = { type?: string | string[]; enum?: unknown[]; default?: unknown; properties?: Record<string, JsonSchema>; description?: string; anyOf?: JsonSchema[]; const?: unknown; items?: JsonSchema; minimum?: number; maximum?: number };
 
 /** The scalar settings of a section, as a form generated from its JSON Schema (types, enums, defaults, descriptions from the zod `.describe()`). */
