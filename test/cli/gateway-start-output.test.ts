@@ -12,7 +12,7 @@ import { freePort, freeUdpPort, waitFor } from '../helpers/net.js';
 
 const GATEWAY = fileURLToPath(new URL('../../dist/src/cli/gateway-main.js', import.meta.url));
 const START_LINE = /SPORE gateway on (http:\/\/[^\s/]+\/)/;
-const WAIT = 30_000; // ms: a loaded CI machine starts a gateway in seconds, not in 30
+const WAIT = 60_000; // ms: generous — a CI machine at load 20 takes tens of seconds to start three gateways at once
 
 /** The URLs of the start-up lines, once the gateway has printed `count` of them. */
 async function startUrls(gw: GatewayProcess, count = 1): Promise<string[]> {
