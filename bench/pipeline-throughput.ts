@@ -111,8 +111,28 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
   return check();
 }
 
+/**
+ * GET a gateway JSON endpoint, retried for up to `patienceMs`: on a loaded 2-core machine a gateway
+ * busy draining tens of thousands of records can miss undici's connect timeout once (the cause of
+ * the 13:31 `fetch failed`). A gateway that has exited fails at once, with its exit.
+ */
+async function getJson<T>(gw: GatewayProcess, path: string, patienceMs = 60_000): Promise<T> {
+  const deadline = Date.now() + patienceMs;
+  for (let attempt = 1; ; attempt++) {
+    if (gw.child.exitCode !== null || gw.child.signalCode !== null) throw new Error(`the gateway exited (${gw.child.exitCode ?? gw.child.signalCode}) while the bench asked for ${path}`);
+    try {
+      const res = await fetch(`${gw.url}${path}`, { signal: AbortSignal.timeout(20_000) });
+      if (res.ok) return (await res.json()) as T;
+      if (Date.now() > deadline) throw new Error(`${path} answered ${res.status}`);
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${path} did not answer in ${patienceMs} ms (${attempt} attempts): ${(err as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function queued(gw: GatewayProcess): Promise<number> {
-  const body = (await (await fetch(`${gw.url}/api/pipeline/stats`)).json()) as { sinks: Array<{ queued: number }> };
+  const body = await getJson<{ sinks: Array<{ queued: number }> }>(gw, '/api/pipeline/stats');
   return body.sinks[0]!.queued;
 }
 
@@ -140,12 +160,16 @@ interface Subject {
 
 async function startGatewaySubject(id: string, source: Mosquitto, target: Mosquitto, qos: 0 | 1, synchronous: 'FULL' | 'NORMAL' = 'FULL', maxInflight?: number): Promise<Subject & { gw: GatewayProcess }> {
   const gw = await startGatewayProcess(gatewayConfig(id, source.url, target.url, qos, synchronous, maxInflight));
-  const deadline = Date.now() + 10_000;
+  // Wait for state: the connector subscribed (60 s: a loaded machine). The sink buffers until it connects.
+  const deadline = Date.now() + 60_000;
   for (;;) {
-    const s = (await (await fetch(`${gw.url}/api/pipeline/stats`)).json()) as { connectors: Array<{ state: string }> };
+    const s = await getJson<{ connectors: Array<{ state: string }> }>(gw, '/api/pipeline/stats');
     if (s.connectors[0]!.state === 'connected') break;
-    if (Date.now() > deadline) throw new Error('the gateway connector did not connect');
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > deadline) {
+      await gw.stop();
+      throw new Error(`the gateway pipeline did not connect in 60 s: ${JSON.stringify(s)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
   return { name: `gateway(${synchronous})`, pid: gw.pid, gw, backlog: () => queued(gw), stop: () => gw.stop() };
 }
@@ -192,7 +216,7 @@ async function ramp(subject: Subject, pub: MqttClient, col: Collector, qos: 0 | 
       p50ms: pct(col.r.latencies, 50),
       p99ms: p99,
       seconds: round(seconds),
-      rssMiB: rssMiB(subject.pid),
+      rssMiB: safeRss(subject.pid),
     };
     steps.push(step);
     console.error(`  ${subject.name} qos${qos} ${rate}/s: ${JSON.stringify(step)}`);
@@ -227,14 +251,14 @@ async function outage(source: Mosquitto) {
   try {
     await drive(pub, 1000, 3, 0); // warm-up, live
     await waitUntil(async () => (await subject.backlog()) === 0, 5000);
-    const rssBefore = rssMiB(subject.pid);
+    const rssBefore = safeRss(subject.pid);
     await target.stop('SIGTERM'); // the collector's session and subscription survive (persistence)
     const offset = { i: 0 };
     let rssMax = rssBefore;
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, safeRss(subject.pid))), 500);
     const sent = await drive(pub, 1000, OUTAGE_SECONDS, 0, offset);
     const backlog = await subject.backlog();
-    const rssAtEndOfOutage = rssMiB(subject.pid);
+    const rssAtEndOfOutage = safeRss(subject.pid);
     await target.start();
     // Live traffic keeps coming at 1,000/s while the backlog drains.
     const t0 = performance.now();
@@ -291,7 +315,7 @@ export async function run(): Promise<BenchReport> {
       const subject =
         kind === 'relay' ? await startRelaySubject(source, target, 0) : await startGatewaySubject(`bench-ramp-${kind}`, source, target, 0, kind === 'gateway' ? 'FULL' : 'NORMAL');
       try {
-        const idleRss = rssMiB(subject.pid);
+        const idleRss = safeRss(subject.pid);
         results[kind] = { idleRssMiB: idleRss, ramp: await ramp(subject, pub, col, 0) };
       } finally {
         await subject.stop();

@@ -5,11 +5,13 @@
  * renderer's main-thread busy time per second (CDP Performance.getMetrics TaskDuration) and long
  * tasks (PerformanceObserver 'longtask') while scrolling the node list and the event stream — not
  * the frame rate, which headless Chromium caps at 60. The peer, in the same run and browser: a
- * plain page on the gateway's origin with a 500-row static table that receives the same live data
+ * plain page (served from loopback) with a 500-row static table that receives the same live data
  * on its own WebSocket (parses every message, shows the count and the latest message once per
  * frame), scrolled the same way. Also the first load and the size of the shipped JavaScript.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -135,6 +137,14 @@ async function scrollAndMeasure(page: Page, selector: string, durationMs: number
   };
 }
 
+/** A context whose every wait allows for a loaded 2-core machine (ms). */
+async function newContext(browser: Browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  ctx.setDefaultTimeout(90_000);
+  ctx.setDefaultNavigationTimeout(90_000);
+  return ctx;
+}
+
 interface Load {
   source: string;
   sent(): number;
@@ -158,23 +168,29 @@ async function startMqttLoad(brokerPort: number): Promise<Load> {
 }
 
 /**
- * The peer page: served on the gateway's origin (so /ws accepts it), a plain 500-row table and
+ * The peer page: served from loopback by the bench, a plain 500-row table and
  * the same live data on its own WebSocket — every message parsed and kept (bounded like the UI's
  * 5,000), the count and the latest message written once per animation frame. No framework.
  */
-function peerPage(): string {
+function peerPage(wsUrl: string): string {
   const rows = Array.from({ length: NODES }, (_, i) => `<tr><td>ACTIVE</td><td>spore-sim-${i + 1}</td><td>127.88.${1 + Math.floor(i / 254)}.${(i % 254) + 1}</td><td>role=sensor zone=zone-1</td><td>35 kB</td><td>12 ms</td><td>1 s ago</td></tr>`).join('');
   return `<!doctype html><html><body style="margin:0;font:14px system-ui">
 <div>messages: <span id="count">0</span> <span id="last"></span></div>
 <div id="s" style="height:640px;overflow:auto"><table style="width:100%;border-collapse:collapse">${rows}</table></div>
 <script>
-  const kept = []; let count = 0; let latest = null; let scheduled = false;
-  const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws');
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data); count++; latest = m; kept.push(m); if (kept.length > 5000) kept.shift();
-    if (!scheduled) { scheduled = true; requestAnimationFrame(() => { scheduled = false; document.getElementById('count').textContent = String(count); document.getElementById('last').textContent = latest.topic; }); }
+  const kept = []; let count = 0; let latest = null; let scheduled = false; const closes = [];
+  // Reconnects like the UI does (a 1013 or a close under load must not end the peer's stream).
+  const open = () => {
+    const ws = new WebSocket(${JSON.stringify(wsUrl)});
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data); count++; latest = m; kept.push(m); if (kept.length > 5000) kept.shift();
+      if (!scheduled) { scheduled = true; requestAnimationFrame(() => { scheduled = false; document.getElementById('count').textContent = String(count); document.getElementById('last').textContent = latest.topic; }); }
+    };
+    ws.onclose = (e) => { closes.push(e.code); setTimeout(open, 500); };
   };
+  open();
   window.__peerCount = () => count;
+  window.__peerCloses = () => closes;
 </script></body></html>`;
 }
 
@@ -188,13 +204,17 @@ export async function run(): Promise<BenchReport> {
   let sim: ChildProcess | undefined;
   let browser: Browser | undefined;
   let load: Load | undefined;
+  let peerServer: Server | undefined;
   try {
     gw = await startGatewayProcess({ mqtt: { url: `tcp://127.0.0.1:${broker.port}` } });
     sim = startSimProcess(['-count', String(NODES), '-base-ip', '127.88.1.1', '-http-port', String(gw.nodePort), '-udp-port', String(gw.udpPort), '-heartbeat-ms', '2000']);
-    for (let i = 0; i < 600; i++) {
-      const body = (await (await fetch(`${gw.url}/api/discovery/nodes`)).json()) as { totalNodes: number };
-      if (body.totalNodes >= NODES) break;
-      await sleep(100);
+    // Wait for state, not time: on a loaded 2-core machine 500 nodes can take a minute to register.
+    let registered = 0;
+    for (const deadline = Date.now() + 180_000; registered < NODES; await sleep(250)) {
+      if (Date.now() > deadline) throw new Error(`only ${registered} of ${NODES} emulated nodes registered in 180 s`);
+      registered = await fetch(`${gw.url}/api/discovery/nodes`)
+        .then(async (r) => ((await r.json()) as { totalNodes: number }).totalNodes)
+        .catch(() => registered);
     }
     // expose-gc and precise memory info: the heap figure is what stays after a full collection.
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--js-flags=--expose-gc', '--enable-precise-memory-info'] });
@@ -205,11 +225,11 @@ export async function run(): Promise<BenchReport> {
     // First load, cold (new context, empty cache) while the messages flow.
     const loads: Array<{ domContentLoadedMs: number; loadMs: number; nodesShownMs: number; transferredKB: number }> = [];
     for (let i = 0; i < FIRST_LOADS; i++) {
-      const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const ctx = await newContext(browser);
       const page = await ctx.newPage();
       await page.goto(`${gw.url}/`, { waitUntil: 'load' });
-      await page.locator('[data-testid="node-count"]', { hasText: String(NODES) }).waitFor({ timeout: 30_000 });
-      await page.locator('.node-row').first().waitFor();
+      await page.locator('[data-testid="node-count"]', { hasText: String(NODES) }).waitFor({ timeout: 90_000 });
+      await page.locator('.node-row').first().waitFor({ timeout: 90_000 });
       const t = (await page.evaluate(`(() => {
         const nav = performance.getEntriesByType('navigation')[0];
         const res = performance.getEntriesByType('resource');
@@ -221,11 +241,11 @@ export async function run(): Promise<BenchReport> {
     }
 
     // The node list: scroll the virtualised table while messages flow.
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const ctx = await newContext(browser);
     await ctx.addInitScript(PERF_INIT);
     const page = await ctx.newPage();
     await page.goto(`${gw.url}/`);
-    await page.locator('[data-testid="node-count"]', { hasText: String(NODES) }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="node-count"]', { hasText: String(NODES) }).waitFor({ timeout: 90_000 });
     await sleep(2000);
     const gwCpu0 = cpuSeconds(gw.pid);
     const tCpu0 = performance.now();
@@ -234,7 +254,7 @@ export async function run(): Promise<BenchReport> {
 
     // The event stream: idle (following the tail), then scrolling, at 1,000 messages/s.
     await page.getByRole('link', { name: 'Events' }).click();
-    await page.locator('.event-row').first().waitFor({ timeout: 30_000 });
+    await page.locator('.event-row').first().waitFor({ timeout: 90_000 });
     await sleep(3000);
     const rateShown = Number(((await page.getByTestId('event-rate').textContent()) ?? '0').replace(/,/g, ''));
     const eventsFollowing = await scrollAndMeasure(page, '[data-testid="event-list"] .vlist-viewport', SCROLL_MS / 2, 0);
@@ -248,19 +268,28 @@ export async function run(): Promise<BenchReport> {
     await ctx.close();
 
     // The peer: the same live data, a static table, scrolled the same way.
-    const peerCtx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const peerCtx = await newContext(browser);
     await peerCtx.addInitScript(PERF_INIT);
-    const peerUrl = `${gw.url}/__bench-peer.html`;
-    await peerCtx.route(peerUrl, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: peerPage() }));
+    // Served over real HTTP from loopback: a page Playwright fulfils itself counts as a public
+    // address space for Chromium's local network access checks, which then block its /ws
+    // (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS, every connection closed with 1006).
+    peerServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(peerPage(`${gw!.url.replace(/^http/, 'ws')}/ws`)));
+    await new Promise<void>((resolve) => peerServer!.listen(0, '127.0.0.1', resolve));
+    const peerUrl = `http://127.0.0.1:${(peerServer.address() as AddressInfo).port}/peer.html`;
     const peerTab = await peerCtx.newPage();
     await peerTab.goto(peerUrl);
-    await peerTab.waitForFunction('window.__peerCount && window.__peerCount() > 100', undefined, { timeout: 30_000 });
+    await peerTab.waitForFunction('window.__peerCount && window.__peerCount() > 100', undefined, { timeout: 90_000 }).catch(async (err) => {
+      const closes = await peerTab.evaluate('window.__peerCloses ? window.__peerCloses() : null').catch(() => null);
+      const count = await peerTab.evaluate('window.__peerCount ? window.__peerCount() : null').catch(() => null);
+      throw new Error(`the peer page received ${count} messages in 90 s (close codes ${JSON.stringify(closes)}): ${(err as Error).message}`);
+    });
     await sleep(2000);
     const c0 = (await peerTab.evaluate('window.__peerCount()')) as number;
     const t0 = performance.now();
     const peerFollowing = await scrollAndMeasure(peerTab, '#s', SCROLL_MS / 2, 0);
     const peer = await scrollAndMeasure(peerTab, '#s', SCROLL_MS, 40);
     const peerRate = Math.round((((await peerTab.evaluate('window.__peerCount()')) as number) - c0) / ((performance.now() - t0) / 1000));
+    const peerCloses = (await peerTab.evaluate('window.__peerCloses()')) as number[];
     await peerCtx.close();
 
     const sent = load.sent();
@@ -269,7 +298,7 @@ export async function run(): Promise<BenchReport> {
       title: 'Web UI: 500 nodes and 1,000 MQTT messages/s in Chromium',
       method: `The built UI in Debian's Chromium (headless, \`--disable-gpu\`, driven by playwright-core) against the gateway process holding **${NODES} emulated nodes** (a \`spore-sim\` process, heartbeat every 2 s, HTTP API served, default polling) while **${RATE.toLocaleString('en-US')} MQTT messages/s** (JSON, ~90 bytes, 350 topics, published by the bench process) go through a Mosquitto process and the gateway's bridge to the page's WebSocket. For each scenario, the renderer's **main-thread busy time per second** (CDP \`Performance.getMetrics\`: \`TaskDuration\`, of which \`ScriptDuration\` and layout + style) and the **long tasks** (\`PerformanceObserver('longtask')\`, > 50 ms), while the list is scrolled 40 px per frame up and down for ${SCROLL_MS / 1000} s (or just follows the tail). The frame rate is shown for reference only: headless Chromium caps requestAnimationFrame at 60/s.
 
-The **peer**, same run, same browser: a plain page on the gateway's origin with a static ${NODES}-row table that receives **the same live data** on its own \`/ws\` connection (parses every message, keeps the last 5,000, writes the count and the latest topic once per frame), scrolled the same way — the cost of taking the stream in with no framework.`,
+The **peer**, same run, same browser: a plain page (served from loopback by the bench) with a static ${NODES}-row table that receives **the same live data** on its own \`/ws\` connection (parses every message, keeps the last 5,000, writes the count and the latest topic once per frame), scrolled the same way — the cost of taking the stream in with no framework.`,
       params: { quick: QUICK, nodes: NODES, messagesPerSec: RATE, scrollMs: SCROLL_MS, firstLoads: FIRST_LOADS },
       versions: { chromium: chromiumVersion },
       figures: [
@@ -291,11 +320,12 @@ The **peer**, same run, same browser: a plain page on the gateway's origin with 
       notes: [
         `Messages: the bench published ${sent.toLocaleString('en-US')}; the UI's event page showed ${rateShown.toLocaleString('en-US')} messages/s (the MQTT traffic plus the gateway's own events), the peer page counted ${peerRate.toLocaleString('en-US')} messages/s. JS heap of the UI after a full collection: ${heapMB === null ? '—' : `${round(heapMB)} MB`}. The gateway meanwhile: ${gatewayCpuPercent} % CPU, ${gatewayRssMiB} MiB RSS.${longtaskSupported ? '' : ' (This Chromium did not support the longtask observer: long task counts are missing.)'}`,
       ],
-      raw: { setup: { messageSource: load.source, messagesSent: sent, pageSummary: received.trim() }, firstLoad: loads, nodeListScroll: nodeList, eventStreamFollowing: eventsFollowing, eventStreamScroll: eventStream, peerFollowing, peerScroll: peer, shippedJs: sizes },
+      raw: { setup: { messageSource: load.source, messagesSent: sent, pageSummary: received.trim() }, firstLoad: loads, nodeListScroll: nodeList, eventStreamFollowing: eventsFollowing, eventStreamScroll: eventStream, peerFollowing, peerScroll: peer, peerCloseCodes: peerCloses, shippedJs: sizes },
     };
   } finally {
     await load?.stop().catch(() => undefined);
     await browser?.close().catch(() => undefined);
+    peerServer?.close();
     if (sim) await stopProcess(sim).catch(() => undefined);
     await gw?.stop().catch(() => undefined);
     await broker.destroy('SIGTERM');

@@ -36,6 +36,9 @@ export type MessageHook = (client: WsClient, data: string) => void;
 /** Pre-encoded messages still go out as text frames. */
 const TEXT_FRAME = { binary: false } as const;
 
+/** ms: broadcasts of a flood are written at most this often (see scheduleFlush). */
+const BUSY_COALESCE_MS = 1;
+
 /** Close code for "try again later" (RFC 6455 §7.4.1): the client's backlog overflowed. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Close code for "message too big" (RFC 6455 §7.4.1): one message larger than the client's whole backlog limit. */
@@ -50,11 +53,14 @@ export const CLOSE_MESSAGE_TOO_BIG = 1009;
 export class WsHub {
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
   private readonly alive = new WeakMap<WebSocket, boolean>();
-  /** Each client's TCP socket, corked while a burst of broadcasts is written (see broadcastRaw). */
+  /** Each client's TCP socket: this turn's broadcasts are written to it as one buffer (see broadcastRaw). */
   private readonly sockets = new WeakMap<WebSocket, Duplex>();
-  private corked: Duplex[] | null = null;
-  /** Each client's unsent bytes when the current turn began: what it failed to read before, not this turn's burst. */
-  private readonly backlogAtTurnStart = new WeakMap<WebSocket, number>();
+  /** This turn's broadcasts, not yet written (flushPending), their UTF-8 sizes, and the bytes of their frames. */
+  private pending: string[] = [];
+  private pendingSizes: number[] = [];
+  private pendingBytes = 0;
+  /** performance.now() of the last write of broadcasts, ms. */
+  private lastFlushAt = -Infinity;
   private readonly connectHooks: ConnectHook[] = [];
   private readonly messageHooks: MessageHook[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
@@ -153,22 +159,80 @@ export class WsHub {
   }
 
   /**
-   * Sends an already serialised message to every client: encoded to bytes once
-   * for all of them, and written to sockets that stay corked until the end of
-   * this event-loop turn, so a burst of messages (an MQTT flood arrives many
-   * per TCP read) leaves in one writev per client instead of one per message.
+   * Sends an already serialised message to every client. Messages broadcast in one event-loop
+   * turn (an MQTT flood arrives many per TCP read) are framed together at the end of the turn
+   * into one buffer — each message's bytes encoded once — and that one buffer is written to
+   * every client's socket: one write per client per turn instead of two (header, payload) per
+   * message per client (issue 16 §5, the profile in docs/benchmarks.md). Returns the number
+   * of clients it goes to.
    */
   broadcastRaw(message: string): number {
     const clients = this.server.clients;
     if (clients.size === 0) return 0;
-    const data = Buffer.from(message);
-    this.corkUntilNextTurn();
-    let n = 0;
-    for (const ws of clients) {
-      if (this.sendTo(ws, data)) n++;
+    const size = Buffer.byteLength(message);
+    // A message larger than the whole backlog limit is never queued: 25 clients that
+    // read nothing must not hold 25 copies of a 60 MB greeting (docs/security.md).
+    if (size > this.options.maxBacklogBytes) {
+      for (const ws of clients) if (ws.readyState === WebSocket.OPEN) this.refuseOversize(ws, size);
+      return 0;
     }
+    if (this.pending.length === 0) this.scheduleFlush();
+    this.pending.push(message);
+    this.pendingSizes.push(size);
+    this.pendingBytes += frameHeaderLength(size) + size;
+    let n = 0;
+    for (const ws of clients) if (ws.readyState === WebSocket.OPEN) n++;
     return n;
   }
+
+  /**
+   * At the end of this turn; but when the last write was less than BUSY_COALESCE_MS ago (a
+   * flood), at that interval after it: a stream of small messages then leaves in one write per
+   * client per millisecond instead of one per TCP read, for at most 1 ms of added latency, and
+   * a quiet stream still leaves at once.
+   */
+  private scheduleFlush(): void {
+    const sinceLast = performance.now() - this.lastFlushAt;
+    if (sinceLast >= BUSY_COALESCE_MS) setImmediate(this.flushPending);
+    else setTimeout(this.flushPending, BUSY_COALESCE_MS - sinceLast);
+  }
+
+  /**
+   * Writes this turn's broadcasts: one buffer of complete WebSocket text frames (RFC 6455 §5.2,
+   * server frames are not masked) to every open client, in order. A client whose unsent bytes
+   * from before this turn exceed the limit is closed with 1013 instead (this turn's own burst is
+   * bounded by one turn's input and is not its fault). Runs before any other send to a client
+   * (sendTo) and before a new client joins (accept), so every client sees one order.
+   */
+  private readonly flushPending = (): void => {
+    const messages = this.pending;
+    if (messages.length === 0) return;
+    this.lastFlushAt = performance.now();
+    const sizes = this.pendingSizes;
+    const frames = Buffer.allocUnsafe(this.pendingBytes);
+    this.pending = [];
+    this.pendingSizes = [];
+    this.pendingBytes = 0;
+    let at = 0;
+    for (let i = 0; i < messages.length; i++) {
+      at = writeFrameHeader(frames, at, sizes[i]!);
+      at += frames.write(messages[i]!, at);
+    }
+    const count = messages.length;
+    for (const ws of this.server.clients) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const socket = this.sockets.get(ws);
+      if (!socket || socket.destroyed) continue;
+      if (ws.bufferedAmount > this.options.maxBacklogBytes) {
+        this.dropSlow(ws);
+        continue;
+      }
+      // Straight to the socket: ws's Sender holds nothing back without compression (off here),
+      // so this stays in order with its own frames, and ws.bufferedAmount counts these bytes.
+      socket.write(frames);
+      this.counters.messagesSent += count;
+    }
+  };
 
   /** Sends `{topic, ...fields, timestamp}` to the clients `wanted` picks. Returns how many got it. */
   broadcastWhere(wanted: (client: WsClient) => boolean, topic: string, fields: Record<string, unknown>): number {
@@ -183,6 +247,8 @@ export class WsHub {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, identity: Identity | null): void {
+    // Broadcasts of the turn before this client joined are not for it.
+    this.flushPending();
     this.alive.set(ws, true);
     this.sockets.set(ws, req.socket);
     ws.on('pong', () => this.alive.set(ws, true));
@@ -215,50 +281,35 @@ export class WsHub {
     }
   }
 
-  private corkUntilNextTurn(): void {
-    if (this.corked) return;
-    const corked: Duplex[] = [];
-    for (const ws of this.server.clients) {
-      const socket = this.sockets.get(ws);
-      if (socket && !socket.destroyed) {
-        this.backlogAtTurnStart.set(ws, ws.bufferedAmount);
-        socket.cork();
-        corked.push(socket);
-      }
-    }
-    this.corked = corked;
-    // setImmediate, not nextTick: it runs after every message parsed from the current read.
-    setImmediate(() => {
-      this.corked = null;
-      for (const socket of corked) socket.uncork();
-    });
-  }
-
   private sendTo(ws: WebSocket, message: string | Buffer): boolean {
     if (ws.readyState !== WebSocket.OPEN) return false;
-    // While corked, this turn's own burst is not the client's fault (it is bounded by one turn's input).
-    const backlog = this.corked ? (this.backlogAtTurnStart.get(ws) ?? ws.bufferedAmount) : ws.bufferedAmount;
+    // This turn's broadcasts go first: a client sees every message in the order it was sent.
+    this.flushPending();
+    const backlog = ws.bufferedAmount;
     if (backlog > this.options.maxBacklogBytes) {
       this.dropSlow(ws);
       return false;
     }
-    // A message larger than the whole backlog limit is never queued: 25 clients that
-    // read nothing must not hold 25 copies of a 60 MB greeting (docs/security.md).
     const size = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
     if (size > this.options.maxBacklogBytes) {
-      this.counters.oversizeMessagesRefused++;
-      this.logger.warn({ bytes: size, maxBacklogBytes: this.options.maxBacklogBytes }, 'WebSocket message larger than the backlog limit; closing the client with 1009');
-      ws.close(CLOSE_MESSAGE_TOO_BIG, `message of ${size} bytes exceeds the backlog limit`);
-      setTimeout(() => ws.terminate(), 1000).unref();
+      this.refuseOversize(ws, size);
       return false;
     }
-    if (!this.corked && backlog + size > this.options.maxBacklogBytes) {
+    if (backlog + size > this.options.maxBacklogBytes) {
       this.dropSlow(ws);
       return false;
     }
     ws.send(message, TEXT_FRAME);
     this.counters.messagesSent++;
     return true;
+  }
+
+  /** A message larger than the whole backlog limit: the client is closed with 1009, the message never queued. */
+  private refuseOversize(ws: WebSocket, size: number): void {
+    this.counters.oversizeMessagesRefused++;
+    this.logger.warn({ bytes: size, maxBacklogBytes: this.options.maxBacklogBytes }, 'WebSocket message larger than the backlog limit; closing the client with 1009');
+    ws.close(CLOSE_MESSAGE_TOO_BIG, `message of ${size} bytes exceeds the backlog limit`);
+    setTimeout(() => ws.terminate(), 1000).unref();
   }
 
   private dropSlow(ws: WebSocket): void {
@@ -279,6 +330,29 @@ export class WsHub {
       ws.ping();
     }
   }
+}
+
+/** Bytes of an unmasked frame header for a payload of `size` bytes (RFC 6455 §5.2). */
+function frameHeaderLength(size: number): number {
+  return size < 126 ? 2 : size < 65_536 ? 4 : 10;
+}
+
+/** Writes the header of a final, unmasked text frame of `size` bytes at `at`; returns the offset after it. */
+function writeFrameHeader(buf: Buffer, at: number, size: number): number {
+  buf[at] = 0x81; // FIN + opcode 1 (text)
+  if (size < 126) {
+    buf[at + 1] = size;
+    return at + 2;
+  }
+  if (size < 65_536) {
+    buf[at + 1] = 126;
+    buf.writeUInt16BE(size, at + 2);
+    return at + 4;
+  }
+  buf[at + 1] = 127;
+  buf.writeUInt32BE(Math.floor(size / 2 ** 32), at + 2);
+  buf.writeUInt32BE(size >>> 0, at + 6);
+  return at + 10;
 }
 
 /** Every message has a string `topic` and an RFC3339 `timestamp` (CONTRACT §5). */
