@@ -1,4 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The V8 flag above (issue 16 §3, docs/deploy.md "Memory"): V8's young generation may grow to
+// 2 × 16 MiB, and the gateway's start-up (loading its modules) grows it all the way, pages
+// that stay resident while the gateway idles. 1 MiB semi-spaces keep an idle gateway ~20 MiB
+// smaller; the Dockerfile's ENTRYPOINT passes the same flag. `node gateway-main.js` without it works too.
 import { maskSecrets } from '../config/mask-secrets.js';
 import { Gateway } from '../gateway.js';
 import { fileClock } from '../util/clock.js';

@@ -156,6 +156,12 @@ describe('OpenAPI document and docs page (issue 7)', () => {
     assert.ok(doc.paths['/ws'].get.responses['101']);
   });
 
+  it("every route's request schema compiles with Fastify's Ajv (compiled at first use, issue 16 §3)", () => {
+    const app = (gw.gateway as unknown as { http: { compileRouteSchemas(): number } }).http;
+    const compiled = app.compileRouteSchemas();
+    assert.ok(compiled >= 20, `${compiled} request schemas compiled`);
+  });
+
   it('documents the request schemas the gateway validates with', async () => {
     const event = doc.paths['/api/cluster/event'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(event.required, ['event']);
