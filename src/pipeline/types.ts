@@ -99,6 +99,8 @@ export interface Connector {
   include?(body: unknown): Promise<Record<string, unknown>>;
   /** `POST /api/connectors/{id}/exclude` (Z-Wave). */
   exclude?(body: unknown): Promise<Record<string, unknown>>;
+  /** Z-Wave: the inclusion state as `include` answers it, shown with the nodes list. */
+  inclusionStatus?(): Record<string, unknown>;
 }
 
 
