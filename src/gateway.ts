@@ -33,7 +33,9 @@ import { RolloutService } from './firmware/rollout-service.js';
 import { FirmwareSigning } from './firmware/firmware-signing.js';
 import type { Clock } from './util/clock.js';
 import { HealthService } from './health.js';
+import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './logger.js';
+import { listenUrls } from './util/listen-urls.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
@@ -50,6 +52,8 @@ import { LogBuffer } from './logs/log-buffer.js';
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** Where the gateway's own logger writes (default JSON lines on stdout); e.g. prettyDestination() (issue 12 §16). */
+  logDestination?: DestinationStream;
   /** What rollout schedules and windows take as now (tests inject one); default the system clock. */
   clock?: Clock;
   /** Keeps the configuration current (remote pulls, reloads); without one the configuration is fixed. */
@@ -130,7 +134,7 @@ export class Gateway {
     this.current = config;
     this.configManager = options.configManager ?? null;
     this.logs = options.logBuffer ?? new LogBuffer(config.log.bufferLines);
-    const logger = options.logger ?? createLogger(config.log.level, undefined, this.logs);
+    const logger = options.logger ?? createLogger(config.log.level, options.logDestination, this.logs);
     this.logger = logger;
     this.bus = new EventBus<GatewayEvents>(logger);
     const registryLogger = logger.child({ component: 'registry' });
@@ -194,6 +198,7 @@ export class Gateway {
       reload: () => this.reload(),
       startedAt: Date.now(),
     });
+    const startedLogFormat = config.log.format;
     this.hotSections = [
       {
         section: 'auth',
@@ -204,7 +209,14 @@ export class Gateway {
           if (closed > 0) this.logger.info({ closed }, 'closed WebSocket clients the new API keys no longer allow');
         },
       },
-      { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
+      {
+        section: 'log',
+        apply: (next) => {
+          this.logger.level = next.log.level;
+          // The stream is chosen once, at start.
+          if (next.log.format !== startedLogFormat) this.logger.warn({ format: next.log.format }, 'log.format applies at the next restart');
+        },
+      },
       { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next.mqtt) },
       { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },
       { section: 'alerts', apply: (next) => this.alerts.setRules(next.alerts) },
@@ -395,6 +407,8 @@ export class Gateway {
       }),
     );
     this.logger.info({ url: this.url, udpPort: this.udpPort, nodePort: this.config.nodes.port }, 'SPORE gateway started');
+    // Where to point a browser (issue 12 §16): every address it answers on.
+    for (const url of listenUrls(this.config.http.host, this.httpPort)) this.logger.info({ url }, `SPORE gateway on ${url}`);
     // Ask who is there right away rather than waiting for the first heartbeats.
     this.discovery.probe();
     this.configManager?.start((next) => this.applyConfig(next), this.logger.child({ component: 'config' }));

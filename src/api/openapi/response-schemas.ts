@@ -11,7 +11,7 @@ import { ChannelValue as channelValue } from '../../contract/pipeline.js';
  * and loose: they may carry more fields.
  */
 export { NodesView } from '../../contract/nodes.js';
-export { FirmwareRecord, RolloutView, RolloutPlan } from '../../contract/firmware.js';
+export { FirmwareCheck, FirmwareRecord, RolloutView, RolloutPlan } from '../../contract/firmware.js';
 export { HealthReport } from '../../contract/health.js';
 export { DeviceView, DeviceList, PipelineStats } from '../../contract/pipeline.js';
 
