@@ -20,6 +20,7 @@ import { registerRolloutMetrics } from './metrics/rollout-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
+import { LoopStallMeter } from './cluster/loop-stall.js';
 import { NodeRegistry } from './cluster/node-registry.js';
 import { NodeStore, nodeStorePath } from './cluster/node-store.js';
 import { UdpDiscovery } from './cluster/udp-discovery.js';
@@ -99,6 +100,8 @@ export class Gateway {
   readonly logger: Logger;
   readonly bus: GatewayEventBus;
   readonly registry: NodeRegistry;
+  /** How long the event loop was blocked: the registry does not count it as nodes' silence. */
+  private readonly loopStall = new LoopStallMeter();
   readonly nodeStore: NodeStore;
   readonly client: NodeClient;
   readonly discovery: UdpDiscovery;
@@ -140,7 +143,7 @@ export class Gateway {
     const registryLogger = logger.child({ component: 'registry' });
     // The registry survives restarts (issue 12 §15): changed nodes are written in batches.
     this.nodeStore = new NodeStore(nodeStorePath(config.dataDir), { flushIntervalMs: config.nodes.persistIntervalMs, maxRows: config.nodes.maxNodes }, registryLogger);
-    this.registry = new NodeRegistry(this.bus, config.nodes, registryLogger, Date.now, this.nodeStore);
+    this.registry = new NodeRegistry(this.bus, config.nodes, registryLogger, Date.now, this.nodeStore, () => this.loopStall.blockedMs());
     this.client = new NodeClient({ port: config.nodes.port, timeoutMs: config.nodes.requestTimeoutMs });
     this.discovery = new UdpDiscovery({ ...config.udp, probeIntervalMs: config.nodes.discoveryIntervalMs, allowedNetworks: config.nodes.allowedNetworks }, this.registry, this.bus, logger.child({ component: 'udp' }));
     this.cluster = new ClusterManager(this.registry, this.client, this.bus, config.nodes, logger.child({ component: 'cluster' }));
@@ -347,6 +350,7 @@ export class Gateway {
     this.registerHealth();
     await this.firmware.start();
     // Known nodes are listed at once, before the first datagram can arrive.
+    this.loopStall.start();
     this.registry.start((ip) => this.discovery.admits(ip));
     await this.discovery.start();
     this.cluster.start();
@@ -449,6 +453,7 @@ export class Gateway {
     await this.discovery.stop();
     this.stopAt = 'node registry';
     this.registry.stop();
+    this.loopStall.stop();
     this.client.close();
     this.firmware.stop();
     this.stopAt = 'stopped';

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../helpers/net.js';
+import { stopChild } from '../../helpers/child.js';
 
 const SCRIPT = new URL('./zwave-mock-main.ts', import.meta.url).pathname;
 
@@ -103,9 +104,6 @@ export class ZwaveMock {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await stopChild(child);
   }
 }
