@@ -105,7 +105,7 @@ describe('zwave connector against the zwave-js mock controller', () => {
   });
 
   it('include and exclude put the controller in inclusion/exclusion mode and stop it', async () => {
-    // (zwave-js's mock controller enters and leaves these modes; it has no device to add: docs/pipeline.md)
+    // (no device waits to join or leave: the modes are entered and left, nothing changes)
     const started = await include({});
     assert.equal(started.status, 200, started.text);
     assert.deepEqual(started.body, { state: 'including', pendingPin: false });
