@@ -65,3 +65,17 @@ describe('the gateway\'s own stalls are not nodes\' silence (issue 19)', () => {
     }
   });
 });
+
+describe('sameJson (the member list comparison of cluster-manager.ts)', () => {
+  it('equals what comparing JSON.stringify said for parsed JSON, and stops at differences', async () => {
+    const { sameJson } = await import('../../src/cluster/cluster-manager.js');
+    const a = [{ ip: '10.0.0.1', resources: { freeHeap: 1, x: [1, 2, { y: null }] }, labels: {} }];
+    assert.equal(sameJson(a, JSON.parse(JSON.stringify(a))), true);
+    assert.equal(sameJson(a, [{ ...a[0], resources: { freeHeap: 2, x: [1, 2, { y: null }] } }]), false);
+    assert.equal(sameJson([1, 2], [1, 2, 3]), false);
+    assert.equal(sameJson({ a: 1 }, { a: 1, b: undefined }), false);
+    assert.equal(sameJson({ a: [] }, { a: {} }), false);
+    assert.equal(sameJson(null, {}), false);
+    assert.equal(sameJson({ a: { b: 'x' } }, { a: { b: 'x' } }), true);
+  });
+});
