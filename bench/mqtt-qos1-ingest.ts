@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GATEWAY_BIN } from './lib/gateway-process.js';
+import { GATEWAY_BIN, shebangNodeArgs } from './lib/gateway-process.js';
 import type { BenchReport } from './lib/report.js';
 import { freePort } from '../test/helpers/net.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
@@ -93,11 +93,13 @@ async function startGateway(broker: Mosquitto, dataDir: string): Promise<Gateway
   await writeFile(configFile, JSON.stringify(gatewayConfig(broker)));
   const child = spawn(
     process.execPath,
-    [GATEWAY_BIN, '-port', String(port), '-udp-port', String(await freePort()), '-node-port', String(await freePort()), '-log-level', 'info', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1'],
+    // The node options the binary gives itself (its #! line), and QOS1_BENCH_NODE_ARGS (e.g. --cpu-prof) for a profile.
+    [...shebangNodeArgs(GATEWAY_BIN), ...(process.env.QOS1_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), GATEWAY_BIN, '-port', String(port), '-udp-port', String(await freePort()), '-node-port', String(await freePort()), '-log-level', 'info', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let connectedAt: number | undefined;
   createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (process.env.QOS1_BENCH_TRACE === '1' && !line.startsWith('{')) process.stderr.write(`${line}\n`);
     if (connectedAt === undefined && line.includes('mqtt connector connected')) connectedAt = Date.parse((JSON.parse(line) as { time: string }).time);
   });
   const url = `http://127.0.0.1:${port}`;

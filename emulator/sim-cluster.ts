@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { isValidHostname } from '../src/protocol/datagram.js';
 import { isValidIpv4, normaliseIp } from '../src/protocol/ip.js';
 import { isValidVersion } from './firmware-image.js';
@@ -32,6 +33,14 @@ export interface SimClusterOptions {
   answerDiscovery?: boolean;
   /** Serve the HTTP API (off only for UDP-only load tests of tens of thousands of nodes). */
   serveHttp?: boolean;
+  /**
+   * Serve every node's HTTP API from one listener on this address (port `httpPort`) instead of
+   * one listener per node: a node needs one descriptor (its UDP socket) instead of two, so 10,000
+   * nodes fit a 20,000-descriptor limit. `0.0.0.0` reaches every 127.x node address; connections
+   * to any address that is not a node's are closed at once. A killed node's requests are then
+   * dropped (connection reset) rather than refused.
+   */
+  httpListen?: string;
   /** Flash chip size of each node, bytes (default 1 MB, an ESP-01). */
   flashChipSize?: number | ((index: number) => number);
   /**
@@ -93,6 +102,12 @@ export class SimCluster {
   readonly nodes: SimNode[] = [];
   private readonly byIp = new Map<string, SimNode>();
   private readonly server: http.Server;
+  private sharedListener: net.Server | undefined;
+  /**
+   * HTTP requests the nodes received, per route (`GET /api/node/status`, …), since start: what
+   * the gateway costs the ESP8266s (issue 19, bench/gentle-polling.ts). Counted on arrival.
+   */
+  readonly requestCounts = new Map<string, number>();
 
   private constructor(readonly settings: SimNodeSettings) {
     this.server = http.createServer({ keepAlive: true }, (req, res) => {
@@ -101,6 +116,9 @@ export class SimCluster {
         res.destroy();
         return;
       }
+      const route = `${req.method ?? 'GET'} ${(req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/'}`;
+      this.requestCounts.set(route, (this.requestCounts.get(route) ?? 0) + 1);
+      if (route === 'GET /api/node/status') node.statusRequests++;
       handleNodeRequest(node, this, req, res).catch(() => res.destroy());
     });
     // A big OTA over a throttled "flash" can take minutes; nodes never time requests out themselves.
@@ -133,6 +151,7 @@ export class SimCluster {
       latencyMs: { ...o.latencyMs },
       answerDiscovery: o.answerDiscovery ?? true,
       serveHttp: o.serveHttp ?? true,
+      sharedHttp: options.httpListen !== undefined && (o.serveHttp ?? true),
       lan: o.lan ?? false,
     });
     const log = options.log ?? (() => undefined);
@@ -149,6 +168,7 @@ export class SimCluster {
       cluster.byIp.set(ip, node);
     });
     try {
+      if (cluster.settings.sharedHttp) await cluster.listenShared(options.httpListen!);
       // Boot in slices: a thousand binds at once would only queue in the kernel anyway.
       for (let i = 0; i < cluster.nodes.length; i += 64) {
         await Promise.all(cluster.nodes.slice(i, i + 64).map((n) => n.boot()));
@@ -166,8 +186,28 @@ export class SimCluster {
     return cluster;
   }
 
+  private async listenShared(host: string): Promise<void> {
+    const listener = net.createServer((socket) => {
+      // Only connections to a node's own address are served.
+      if (!this.byIp.has(normaliseIp(socket.localAddress ?? ''))) {
+        socket.destroy();
+        return;
+      }
+      this.server.emit('connection', socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen({ port: this.settings.httpPort, host, exclusive: true }, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    this.sharedListener = listener;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
+    this.sharedListener?.close();
     this.server.close();
     this.server.closeAllConnections();
   }

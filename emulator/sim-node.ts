@@ -24,6 +24,11 @@ export interface SimNodeSettings {
   answerDiscovery: boolean;
   serveHttp: boolean;
   /**
+   * The cluster serves every node's HTTP API from one listener (SimClusterOptions.httpListen):
+   * a node opens none of its own. 10,000 nodes then need 10,000 descriptors, not 20,000.
+   */
+  sharedHttp?: boolean;
+  /**
    * A real LAN (network namespaces, a real interface): also listen on 0.0.0.0:<gatewayPort> for
    * the gateway's broadcast CLUSTER_DISCOVERY — a socket bound to the node's own address does not
    * receive broadcasts — and allow sending to a broadcast address (heartbeats to `gatewayHost`
@@ -61,6 +66,8 @@ export class SimNode {
   /** ms since the epoch of the last boot, and of the last heartbeat sent (0 = never). */
   bootedAt = 0;
   lastHeartbeatAt = 0;
+  /** `GET /api/node/status` requests this node received (each one interrupts an ESP8266). */
+  statusRequests = 0;
   private powered = false;
   private rebooting: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -113,7 +120,7 @@ export class SimNode {
     this.rebooting = undefined;
     this.model.resetTasks();
     await this.openUdp();
-    if (this.settings.serveHttp) await this.openHttp();
+    if (this.settings.serveHttp && !this.settings.sharedHttp) await this.openHttp();
     this.powered = true;
     this.bootedAt = Date.now();
     // SPORE announces itself at boot: details (labels, version) and a first heartbeat.

@@ -20,6 +20,7 @@ import { registerRolloutMetrics } from './metrics/rollout-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import { NodeAccess } from './cluster/node-access.js';
+import { LoopStallMeter } from './cluster/loop-stall.js';
 import { NodeRegistry } from './cluster/node-registry.js';
 import { NodeStore, nodeStorePath } from './cluster/node-store.js';
 import { UdpDiscovery } from './cluster/udp-discovery.js';
@@ -33,7 +34,9 @@ import { RolloutService } from './firmware/rollout-service.js';
 import { FirmwareSigning } from './firmware/firmware-signing.js';
 import type { Clock } from './util/clock.js';
 import { HealthService } from './health.js';
+import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './logger.js';
+import { listenUrls } from './util/listen-urls.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
@@ -50,6 +53,8 @@ import { LogBuffer } from './logs/log-buffer.js';
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** Where the gateway's own logger writes (default JSON lines on stdout); e.g. prettyDestination() (issue 12 §16). */
+  logDestination?: DestinationStream;
   /** What rollout schedules and windows take as now (tests inject one); default the system clock. */
   clock?: Clock;
   /** Keeps the configuration current (remote pulls, reloads); without one the configuration is fixed. */
@@ -95,6 +100,8 @@ export class Gateway {
   readonly logger: Logger;
   readonly bus: GatewayEventBus;
   readonly registry: NodeRegistry;
+  /** How long the event loop was blocked: the registry does not count it as nodes' silence. */
+  private readonly loopStall = new LoopStallMeter();
   readonly nodeStore: NodeStore;
   readonly client: NodeClient;
   readonly discovery: UdpDiscovery;
@@ -130,13 +137,13 @@ export class Gateway {
     this.current = config;
     this.configManager = options.configManager ?? null;
     this.logs = options.logBuffer ?? new LogBuffer(config.log.bufferLines);
-    const logger = options.logger ?? createLogger(config.log.level, undefined, this.logs);
+    const logger = options.logger ?? createLogger(config.log.level, options.logDestination, this.logs);
     this.logger = logger;
     this.bus = new EventBus<GatewayEvents>(logger);
     const registryLogger = logger.child({ component: 'registry' });
     // The registry survives restarts (issue 12 §15): changed nodes are written in batches.
     this.nodeStore = new NodeStore(nodeStorePath(config.dataDir), { flushIntervalMs: config.nodes.persistIntervalMs, maxRows: config.nodes.maxNodes }, registryLogger);
-    this.registry = new NodeRegistry(this.bus, config.nodes, registryLogger, Date.now, this.nodeStore);
+    this.registry = new NodeRegistry(this.bus, config.nodes, registryLogger, Date.now, this.nodeStore, () => this.loopStall.blockedMs());
     this.client = new NodeClient({ port: config.nodes.port, timeoutMs: config.nodes.requestTimeoutMs });
     this.discovery = new UdpDiscovery({ ...config.udp, probeIntervalMs: config.nodes.discoveryIntervalMs, allowedNetworks: config.nodes.allowedNetworks }, this.registry, this.bus, logger.child({ component: 'udp' }));
     this.cluster = new ClusterManager(this.registry, this.client, this.bus, config.nodes, logger.child({ component: 'cluster' }));
@@ -194,6 +201,7 @@ export class Gateway {
       reload: () => this.reload(),
       startedAt: Date.now(),
     });
+    const startedLogFormat = config.log.format;
     this.hotSections = [
       {
         section: 'auth',
@@ -204,7 +212,14 @@ export class Gateway {
           if (closed > 0) this.logger.info({ closed }, 'closed WebSocket clients the new API keys no longer allow');
         },
       },
-      { section: 'log', apply: (next) => void (this.logger.level = next.log.level) },
+      {
+        section: 'log',
+        apply: (next) => {
+          this.logger.level = next.log.level;
+          // The stream is chosen once, at start.
+          if (next.log.format !== startedLogFormat) this.logger.warn({ format: next.log.format }, 'log.format applies at the next restart');
+        },
+      },
       { section: 'mqtt', apply: (next) => this.mqtt.reconfigure(next.mqtt) },
       { section: 'pipeline', apply: (next) => this.pipeline.reconfigure(next.pipeline) },
       { section: 'alerts', apply: (next) => this.alerts.setRules(next.alerts) },
@@ -335,6 +350,7 @@ export class Gateway {
     this.registerHealth();
     await this.firmware.start();
     // Known nodes are listed at once, before the first datagram can arrive.
+    this.loopStall.start();
     this.registry.start((ip) => this.discovery.admits(ip));
     await this.discovery.start();
     this.cluster.start();
@@ -395,6 +411,8 @@ export class Gateway {
       }),
     );
     this.logger.info({ url: this.url, udpPort: this.udpPort, nodePort: this.config.nodes.port }, 'SPORE gateway started');
+    // Where to point a browser (issue 12 §16): every address it answers on.
+    for (const url of listenUrls(this.config.http.host, this.httpPort)) this.logger.info({ url }, `SPORE gateway on ${url}`);
     // Ask who is there right away rather than waiting for the first heartbeats.
     this.discovery.probe();
     this.configManager?.start((next) => this.applyConfig(next), this.logger.child({ component: 'config' }));
@@ -435,6 +453,7 @@ export class Gateway {
     await this.discovery.stop();
     this.stopAt = 'node registry';
     this.registry.stop();
+    this.loopStall.stop();
     this.client.close();
     this.firmware.stop();
     this.stopAt = 'stopped';

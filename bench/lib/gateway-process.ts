@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,17 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * The node options a binary gives itself in its `#!/usr/bin/env -S node <options>` line
+ * (src/cli/gateway-main.ts: `--max-semi-space-size=1`). The gateway is started with
+ * `process.execPath` rather than exec'd, so these are passed as exec'ing the file would.
+ */
+export function shebangNodeArgs(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*\benv -S node\s+(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/) : [];
+}
+
 /** Starts the built gateway (`npm run build` first) as its own process with a config file. */
 /** `nodeArgs` go to node before the script (e.g. `--cpu-prof`, for bench/mqtt-ws-throughput.ts's profile). */
 export async function startGatewayProcess(config: Record<string, unknown> = {}, extraArgs: string[] = [], bin = GATEWAY_BIN, nodeArgs: string[] = []): Promise<GatewayProcess> {
@@ -32,7 +43,7 @@ export async function startGatewayProcess(config: Record<string, unknown> = {}, 
   await writeFile(configFile, JSON.stringify(config));
   const child = spawn(
     process.execPath,
-    [...nodeArgs, bin, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'warn', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
+    [...shebangNodeArgs(bin), ...nodeArgs, bin, '-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-log-level', 'warn', '-data-dir', dataDir, '-config', configFile, '-bind', '127.0.0.1', ...extraArgs],
     { stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT === '1' ? 'inherit' : 'pipe', 'inherit'] },
   );
   // The gateway logs (JSON, stdout) are kept, the last LOG_LINES of them, and shown when it

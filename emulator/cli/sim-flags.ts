@@ -10,6 +10,13 @@ export const SIM_FLAGS: FlagSpec[] = [
   { name: 'count', description: 'number of virtual nodes', accepts: 'an integer 1-10000', parse: parsers.integer(1, 10_000), defaultText: '5' },
   { name: 'base-ip', description: 'address of the first node (the others follow)', accepts: 'an IPv4 address, e.g. 127.0.1.1', parse: (r) => (isValidIpv4(r) ? r : undefined), defaultText: SIM_DEFAULTS.baseIp },
   { name: 'http-port', description: "the nodes' HTTP API port (= the gateway's -node-port)", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: String(SIM_DEFAULTS.httpPort) },
+  {
+    name: 'http-listen',
+    description: "serve every node's HTTP API from one listener on <address>:<http-port> instead of one per node (10,000 nodes within a 20,000-descriptor limit; 0.0.0.0 reaches every 127.x node, other addresses are closed at once)",
+    accepts: 'an IPv4 address, e.g. 0.0.0.0',
+    parse: (r) => (isValidIpv4(r) ? r : undefined),
+    defaultText: 'one listener per node',
+  },
   { name: 'gateway', description: 'gateway host the heartbeats go to', accepts: 'an IPv4 address', parse: (r) => (isValidIpv4(r) ? r : undefined), defaultText: SIM_DEFAULTS.gatewayHost },
   { name: 'udp-port', description: "the gateway's UDP port", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: String(SIM_DEFAULTS.gatewayPort) },
   {
@@ -52,7 +59,7 @@ export const SIM_FLAGS: FlagSpec[] = [
     },
     defaultText: `${SIM_DEFAULTS.latencyMs.min}-${SIM_DEFAULTS.latencyMs.max}`,
   },
-  { name: 'control-port', description: 'serve fault-injection commands on 127.0.0.1:<port> (POST /command, GET /nodes)', accepts: 'an integer 1-65535', parse: parsers.port(1) },
+  { name: 'control-port', description: 'serve fault-injection commands on 127.0.0.1:<port> (POST /command, GET /nodes, GET /requests)', accepts: 'an integer 1-65535', parse: parsers.port(1) },
   {
     name: 'lan',
     description: 'real-LAN mode (network namespaces, scripts/real-lan-demo.sh): hear broadcast CLUSTER_DISCOVERY probes; -gateway may be a broadcast address',

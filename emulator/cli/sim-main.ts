@@ -27,8 +27,12 @@ function startControlServer(cluster: SimCluster, port: number): Promise<http.Ser
     if (req.method === 'GET' && req.url === '/nodes') {
       return reply(
         200,
-        cluster.nodes.map((n) => ({ number: n.index + 1, hostname: n.hostname, ip: n.ip, alive: n.alive, muted: n.muted, slowMs: n.slowMs, version: n.version, labels: n.labels, uploads: n.uploads.length })),
+        cluster.nodes.map((n) => ({ number: n.index + 1, hostname: n.hostname, ip: n.ip, alive: n.alive, muted: n.muted, slowMs: n.slowMs, version: n.version, labels: n.labels, uploads: n.uploads.length, statusRequests: n.statusRequests })),
       );
+    }
+    if (req.method === 'GET' && req.url === '/requests') {
+      // HTTP requests the nodes received, per route, since start (bench/gentle-polling.ts).
+      return reply(200, { requests: Object.fromEntries(cluster.requestCounts) });
     }
     if (req.method === 'POST' && req.url === '/command') {
       let body = '';
@@ -45,7 +49,7 @@ function startControlServer(cluster: SimCluster, port: number): Promise<http.Ser
       });
       return;
     }
-    reply(404, { error: 'not_found', message: 'Use GET /nodes or POST /command with a command line as the body.' });
+    reply(404, { error: 'not_found', message: 'Use GET /nodes, GET /requests or POST /command with a command line as the body.' });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -66,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       count: (values.get('count') as number | undefined) ?? 5,
       baseIp: values.get('base-ip') as string | undefined,
       httpPort: values.get('http-port') as number | undefined,
+      httpListen: values.get('http-listen') as string | undefined,
       gatewayHost: values.get('gateway') as string | undefined,
       gatewayPort: values.get('udp-port') as number | undefined,
       heartbeatIntervalMs: values.get('heartbeat-ms') as number | undefined,
@@ -91,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
   if (controlPort) {
     try {
       control = await startControlServer(cluster, controlPort);
-      say(`spore-sim: control on http://127.0.0.1:${controlPort} (GET /nodes, POST /command)`);
+      say(`spore-sim: control on http://127.0.0.1:${controlPort} (GET /nodes, GET /requests, POST /command)`);
     } catch (err) {
       process.stderr.write(`spore-sim: cannot open -control-port ${controlPort}: ${(err as Error).message}\n`);
       await cluster.stop();

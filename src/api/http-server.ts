@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { authorizeUpgrade, installAccessControl } from './access-control.js';
 import { installErrorHandling } from './error-handler.js';
+import { lazySchemaController } from './lazy-schema-compilers.js';
 import { installOpenApi } from './openapi/openapi-plugin.js';
 import type { RouteDeps } from './route-deps.js';
 import { registerClusterRoutes } from './routes/cluster-routes.js';
@@ -30,6 +31,7 @@ import { registerLogRoutes } from './routes/log-routes.js';
  */
 export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance> {
   const { config, logger } = deps;
+  const schemas = lazySchemaController();
   const app = Fastify({
     bodyLimit: config.http.bodyLimitBytes,
     // Node calls already time out (nodes.requestTimeoutMs); these bound idle or slow clients.
@@ -41,6 +43,8 @@ export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance>
     // Route schemas type query and path values as strings (services parse them) and bodies
     // exactly: no coercion, so `{"channel": 7}` is refused, not turned into "7" (api/openapi/route-doc.ts).
     ajv: { customOptions: { coerceTypes: false } },
+    // Each route's validator is compiled at its first request, not all at start-up (issue 16 §3).
+    schemaController: schemas.option,
     // The router's own refusals (a malformed percent-encoding such as GET /%E0%A4%A) get the
     // gateway's {error, message} shape like every other 4xx (issue 12 §13). The URL is not
     // echoed: it may carry a ?token=.
@@ -53,6 +57,8 @@ export async function buildHttpServer(deps: RouteDeps): Promise<FastifyInstance>
         .send({ error: 'bad_request', message: badUrl ? 'The URL is malformed: a percent-encoding does not decode (write % as %25).' : 'The request is malformed.' });
     },
   });
+  // Tests compile every route's request schema at once (test/api/openapi): what start-up used to do.
+  app.decorate('compileRouteSchemas', () => schemas.compileAll());
   installErrorHandling(app, logger);
   acceptEmptyJsonBodies(app);
   app.addHook('onRoute', (route) => {

@@ -1,4 +1,4 @@
-import { LOG_LEVELS } from '../logger.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../logger.js';
 import { hasWildcard, isValidBrokerUrl, type QoS } from '../mqtt/connection.js';
 import { HELP_FLAG, type FlagSpec, parsers } from './parse-flags.js';
 
@@ -22,6 +22,14 @@ export const GATEWAY_FLAGS: GatewayFlagSpec[] = [
     parse: (raw) => (raw === 'embedded' || isValidBrokerUrl(raw) ? raw : undefined),
   },
   { name: 'log-level', configPath: 'log.level', description: 'log level', accepts: LOG_LEVELS.join(' | '), parse: parsers.oneOf(LOG_LEVELS), defaultText: 'info' },
+  {
+    name: 'log-format',
+    configPath: 'log.format',
+    description: 'how log lines are written: pretty (human-readable) or json (one object a line)',
+    accepts: LOG_FORMATS.filter((f) => f !== 'auto').join(' | ') + ' | auto',
+    parse: parsers.oneOf(LOG_FORMATS),
+    defaultText: 'pretty on a terminal, else json',
+  },
   { name: 'node-port', configPath: 'nodes.port', description: "HTTP port of the nodes' API", accepts: 'an integer 1-65535', parse: parsers.port(1), defaultText: '80' },
   { name: 'data-dir', configPath: 'dataDir', description: 'where state is kept', accepts: 'a directory path', parse: parsers.nonEmpty, defaultText: './data' },
   { name: 'config', description: 'configuration file', accepts: 'a YAML or JSON file path', parse: parsers.nonEmpty },

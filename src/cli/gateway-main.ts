@@ -1,6 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The V8 flag above (issue 16 §3, docs/deploy.md "Memory"): V8's young generation may grow to
+// 2 × 16 MiB, and the gateway's start-up (loading its modules) grows it all the way, pages
+// that stay resident while the gateway idles. 1 MiB semi-spaces keep an idle gateway ~20 MiB
+// smaller; the Dockerfile's ENTRYPOINT passes the same flag. `node gateway-main.js` without it works too.
 import { maskSecrets } from '../config/mask-secrets.js';
 import { Gateway } from '../gateway.js';
+import { prettyDestination, resolveLogFormat } from '../logger.js';
 import { fileClock } from '../util/clock.js';
 import { GATEWAY_FLAGS } from './gateway-flags.js';
 import { loadGatewayConfig } from './load-gateway-config.js';
@@ -35,7 +40,13 @@ async function main(argv: string[]): Promise<number> {
   }
   // SPORE_CLOCK_FILE: tests of scheduled rollouts move the gateway's "now" (docs/firmware.md).
   const clockFile = process.env.SPORE_CLOCK_FILE;
-  const gateway = new Gateway(loaded.config, { configManager: loaded.manager, ...(clockFile ? { clock: fileClock(clockFile) } : {}) });
+  // Issue 12 §16: human-readable on a terminal, JSON lines otherwise; -log-format / log.format choose.
+  const logDestination = resolveLogFormat(loaded.config.log.format) === 'pretty' ? await prettyDestination() : undefined;
+  const gateway = new Gateway(loaded.config, {
+    configManager: loaded.manager,
+    ...(logDestination ? { logDestination } : {}),
+    ...(clockFile ? { clock: fileClock(clockFile) } : {}),
+  });
   // A bug that leaves a promise rejected must not end a gateway that runs a site: log it, keep running.
   process.on('unhandledRejection', (reason) => gateway.logger.error({ err: reason }, 'unhandled rejection (a bug; please report it)'));
   if (!(await startGateway('spore-gateway', gateway))) return 2;

@@ -234,7 +234,9 @@ export class ClusterManager {
       const node = typeof member?.ip === 'string' ? this.registry.getByIp(member.ip) : undefined;
       if (node && this.registry.applyMember(node, member)) this.coveredByMembers.add(node.ip);
     }
-    const changed = this.members?.from !== ip || JSON.stringify(this.members.list) !== JSON.stringify(list);
+    // Compared in place, stopping at the first difference: at 10,000 members, serialising both
+    // lists to compare them was two 7 MB JSON.stringify calls every refresh.
+    const changed = this.members?.from !== ip || !sameJson(this.members.list, list);
     this.members = { from: ip, list };
     if (changed) this.publishUpdate();
   }
@@ -323,4 +325,22 @@ export class ClusterManager {
     if (ok) this.httpFailures.delete(ip);
     else this.httpFailures.set(ip, (this.httpFailures.get(ip) ?? 0) + 1);
   }
+}
+
+/** Whether two JSON values (as parsed from a node's answer) are equal; stops at the first difference. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }

@@ -87,7 +87,20 @@ export class NodeRegistry {
     private readonly logger: Logger,
     private readonly clock: Clock = Date.now,
     private readonly store?: NodePersistence,
+    /** ms the gateway's event loop was blocked in total (loop-stall.ts); 0 = never. */
+    private readonly stalled: () => number = () => 0,
   ) {}
+
+  /** `stalled()` when each node was last heard. */
+  private readonly stalledAtSeen = new WeakMap<NodeRecord, number>();
+
+  /**
+   * ms since `node` was last heard, less the time the gateway itself was blocked meanwhile: its
+   * datagrams waited in the socket queue then, they were not missing.
+   */
+  private silenceOf(node: NodeRecord, now: number, stalledNow: number): number {
+    return now - node.lastSeen - (stalledNow - (this.stalledAtSeen.get(node) ?? stalledNow));
+  }
 
   /**
    * Loads the stored nodes (issue 12 §15) — before UDP listening, so a datagram never races
@@ -165,11 +178,13 @@ export class NodeRegistry {
   observe(ip: string, hostname: string, port?: number): NodeRecord | undefined {
     const now = this.clock();
     const known = this.byHostname.get(hostname);
+    const stalledNow = this.stalled();
     if (known) {
       if (port !== undefined) known.port = port;
-      const silentMs = now - known.lastSeen;
+      const silentMs = this.silenceOf(known, now, stalledNow);
       if (known.ip !== ip) this.moveAddress(known, ip);
       known.lastSeen = now;
+      this.stalledAtSeen.set(known, stalledNow);
       this.store?.seen(known);
       this.setStatus(known, 'ACTIVE');
       if (silentMs >= RESUME_AFTER_SILENCE_MS) this.bus.emit('node/resumed', { nodeIp: known.ip, hostname, silentMs });
@@ -202,6 +217,7 @@ export class NodeRegistry {
     };
     this.byHostname.set(hostname, node);
     this.byIp.set(ip, node);
+    this.stalledAtSeen.set(node, stalledNow);
     this.store?.changed(node);
     this.logger.info({ nodeIp: ip, hostname }, 'node discovered');
     this.bus.emit('node/discovery', { action: 'discovered', nodeIp: ip, hostname, status: 'ACTIVE' });
@@ -309,8 +325,9 @@ export class NodeRegistry {
   /** Re-evaluates every node's status from its age; removes long-dead nodes. */
   age(): void {
     const now = this.clock();
+    const stalledNow = this.stalled();
     for (const node of [...this.byHostname.values()]) {
-      const age = now - node.lastSeen;
+      const age = this.silenceOf(node, now, stalledNow);
       if (age > this.thresholds.deadThresholdMs + this.thresholds.removeDeadAfterMs) {
         this.setStatus(node, 'DEAD');
         this.remove(node, 'dead too long');

@@ -1,6 +1,6 @@
 import { hostname as machineHostname } from 'node:os';
 import { z } from 'zod';
-import { LOG_LEVELS } from '../logger.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../logger.js';
 import { isValidBrokerUrl, qosSchema, tlsOptionsSchema, topicFilterSchema } from '../mqtt/connection.js';
 import { pipelineSectionSchema } from '../pipeline/config-schema.js';
 import { parsePublicKey } from '../firmware/firmware-signing.js';
@@ -318,6 +318,10 @@ export const backupSectionSchema = z
 export const logSectionSchema = z
   .object({
     level: z.enum(LOG_LEVELS).default('info').describe('Lowest level written to the log (and kept for the log view).'),
+    format: z
+      .enum(LOG_FORMATS)
+      .default('auto')
+      .describe('How log lines are written on stdout: json (one JSON object a line), pretty (human-readable), auto (pretty on a terminal, else json). Applies at the next start; the log view always has the fields.'),
     bufferLines: z.number().int().min(100).max(100_000).default(5000).describe('Lines kept in memory for the log view and `GET /api/logs` (issue 15 §7).'),
   })
   .strict()

@@ -23,6 +23,18 @@ export const FirmwareRecord = z.object({
 });
 export type FirmwareRecord = z.infer<typeof FirmwareRecord>;
 
+/**
+ * `POST /api/firmware` with the form field `dryRun=true` (issue 12 §17): the image passed every
+ * check an upload makes and would be stored as this — but nothing was stored. Its description
+ * (name … signedBy) may be given to a rollout dry run as `image` instead of a `firmwareId`.
+ */
+export const FirmwareCheck = FirmwareRecord.omit({ id: true, createdAt: true }).extend({
+  dryRun: z.literal(true),
+  stored: z.literal(false),
+  imageVersion: z.string().nullable().describe('The version its SPORE-VERSION marker declares, or null.'),
+});
+export type FirmwareCheck = z.infer<typeof FirmwareCheck>;
+
 /** `scheduled`: waiting for its `startAt` or for its maintenance window to open (issue 17 §5). */
 export const ROLLOUT_STATUSES = ['pending', 'scheduled', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];

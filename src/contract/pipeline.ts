@@ -43,7 +43,7 @@ export const DeviceView = z.object({
   connector: z.string(),
   connectorType: z.string(),
   connectorState: z.enum(CONNECTOR_STATES),
-  state: z.string().optional().describe("The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake)."),
+  state: z.string().optional().describe("The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake, unknown; absent when the controller does not know the node)."),
   channels: z.array(
     z.object({
       name: z.string(),
@@ -91,4 +91,17 @@ export interface NetworkNode {
   status: string;
   /** The pipeline device configured for this node, if any. */
   device: string | null;
+  /** The highest security class granted (S2_AccessControl, S2_Authenticated, S2_Unauthenticated, S0_Legacy), `none`, or null (unknown, or the controller). */
+  security?: string | null;
+}
+
+/** A Z-Wave connector's inclusion state (`POST …/include`, `…/exclude`, and `inclusion` of `GET …/nodes`). */
+export interface InclusionState {
+  state: 'idle' | 'including' | 'excluding' | string;
+  /** An S2 device waits for its PIN: send `{"pin": "12345"}`. */
+  pendingPin: boolean;
+  /** While a PIN is awaited: the device's DSK without its first block (the PIN), "-bbbbb-ccccc-…". */
+  dsk?: string;
+  /** "node 5 added (S2_Authenticated)", "node 5 removed", "inclusion failed", … */
+  lastResult?: string;
 }

@@ -10,10 +10,10 @@ import { firmwareDir, openFirmwareDatabase } from './firmware-db.js';
 import { inspectImageFile, isEsp8266Image } from './firmware-image.js';
 import { FirmwareSigning } from './firmware-signing.js';
 
-import type { FirmwareRecord } from '../contract/firmware.js';
+import type { FirmwareCheck, FirmwareRecord } from '../contract/firmware.js';
 
 /** `POST /api/firmware` answer and list entries (issue 4): the contract's FirmwareRecord. */
-export type { FirmwareRecord };
+export type { FirmwareCheck, FirmwareRecord };
 
 /** A stored image as the gateway itself uses it. */
 export interface StoredFirmware extends FirmwareRecord {
@@ -147,48 +147,25 @@ export class FirmwareStore {
   async add(input: AddFirmwareInput): Promise<FirmwareRecord> {
     const { file } = input;
     try {
-      const name = validateName(input.name, 'name', NAME_PATTERN);
-      const version = validateName(input.version, 'version', VERSION_PATTERN);
-      const labels = parseLabels(input.labels);
-      if (file.size === 0) throw new GatewayError('invalid_firmware', 'the image is empty (0 bytes)');
-      const facts = await inspectImageFile(file.path);
-      if (facts.inflateError) {
-        throw new GatewayError('invalid_firmware', `the image starts with the gzip magic (a .bin.gz) but ${facts.inflateError}`);
-      }
-      if (!input.force && !isEsp8266Image(facts.firstByte)) {
-        throw new GatewayError('invalid_firmware', notEspImageReason(facts), { override: 'force' });
-      }
-      // ed25519 signs the whole message (no streaming API): the file is read once, bounded by the upload limit.
-      const hasSignature = input.signature !== undefined && !(typeof input.signature === 'string' && input.signature.trim() === '');
-      const verdict = this.signing.verifyUpload(hasSignature ? await readFile(file.path) : null, input.signature);
-      if (!input.force && facts.markerVersion !== null && facts.markerVersion !== version) {
-        throw new GatewayError(
-          'invalid_firmware',
-          `the image declares version "${facts.markerVersion}" (SPORE-VERSION marker) but the upload says "${version}"; give version ${facts.markerVersion}`,
-          { override: 'force' },
-        );
-      }
+      const checked = await this.inspect(input);
       return await this.exclusive(async () => {
-        const duplicate = this.database.prepare('SELECT id FROM firmware WHERE name = ? AND version = ?').get(name, version) as { id: string } | undefined;
-        if (duplicate) {
-          throw new GatewayError('conflict', `firmware ${name} ${version} is already stored (id ${duplicate.id}); delete it first or use another version`);
-        }
+        this.assertNameFree(checked.name, checked.version);
         const target = this.imagePath(file.sha256);
         if (existsSync(target)) await file.discard(); // the same bytes are already stored
         else await rename(file.path, target);
         const row: FirmwareRow = {
           id: randomUUID(),
-          name,
-          version,
+          name: checked.name,
+          version: checked.version,
           size: file.size,
           sha256: file.sha256,
-          labels: JSON.stringify(labels),
-          image_version: facts.markerVersion,
+          labels: JSON.stringify(checked.labels),
+          image_version: checked.imageVersion,
           created_at: new Date().toISOString(),
-          signed_by: verdict.keyId,
-          compressed: facts.compressed ? 1 : 0,
-          image_bytes: facts.imageBytes,
-          esp_image: isEsp8266Image(facts.firstByte) ? 1 : 0,
+          signed_by: checked.signedBy,
+          compressed: checked.compressed ? 1 : 0,
+          image_bytes: checked.imageBytes,
+          esp_image: checked.espImage ? 1 : 0,
         };
         this.database
           .prepare(
@@ -197,7 +174,7 @@ export class FirmwareStore {
           )
           .run(row);
         this.logger.info(
-          { id: row.id, name, version, size: file.size, sha256: file.sha256, signedBy: verdict.keyId, compressed: facts.compressed, imageBytes: facts.imageBytes },
+          { id: row.id, name: row.name, version: row.version, size: file.size, sha256: file.sha256, signedBy: row.signed_by, compressed: checked.compressed, imageBytes: row.image_bytes },
           'firmware stored',
         );
         return toRecord(row);
@@ -205,6 +182,67 @@ export class FirmwareStore {
     } catch (err) {
       await file.discard();
       throw err;
+    }
+  }
+
+  /**
+   * Every check `add` makes (name, version, image, signature, name and version not taken),
+   * and what would be stored — but nothing is: the spooled file is deleted (issue 12 §17, dry runs).
+   */
+  async check(input: AddFirmwareInput): Promise<FirmwareCheck> {
+    try {
+      const checked = await this.inspect(input);
+      this.assertNameFree(checked.name, checked.version);
+      return checked;
+    } finally {
+      await input.file.discard();
+    }
+  }
+
+  private async inspect(input: AddFirmwareInput): Promise<FirmwareCheck> {
+    const { file } = input;
+    const name = validateName(input.name, 'name', NAME_PATTERN);
+    const version = validateName(input.version, 'version', VERSION_PATTERN);
+    const labels = parseLabels(input.labels);
+    if (file.size === 0) throw new GatewayError('invalid_firmware', 'the image is empty (0 bytes)');
+    const facts = await inspectImageFile(file.path);
+    if (facts.inflateError) {
+      throw new GatewayError('invalid_firmware', `the image starts with the gzip magic (a .bin.gz) but ${facts.inflateError}`);
+    }
+    if (!input.force && !isEsp8266Image(facts.firstByte)) {
+      throw new GatewayError('invalid_firmware', notEspImageReason(facts), { override: 'force' });
+    }
+    // ed25519 signs the whole message (no streaming API): the file is read once, bounded by the upload limit.
+    const hasSignature = input.signature !== undefined && !(typeof input.signature === 'string' && input.signature.trim() === '');
+    const verdict = this.signing.verifyUpload(hasSignature ? await readFile(file.path) : null, input.signature);
+    if (!input.force && facts.markerVersion !== null && facts.markerVersion !== version) {
+      throw new GatewayError(
+        'invalid_firmware',
+        `the image declares version "${facts.markerVersion}" (SPORE-VERSION marker) but the upload says "${version}"; give version ${facts.markerVersion}`,
+        { override: 'force' },
+      );
+    }
+    return {
+      dryRun: true,
+      stored: false,
+      name,
+      version,
+      size: file.size,
+      sha256: file.sha256,
+      labels,
+      signature: verdict.keyId ? 'verified' : 'unsigned',
+      signedBy: verdict.keyId,
+      compressed: facts.compressed,
+      imageBytes: facts.imageBytes,
+      espImage: isEsp8266Image(facts.firstByte),
+      imageVersion: facts.markerVersion,
+    };
+  }
+
+  private assertNameFree(name: string, version: string): void {
+    const duplicate = this.database.prepare('SELECT id FROM firmware WHERE name = ? AND version = ?').get(name, version) as { id: string } | undefined;
+    if (duplicate) {
+      throw new GatewayError('conflict', `firmware ${name} ${version} is already stored (id ${duplicate.id}); delete it first or use another version`);
     }
   }
 

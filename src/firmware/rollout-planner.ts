@@ -8,7 +8,10 @@ import { isValidTimezone, parseClock } from './maintenance-window.js';
 import { WEEKDAYS, type MaintenanceWindow, type RolloutTarget } from './rollout-types.js';
 
 export interface RolloutRequest {
+  /** The stored image; '' when a dry run plans an unsaved `image` instead. */
   firmwareId: string;
+  /** A dry run against an image that is not stored (issue 12 §17): what `POST /api/firmware` with dryRun=true answered. */
+  image: UnsavedImage | null;
   target: RolloutTarget;
   batchSize: number;
   maxFailures: number;
@@ -33,9 +36,30 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 /** Late joiners are taken this long by default, hours. */
 const DEFAULT_DYNAMIC_HOURS = 24;
 
+const NAME = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$/;
+
+/** An image a dry run plans without it being stored: the fields of a FirmwareCheck the plan needs. */
+const unsavedImageSchema = z
+  .object(
+    {
+      name: z.string().regex(NAME, '1-64 of letters, digits, ".", "_", "-", "+"'),
+      version: z.string().regex(NAME, '1-64 of letters, digits, ".", "_", "-", "+"'),
+      imageVersion: z.string().max(64).nullable().optional(),
+      size: z.number().int().min(1),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
+      imageBytes: z.number().int().min(1),
+      espImage: z.boolean(),
+      signedBy: z.string().max(64).nullable().optional(),
+    },
+    { error: 'an object {name, version, imageVersion?, size, sha256, imageBytes, espImage, signedBy?}: the answer of POST /api/firmware with dryRun=true' },
+  )
+  .strict();
+export type UnsavedImage = z.infer<typeof unsavedImageSchema>;
+
 const requestSchema = z
   .object({
-    firmwareId: z.string({ error: 'required: the id of a stored firmware (GET /api/firmware)' }).min(1, 'must not be empty').max(64, 'at most 64 characters'),
+    firmwareId: z.string({ error: 'required: the id of a stored firmware (GET /api/firmware)' }).min(1, 'must not be empty').max(64, 'at most 64 characters').optional(),
+    image: unsavedImageSchema.optional(),
     target: z
       .object(
         {
@@ -80,6 +104,13 @@ const requestSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
+    if (r.firmwareId === undefined && r.image === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['firmwareId'], message: 'required: the id of a stored firmware (GET /api/firmware)' });
+    }
+    if (r.firmwareId !== undefined && r.image !== undefined) ctx.addIssue({ code: 'custom', path: ['image'], message: 'give firmwareId or image, not both' });
+    if (r.image !== undefined && r.dryRun !== true) {
+      ctx.addIssue({ code: 'custom', path: ['image'], message: 'an unsaved image can only be planned with dryRun: true; store it first (POST /api/firmware) and give its firmwareId' });
+    }
     if (r.dynamic && (!r.target?.labels || Object.keys(r.target.labels).length === 0 || r.target.ips)) {
       ctx.addIssue({ code: 'custom', path: ['dynamic'], message: 'a dynamic rollout must target labels (target.labels), without target.ips' });
     }
@@ -110,7 +141,8 @@ export function parseRolloutRequest(body: unknown, defaults: RolloutDefaults): R
   }
   const r = result.data;
   return {
-    firmwareId: r.firmwareId,
+    firmwareId: r.firmwareId ?? '',
+    image: r.image ?? null,
     target: { ...(r.target.labels ? { labels: r.target.labels } : {}), ...(r.target.ips ? { ips: r.target.ips } : {}) },
     batchSize: r.batchSize ?? defaults.batchSize,
     maxFailures: r.maxFailures ?? defaults.maxFailures,

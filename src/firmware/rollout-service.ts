@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.js';
 import type { FirmwareSigning } from './firmware-signing.js';
 import type { StoredFirmware } from './firmware-store.js';
 import { nextRunAt } from './maintenance-window.js';
-import { batchesOf, newNodeRecord, parseRolloutRequest, planRollout, planSkipReason, type Plan, type RolloutDefaults, type RolloutRequest } from './rollout-planner.js';
+import { batchesOf, newNodeRecord, parseRolloutRequest, planRollout, planSkipReason, type Plan, type RolloutDefaults, type RolloutRequest, type UnsavedImage } from './rollout-planner.js';
 import { type RolloutNodeRecord, type RolloutRecord, RolloutRepository } from './rollout-repository.js';
 import { overallProgress, RolloutRun, type RunContext } from './rollout-runner.js';
 import {
@@ -65,7 +65,7 @@ export class RolloutService {
 
   create(body: unknown): RolloutPlanView {
     const request = parseRolloutRequest(body, this.deps.defaults);
-    const firmware = this.deps.store.getStored(request.firmwareId);
+    const firmware = request.image ? unsavedFirmware(request.image) : this.deps.store.getStored(request.firmwareId);
     this.deps.signing.assertMayRoll(firmware);
     const expectedVersion = firmware.imageVersion ?? firmware.version;
     const plan = planRollout(
@@ -169,6 +169,7 @@ export class RolloutService {
   private requestLike(rec: RolloutRecord, firmwareId: string, target: RolloutRequest['target']): RolloutRequest {
     return {
       firmwareId,
+      image: null,
       target,
       batchSize: rec.batchSize,
       maxFailures: rec.maxFailures,
@@ -389,6 +390,26 @@ export class RolloutService {
  * What will probably go wrong with a plan (issue 12 §18): shown by the dry run, the wizard and
  * the CLI before anything is sent, and kept in the answer of a started rollout.
  */
+/** A dry run's unsaved image as the planner sees a stored one (id '': not stored; it has no path). */
+function unsavedFirmware(image: UnsavedImage): StoredFirmware {
+  return {
+    id: '',
+    name: image.name,
+    version: image.version,
+    size: image.size,
+    sha256: image.sha256,
+    labels: {},
+    createdAt: '',
+    signature: image.signedBy ? 'verified' : 'unsigned',
+    signedBy: image.signedBy ?? null,
+    compressed: image.imageBytes !== image.size,
+    imageBytes: image.imageBytes,
+    espImage: image.espImage,
+    imageVersion: image.imageVersion ?? null,
+    path: '',
+  };
+}
+
 export function rolloutWarnings(firmware: Pick<StoredFirmware, 'name' | 'version' | 'espImage'>, plan: Plan): string[] {
   const warnings: string[] = [];
   const toUpdate = plan.nodes.filter((n) => n.state !== 'skipped').length;

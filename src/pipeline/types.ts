@@ -89,7 +89,7 @@ export interface Connector {
    * between the regular polls. Throws GatewayError device_unavailable when the line is down.
    */
   scan?(from: number, to: number): Promise<number[]>;
-  /** A device's own state when the protocol knows it (Z-Wave: alive, dead, asleep, awake, unknown). */
+  /** A device's own state when the protocol knows it (Z-Wave: alive, dead, asleep, awake, unknown, absent). */
   deviceState?(device: string): string | undefined;
   /** `GET /api/connectors/{id}/browse` (OPC UA): the children of a node of the server's address space. */
   browse?(nodeId: string | undefined): Promise<BrowseEntry[]>;
@@ -99,6 +99,8 @@ export interface Connector {
   include?(body: unknown): Promise<Record<string, unknown>>;
   /** `POST /api/connectors/{id}/exclude` (Z-Wave). */
   exclude?(body: unknown): Promise<Record<string, unknown>>;
+  /** Z-Wave: the inclusion state as `include` answers it, shown with the nodes list. */
+  inclusionStatus?(): Record<string, unknown>;
 }
 
 

@@ -1,55 +1,25 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { makeFirmwareImage } from '../../emulator/index.js';
-import { FAST_NODES, http, spawnTs, waitServing, type SpawnedProcess } from '../helpers/gateway-harness.js';
-import { freePort, freeUdpPort, waitFor } from '../helpers/net.js';
+import { FAST_NODES, http } from '../helpers/gateway-harness.js';
 import { startSim, type TestSim } from '../helpers/sim.js';
-import { getRollout, isTerminal, storeFirmware, waitRollout } from './firmware-helpers.js';
-
-const GATEWAY = 'src/cli/gateway-main.ts';
+import { getRollout, isTerminal, restartableGateway, storeFirmware, waitFleet, waitRollout, type RestartableGateway } from './firmware-helpers.js';
 
 describe('rollouts survive a gateway crash (SIGKILL) and finish correctly (issue 4 §3)', () => {
-  let dataDir: string;
-  let configFile: string;
-  let port: number;
-  let udpPort: number;
-  let nodePort: number;
-  let gateway: SpawnedProcess | undefined;
+  let gw: RestartableGateway;
   let sim: TestSim;
-  const url = () => `http://127.0.0.1:${port}`;
-
-  /** Starts the real gateway binary on the same ports and data directory each time. */
-  const startGateway = async (): Promise<SpawnedProcess> => {
-    const p = spawnTs(GATEWAY, ['-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-data-dir', dataDir, '-config', configFile, '-log-level', 'warn']);
-    await waitServing(p, url());
-    return p;
-  };
+  const url = () => gw.url;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'spore-crash-'));
-    configFile = join(dataDir, 'gateway.json');
-    [port, udpPort, nodePort] = [await freePort(), await freeUdpPort(), await freePort()];
-    await writeFile(
-      configFile,
-      JSON.stringify({
-        http: { host: '127.0.0.1' },
-        udp: { broadcastAddress: '127.255.255.255' },
-        nodes: FAST_NODES,
-        firmware: { verifyPollIntervalMs: 100 },
-      }),
-    );
+    gw = await restartableGateway('spore-crash-', { nodes: FAST_NODES, firmware: { verifyPollIntervalMs: 100 } });
     // 64 KiB at 32 KiB/s: each upload takes about 2 s, so the gateway can die in the middle of one.
-    sim = await startSim({ udpPort, nodePort }, 6, { labels: { fleet: 'crash' }, flashBytesPerSec: 32 * 1024 });
-    gateway = await startGateway();
-    await waitFor(async () => (await http(`${url()}/api/discovery/nodes`)).body?.nodes?.filter((n: any) => n.labels?.fleet === 'crash').length === 6, 'nodes discovered', 20_000);
+    sim = await startSim({ udpPort: gw.udpPort, nodePort: gw.nodePort }, 6, { labels: { fleet: 'crash' }, flashBytesPerSec: 32 * 1024 });
+    await gw.start();
+    await waitFleet(url(), 'crash', 6);
   });
   after(async () => {
-    await gateway?.kill('SIGTERM');
+    await gw?.destroy();
     await sim?.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('resumes after SIGKILL mid-upload and mid-reboot: every node ends on the new version, none left stuck', async () => {
@@ -63,8 +33,8 @@ describe('rollouts survive a gateway crash (SIGKILL) and finish correctly (issue
     // Crash 1: in the middle of the first batch's uploads.
     const midUpload = await waitRollout(url(), id, (r) => r.nodes.some((n: any) => n.state === 'uploading' && n.progress >= 10), 'an upload under way');
     const interrupted = midUpload.nodes.filter((n: any) => n.state === 'uploading').map((n: any) => n.ip);
-    assert.equal(await gateway!.kill('SIGKILL'), null, 'killed by a signal');
-    gateway = await startGateway();
+    assert.equal(await gw.kill('SIGKILL'), null, 'killed by a signal');
+    await gw.start();
     const resumed = await getRollout(url(), id);
     assert.ok(['running', 'pending'].includes(resumed.status), `still running after the restart (${resumed.status})`);
 
@@ -77,8 +47,8 @@ describe('rollouts survive a gateway crash (SIGKILL) and finish correctly (issue
       60_000,
     );
     const caught = rebooting.nodes.filter((n: any) => !interrupted.includes(n.ip) && (n.state === 'rebooting' || n.state === 'verifying')).map((n: any) => n.ip);
-    await gateway!.kill('SIGKILL');
-    gateway = await startGateway();
+    await gw.kill('SIGKILL');
+    await gw.start();
 
     const done = await waitRollout(url(), id, isTerminal, 'rollout finished after two crashes', 120_000);
     assert.equal(done.status, 'succeeded', JSON.stringify(done, null, 1));

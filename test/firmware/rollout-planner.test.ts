@@ -58,6 +58,7 @@ describe('rollout planning', () => {
     const ok = parseRolloutRequest({ firmwareId: 'f', target: {} }, DEFAULTS);
     assert.deepEqual(ok, {
       firmwareId: 'f',
+      image: null,
       target: {},
       batchSize: 1,
       maxFailures: 0,

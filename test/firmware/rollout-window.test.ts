@@ -1,16 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeFirmwareImage } from '../../emulator/index.js';
 import { isWindowOpen, nextWindowOpen } from '../../src/firmware/maintenance-window.js';
-import { FAST_NODES, http, spawnTs, waitServing, type SpawnedProcess } from '../helpers/gateway-harness.js';
-import { freePort, freeUdpPort, sleep, waitFor } from '../helpers/net.js';
+import { FAST_NODES, http } from '../helpers/gateway-harness.js';
+import { sleep } from '../helpers/net.js';
 import { startSim, type TestSim } from '../helpers/sim.js';
-import { getRollout, isTerminal, storeFirmware, waitRollout } from './firmware-helpers.js';
-
-const GATEWAY = 'src/cli/gateway-main.ts';
+import { getRollout, isTerminal, restartableGateway, storeFirmware, waitFleet, waitRollout, type RestartableGateway } from './firmware-helpers.js';
 
 describe('maintenance windows (issue 17 §5)', () => {
   it('opens on its days in its time zone, across midnight too', () => {
@@ -29,43 +26,25 @@ describe('maintenance windows (issue 17 §5)', () => {
 });
 
 describe('a window rollout waits, runs inside its window, pauses at its end and survives SIGKILL (issue 17 §5)', () => {
-  let dataDir: string;
-  let configFile: string;
-  let clockFile: string;
-  let port: number;
-  let udpPort: number;
-  let nodePort: number;
-  let gateway: SpawnedProcess | undefined;
+  let gw: RestartableGateway;
   let sim: TestSim;
-  const url = () => `http://127.0.0.1:${port}`;
+  const url = () => gw.url;
   /** The gateway's injected clock (SPORE_CLOCK_FILE): the test moves time. */
-  const setClock = (iso: string) => writeFile(clockFile, iso);
-
-  const startGateway = async (): Promise<SpawnedProcess> => {
-    const p = spawnTs(GATEWAY, ['-port', String(port), '-udp-port', String(udpPort), '-node-port', String(nodePort), '-data-dir', dataDir, '-config', configFile, '-log-level', 'warn'], {
-      SPORE_CLOCK_FILE: clockFile,
-    });
-    await waitServing(p, url());
-    return p;
-  };
+  const clockFile = () => join(gw.dataDir, 'clock');
+  const setClock = (iso: string) => writeFile(clockFile(), iso);
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'spore-window-'));
-    configFile = join(dataDir, 'gateway.json');
-    clockFile = join(dataDir, 'clock');
-    [port, udpPort, nodePort] = [await freePort(), await freeUdpPort(), await freePort()];
-    await writeFile(configFile, JSON.stringify({ http: { host: '127.0.0.1' }, udp: { broadcastAddress: '127.255.255.255' }, nodes: FAST_NODES, firmware: { verifyPollIntervalMs: 100 } }));
+    gw = await restartableGateway('spore-window-', { nodes: FAST_NODES, firmware: { verifyPollIntervalMs: 100 } }, (dir) => ({ SPORE_CLOCK_FILE: join(dir, 'clock') }));
     // Saturday 5 December 2026, 01:00 UTC: an hour before the window.
     await setClock('2026-12-05T01:00:00Z');
     // 96 KiB at 48 KiB/s: about 2 s per node, so the window can close while one uploads.
-    sim = await startSim({ udpPort, nodePort }, 3, { labels: { fleet: 'window' }, flashBytesPerSec: 48 * 1024 });
-    gateway = await startGateway();
-    await waitFor(async () => (await http(`${url()}/api/discovery/nodes`)).body?.nodes?.filter((n: any) => n.labels?.fleet === 'window').length === 3, 'nodes discovered', 20_000);
+    sim = await startSim({ udpPort: gw.udpPort, nodePort: gw.nodePort }, 3, { labels: { fleet: 'window' }, flashBytesPerSec: 48 * 1024 });
+    await gw.start();
+    await waitFleet(url(), 'window', 3);
   });
   after(async () => {
-    await gateway?.kill('SIGTERM');
+    await gw?.destroy();
     await sim?.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('scheduled → running in the window → scheduled when it closes → done in the next one, across two SIGKILLs', async () => {
@@ -83,8 +62,8 @@ describe('a window rollout waits, runs inside its window, pauses at its end and 
     assert.equal(sim.cluster.nodes.reduce((n, node) => n + node.uploads.length, 0), 0, 'no upload before the window');
 
     // Crash 1 while scheduled: it is still scheduled after the restart.
-    await gateway!.kill('SIGKILL');
-    gateway = await startGateway();
+    await gw.kill('SIGKILL');
+    await gw.start();
     const afterCrash = await getRollout(url(), id);
     assert.equal(afterCrash.status, 'scheduled');
     assert.equal(afterCrash.nextRunAt, '2026-12-05T02:00:00.000Z');
@@ -106,8 +85,8 @@ describe('a window rollout waits, runs inside its window, pauses at its end and 
     assert.equal(sim.cluster.nodes.reduce((n, node) => n + node.uploads.length, 0), 1, 'only the node that started inside the window');
 
     // Crash 2 while paused by the window, then the next window.
-    await gateway!.kill('SIGKILL');
-    gateway = await startGateway();
+    await gw.kill('SIGKILL');
+    await gw.start();
     assert.equal((await getRollout(url(), id)).status, 'scheduled');
     await setClock('2026-12-12T02:10:00Z');
     const done = await waitRollout(url(), id, isTerminal, 'finished in the next window', 60_000);

@@ -58,7 +58,9 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
     dataDir,
     async stop() {
       await gateway.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      // A library may still be finishing a file after stop() (node-opcua writing its PKI under
+      // load): ENOTEMPTY is retried.
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

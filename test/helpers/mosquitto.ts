@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { canConnect, freePort, waitFor } from './net.js';
 import { findBinary } from './peers.js';
+import { stopChild } from './child.js';
 
 const run = promisify(execFile);
 
@@ -113,10 +114,7 @@ export class Mosquitto {
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
+    await stopChild(child, signal);
   }
 
   /** Stops the process and removes its directory. */

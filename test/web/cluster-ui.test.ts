@@ -31,7 +31,7 @@ describe('web UI: cluster and node pages', { skip }, () => {
       await r.getByText(i % 2 ? 'role=sensor' : 'role=actuator').waitFor({ timeout: WAIT });
     }
     // Free heap and latency arrive with the primary's member list.
-    await suite.b.page.locator('.node-row .c-num', { hasText: 'kB' }).first().waitFor({ timeout: WAIT });
+    await suite.b.page.locator('.node-row .c-num', { hasText: 'KiB' }).first().waitFor({ timeout: WAIT });
     assert.equal(await suite.b.page.getByTestId('node-count').textContent(), '5');
     await suite.b.screenshot('cluster-list-filled');
     assert.deepEqual(suite.b.errors, []);

@@ -2,9 +2,11 @@
  * The Devices page's connector tools in Chromium (issue 14 §4), against the libraries' own
  * peers: zwave-js's mock controller (a binary switch, node 2, and a multilevel sensor, node 3,
  * served over TCP) and a node-opcua server. Shown: the Z-Wave node list, Include/Exclude and
- * their Stop buttons driving the controller's inclusion state, and the OPC UA browse tree
+ * their Stop buttons driving the controller's inclusion state, an S2 device included through the
+ * card's PIN form (the DSK shown, a short PIN refused, the right one giving S2_Authenticated), and the OPC UA browse tree
  * expanded from Objects down to the test variables with their data types.
  */
+import { randomBytes } from 'node:crypto';
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import { ensureWebBuilt, launchBrowser, skipUnlessChromium, type TestBrowser } from '../helpers/browser.js';
@@ -36,6 +38,7 @@ describe('web UI: Z-Wave nodes and the OPC UA browse tree on the Devices page', 
             type: 'zwave',
             port: zwave.url,
             reconnect: { initialMs: 200, maxMs: 1000 },
+            securityKeys: { S2_Authenticated: randomBytes(16).toString('hex') },
             devices: [{ id: 'plug-2', node: 2, channels: [{ name: 'on', commandClass: 'Binary Switch', property: 'currentValue', writeProperty: 'targetValue' }] }],
           },
           { id: 'line-ua', type: 'opcua', endpoint: opcua.endpoint, reconnect: { initialMs: 200, maxMs: 1000 }, devices: [{ id: 'press-3', channels: [{ name: 'temperature', nodeId: 'ns=1;s=Temperature' }] }] },
@@ -72,8 +75,9 @@ describe('web UI: Z-Wave nodes and the OPC UA browse tree on the Devices page', 
     const node2 = await cells(2);
     assert.equal(node2[1], 'alive');
     assert.equal(node2[2], 'plug-2', 'the configured device of node 2');
-    assert.match(node2[4]!, /Binary Switch/);
-    assert.match((await cells(3))[4]!, /Multilevel Sensor/);
+    assert.equal(node2[3], 'none', 'its security class');
+    assert.match(node2[5]!, /Binary Switch/);
+    assert.match((await cells(3))[5]!, /Multilevel Sensor/);
 
     const status = card.getByRole('status');
     /** Waits for the status text to match; a timeout names what the card showed (status, error). */
@@ -103,6 +107,30 @@ describe('web UI: Z-Wave nodes and the OPC UA browse tree on the Devices page', 
     assert.equal(again.body.state, 'including', again.text);
     assert.equal((await http(`${gw!.url}/api/connectors/zw/include`, { body: { stop: true } })).body.state, 'idle');
     await b!.screenshot('devices-zwave');
+    assert.deepEqual(b!.errors, []);
+  });
+
+  test('Z-Wave: an S2 device asks for its PIN in the card, and is included S2 Authenticated', async () => {
+    const page = b!.page;
+    await page.goto(`${gw!.url}/devices`);
+    const card = page.getByTestId('zwave-zw');
+    await card.locator('tr[data-node="3"]').waitFor({ timeout: WAIT });
+    const joiner = await zwave!.join(4, 's2-switch'); // its button pressed: it joins the next inclusion
+    await card.getByRole('button', { name: 'Include', exact: true }).click();
+    // The card polls the inclusion state: the PIN form appears with the rest of the DSK.
+    const pin = card.getByLabel(/S2 PIN/);
+    await pin.waitFor({ timeout: WAIT });
+    assert.match((await card.locator('label', { hasText: 'S2 PIN' }).textContent()) ?? '', new RegExp(`DSK ·····${joiner.dsk!.slice(5)}`));
+    const send = card.getByRole('button', { name: 'Send PIN' });
+    await pin.fill('12a4');
+    assert.equal(await send.isDisabled(), true, 'not 5 digits: cannot be sent');
+    await pin.fill(joiner.pin!);
+    await send.click();
+    await card.getByRole('status').filter({ hasText: 'node 4 added (S2_Authenticated)' }).waitFor({ timeout: WAIT });
+    const row = card.locator('tr[data-node="4"]');
+    await row.waitFor({ timeout: WAIT });
+    assert.equal((await row.locator('td').nth(3).textContent())?.trim(), 'S2_Authenticated');
+    assert.equal(await pin.count(), 0, 'the form is gone');
     assert.deepEqual(b!.errors, []);
   });
 

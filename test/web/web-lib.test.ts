@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { backoffDelay, BACKOFF_FIRST_MS, BACKOFF_MAX_MS } from '../../web/src/lib/backoff.js';
-import { base64ToBytes, bytesToHex, flatten, formatAgo, formatBytes, hexDump, parseLabels } from '../../web/src/lib/format.js';
+import { base64ToBytes, bytesToHex, flatten, formatAgo, formatBytes, formatDuration, formatLatency, hexDump, parseLabels } from '../../web/src/lib/format.js';
 import { compileTopicFilter, isValidFilter, topicMatches } from '../../web/src/lib/mqtt-topic.js';
 import { RingBuffer } from '../../web/src/lib/ring-buffer.js';
 
@@ -73,7 +73,10 @@ test('binary payloads: base64 decodes to the exact bytes and shows as hex', () =
 
 test('display helpers', () => {
   assert.equal(formatBytes(512), '512 B');
-  assert.equal(formatBytes(41_517), '41 kB');
+  assert.equal(formatBytes(41_517), '40.5 KiB');
+  assert.equal(formatBytes(1_310_720), '1.25 MiB');
+  assert.equal(formatDuration(3_723_000), '1 h 2 min');
+  assert.equal(formatLatency(12.4), '12 ms');
   assert.equal(formatBytes(null), '–');
   assert.equal(formatAgo(10_000, 13_400), '3 s ago');
   assert.equal(formatAgo(0, 13_400), '–');

@@ -72,6 +72,7 @@ export const FirmwareUploadForm = checkedByService(
     labels: z.string().optional().describe('A JSON object of strings, e.g. {"board":"esp01"}.'),
     force: z.enum(['true', 'false', '1', '0']).optional().describe('Store the file even if it does not look like an ESP8266 image.'),
     signature: z.string().optional().describe('Detached ed25519 signature of the file, base64 (or a 64-byte file part); required when firmware.signing.required.'),
+    dryRun: z.enum(['true', 'false', '1', '0']).optional().describe('Only check the image (every check of an upload, name and version free) and answer 200 with what would be stored; nothing is stored.'),
   }),
   '400 missing_file, invalid_name, invalid_firmware, invalid_signature or bad_request; 413 payload_too_large over the upload limit',
 );

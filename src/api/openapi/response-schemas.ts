@@ -11,7 +11,7 @@ import { ChannelValue as channelValue } from '../../contract/pipeline.js';
  * and loose: they may carry more fields.
  */
 export { NodesView } from '../../contract/nodes.js';
-export { FirmwareRecord, RolloutView, RolloutPlan } from '../../contract/firmware.js';
+export { FirmwareCheck, FirmwareRecord, RolloutView, RolloutPlan } from '../../contract/firmware.js';
 export { HealthReport } from '../../contract/health.js';
 export { DeviceView, DeviceList, PipelineStats } from '../../contract/pipeline.js';
 
@@ -115,13 +115,17 @@ export const ZwaveNodeList = z.looseObject({
       commandClasses: z.array(z.string()),
       status: z.string().describe('alive, dead, asleep, awake or unknown'),
       device: z.string().nullable().describe('The pipeline device configured for this node.'),
+      security: z.string().nullable().optional().describe('The highest security class granted: S2_AccessControl, S2_Authenticated, S2_Unauthenticated, S0_Legacy or none; null while unknown and for the controller.'),
     }),
   ),
+  inclusion: z.lazy(() => ZwaveInclusionAnswer).optional().describe('The inclusion state, as POST …/include answers it.'),
 });
 
 export const ZwaveInclusionAnswer = z.looseObject({
   state: z.string().describe('idle, including, excluding'),
-  pendingPin: z.boolean(),
+  pendingPin: z.boolean().describe('An S2 device waits for its PIN: send {"pin": "12345"}.'),
+  dsk: z.string().optional().describe('While a PIN is awaited: the device DSK without its first block (the PIN), "-bbbbb-ccccc-…".'),
+  lastResult: z.string().optional().describe('"node 5 added (S2_Authenticated)", "node 5 removed", "inclusion failed", …'),
 });
 
 export const DeviceWriteAnswer = z.looseObject({

@@ -184,6 +184,7 @@ export function firmwareRouteDocs() {
       body: FirmwareUploadForm,
       bodyContentType: 'multipart/form-data',
       responses: {
+        200: { description: 'With `dryRun=true`: the image passed every check; what would be stored (nothing was).', schema: answer.FirmwareCheck },
         201: { description: 'Stored.', schema: answer.FirmwareRecord },
         400: 'No field `file` (`missing_file`), a bad name or version (`invalid_name`), not an ESP8266 image (`invalid_firmware`), a missing or bad signature (`invalid_signature`) or bad labels (`bad_request`).',
         409: 'This name and version are already stored (`conflict`).',

@@ -15,7 +15,10 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: Pick<RouteDe
     return { nodeId: nodeId || 'i=85', children: await pipeline.connectorFor(req.params.id, 'browse').browse(nodeId) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/connectors/:id/nodes', docs.nodes, async (req) => ({ nodes: await pipeline.connectorFor(req.params.id, 'listNodes').listNodes() }));
+  app.get<{ Params: { id: string } }>('/api/connectors/:id/nodes', docs.nodes, async (req) => {
+    const connector = pipeline.connectorFor(req.params.id, 'listNodes');
+    return { nodes: await connector.listNodes(), ...(connector.inclusionStatus ? { inclusion: connector.inclusionStatus() } : {}) };
+  });
 
   app.post<{ Params: { id: string }; Body: unknown }>('/api/connectors/:id/include', docs.include, async (req) => pipeline.connectorFor(req.params.id, 'include').include(req.body ?? {}));
 

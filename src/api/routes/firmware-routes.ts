@@ -7,7 +7,7 @@ import { spoolToDisk, type SpooledFile } from '../../store/upload-spool.js';
 
 /** Multipart framing and form fields around the file, bytes; a Content-Length beyond limit + this is refused unread. */
 const MULTIPART_OVERHEAD_ALLOWANCE = 64 * 1024; // bytes
-const TEXT_FIELDS = ['name', 'version', 'labels', 'force', 'signature'] as const;
+const TEXT_FIELDS = ['name', 'version', 'labels', 'force', 'signature', 'dryRun'] as const;
 /** A signature sent as a file part (a `.sig` file) is at most this big, bytes (64 raw, ~90 as base64). */
 const MAX_SIGNATURE_FILE = 1024; // bytes
 
@@ -21,15 +21,17 @@ export function registerFirmwareRoutes(app: FastifyInstance, { config, firmware:
       throw new GatewayError('payload_too_large', `the upload (${declared} bytes) exceeds the limit of ${limit} bytes`);
     }
     const { file, fields } = await readFirmwareForm(req, store.tmpDir, limit);
-    const record = await store.add({
+    const input = {
       file,
       name: fields.name,
       version: fields.version,
       labels: fields.labels,
       force: fields.force === 'true' || fields.force === '1',
       signature: fields.signature,
-    });
-    return reply.status(201).send(record);
+    };
+    // dryRun (issue 12 §17): every check, nothing stored — `spore ota all … -dry-run` changes nothing.
+    if (fields.dryRun === 'true' || fields.dryRun === '1') return reply.status(200).send(await store.check(input));
+    return reply.status(201).send(await store.add(input));
   });
 
   app.get('/api/firmware', docs.list, async () => store.list());

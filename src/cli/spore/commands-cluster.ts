@@ -1,7 +1,7 @@
 import type { ClusterMembersResponse, NodeStatusResponse } from '../../protocol/types.js';
-import { type Command, requireIp } from './command-context.js';
+import { type Command, type CommandContext, requireIp } from './command-context.js';
 import { directClient, resolveApiNode } from './direct-node.js';
-import { table } from './output.js';
+import { bytes, formatDuration, formatLatency, table } from './output.js';
 
 /** `spore cluster members`: the primary's member list (or API_NODE's with --direct). */
 export const clusterMembers: Command = async (ctx) => {
@@ -25,7 +25,7 @@ export const clusterMembers: Command = async (ctx) => {
     m.hostname,
     m.ip,
     String(m.status),
-    `${m.latency ?? ''}`,
+    formatLatency(m.latency),
     Object.entries(m.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
   ]);
   ctx.out.line(table(['HOSTNAME', 'IP', 'STATUS', 'LATENCY', 'LABELS'], rows));
@@ -46,19 +46,19 @@ export const nodeStatus: Command = async (ctx) => {
     } finally {
       client.close();
     }
-    where = target;
+    where = `Node ${target}`;
   } else {
     status = await ctx.api.get<NodeStatusResponse>(ip ? `/api/node/status/${ip}` : '/api/node/status');
-    where = ip ?? 'the primary node';
+    where = ip ? `Node ${ip}` : '';
   }
   if (ctx.out.mode === 'json') {
     ctx.out.json(status);
     return 0;
   }
-  ctx.out.line(`Node ${where}`);
+  ctx.out.line(where || (await primaryName(ctx)));
   for (const [key, value] of Object.entries(status)) {
     if (key === 'api') continue;
-    ctx.out.line(`  ${key.padEnd(14)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+    ctx.out.line(`  ${key.padEnd(14)} ${statusValue(key, value)}`);
   }
   if (Array.isArray(status.api)) {
     ctx.out.line(`  api`);
@@ -66,3 +66,25 @@ export const nodeStatus: Command = async (ctx) => {
   }
   return 0;
 };
+
+/** "Primary node 10.0.0.5 (spore-01)": which node answered `GET /api/node/status` (the gateway's primary). */
+async function primaryName(ctx: CommandContext): Promise<string> {
+  const discovery = await ctx.api
+    .get<{ primaryNode: string | null; nodes: Array<{ ip: string; hostname: string }> }>('/api/discovery/nodes')
+    .catch(() => null);
+  const ip = discovery?.primaryNode;
+  if (!ip) return 'Primary node';
+  const hostname = discovery.nodes.find((n) => n.ip === ip)?.hostname;
+  return `Primary node ${ip}${hostname ? ` (${hostname})` : ''}`;
+}
+
+/** Sizes in KiB/MiB, uptime as a duration, latency in ms (the units the node reports: bytes, ms, ms). */
+function statusValue(key: string, value: unknown): string {
+  if (typeof value === 'number') {
+    if (key === 'freeHeap' || key === 'flashChipSize' || /(Size|Space|Bytes)$/.test(key)) return bytes(value);
+    if (key === 'uptime') return formatDuration(value);
+    if (key === 'latency') return formatLatency(value);
+    if (key === 'cpuFreqMHz') return `${value} MHz`;
+  }
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}

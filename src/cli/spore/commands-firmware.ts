@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, extname } from 'node:path';
-import type { FirmwareRecord } from '../../firmware/firmware-store.js';
+import type { FirmwareCheck, FirmwareRecord } from '../../firmware/firmware-store.js';
 import { inspectImageFile } from '../../firmware/firmware-image.js';
 import { UsageError } from './cli-options.js';
 import { type Command, type CommandContext, notInDirectMode, requireFile } from './command-context.js';
@@ -67,9 +67,11 @@ export async function findStored(ctx: CommandContext, ref: string): Promise<Firm
 
 /**
  * Stores a file, naming it from -name (else the file name) and -version (else
- * the image's SPORE-VERSION marker).
+ * the image's SPORE-VERSION marker); with dryRun only has the gateway check it.
  */
-export async function uploadToStore(ctx: CommandContext, file: string): Promise<FirmwareRecord> {
+export async function uploadToStore(ctx: CommandContext, file: string): Promise<FirmwareRecord>;
+export async function uploadToStore(ctx: CommandContext, file: string, options: { dryRun: true }): Promise<FirmwareCheck>;
+export async function uploadToStore(ctx: CommandContext, file: string, options?: { dryRun: true }): Promise<FirmwareRecord | FirmwareCheck> {
   const name = (ctx.flags.get('name') as string | undefined) ?? nameFromFile(file);
   let version = ctx.flags.get('version') as string | undefined;
   if (!version) {
@@ -83,7 +85,9 @@ export async function uploadToStore(ctx: CommandContext, file: string): Promise<
   // Issue 17 §1: a detached signature next to the image goes along.
   const signature = await readSignatureFile(file);
   if (signature) fields.signature = signature;
-  return ctx.api.uploadFile<FirmwareRecord>('/api/firmware', file, fields);
+  // dryRun: the gateway makes every check and stores nothing (issue 12 §17).
+  if (options?.dryRun) fields.dryRun = 'true';
+  return ctx.api.uploadFile<FirmwareRecord | FirmwareCheck>('/api/firmware', file, fields);
 }
 
 export async function sha256File(path: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { FirmwareRecord } from '../../firmware/firmware-store.js';
+import type { FirmwareCheck, FirmwareRecord } from '../../firmware/firmware-store.js';
 import type { NodeUpdateResult } from '../../firmware/ota-service.js';
 import type { NodeClient } from '../../node-client/node-client.js';
 import { isValidIpv4 } from '../../protocol/ip.js';
@@ -80,15 +80,17 @@ async function gatewayUpdate(ctx: CommandContext, ip: string, file: string): Pro
 }
 
 async function gatewayAll(ctx: CommandContext): Promise<number> {
-  const firmware = await resolveFirmware(ctx, ctx.args[0]!);
+  const dryRun = ctx.flags.get('dry-run') === true;
+  const firmware = await resolveFirmware(ctx, ctx.args[0]!, dryRun);
   const target: Record<string, unknown> = {};
   if (ctx.flags.has('labels')) target.labels = ctx.flags.get('labels');
   if (ctx.flags.has('ips')) target.ips = ctx.flags.get('ips');
-  const body: Record<string, unknown> = { firmwareId: firmware.id, target };
+  // A dry run of a file the store does not have plans against the checked, unsaved image.
+  const body: Record<string, unknown> = 'id' in firmware ? { firmwareId: firmware.id, target } : { image: unsavedImage(firmware), target };
   if (ctx.flags.has('batch')) body.batchSize = ctx.flags.get('batch');
   if (ctx.flags.has('max-failures')) body.maxFailures = ctx.flags.get('max-failures');
   if (ctx.flags.has('boot-timeout')) body.bootTimeoutSec = ctx.flags.get('boot-timeout');
-  if (ctx.flags.get('dry-run') === true) body.dryRun = true;
+  if (dryRun) body.dryRun = true;
   if (ctx.flags.has('at')) body.startAt = ctx.flags.get('at');
   if (ctx.flags.has('window')) body.window = ctx.flags.get('window');
   if (ctx.flags.get('dynamic') === true) body.dynamic = true;
@@ -100,7 +102,7 @@ async function gatewayAll(ctx: CommandContext): Promise<number> {
   if (plan.dryRun) {
     if (ctx.out.mode === 'json') ctx.out.json(plan);
     else {
-      ctx.out.line(`Plan for ${firmware.name} ${firmware.version} (nothing changed):`);
+      ctx.out.line(`Plan for ${firmware.name} ${firmware.version}${'id' in firmware ? '' : ' (not stored)'} (nothing changed):`);
       plan.batches.forEach((b, i) => ctx.out.line(`  batch ${i + 1}: ${b.join(', ')}`));
       for (const n of plan.nodes.filter((x) => x.state === 'skipped')) ctx.out.line(`  skipped ${n.ip} ${n.hostname}: ${n.error}`);
     }
@@ -117,8 +119,11 @@ async function gatewayAll(ctx: CommandContext): Promise<number> {
   return followRollout(ctx, plan.id);
 }
 
-/** A file (reused when the store already has the same bytes), or a stored id / name@version. */
-async function resolveFirmware(ctx: CommandContext, ref: string): Promise<FirmwareRecord> {
+/**
+ * A file (reused when the store already has the same bytes), or a stored id / name@version.
+ * In a dry run a new file is only checked by the gateway (every check of an upload), not stored.
+ */
+async function resolveFirmware(ctx: CommandContext, ref: string, dryRun: boolean): Promise<FirmwareRecord | FirmwareCheck> {
   const info = await stat(ref).catch(() => null);
   if (info?.isFile()) {
     const sha = await sha256File(ref);
@@ -129,6 +134,11 @@ async function resolveFirmware(ctx: CommandContext, ref: string): Promise<Firmwa
       ctx.out.line(`Using stored firmware ${stored.name} ${stored.version} (${stored.id}): same bytes`);
       return stored;
     }
+    if (dryRun) {
+      const checked = await uploadToStore(ctx, ref, { dryRun: true });
+      ctx.out.line(`Checked ${checked.name} ${checked.version} (${bytes(checked.size)}): it would be stored; the dry run stores nothing`);
+      return checked;
+    }
     const record = await uploadToStore(ctx, ref);
     ctx.out.line(`Stored ${record.name} ${record.version} as ${record.id}`);
     return record;
@@ -136,6 +146,11 @@ async function resolveFirmware(ctx: CommandContext, ref: string): Promise<Firmwa
   const stored = await findStored(ctx, ref);
   if (!stored) throw new UsageError(`<file> ${JSON.stringify(ref)}: no such file, and no stored firmware has that id or name@version`);
   return stored;
+}
+
+/** The fields of a check a rollout dry run plans with (`image` of POST /api/rollouts). */
+function unsavedImage(c: FirmwareCheck): Record<string, unknown> {
+  return { name: c.name, version: c.version, imageVersion: c.imageVersion, size: c.size, sha256: c.sha256, imageBytes: c.imageBytes, espImage: c.espImage, signedBy: c.signedBy };
 }
 
 /** --direct: POST the image to the node itself, as ctl.sh did. */

@@ -114,10 +114,14 @@ function header(r: RolloutView, short = false): string {
   return `Rollout ${short ? `${r.id.slice(0, 8)}…` : r.id}  ${r.firmware.name} ${r.firmware.version}  ${r.status}  (${counts(r)})`;
 }
 
-function counts(r: RolloutView): string {
+/**
+ * "2/3 updated, 1 failed, 1 skipped": the denominator is the nodes the rollout updates — the
+ * same N as "started … to N node(s)"; skipped nodes are counted apart (issue 12 §17).
+ */
+export function counts(r: Pick<RolloutView, 'nodes'>): string {
   const by = (s: string) => r.nodes.filter((n) => n.state === s).length;
   const done = by('succeeded');
-  const parts = [`${done}/${r.nodes.length} updated`];
+  const parts = [`${done}/${r.nodes.length - by('skipped')} updated`];
   if (by('failed')) parts.push(`${by('failed')} failed`);
   if (by('skipped')) parts.push(`${by('skipped')} skipped`);
   return parts.join(', ');

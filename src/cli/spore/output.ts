@@ -40,11 +40,8 @@ export function bar(percent: number, width = 20): string {
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(p).padStart(3)}%`;
 }
 
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-}
+/** Sizes in binary units (KiB/MiB), as the UI shows them: the one formatting module (issue 12 §17). */
+export { formatBytes as bytes, formatDuration, formatLatency } from '../../contract/format-units.js';
 
 export interface ProgressRow {
   key: string;

@@ -9,7 +9,7 @@ import { ALWAYS, channelObject, deviceObject } from '../schema-util.js';
 import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, NetworkNode, Reading } from '../types.js';
 // Types only: zwave-js (~90 MB on disk, a large RSS once loaded) is imported in start().
 import type * as ZwaveJs from 'zwave-js';
-import type { CommandClasses as CommandClassesEnum } from '@zwave-js/core';
+import type { CommandClasses as CommandClassesEnum, SecurityClass as SecurityClassEnum } from '@zwave-js/core';
 
 const channelSchema = channelObject({
   /** A command class by name ("Binary Switch", "Multilevel Sensor") or number (0x25 = 37). */
@@ -60,7 +60,7 @@ export const zwaveConnectorSchema = z
   }, ALWAYS);
 
 export type ZwaveConfig = z.infer<typeof zwaveConnectorSchema>;
-type Zw = typeof ZwaveJs & { CommandClasses: typeof CommandClassesEnum };
+type Zw = typeof ZwaveJs & { CommandClasses: typeof CommandClassesEnum; SecurityClass: typeof SecurityClassEnum };
 
 interface ResolvedChannel {
   device: string;
@@ -84,7 +84,7 @@ interface DevicePlan {
 
 let library: Promise<Zw> | undefined;
 function loadLibrary(): Promise<Zw> {
-  library ??= Promise.all([import('zwave-js'), import('@zwave-js/core')]).then(([zw, core]) => ({ ...zw, CommandClasses: core.CommandClasses }) as Zw);
+  library ??= Promise.all([import('zwave-js'), import('@zwave-js/core')]).then(([zw, core]) => ({ ...zw, CommandClasses: core.CommandClasses, SecurityClass: core.SecurityClass }) as Zw);
   library.catch(() => (library = undefined));
   return library;
 }
@@ -142,11 +142,16 @@ export class ZwaveConnector extends PollingConnector<ZwaveConfig> {
     return p ? [...p.channels.values()].map((c) => c.spec) : undefined;
   }
 
-  /** The node's status as zwave-js knows it: alive, dead, asleep, awake, unknown. */
+  /**
+   * The node's status as zwave-js knows it: alive, dead, asleep, awake, unknown; `absent` when
+   * the controller does not know the node (not included yet, or excluded).
+   */
   deviceState(device: string): string | undefined {
     const p = this.plans.find((x) => x.id === device);
     if (!p) return undefined;
-    const node = this.readyDriver()?.controller.nodes.get(p.node);
+    const driver = this.readyDriver();
+    const node = driver?.controller.nodes.get(p.node);
+    if (driver && !node) return 'absent';
     if (!node || !this.zw) return 'unknown';
     return (this.zw.NodeStatus[node.status] ?? 'unknown').toLowerCase();
   }
@@ -192,8 +197,21 @@ export class ZwaveConnector extends PollingConnector<ZwaveConfig> {
           commandClasses: [...new Set(ccs.map((cc) => zw.CommandClasses[cc.ccId] ?? `0x${cc.ccId.toString(16)}`))].sort(),
           status: node.isControllerNode ? 'controller' : (zw.NodeStatus[node.status] ?? 'unknown').toLowerCase(),
           device: this.byNode.get(node.id)?.id ?? null,
+          security: node.isControllerNode ? null : this.securityOf(node),
         };
       });
+  }
+
+  /** The highest security class granted to the node (S2_AccessControl … S0_Legacy), `none`, or null while unknown. */
+  private securityOf(node: ZwaveJs.ZWaveNode): string | null {
+    const cls = node.getHighestSecurityClass();
+    if (cls === undefined || !this.zw) return null;
+    return cls === this.zw.SecurityClass.None ? 'none' : (this.zw.SecurityClass[cls] ?? null);
+  }
+
+  /** The inclusion/exclusion state (the nodes list carries it, so a UI polling it sees a PIN prompt). */
+  inclusionStatus(): Record<string, unknown> {
+    return this.inclusionView();
   }
 
   /** `POST …/include`: {} starts (S2 when supported), {"pin": "12345"} answers the DSK prompt, {"stop": true} stops. */
@@ -216,6 +234,7 @@ export class ZwaveConnector extends PollingConnector<ZwaveConfig> {
       return this.inclusionView();
     }
     if (this.inclusion.state !== 'idle') throw new GatewayError('conflict', `${this.inclusion.state === 'including' ? 'inclusion' : 'exclusion'} is already running; send {"stop": true} first`);
+    if (this.inclusion.pin) throw new GatewayError('conflict', 'a device is waiting for its S2 PIN: send {"pin": "12345"} or {"stop": true}');
     if (b.strategy !== undefined && !['default', 'insecure', 's2'].includes(String(b.strategy))) throw new GatewayError('bad_request', 'strategy must be default, insecure or s2');
     const strategy = b.strategy === 'insecure' ? zw.InclusionStrategy.Insecure : b.strategy === 's2' ? zw.InclusionStrategy.Security_S2 : zw.InclusionStrategy.Default;
     const started = await this.controllerCall(
@@ -225,10 +244,12 @@ export class ZwaveConnector extends PollingConnector<ZwaveConfig> {
           userCallbacks: {
             // Grant what the device asks for: the user started the inclusion of this device.
             grantSecurityClasses: async (requested) => requested,
+            // `dsk` is the device's DSK without its first block (the PIN): "-bbbbb-ccccc-…".
             validateDSKAndEnterPIN: (dsk) =>
               new Promise<string | false>((resolve) => {
                 this.inclusion.dsk = dsk;
                 this.inclusion.pin = resolve;
+                this.ctx.logger.info({ connector: this.id }, 'zwave: an S2 device asks for its PIN (POST /api/connectors/{id}/include {"pin": …})');
               }),
             abort: () => {
               this.inclusion.pin = undefined;
@@ -252,6 +273,7 @@ export class ZwaveConnector extends PollingConnector<ZwaveConfig> {
       return this.inclusionView();
     }
     if (this.inclusion.state !== 'idle') throw new GatewayError('conflict', `${this.inclusion.state === 'including' ? 'inclusion' : 'exclusion'} is already running; send {"stop": true} first`);
+    if (this.inclusion.pin) throw new GatewayError('conflict', 'a device being included is waiting for its S2 PIN: send it or {"stop": true} to include first');
     const started = await this.controllerCall(() => driver.controller.beginExclusion(), 'begin exclusion');
     if (!started) throw new GatewayError('conflict', 'the controller is busy (inclusion or exclusion already active)');
     this.inclusion = { state: 'excluding' };
@@ -364,11 +386,21 @@ export class ZwaveConnector extends PollingConnector<ZwaveConfig> {
     await withTimeout(ready, this.config.startTimeoutMs, 'the controller to be ready');
     const attach = (node: ZwaveJs.ZWaveNode) => this.attachNode(node);
     for (const node of driver.controller.nodes.values()) attach(node);
-    driver.controller.on('node added', (node: ZwaveJs.ZWaveNode) => {
-      this.inclusion.lastResult = `node ${node.id} added`;
+    // 'node added' comes after the security bootstrapping (S2 key exchange), before the interview.
+    driver.controller.on('node added', (node: ZwaveJs.ZWaveNode, result: ZwaveJs.InclusionResult) => {
+      const security = this.securityOf(node);
+      const low = result?.lowSecurity ? ` with lower security than requested (${zw.SecurityBootstrapFailure[result.lowSecurityReason!] ?? 'security bootstrapping failed'})` : '';
+      this.inclusion.pin = undefined;
+      this.inclusion.lastResult = `node ${node.id} added${security ? ` (${security})` : ''}${low}`;
+      this.ctx.logger.info({ connector: this.id, node: node.id, security, lowSecurity: result?.lowSecurity ?? false }, 'zwave: node added');
       attach(node);
     });
-    driver.controller.on('node removed', (node: ZwaveJs.ZWaveNode) => (this.inclusion.lastResult = `node ${node.id} removed`));
+    driver.controller.on('inclusion failed', () => (this.inclusion.lastResult = 'inclusion failed'));
+    driver.controller.on('exclusion failed', () => (this.inclusion.lastResult = 'exclusion failed'));
+    driver.controller.on('node removed', (node: ZwaveJs.ZWaveNode) => {
+      this.inclusion.lastResult = `node ${node.id} removed`;
+      this.ctx.logger.info({ connector: this.id, node: node.id }, 'zwave: node removed');
+    });
     driver.controller.on('inclusion stopped', () => this.inclusion.state === 'including' && (this.inclusion = { ...this.inclusion, state: 'idle' }));
     driver.controller.on('exclusion stopped', () => this.inclusion.state === 'excluding' && (this.inclusion = { ...this.inclusion, state: 'idle' }));
     return { failed };

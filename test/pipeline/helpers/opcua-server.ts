@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../helpers/net.js';
+import { stopChild } from '../../helpers/child.js';
 
 const SCRIPT = new URL('./opcua-server-main.ts', import.meta.url).pathname;
 
@@ -94,10 +95,7 @@ export class OpcuaTestServer {
   async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await stopChild(child);
   }
 
   async close(): Promise<void> {

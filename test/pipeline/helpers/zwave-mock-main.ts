@@ -10,22 +10,34 @@
  * killed controller during the outage (loading zwave-js takes seconds on a busy machine) and
  * brings it on line when the outage is over.
  *
+ * Commands, one JSON object a line on stdin, each answered by "REPLY <json>" on stdout:
+ * - {"cmd":"join","id":4,"kind":"switch"|"s2-switch"} prepares a device that joins at the next
+ *   inclusion (a binary switch; "s2-switch" asks for S2 Authenticated and supports the switch only
+ *   securely); the reply has its DSK and PIN for S2 ({"id","dsk","pin"}).
+ * - {"cmd":"leave","id":4}: that node leaves at the next exclusion.
+ * "ADDED <id>" / "REMOVED <id>" are printed when the controller added or removed a node.
+ *
  * Unlike zwave-js's bin/mock-server.cjs this frames the TCP byte stream before handing it to the
  * mock port: TCP may deliver an ACK and the next frame in one chunk (or a frame in two), and the
  * mock controller expects exactly one frame per write. It also advertises nothing over mDNS.
  */
 import { createServer, type Socket } from 'node:net';
-import { CommandClasses } from '@zwave-js/core';
+import { createInterface } from 'node:readline';
+import { CommandClasses, SecurityClass } from '@zwave-js/core';
 import { Faucet, ZWaveSerialFrameType, type ZWaveSerialFrame } from '@zwave-js/serial';
 import { createAndOpenMockedZWaveSerialPort } from '@zwave-js/serial/mock';
 import { MockController, MockNode } from '@zwave-js/testing';
 import { createDefaultMockControllerBehaviors, createDefaultMockNodeBehaviors } from 'zwave-js/Testing';
+import { JoinLeave } from './zwave-mock-joining.js';
+import { makeS2Identity, makeS2Joiner, sendWithoutAckAsSent } from './zwave-mock-s2.js';
 
 const opts = JSON.parse(process.env.ZWAVE_MOCK ?? '{}') as { port: number; deferListen?: boolean };
 
 const { serial, port: mockPort } = await createAndOpenMockedZWaveSerialPort();
 const controller = new MockController({ homeId: 0x7e570001, ownNodeId: 1, mockPort, serial });
 controller.defineBehavior(...createDefaultMockControllerBehaviors());
+const joinLeave = new JoinLeave((what) => console.log(what));
+controller.defineBehavior(...joinLeave.behaviors(), sendWithoutAckAsSent); // defined last: asked before the defaults
 
 let temperature = 20;
 const nodes = [
@@ -104,9 +116,51 @@ const server = createServer((socket) => {
   });
 });
 const listen = () => server.listen({ host: '127.0.0.1', port: opts.port }, () => console.log(`READY ${opts.port}`));
-if (opts.deferListen) {
-  console.log('LOADED');
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (d: string) => d.includes('LISTEN') && !server.listening && listen());
-} else listen();
+
+/** A device waiting to be included (not yet known to the controller). */
+async function join(id: number, kind: string): Promise<Record<string, unknown>> {
+  if (controller.nodes.has(id)) throw new Error(`node ${id} is already included`);
+  const s2 = kind === 's2-switch';
+  if (!s2 && kind !== 'switch') throw new Error(`kind must be switch or s2-switch, not ${kind}`);
+  const node = new MockNode({
+    id,
+    controller,
+    capabilities: {
+      commandClasses: s2 ? [CommandClasses['Security 2'], { ccId: CommandClasses['Binary Switch'], secure: true }] : [CommandClasses['Binary Switch']],
+    },
+  });
+  node.defineBehavior(...createDefaultMockNodeBehaviors());
+  let reply: Record<string, unknown> = { id };
+  if (s2) {
+    const identity = await makeS2Identity([SecurityClass.S2_Authenticated]);
+    await makeS2Joiner(node, identity);
+    reply = { id, dsk: identity.dsk, pin: identity.pin };
+  }
+  joinLeave.joining = node;
+  return reply;
+}
+
+const commands = async (line: string) => {
+  if (line.includes('LISTEN')) {
+    if (!server.listening) listen();
+    return;
+  }
+  if (!line.trim().startsWith('{')) return;
+  let reply: unknown;
+  try {
+    const c = JSON.parse(line) as { cmd: string; id: number; kind?: string };
+    if (c.cmd === 'join') reply = await join(c.id, c.kind ?? 'switch');
+    else if (c.cmd === 'leave') {
+      if (!controller.nodes.has(c.id)) throw new Error(`node ${c.id} is not included`);
+      joinLeave.leaving = c.id;
+      reply = { id: c.id };
+    } else throw new Error(`unknown command ${c.cmd}`);
+  } catch (e) {
+    reply = { error: e instanceof Error ? e.message : String(e) };
+  }
+  console.log(`REPLY ${JSON.stringify(reply)}`);
+};
+createInterface({ input: process.stdin }).on('line', (line) => void commands(line));
+if (opts.deferListen) console.log('LOADED');
+else listen();
 process.on('SIGTERM', () => process.exit(0));

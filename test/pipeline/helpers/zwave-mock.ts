@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../helpers/net.js';
+import { stopChild } from '../../helpers/child.js';
 
 const SCRIPT = new URL('./zwave-mock-main.ts', import.meta.url).pathname;
 
@@ -12,6 +13,9 @@ export class ZwaveMock {
   private child: ChildProcess | undefined;
   port = 0;
   stderr = '';
+  /** "ADDED <id>" / "REMOVED <id>" lines the controller printed. */
+  readonly events: string[] = [];
+  private replies: ((line: string) => void)[] = [];
 
   static async start(): Promise<ZwaveMock> {
     const m = await ZwaveMock.create();
@@ -42,7 +46,12 @@ export class ZwaveMock {
     const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { env: { ...process.env, ZWAVE_MOCK: JSON.stringify({ port: this.port, deferListen: true }) }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     child.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
+    this.replies = [];
     const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.startsWith('REPLY ')) this.replies.shift()?.(line.slice(6));
+      else if (/^(ADDED|REMOVED) /.test(line)) this.events.push(line);
+    });
     const seen = (what: string) =>
       new Promise<void>((resolve, reject) => {
         const onExit = (code: number | null) => reject(new Error(`zwave mock exited (${code}) before ${what}: ${this.stderr}`));
@@ -65,13 +74,36 @@ export class ZwaveMock {
     };
   }
 
+  /**
+   * A device that joins at the next inclusion: `kind` switch (no security) or s2-switch (asks for
+   * S2 Authenticated; the answer has its DSK and the PIN printed on it).
+   */
+  async join(id: number, kind: 'switch' | 's2-switch'): Promise<{ id: number; dsk?: string; pin?: string }> {
+    return this.command({ cmd: 'join', id, kind });
+  }
+
+  /** Node `id` leaves at the next exclusion (its button pressed while the controller excludes). */
+  async leave(id: number): Promise<void> {
+    await this.command({ cmd: 'leave', id });
+  }
+
+  private command<T>(body: Record<string, unknown>): Promise<T> {
+    const child = this.child;
+    if (!child) return Promise.reject(new Error('the zwave mock is not running'));
+    return new Promise<T>((resolve, reject) => {
+      this.replies.push((line) => {
+        const r = JSON.parse(line) as T & { error?: string };
+        if (r.error) reject(new Error(`zwave mock: ${r.error}`));
+        else resolve(r);
+      });
+      child.stdin!.write(`${JSON.stringify(body)}\n`);
+    });
+  }
+
   /** SIGKILL: the controller vanishes (like a stick pulled out, or ser2net gone). */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await stopChild(child);
   }
 }

@@ -1,21 +1,13 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, describeError } from '../lib/api';
 import { useApi } from '../lib/use-api';
 import { DataTable, type Column } from './data-table';
-import type { BrowseEntry, NetworkNode as ZwaveNode } from '../../../src/contract/pipeline';
+import type { BrowseEntry, InclusionState, NetworkNode as ZwaveNode } from '../../../src/contract/pipeline';
 
 /**
  * Issue 14 §4: the Z-Wave connector's node list with include/exclude (and the S2 PIN prompt),
  * and the OPC UA connector's browse tree, on the Devices page.
  */
-
-
-interface InclusionState {
-  state: string;
-  pendingPin: boolean;
-  dsk?: string;
-  lastResult?: string;
-}
 
 const ZWAVE_COLUMNS: Array<Column<ZwaveNode>> = [
   { label: 'Node', cellClass: 'mono', cell: (n) => n.id },
@@ -24,6 +16,7 @@ const ZWAVE_COLUMNS: Array<Column<ZwaveNode>> = [
     cell: (n) => <span class={`cstate cstate-${n.status === 'alive' || n.status === 'awake' || n.status === 'controller' ? 'connected' : n.status === 'dead' ? 'error' : 'connecting'}`}>{n.status}</span>,
   },
   { label: 'Device', cellClass: 'mono', cell: (n) => n.device ?? '' },
+  { label: 'Security', cellClass: 'mono', cell: (n) => n.security ?? '' },
   { label: 'Product', cell: (n) => [n.manufacturer, n.product].filter(Boolean).join(' · ') },
   { label: 'Command classes', cellClass: 'muted', cell: (n) => n.commandClasses.join(', ') },
 ];
@@ -33,10 +26,19 @@ export function ZwaveNodes({ connector }: { connector: string }) {
   const [pin, setPin] = useState('');
   const [callError, setError] = useState<string | null>(null);
   const base = `/api/connectors/${encodeURIComponent(connector)}`;
-  // The node list follows interviews and inclusions: read again every 5 s.
-  const { data: nodes, error: loadError } = useApi(`${base}/nodes`, { everyMs: 5000, map: (b) => (b as { nodes: ZwaveNode[] }).nodes });
+  // The node list follows interviews and inclusions: read again every 5 s, every second while an
+  // inclusion/exclusion runs, a device waits for its PIN (the answer carries that state), or for
+  // 30 s after a start or a PIN (the key exchange and the interview follow it).
+  const [watchUntil, setWatchUntil] = useState(0);
+  const busy = (!!inclusion && (inclusion.state !== 'idle' || inclusion.pendingPin)) || Date.now() < watchUntil;
+  const { data, error: loadError } = useApi(`${base}/nodes`, { everyMs: busy ? 1000 : 5000, map: (b) => b as { nodes: ZwaveNode[]; inclusion?: InclusionState } });
+  const nodes = data?.nodes ?? null;
+  useEffect(() => {
+    if (data?.inclusion) setInclusion(data.inclusion);
+  }, [data]);
   const error = callError ?? (loadError ? describeError(loadError) : null);
   const call = async (what: 'include' | 'exclude', body: Record<string, unknown>) => {
+    if (body.stop !== true) setWatchUntil(Date.now() + 30_000);
     try {
       setInclusion(await api<InclusionState>(`${base}/${what}`, { body }));
       setError(null);
@@ -73,13 +75,17 @@ export function ZwaveNodes({ connector }: { connector: string }) {
           class="param"
           onSubmit={(e) => {
             e.preventDefault();
-            void call('include', { pin });
+            void call('include', { pin }).then(() => setPin(''));
           }}
         >
-          <label for={`pin-${connector}`}>S2 PIN{inclusion.dsk ? ` (DSK …${inclusion.dsk.slice(5)})` : ''}</label>
+          {/* The DSK as the driver shows it lacks its first block: the PIN printed on the device. */}
+          <label for={`pin-${connector}`}>S2 PIN{inclusion.dsk ? ` (DSK ·····${inclusion.dsk})` : ''}</label>
           <input id={`pin-${connector}`} value={pin} inputMode="numeric" maxLength={5} onInput={(e) => setPin(e.currentTarget.value)} placeholder="12345" />
           <button type="submit" class="small" disabled={!/^\d{5}$/.test(pin)}>
             Send PIN
+          </button>
+          <button type="button" class="small" onClick={() => void call('include', { stop: true })}>
+            Cancel
           </button>
         </form>
       ) : null}

@@ -1,36 +1,7 @@
 /** Display helpers. Pure (no DOM), so unit tests can import them. */
 
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} kB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
-
-/** "3 s ago", "4 min ago", "2 h ago" from a time in ms since the epoch. */
-export function formatAgo(thenMs: number | null | undefined, nowMs: number): string {
-  if (!thenMs) return '–';
-  const s = Math.max(0, Math.round((nowMs - thenMs) / 1000));
-  if (s < 60) return `${s} s ago`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ago`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ago`;
-  return `${Math.floor(h / 24)} d ago`;
-}
-
-/** A duration in ms as "1 h 2 min", "3 min 4 s", "5 s", "120 ms". */
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ${m % 60} min`;
-  return `${Math.floor(h / 24)} d ${h % 24} h`;
-}
+// Sizes, durations, latencies and ages: the one formatting module the CLI uses too (issue 12 §17).
+export { formatAgo, formatBytes, formatDuration, formatLatency } from '../../../src/contract/format-units.js';
 
 export function formatTime(ms: number): string {
   const d = new Date(ms);

@@ -6,7 +6,7 @@ import { VirtualList } from '../components/virtual-list';
 import { describeError } from '../lib/api';
 import { clock, socket } from '../lib/app-state';
 import { choosePrimary, cluster, randomPrimary, refreshCluster, type NodeView } from '../lib/cluster';
-import { compareNames, compareVersions, formatAgo, formatBytes, labelsToText } from '../lib/format';
+import { compareNames, compareVersions, formatAgo, formatBytes, formatLatency, labelsToText } from '../lib/format';
 import { navigate, nodeHref } from '../lib/router';
 import { useStore } from '../lib/store';
 
@@ -63,7 +63,7 @@ const COLUMNS: Array<Column<NodeView, RowCtx> & { sort?: SortKey }> = [
   { label: 'Primary', cls: 'c-primary', cell: (n, x) => <PrimaryCell n={n} {...x} /> },
   { label: 'Labels', cls: 'c-labels', cell: (n) => <Labels labels={n.labels} /> },
   { sort: 'freeHeap', label: 'Free heap', cls: 'c-num', cell: (n) => formatBytes(n.freeHeap) },
-  { sort: 'latency', label: 'Latency', cls: 'c-num', cell: (n) => (n.latency === null ? '–' : `${Math.round(n.latency)} ms`) },
+  { sort: 'latency', label: 'Latency', cls: 'c-num', cell: (n) => formatLatency(n.latency) },
   { sort: 'lastSeen', label: 'Last seen', cls: 'c-seen', cellProps: (n) => ({ title: n.lastSeen ? new Date(n.lastSeen).toISOString() : '' }), cell: (n, x) => formatAgo(n.lastSeen, x.now) },
 ];
 
