@@ -99,6 +99,7 @@ async function startGateway(broker: Mosquitto, dataDir: string): Promise<Gateway
   );
   let connectedAt: number | undefined;
   createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (process.env.QOS1_BENCH_TRACE === '1' && !line.startsWith('{')) process.stderr.write(`${line}\n`);
     if (connectedAt === undefined && line.includes('mqtt connector connected')) connectedAt = Date.parse((JSON.parse(line) as { time: string }).time);
   });
   const url = `http://127.0.0.1:${port}`;

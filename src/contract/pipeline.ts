@@ -43,7 +43,7 @@ export const DeviceView = z.object({
   connector: z.string(),
   connectorType: z.string(),
   connectorState: z.enum(CONNECTOR_STATES),
-  state: z.string().optional().describe("The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake)."),
+  state: z.string().optional().describe("The device's own state where the protocol reports one (Z-Wave: alive, dead, asleep, awake, unknown; absent when the controller does not know the node)."),
   channels: z.array(
     z.object({
       name: z.string(),

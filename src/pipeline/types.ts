@@ -89,7 +89,7 @@ export interface Connector {
    * between the regular polls. Throws GatewayError device_unavailable when the line is down.
    */
   scan?(from: number, to: number): Promise<number[]>;
-  /** A device's own state when the protocol knows it (Z-Wave: alive, dead, asleep, awake, unknown). */
+  /** A device's own state when the protocol knows it (Z-Wave: alive, dead, asleep, awake, unknown, absent). */
   deviceState?(device: string): string | undefined;
   /** `GET /api/connectors/{id}/browse` (OPC UA): the children of a node of the server's address space. */
   browse?(nodeId: string | undefined): Promise<BrowseEntry[]>;

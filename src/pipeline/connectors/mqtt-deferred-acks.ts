@@ -9,6 +9,9 @@ interface Held {
   stream: unknown;
 }
 
+/** PUBACKs held at most by default (messages): the largest commit group, and the most messages read ahead of their commit. */
+export const DEFAULT_MAX_HELD = 5000;
+
 /**
  * Group commit for QoS 1 (issue 16 §4). mqtt.js hands incoming messages over one at a time and
  * reads the next only once the PUBACK of the current one is sent, so acknowledging after the
@@ -19,8 +22,11 @@ interface Held {
  * next one (the commit is synchronous, so they are only read once it is done).
  *
  * How many messages a connection can have unacknowledged is the broker's in-flight window
- * (Mosquitto `max_inflight_messages`, default 20; MQTT 5 Receive Maximum), so that bounds both
- * the group size and the memory held here.
+ * (Mosquitto `max_inflight_messages`, default 20; MQTT 5 Receive Maximum). A broker without one
+ * (in-flight 0 = unlimited) sends a queued backlog as fast as the socket takes it, so at most
+ * `maxHeld` PUBACKs are held: at that many, mqtt.js is let to read on only once their commit is
+ * done (backpressure: the socket is not read, TCP flow control holds the broker back) rather than
+ * buffering the backlog in memory. That also bounds the group size.
  *
  * mqtt.js offers no public hook for this: it wraps the client's `_sendPacket`. Without that
  * method (another mqtt.js major), `install` returns false and the caller acknowledges each
@@ -28,7 +34,18 @@ interface Held {
  */
 export class DeferredAcks {
   private readonly held = new Map<number, Held>();
-  constructor(private readonly client: MqttClient) {}
+  /** PUBACKs intercepted whose commit has not settled yet. */
+  private waiting = 0;
+  /** @param maxHeld PUBACKs held at most before mqtt.js reads no further (messages). */
+  constructor(
+    private readonly client: MqttClient,
+    private readonly maxHeld = DEFAULT_MAX_HELD,
+  ) {}
+
+  /** PUBACKs held now, waiting for their commit. */
+  get size(): number {
+    return this.waiting;
+  }
 
   /** Wraps the client's packet writer; false if this mqtt.js has none to wrap. */
   install(): boolean {
@@ -42,18 +59,25 @@ export class DeferredAcks {
         return;
       }
       this.held.delete(packet.messageId!);
-      // mqtt.js reads the next message when cb runs: at once, not after the commit.
-      cb?.();
+      this.waiting++;
+      // mqtt.js reads the next message when cb runs: at once, not after the commit, unless
+      // maxHeld PUBACKs wait already; then once this one's commit is done.
+      const readOnNow = this.waiting < this.maxHeld;
+      if (readOnNow) cb?.();
       held.committed.then(
         () => {
+          this.waiting--;
           // After a reconnect the broker delivers the message again (persistent session); an
           // acknowledgement for the old connection's packet id must not go out on the new one.
           if (this.client.stream === held.stream && this.client.connected) original.call(this.client, packet);
+          if (!readOnNow) cb?.();
         },
         () => {
+          this.waiting--;
           // Not stored: no PUBACK, and the connection is dropped so the broker delivers the
           // message again once mqtt.js has reconnected (persistent session).
           if (this.client.stream === held.stream) this.client.stream.destroy();
+          if (!readOnNow) cb?.();
         },
       );
     };
