@@ -26,6 +26,7 @@ const HEARTBEATS_ONLY = { nodes: { statusPollIntervalMs: 3_600_000, membersRefre
 export async function run(): Promise<BenchReport> {
   const beforeBin = gatewayAtCommit(BEFORE_COMMIT);
   const runs: Array<PollingRun & { variant: Variant; trial: number }> = [];
+  const failures: string[] = [];
   let k = 0;
   for (const nodes of SIZES) {
     const trials = nodes === 10_000 ? TRIALS_10K : 1;
@@ -33,7 +34,15 @@ export async function run(): Promise<BenchReport> {
       const variants: Variant[] = nodes === 10_000 && trial === 1 ? ['before', 'after', 'heartbeats only'] : ['before', 'after'];
       for (const variant of variants) {
         const baseIp = `127.${201 + (k++ % 40)}.0.1`;
-        const r = await measurePolling({ nodes, windowSec: WINDOW_SEC, settleSec: SETTLE_SEC, baseIp, ...(variant === 'before' ? { bin: beforeBin } : {}), ...(variant === 'heartbeats only' ? { config: HEARTBEATS_ONLY, waitForReads: false } : {}) });
+        let r: PollingRun;
+        try {
+          r = await measurePolling({ nodes, windowSec: WINDOW_SEC, settleSec: SETTLE_SEC, baseIp, startTimeoutMs: nodes >= 10_000 ? 300_000 : 180_000, ...(variant === 'before' ? { bin: beforeBin } : {}), ...(variant === 'heartbeats only' ? { config: HEARTBEATS_ONLY, waitForReads: false } : {}) });
+        } catch (err) {
+          // One run that cannot reach steady state must not lose the others: it is reported as failed.
+          failures.push(`${variant}, ${nodes.toLocaleString('en-US')} nodes, trial ${trial}: ${(err as Error).message}`);
+          process.stderr.write(`  gentle-polling ${variant} ${nodes} nodes #${trial} FAILED: ${(err as Error).message}\n`);
+          continue;
+        }
         process.stderr.write(`  gentle-polling ${variant} ${nodes} nodes #${trial}: ${r.requestsPerSec} req/s to nodes, gateway ${r.gatewayCpuPercent} % CPU, ${r.gatewayRssMB} MB\n`);
         runs.push({ ...r, variant, trial });
       }
@@ -72,6 +81,7 @@ A run waits until all N nodes are registered and ACTIVE and every node's status 
       },
     ],
     notes: [
+      ...failures.map((f) => `**Run failed** (no figures from it): ${f}`),
       ...SIZES.map((n) => {
         const b = pick('before', n, (r) => r.requestsPerSec);
         const a = pick('after', n, (r) => r.requestsPerSec);

@@ -115,7 +115,8 @@ export async function measurePolling(o: PollingRunOptions): Promise<PollingRun> 
         seen = `${h.components.nodes.total} registered, ${h.components.nodes.ACTIVE} ACTIVE`;
         const r = await requests();
         seen += `, ${r[STATUS_ROUTE] ?? 0} status reads`;
-        if (h.components.nodes.total === o.nodes && h.components.nodes.ACTIVE === o.nodes && (o.waitForReads === false || (r[STATUS_ROUTE] ?? 0) >= o.nodes)) break;
+        // All registered; ACTIVE all but 1 % (a gateway of the old build stalls on a loaded machine).
+        if (h.components.nodes.total === o.nodes && h.components.nodes.ACTIVE >= o.nodes - Math.floor(o.nodes / 100) && (o.waitForReads === false || (r[STATUS_ROUTE] ?? 0) >= o.nodes)) break;
       } catch {
         // the control port is up once every node has booted
       }
