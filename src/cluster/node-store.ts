@@ -19,7 +19,8 @@ import type { NodeRecord } from './node-registry.js';
  * on stop(). After a crash (`kill -9`, power loss) a node's stored `lastSeen` may
  * therefore be up to one flush interval old. Two tables, so the frequent change stays
  * small: `node_seen` (hostname, lastSeen, port: ~40 bytes a row) changes with every
- * heartbeat, `nodes` (address, labels, resources, api, version…) only when those change.
+ * heartbeat (a node's row is rewritten at most every `SEEN_PERSIST_MS` unless its port
+ * changed), `nodes` (address, labels, resources, api, version…) only when those change.
  * A new node or a new address is written with the next flush; what status reads and the
  * member list refresh (resources change with every read) is written for at most
  * `LAZY_ROWS_PER_FLUSH` nodes a flush, longest waiting first: at 10,000 nodes each node's
@@ -66,7 +67,19 @@ export interface NodeStoreOptions {
   flushIntervalMs: number;
   /** Rows kept at most (`nodes.maxNodes`); a load keeps the most recently seen. */
   maxRows: number;
+  /** Wall clock, ms since the epoch (tests); default Date.now. */
+  clock?: () => number;
 }
+
+/**
+ * A node's `lastSeen` alone is written at most this often, ms (a new port, a new node or
+ * stop() is written at the next flush regardless). The status thresholds work in seconds
+ * (ACTIVE ≤ 5 s, DEAD after tens of s) and a live node's next heartbeat after a restart
+ * corrects its age anyway; rewriting 10,000 `node_seen` rows every 5 s was the node store's
+ * whole cost at 10,000 nodes. After a crash a stored `lastSeen` may be up to this much plus
+ * one flush interval older than the node's last datagram.
+ */
+export const SEEN_PERSIST_MS = 30_000;
 
 export interface NodeStoreStats {
   /** Rows written by the flushes since start (both tables). */
@@ -114,6 +127,8 @@ export class NodeStore {
   /** Labels, resources, version… changed by a status read or the member list: a bounded share per flush. */
   private readonly lazy = new Map<string, NodeRecord>();
   private readonly seenNodes = new Map<string, NodeRecord>();
+  /** When each node's `node_seen` row was last written (ms, this store's clock) and with which port. */
+  private readonly seenWritten = new Map<string, { at: number; port: number }>();
   private readonly gone = new Set<string>();
   /** Set when a flush failed: the next one rewrites every node of `current()`. */
   private fullSync = false;
@@ -239,6 +254,7 @@ export class NodeStore {
     this.content.delete(hostname);
     this.lazy.delete(hostname);
     this.seenNodes.delete(hostname);
+    this.seenWritten.delete(hostname);
     this.gone.add(hostname);
   }
 
@@ -259,12 +275,26 @@ export class NodeStore {
         this.lazy.delete(hostname);
       }
     } else this.lazy.clear();
-    const seen = full ? content : [...this.seenNodes.values()];
+    const now = (this.options.clock ?? Date.now)();
+    let seen: NodeRecord[];
+    if (full) {
+      seen = content;
+      this.seenNodes.clear();
+    } else {
+      // A node whose stored lastSeen is recent and whose port is unchanged stays dirty: written once SEEN_PERSIST_MS have passed.
+      seen = [];
+      for (const [hostname, n] of this.seenNodes) {
+        const w = this.seenWritten.get(hostname);
+        if (!all && w !== undefined && now - w.at < SEEN_PERSIST_MS && w.port === n.port && !this.content.has(hostname)) continue;
+        seen.push(n);
+        this.seenNodes.delete(hostname);
+      }
+    }
     const gone = full ? [] : [...this.gone];
     this.content.clear();
-    this.seenNodes.clear();
     this.gone.clear();
     this.fullSync = false;
+    if (!full && content.length === 0 && seen.length === 0 && gone.length === 0) return;
     const { upsertNode, upsertSeen, deleteNode, deleteSeen } = this.statements;
     try {
       db.transaction(() => {
@@ -278,6 +308,7 @@ export class NodeStore {
         }
         for (const n of seen) upsertSeen.run(n.hostname, n.lastSeen, n.port);
       })();
+      for (const n of seen) this.seenWritten.set(n.hostname, { at: now, port: n.port });
       this.stats.flushes++;
       this.stats.rowsWritten += gone.length + content.length + seen.length;
       if (full) this.logger.info({ path: this.path, nodes: content.length }, 'node registry written again after a failed write');

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { ClusterManager } from '../../src/cluster/cluster-manager.js';
 import { NodeRegistry, type NodeRecord } from '../../src/cluster/node-registry.js';
 import { NodeClient } from '../../src/node-client/node-client.js';
-import { LAZY_ROWS_PER_FLUSH, NodeStore, nodeStorePath } from '../../src/cluster/node-store.js';
+import { LAZY_ROWS_PER_FLUSH, NodeStore, nodeStorePath, SEEN_PERSIST_MS } from '../../src/cluster/node-store.js';
 import { EventBus } from '../../src/events/event-bus.js';
 import type { GatewayEvents } from '../../src/events/gateway-events.js';
 import { createLogger } from '../../src/logger.js';
@@ -34,7 +34,7 @@ async function withDir<T>(fn: (dataDir: string) => Promise<T> | T): Promise<T> {
 /** A registry with its store in `dataDir`, on a clock the test moves. */
 function open(dataDir: string, clock: { now: number }, maxNodes = THRESHOLDS.maxNodes) {
   const { logger, lines } = recordingLogger();
-  const store = new NodeStore(nodeStorePath(dataDir), { flushIntervalMs: 60_000, maxRows: maxNodes }, logger);
+  const store = new NodeStore(nodeStorePath(dataDir), { flushIntervalMs: 60_000, maxRows: maxNodes, clock: () => clock.now }, logger);
   const registry = new NodeRegistry(new EventBus<GatewayEvents>(logger), { ...THRESHOLDS, maxNodes }, logger, () => clock.now, store);
   return { store, registry, lines };
 }
@@ -103,10 +103,18 @@ describe('NodeStore: the registry survives a restart (issue 12 §15)', () => {
         for (let i = 0; i < 50; i++) registry.observe(`10.2.0.${i + 1}`, `esp-n${i}`, 4210);
       }
       store.flush();
+      assert.equal(store.stats.flushes, 1, 'lastSeen alone, written 2 s ago: held back (SEEN_PERSIST_MS)');
+      assert.equal(store.stats.rowsWritten, afterFirst);
+      clock.now += SEEN_PERSIST_MS;
+      store.flush();
       assert.equal(store.stats.flushes, 2);
       assert.equal(store.stats.rowsWritten - afterFirst, 50);
       store.flush();
       assert.equal(store.stats.flushes, 2, 'nothing dirty: no transaction');
+      // A new source port is written at the next flush, stored lastSeen recent or not.
+      registry.observe('10.2.0.50', 'esp-n49', 4299);
+      store.flush();
+      assert.equal(store.stats.rowsWritten - afterFirst, 51);
       registry.stop();
 
       // A smaller maxNodes at the next start keeps the most recently seen and deletes the rest.
