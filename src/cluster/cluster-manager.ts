@@ -7,6 +7,7 @@ import type { ClusterMember } from '../protocol/types.js';
 import { debounce, forEachLimit, Interval } from '../util/concurrency.js';
 import type { ClusterSnapshot } from '../contract/cluster.js';
 import { recordToMember } from './cluster-member.js';
+import { sameJson } from './node-limits.js';
 import type { NodeRecord, NodeRegistry } from './node-registry.js';
 
 export interface ClusterManagerOptions {
@@ -327,20 +328,5 @@ export class ClusterManager {
   }
 }
 
-/** Whether two JSON values (as parsed from a node's answer) are equal; stops at the first difference. */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
-}
+/** Re-exported: the member list comparison (kept here for its callers and tests). */
+export { sameJson } from './node-limits.js';

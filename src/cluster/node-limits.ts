@@ -149,23 +149,50 @@ export function limitVersion(value: unknown, dropped: Dropped): string | null | 
   return value;
 }
 
+/** Whether two JSON values (as parsed from a node's answer) are equal; stops at the first difference. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
 /**
  * A node's `/api/cluster/members` list (issue 12 §13): members that are not objects
  * (`null`), have no IPv4 `ip`, or whose hostname is not a SPORE hostname (raw HTML, …) are
  * dropped and counted; what is kept of each is capped like a heartbeat's node.
+ *
+ * Members of one cluster run the same firmware, so their API lists (and often labels) are
+ * equal: a member's list equal to the one kept for the member before it is not capped again
+ * but shares that (already capped, never mutated) array. Capping is idempotent, so an input
+ * equal to a capped output caps to that output. At 10,000 members this replaces 10,000 ×
+ * ~12 JSON.stringify calls per refresh with a walk that stops at the first difference, and
+ * keeps one API list in memory instead of 10,000 copies.
  */
 export function limitMembers(value: unknown, dropped: Dropped): ClusterMember[] {
   if (!Array.isArray(value)) return [];
   const kept: ClusterMember[] = [];
+  let lastApi: ApiEndpoint[] | undefined;
+  let lastLabels: Record<string, string> | undefined;
   for (const m of value.slice(0, 10_000)) {
     if (!isPlainObject(m) || typeof m.ip !== 'string' || !isValidIpv4(m.ip) || typeof m.hostname !== 'string' || !isValidHostname(m.hostname)) {
       dropped.count++;
       continue;
     }
     const member: ClusterMember = { ...(m as ClusterMember) };
-    if (m.labels !== undefined) member.labels = limitLabels(m.labels, dropped);
+    if (m.labels !== undefined) member.labels = lastLabels !== undefined && sameJson(m.labels, lastLabels) ? lastLabels : (lastLabels = limitLabels(m.labels, dropped));
     if (m.resources !== undefined) member.resources = isPlainObject(m.resources) ? limitResources(m.resources, dropped) : {};
-    if (m.api !== undefined) member.api = limitApi(m.api, dropped);
+    if (m.api !== undefined) member.api = lastApi !== undefined && sameJson(m.api, lastApi) ? lastApi : (lastApi = limitApi(m.api, dropped));
     kept.push(member);
   }
   if (value.length > 10_000) dropped.count += value.length - 10_000;

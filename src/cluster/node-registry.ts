@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { ApiEndpoint, NodeHealth } from '../protocol/types.js';
-import { limitApi, limitLabels, limitResources, limitVersion, type Dropped } from './node-limits.js';
+import { limitApi, limitLabels, limitResources, limitVersion, sameJson, type Dropped } from './node-limits.js';
 
 /** What the gateway knows about one node. Times are ms since the epoch. */
 export interface NodeRecord {
@@ -313,7 +313,8 @@ export class NodeRegistry {
    */
   applyMember(node: NodeRecord, member: { latency?: unknown; resources?: unknown; labels?: unknown }): boolean {
     if (typeof member.latency === 'number' && Number.isFinite(member.latency)) node.latency = member.latency;
-    if (member.labels !== undefined && member.labels !== null) node.labels = limitLabels(member.labels, this.dropped);
+    // The same labels as kept (every refresh, for nearly every node): not capped again.
+    if (member.labels !== undefined && member.labels !== null && !sameJson(member.labels, node.labels)) node.labels = limitLabels(member.labels, this.dropped);
     this.store?.updated(node);
     const r = member.resources;
     if (!r || typeof r !== 'object' || Array.isArray(r) || Object.keys(r).length === 0) return false;
