@@ -29,6 +29,14 @@ const MIGRATIONS: readonly Migration[] = [
 ];
 
 const MINUTE_MS = 60_000;
+/**
+ * Rows per multi-row INSERT in a flush. A flush at 10,000 nodes writes ~30,000 raw chunks and
+ * as many minute upserts; one statement per row spent most of the flush in per-statement
+ * overhead (bind, step, reset across the native boundary). 64 rows × 6 parameters stays far
+ * below SQLite's 32,766-parameter limit.
+ */
+const ROWS_PER_STATEMENT = 64;
+const MINUTE_UPSERT = 'ON CONFLICT(series, t) DO UPDATE SET n = n + excluded.n, min = MIN(min, excluded.min), max = MAX(max, excluded.max), sum = sum + excluded.sum';
 /** One sample in a raw chunk: uint32 offset (ms) + float64 value. */
 const SAMPLE_BYTES = 12;
 /** At most this many buckets in one answer; a larger range gets a coarser step. */
@@ -99,6 +107,8 @@ export class HistoryStore {
     insertSeries: Statement;
     insertRaw: Statement;
     upsertMinute: Statement;
+    insertRawMany: Statement;
+    upsertMinuteMany: Statement;
   };
   private readonly clock: () => number;
 
@@ -116,10 +126,9 @@ export class HistoryStore {
     this.statements = {
       insertSeries: db.prepare('INSERT INTO series (name, unit) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET unit = COALESCE(excluded.unit, unit) RETURNING id'),
       insertRaw: db.prepare('INSERT INTO raw (series, t0, t1, data) VALUES (?, ?, ?, ?)'),
-      upsertMinute: db.prepare(
-        `INSERT INTO minute (series, t, n, min, max, sum) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(series, t) DO UPDATE SET n = n + excluded.n, min = MIN(min, excluded.min), max = MAX(max, excluded.max), sum = sum + excluded.sum`,
-      ),
+      upsertMinute: db.prepare(`INSERT INTO minute (series, t, n, min, max, sum) VALUES (?, ?, ?, ?, ?, ?) ${MINUTE_UPSERT}`),
+      insertRawMany: db.prepare(`INSERT INTO raw (series, t0, t1, data) VALUES ${Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?)').join(', ')}`),
+      upsertMinuteMany: db.prepare(`INSERT INTO minute (series, t, n, min, max, sum) VALUES ${Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${MINUTE_UPSERT}`),
     };
     for (const row of db.prepare('SELECT id, name, unit FROM series').all() as Array<{ id: number; name: string; unit: string | null }>) {
       this.ids.set(row.name, row.id);
@@ -166,7 +175,22 @@ export class HistoryStore {
     const buffer = this.buffer;
     this.buffer = new Map();
     this.bufferedCount = 0;
-    const { insertRaw, upsertMinute } = this.statements;
+    const { insertRaw, upsertMinute, insertRawMany, upsertMinuteMany } = this.statements;
+    // Rows are gathered as flat parameter lists and written ROWS_PER_STATEMENT at a time; the rest one by one.
+    const raw: unknown[] = [];
+    const minute: unknown[] = [];
+    const put = (params: unknown[], width: number, many: Statement, one: Statement, last: boolean): void => {
+      const batch = ROWS_PER_STATEMENT * width;
+      if (!last) {
+        if (params.length >= batch) {
+          many.run(params);
+          params.length = 0;
+        }
+        return;
+      }
+      for (let i = 0; i < params.length; i += width) one.run(params.slice(i, i + width));
+      params.length = 0;
+    };
     db.transaction(() => {
       for (const b of buffer.values()) {
         // Samples of one series arrive in time order from their producer; sort only if not.
@@ -195,9 +219,15 @@ export class HistoryStore {
             agg.sum += v;
           }
         }
-        insertRaw.run(b.id, t0, b.t[b.t.length - 1]!, data);
-        for (const [m, agg] of minutes) upsertMinute.run(b.id, m, agg.n, agg.min, agg.max, agg.sum);
+        raw.push(b.id, t0, b.t[b.t.length - 1]!, data);
+        put(raw, 4, insertRawMany, insertRaw, false);
+        for (const [m, agg] of minutes) {
+          minute.push(b.id, m, agg.n, agg.min, agg.max, agg.sum);
+          put(minute, 6, upsertMinuteMany, upsertMinute, false);
+        }
       }
+      put(raw, 4, insertRawMany, insertRaw, true);
+      put(minute, 6, upsertMinuteMany, upsertMinute, true);
     })();
   }
 
