@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { parseDocument } from 'yaml';
+import { loadYaml } from '../config/yaml-lib.js';
 import type { NodeRecord, NodeRegistry } from '../cluster/node-registry.js';
 import type { ConfigEditor } from '../config/config-editor.js';
 import type { ConfigManager } from '../config/config-manager.js';
@@ -273,6 +273,7 @@ export class BackupService {
 }
 
 async function keepOwnDataDir(text: string, json: boolean, ownFile: string | undefined): Promise<string> {
+  const { parseDocument } = await loadYaml();
   let own: unknown;
   try {
     own = ownFile ? (parseDocument(await readFile(ownFile, 'utf8')).toJS() as Record<string, unknown> | null)?.dataDir : undefined;

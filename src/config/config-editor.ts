@@ -1,7 +1,8 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
+import { loadYaml, yaml } from './yaml-lib.js';
 import type { ConfigInfo as ConfigInfoOf } from '../contract/config.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -76,15 +77,15 @@ export function restoreMasked(next: unknown, current: unknown): unknown {
  */
 export function applyToDocument(doc: Document, path: Array<string | number>, value: unknown): void {
   const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
-  if (isObject(value) && isMap(node)) {
+  if (isObject(value) && yaml().isMap(node)) {
     for (const [k, v] of Object.entries(value)) applyToDocument(doc, [...path, k], v);
     for (const item of [...node.items]) {
-      const key = isScalar(item.key) ? item.key.value : item.key;
+      const key = yaml().isScalar(item.key) ? item.key.value : item.key;
       if (!Object.prototype.hasOwnProperty.call(value, String(key))) doc.deleteIn([...path, key]);
     }
     return;
   }
-  if (Array.isArray(value) && isSeq(node)) {
+  if (Array.isArray(value) && yaml().isSeq(node)) {
     // Items are matched by `name` or `id` (API keys, connectors, sinks), others by position:
     // a kept item keeps its node and comments, wherever it moves.
     const current = node.toJSON() as unknown[];
@@ -103,7 +104,7 @@ export function applyToDocument(doc: Document, path: Array<string | number>, val
     node.items = plan.map((j, i) => (j >= 0 ? old[j] : doc.createNode(value[i]))) as typeof node.items;
     return;
   }
-  const current = node === undefined || node === null ? undefined : isScalar(node) ? node.value : (node as { toJSON(): unknown }).toJSON();
+  const current = node === undefined || node === null ? undefined : yaml().isScalar(node) ? node.value : (node as { toJSON(): unknown }).toJSON();
   if (JSON.stringify(current) === JSON.stringify(value)) return;
   if (value === undefined) doc.deleteIn(path);
   else if (path.length === 0) doc.contents = doc.createNode(value) as never;
@@ -177,7 +178,7 @@ export class ConfigEditor {
   /** The whole file as text, secrets masked (the raw editor). */
   async getRaw(): Promise<{ text: string; format: 'yaml' | 'json'; file: string | null }> {
     const doc = await this.readDocument();
-    const masked = parseDocument(doc.text);
+    const masked = yaml().parseDocument(doc.text);
     maskDocument(masked);
     return { text: doc.format === 'json' ? JSON.stringify(maskSecrets(doc.json), null, 2) : masked.toString(), format: doc.format, file: this.info().file };
   }
@@ -257,6 +258,7 @@ export class ConfigEditor {
 
   /** The document a change would give, as text and as data, validated. */
   private async candidate(input: { section?: string; value?: unknown; text?: string }, read?: LoadedDocument): Promise<{ text: string; json: Record<string, unknown>; config: GatewayConfig }> {
+    await loadYaml();
     const manager = this.deps.manager;
     const doc = read ?? (await this.readDocument());
     let text: string;
@@ -278,9 +280,9 @@ export class ConfigEditor {
       if (value === null) delete json[section];
       if (doc.format === 'json') text = `${JSON.stringify(json, null, 2)}\n`;
       else {
-        const yaml = parseDocument(doc.text);
-        applyToDocument(yaml, [section], value === null ? undefined : value);
-        text = yaml.toString();
+        const edited = yaml().parseDocument(doc.text);
+        applyToDocument(edited, [section], value === null ? undefined : value);
+        text = edited.toString();
       }
     }
     if (!manager) throw new GatewayError('config_read_only', 'the configuration is read-only: this gateway was started with a fixed configuration');
@@ -311,6 +313,7 @@ export class ConfigEditor {
   }
 
   private async readDocument(): Promise<LoadedDocument> {
+    await loadYaml();
     const file = this.deps.manager?.filePath;
     const format = file && extname(file).toLowerCase() === '.json' ? 'json' : 'yaml';
     let text = '';
@@ -333,7 +336,7 @@ interface LoadedDocument {
 }
 
 function parseYamlDocument(text: string): { doc: Document; json: Record<string, unknown> } {
-  const doc = parseDocument(text);
+  const doc = yaml().parseDocument(text);
   if (doc.errors.length) {
     throw Object.assign(new GatewayError('invalid_config', `not valid YAML: ${doc.errors[0]!.message}`), {
       problems: doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] })),
@@ -365,7 +368,7 @@ function maskDocument(doc: Document): void {
     else if (isObject(value)) for (const [k, v] of Object.entries(value)) walk([...path, k], v);
     else if (typeof value === 'string' && value.includes(MASK)) {
       const node = doc.getIn(path, true);
-      if (isScalar(node)) node.value = value;
+      if (yaml().isScalar(node)) node.value = value;
     }
   };
   walk([], masked);

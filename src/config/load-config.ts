@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { loadYaml } from './yaml-lib.js';
 import type { z } from 'zod';
 import { configSchema, type GatewayConfig } from './schema.js';
 import { findUnknownKeys, formatPath } from './unknown-keys.js';
@@ -68,8 +68,10 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
     throw new ConfigError([`config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
   }
   let parsed: unknown;
+  const isJson = extname(path).toLowerCase() === '.json';
+  const parseYaml = isJson ? undefined : (await loadYaml()).parse;
   try {
-    parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    parsed = isJson ? JSON.parse(text) : parseYaml!(text);
   } catch (err) {
     throw new ConfigError([`config file ${path}: not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
   }

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { loadYaml } from './yaml-lib.js';
 import { redactUrl } from './mask-secrets.js';
 
 /** What one pull of the remote configuration brought. */
@@ -99,9 +99,10 @@ export async function fetchRemoteConfig(
     const text = await readLimited(res, MAX_DOCUMENT_BYTES);
     if (text === null) return { kind: 'failed', reason: `remote configuration ${shown} is larger than ${MAX_DOCUMENT_BYTES} bytes` };
     let document: unknown;
+    const type = res.headers.get('content-type') ?? '';
+    const parseYaml = type.includes('json') ? undefined : (await loadYaml()).parse;
     try {
-      const type = res.headers.get('content-type') ?? '';
-      document = type.includes('json') ? JSON.parse(text) : parseYaml(text);
+      document = type.includes('json') ? JSON.parse(text) : parseYaml!(text);
     } catch (err) {
       return { kind: 'failed', reason: `remote configuration ${shown} is not valid JSON or YAML: ${(err as Error).message.split('\n')[0]}` };
     }

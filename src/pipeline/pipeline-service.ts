@@ -43,8 +43,6 @@ interface DeviceState {
 interface PendingSubmit {
   connector: Connector;
   readings: readonly Reading[];
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 /** How often records past a sink's maxAgeHours are dropped, ms. */
@@ -64,7 +62,11 @@ export class PipelineService {
   private store!: RecordStore;
   private storePath!: string;
   private pending: PendingSubmit[] = [];
-  private flushScheduled = false;
+  /**
+   * The commit the next flush makes: every submit before it gets this same promise (issue 16 §4:
+   * one promise per commit group, not one per message, so a QoS 1 backlog allocates less).
+   */
+  private nextCommit: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly scanning = new Set<string>();
@@ -235,13 +237,16 @@ export class PipelineService {
   /** Readings from a connector; resolves once their records are committed (on disk). */
   submit(connector: Connector, readings: readonly Reading[]): Promise<void> {
     if (!this.running) return Promise.reject(new Error('the pipeline is stopped'));
-    return new Promise((resolve, reject) => {
-      this.pending.push({ connector, readings, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    this.pending.push({ connector, readings });
+    if (!this.nextCommit) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => undefined); // each submitter handles the failure; none is left unhandled
+      this.nextCommit = { promise, resolve, reject };
+      setImmediate(() => this.flush());
+    }
+    return this.nextCommit.promise;
   }
 
   listDevices(): DeviceView[] {
@@ -373,10 +378,11 @@ export class PipelineService {
 
   /** Commits everything submitted since the last flush in one transaction. */
   private flush(): void {
-    this.flushScheduled = false;
+    const commit = this.nextCommit;
+    this.nextCommit = undefined;
     const batch = this.pending;
-    if (batch.length === 0) return;
     this.pending = [];
+    if (!commit) return;
     const records: PendingRecord[] = [];
     try {
       for (const item of batch) {
@@ -396,7 +402,7 @@ export class PipelineService {
         }
       }
       if (records.length === 0) {
-        for (const item of batch) item.resolve();
+        commit.resolve();
         return;
       }
       const committed = this.store.commit(this.deps.gatewayId, records);
@@ -418,10 +424,10 @@ export class PipelineService {
       if (this.deps.bus.listenerCount('pipeline/committed') > 0) this.deps.bus.emit('pipeline/committed', plain);
     } catch (err) {
       this.deps.logger.error({ err: errorMessage(err), records: records.length }, 'pipeline: could not commit records');
-      for (const item of batch) item.reject(err);
+      commit.reject(err);
       return;
     }
-    for (const item of batch) item.resolve();
+    commit.resolve();
   }
 
   /** Bad-quality channels show their status and no value (they are no record values). */

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import { applyToDocument, restoreMasked } from '../../src/config/config-editor.js';
 import { MASK } from '../../src/config/mask-secrets.js';
+import { loadYaml } from '../../src/config/yaml-lib.js';
 import { http } from '../helpers/gateway-harness.js';
 import { gatewayYaml, startFileGateway, type FileGateway } from '../helpers/file-gateway.js';
 
@@ -179,7 +180,8 @@ describe('configuration editing over the API (issue 15 §1)', () => {
     await rm(join(dir, 'never'), { force: true });
   });
 
-  it('changes a YAML document minimally; masked values sent back keep their secrets', () => {
+  it('changes a YAML document minimally; masked values sent back keep their secrets', async () => {
+    await loadYaml(); // applyToDocument runs after the editor has loaded the library
     const doc = parseDocument('# top\na: 1 # one\nb:\n  c: [1, 2] # list\n  d: x\n');
     applyToDocument(doc, [], { a: 1, b: { c: [1, 3], e: true } });
     assert.equal(doc.toString(), '# top\na: 1 # one\nb:\n  c: [ 1, 3 ] # list\n  e: true\n');

@@ -10,7 +10,7 @@ import { topicFilterProblem } from '../../mqtt/topic-filter.js';
 import { isValidName, NAME_RULE, nameSchema } from '../names.js';
 import { ALWAYS } from '../schema-util.js';
 import { matchTopic, renderTemplate, templateProblem } from '../topic-template.js';
-import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec } from '../types.js';
+import type { ChannelSpec, ChannelValue, ConnectorContext, ConnectorDefinition, DeviceSpec, Reading } from '../types.js';
 
 const subscriptionSchema = z
   .object({
@@ -85,6 +85,9 @@ interface Subscription {
  * A QoS 1 message is acknowledged to the broker only once its record is on disk; messages that
  * arrive together share one commit (group commit).
  */
+/** A message without readings has nothing to wait for: its acknowledgement goes out at once. */
+const NOTHING_TO_COMMIT: Promise<void> = Promise.resolve();
+
 export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
   readonly type = 'mqtt';
   private readonly subs: Subscription[];
@@ -93,6 +96,8 @@ export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
   private readonly fixedDevices = new Set<string>();
   private client: MqttClient | undefined;
   private readonly warn: ThrottledWarn;
+  /** The commit promise last handed out by the pipeline (its failure is reported once). */
+  private lastSubmit: Promise<void> | undefined;
 
   constructor(config: MqttConnectorConfig, ctx: ConnectorContext) {
     super(config, ctx);
@@ -164,6 +169,8 @@ export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
         this.onMessage(packet.topic, packet.payload as Buffer).catch(() => undefined);
         return;
       }
+      // Parsed at once: nothing of the packet (topic, payload, parsed JSON) is kept until the
+      // commit, only the readings and the commit's promise, shared by the whole group (issue 16 §4).
       const committed = this.onMessage(packet.topic, packet.payload as Buffer);
       if (grouped && packet.qos === 1 && packet.messageId !== undefined) {
         acks.hold(packet.messageId, committed);
@@ -228,8 +235,21 @@ export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
     }
   }
 
-  private async onMessage(topic: string, payload: Buffer): Promise<void> {
-    const readings = [];
+  /** Resolves once the message's readings are committed (at once if it has none). */
+  private onMessage(topic: string, payload: Buffer): Promise<void> {
+    const readings = this.readingsOf(topic, payload);
+    if (readings.length === 0) return NOTHING_TO_COMMIT;
+    const committed = this.ctx.submit(readings);
+    // One handler per commit group: the pipeline gives its messages the same promise.
+    if (committed !== this.lastSubmit) {
+      this.lastSubmit = committed;
+      committed.catch((err: unknown) => this.status.error(`could not store readings: ${errorMessage(err)}`, false));
+    }
+    return committed;
+  }
+
+  private readingsOf(topic: string, payload: Buffer): Reading[] {
+    const readings: Reading[] = [];
     for (const s of this.subs) {
       const levels = matchTopic(s.filter, topic);
       if (!levels) continue;
@@ -264,13 +284,7 @@ export class MqttConnector extends BaseConnector<MqttConnectorConfig> {
       if (Object.keys(values).length === 0) continue;
       readings.push({ device, values, ts: (s.ts && parseTimestamp(s.ts(document))) || Date.now() });
     }
-    if (readings.length === 0) return;
-    try {
-      await this.ctx.submit(readings);
-    } catch (err) {
-      this.status.error(`could not store readings: ${errorMessage(err)}`, false);
-      throw err;
-    }
+    return readings;
   }
 
   private reject(message: string): void {
