@@ -161,13 +161,7 @@ export class NodeStore {
     try {
       this.open();
     } catch (err) {
-      this.quarantine(err);
-      try {
-        this.open();
-      } catch (again) {
-        this.db = undefined;
-        this.logger.error({ path: this.path, err: (again as Error).message }, 'node registry cannot be stored; nodes are kept in memory only until the next restart');
-      }
+      this.reopenAfter(err);
     }
     if (this.db) {
       this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs);
@@ -205,13 +199,7 @@ export class NodeStore {
         )
         .all() as Row[];
     } catch (err) {
-      this.quarantine(err);
-      try {
-        this.open();
-      } catch {
-        this.db = undefined;
-        clearInterval(this.timer);
-      }
+      this.reopenAfter(err);
       return [];
     }
     const nodes: NodeRecord[] = [];
@@ -346,6 +334,22 @@ export class NodeStore {
       throw err;
     }
     this.db = db;
+  }
+
+  /**
+   * After `err` made the database unusable: moves it aside and opens a fresh one. When even
+   * that fails, the registry runs on in memory only (one log line) and nothing is flushed.
+   */
+  private reopenAfter(err: unknown): void {
+    this.quarantine(err);
+    try {
+      this.open();
+    } catch (again) {
+      this.db = undefined;
+      clearInterval(this.timer);
+      this.timer = undefined;
+      this.logger.error({ path: this.path, err: (again as Error).message }, 'node registry cannot be stored; nodes are kept in memory only until the next restart');
+    }
   }
 
   /** Moves an unreadable database (and its WAL) aside, so the gateway starts with an empty registry and the file can be examined. */
