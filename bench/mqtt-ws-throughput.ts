@@ -20,7 +20,7 @@
  *      (or `npm run bench -- mqtt-ws`); MQTT_BENCH_QUICK=1 for a short run.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -30,16 +30,20 @@ import { QUICK as ALL_QUICK, type BenchReport, type Figure } from './lib/report.
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { nodeRedVersion, startMosquitto, startNodeRed } from './lib/mqtt-peers.js';
 import { RawPublisher } from './lib/raw-mqtt-publisher.js';
+import { freePort } from '../test/helpers/net.js';
 
 const QUICK = ALL_QUICK || process.env.MQTT_BENCH_QUICK === '1';
 /** The closed-loop run profiled with --cpu-prof (1 client, 100 B): where the gateway's time goes (issue 16 §5). */
 const PROFILE_MESSAGES = QUICK ? 100_000 : 300_000;
 const WINDOW = Number(process.env.MQTT_BENCH_WINDOW ?? 1000); // messages in flight in the closed loop
-const THROUGHPUT_MESSAGES = QUICK ? 5_000 : 30_000;
+const THROUGHPUT_MESSAGES = Number(process.env.MQTT_BENCH_MESSAGES ?? (QUICK ? 5_000 : 30_000));
 const LATENCY_RATE = 1000; // messages/s
 const LATENCY_SECONDS = QUICK ? 2 : 5;
 /** Run only these systems (comma-separated names), e.g. MQTT_BENCH_SYSTEMS=gateway,node-red. */
 const ONLY = process.env.MQTT_BENCH_SYSTEMS?.split(',');
+/** Only these payload sizes (bytes) and client counts, e.g. MQTT_BENCH_SIZES=100 MQTT_BENCH_CLIENTS=1 for an A/B run. */
+const SIZES = (process.env.MQTT_BENCH_SIZES?.split(',') ?? ['100', '1024']).map(Number);
+const CLIENT_COUNTS = (process.env.MQTT_BENCH_CLIENTS?.split(',') ?? ['1', '10']).map(Number);
 const RSS_RATE = 10_000; // messages/s
 const RSS_SECONDS = QUICK ? 5 : 30;
 const TOPIC = 'bench/sensor';
@@ -254,6 +258,10 @@ interface System {
   kind: Kind;
   url: string;
   pid: number;
+  /** The broker the publisher talks to: the shared Mosquitto, or the system itself (its embedded broker). */
+  brokerPid: number;
+  /** A publisher of its own (to the system's embedded broker); the shared one to Mosquitto otherwise. */
+  publisher?: RawPublisher;
   stop(): Promise<void>;
 }
 
@@ -345,36 +353,60 @@ async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: G
   };
 }
 
+/** A gateway fed by the shared Mosquitto, or with its own embedded broker the publisher talks to. */
+async function startGateway(feed: 'mosquitto' | 'embedded', mosquitto: { port: number; pid: number }, nodeArgs: string[] = []): Promise<{ gw: GatewayProcess; publisher: RawPublisher | undefined; brokerPid: number }> {
+  if (feed === 'mosquitto') {
+    const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquitto.port}` } }, [], undefined, nodeArgs);
+    await waitForGatewayMqtt(gw.url);
+    return { gw, publisher: undefined, brokerPid: mosquitto.pid };
+  }
+  const port = await freePort();
+  // The default configuration otherwise (subscription #, retention, cluster on MQTT): only the broker differs.
+  const gw = await startGatewayProcess({ mqtt: { url: 'embedded', embedded: { host: '127.0.0.1', port } } }, [], undefined, nodeArgs);
+  try {
+    await waitForGatewayMqtt(gw.url);
+    const publisher = await RawPublisher.connect(port, `bench-publisher-embedded-${process.pid}`);
+    return { gw, publisher, brokerPid: gw.pid };
+  } catch (err) {
+    await gw.stop();
+    throw err;
+  }
+}
+
 /** The gateway under --cpu-prof for one closed-loop run (1 client, 100 B): where its time goes. */
-async function profileGateway(publisher: RawPublisher, fleet: Fleet, mosquittoPort: number, mosquittoPid: number): Promise<{ summary: ProfileSummary; run: Record<string, number>; userSeconds: number; kernelSeconds: number }> {
+async function profileGateway(feed: 'mosquitto' | 'embedded', shared: RawPublisher, fleet: Fleet, mosquitto: { port: number; pid: number }): Promise<{ feed: string; summary: ProfileSummary; run: Record<string, number>; userSeconds: number; kernelSeconds: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'spore-bench-prof-'));
   try {
-    const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquittoPort}` } }, [], undefined, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '200']);
+    const { gw, publisher: own, brokerPid } = await startGateway(feed, mosquitto, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '200']);
+    const publisher = own ?? shared;
     let runFigures: Record<string, number>;
     let split: { user: number; system: number };
     let startUs = 0;
     let endUs = 0;
     try {
-      await waitForGatewayMqtt(gw.url);
       await fleet.connect('json', `${gw.url.replace(/^http/, 'ws')}/ws`, 1);
       await warm(publisher, fleet, 100);
       const s0 = cpuSplit(gw.pid);
       startUs = Number(process.hrtime.bigint() / 1000n);
-      runFigures = await closedLoop(publisher, fleet, PROFILE_MESSAGES, 100, { system: gw.pid, broker: mosquittoPid, fleet: fleet.pid });
+      runFigures = await closedLoop(publisher, fleet, PROFILE_MESSAGES, 100, { system: gw.pid, broker: brokerPid, fleet: fleet.pid });
       endUs = Number(process.hrtime.bigint() / 1000n);
       const s1 = cpuSplit(gw.pid);
       split = { user: s1.user - s0.user, system: s1.system - s0.system };
       await fleet.close();
     } finally {
+      await own?.end();
       await gw.stop(); // SIGTERM: the gateway exits normally and node writes the profile
     }
     const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('the gateway wrote no CPU profile');
-    return { summary: summariseProfile(join(dir, file), 15, { startUs, endUs }), run: runFigures, userSeconds: round(split.user, 2), kernelSeconds: round(split.system, 2) };
+    if (process.env.MQTT_BENCH_KEEP_PROFILE) await copyFile(join(dir, file), `${process.env.MQTT_BENCH_KEEP_PROFILE}-${feed}.cpuprofile`);
+    return { feed, summary: summariseProfile(join(dir, file), 15, { startUs, endUs }), run: runFigures, userSeconds: round(split.user, 2), kernelSeconds: round(split.system, 2) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+const feedOf = (m: { port: number; pid?: number }): { port: number; pid: number } => ({ port: m.port, pid: m.pid! });
 
 export async function run(): Promise<BenchReport> {
   const mosquitto = await startMosquitto();
@@ -384,29 +416,35 @@ export async function run(): Promise<BenchReport> {
   const results: Array<Record<string, unknown>> = [];
   const systems: Array<[string, () => Promise<System>]> = [
     ['gateway', async () => {
-      const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquitto.port}` } });
-      await waitForGatewayMqtt(gw.url);
-      return { name: 'gateway', kind: 'json', url: `${gw.url.replace(/^http/, 'ws')}/ws`, pid: gw.pid, stop: () => gw.stop() };
+      const { gw } = await startGateway('mosquitto', feedOf(mosquitto));
+      return { name: 'gateway', kind: 'json', url: `${gw.url.replace(/^http/, 'ws')}/ws`, pid: gw.pid, brokerPid: mosquitto.pid!, stop: () => gw.stop() };
     }],
-    ['mosquitto-ws', async () => ({ name: 'mosquitto-ws', kind: 'mqtt', url: `${mosquitto.wsUrl}/mqtt`, pid: mosquitto.pid!, stop: async () => undefined })],
+    // The same work as Mosquitto's own WebSocket listener, in one process: the publisher's MQTT in
+    // (the gateway's embedded broker), WebSocket frames out on /ws.
+    ['gateway-embedded', async () => {
+      const { gw, publisher: own, brokerPid } = await startGateway('embedded', feedOf(mosquitto));
+      return { name: 'gateway-embedded', kind: 'json', url: `${gw.url.replace(/^http/, 'ws')}/ws`, pid: gw.pid, brokerPid, publisher: own!, stop: async () => { await own!.end(); await gw.stop(); } };
+    }],
+    ['mosquitto-ws', async () => ({ name: 'mosquitto-ws', kind: 'mqtt', url: `${mosquitto.wsUrl}/mqtt`, pid: mosquitto.pid!, brokerPid: mosquitto.pid!, stop: async () => undefined })],
     ['node-red', async () => {
       const nr = await startNodeRed(mosquitto.port);
-      return { name: 'node-red', kind: 'json', url: nr.wsUrl, pid: nr.pid, stop: () => nr.stop() };
+      return { name: 'node-red', kind: 'json', url: nr.wsUrl, pid: nr.pid, brokerPid: mosquitto.pid!, stop: () => nr.stop() };
     }],
   ];
   let rss: Record<string, any> = {};
-  let profile: Awaited<ReturnType<typeof profileGateway>> | null = null;
+  const profiles: Array<Awaited<ReturnType<typeof profileGateway>>> = [];
   try {
     for (const [name, startSystem] of systems) {
       if (ONLY && !ONLY.includes(name)) continue;
       const system = await startSystem();
       try {
-        for (const size of [100, 1024]) {
-          for (const clients of [1, 10]) {
+        const pub = system.publisher ?? publisher;
+        for (const size of SIZES) {
+          for (const clients of CLIENT_COUNTS) {
             await fleet.connect(system.kind, system.url, clients);
-            await warm(publisher, fleet, size);
-            const throughput = await closedLoop(publisher, fleet, THROUGHPUT_MESSAGES, size, { system: system.pid, broker: mosquitto.pid!, fleet: fleet.pid });
-            const latency = await openLoop(publisher, fleet, LATENCY_RATE, LATENCY_SECONDS, size, { system: system.pid, broker: mosquitto.pid! });
+            await warm(pub, fleet, size);
+            const throughput = await closedLoop(pub, fleet, THROUGHPUT_MESSAGES, size, { system: system.pid, broker: system.brokerPid, fleet: fleet.pid });
+            const latency = await openLoop(pub, fleet, LATENCY_RATE, LATENCY_SECONDS, size, { system: system.pid, broker: system.brokerPid });
             await fleet.close();
             const row = { system: system.name, payloadBytes: size, clients, ...throughput, latencyAt: LATENCY_RATE, ...latency };
             process.stderr.write(`${JSON.stringify(row)}\n`);
@@ -417,7 +455,8 @@ export async function run(): Promise<BenchReport> {
         await system.stop();
       }
     }
-    if (!ONLY || ONLY.includes('profile')) profile = await profileGateway(publisher, fleet, mosquitto.port, mosquitto.pid!);
+    if (!ONLY || ONLY.includes('profile')) profiles.push(await profileGateway('mosquitto', publisher, fleet, feedOf(mosquitto)));
+    if (!ONLY || ONLY.includes('profile-embedded')) profiles.push(await profileGateway('embedded', publisher, fleet, feedOf(mosquitto)));
     if (!ONLY || ONLY.includes('rss')) {
       const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquitto.port}` } });
       try {
@@ -443,6 +482,7 @@ export async function run(): Promise<BenchReport> {
         clients,
         gatewayVsNodeRed: round(g / (find('node-red', size, clients)?.messagesPerSec ?? NaN)),
         gatewayVsMosquitto: round(g / (find('mosquitto-ws', size, clients)?.messagesPerSec ?? NaN)),
+        embeddedVsMosquitto: round((find('gateway-embedded', size, clients)?.messagesPerSec ?? NaN) / (find('mosquitto-ws', size, clients)?.messagesPerSec ?? NaN)),
       };
     }),
   );
@@ -451,31 +491,41 @@ export async function run(): Promise<BenchReport> {
   for (const size of [100, 1024]) {
     for (const clients of [1, 10]) {
       const g = find('gateway', size, clients);
+      const ge = find('gateway-embedded', size, clients);
       const nr = find('node-red', size, clients);
       const mq = find('mosquitto-ws', size, clients);
-      if (!g) continue;
       const tag = `${size === 100 ? '100 B' : '1 KB'}, ${clients} client${clients > 1 ? 's' : ''}`;
-      if (nr) figures.push({ id: `mqttws.rate-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, ${tag}`, unit: 'messages/s', ours: g.messagesPerSec, peer: nr.messagesPerSec, peerName: 'Node-RED', goal: { of: 'ratio', op: '>=', value: 3 } });
-      if (mq) figures.push({ id: `mqttws.rate-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, ${tag}`, unit: 'messages/s', ours: g.messagesPerSec, peer: mq.messagesPerSec, peerName: 'Mosquitto WS listener', goal: { of: 'ratio', op: '>=', value: 0.5 } });
-      if (nr) figures.push({ id: `mqttws.cpu-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket path CPU per message, ${tag}`, unit: 'µs/msg', ours: g.pathMicrosPerMessage, peer: nr.pathMicrosPerMessage, peerName: 'Node-RED', goal: { of: 'ratio', op: '<=', value: 0.5 } });
-      if (mq) figures.push({ id: `mqttws.cpu-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket path CPU per message, ${tag}`, unit: 'µs/msg', ours: g.pathMicrosPerMessage, peer: mq.pathMicrosPerMessage, peerName: 'Mosquitto WS listener', goal: { of: 'ratio', op: '<=', value: 1 } });
+      if (g && nr) {
+        figures.push({ id: `mqttws.rate-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, ${tag}`, unit: 'messages/s', ours: g.messagesPerSec, peer: nr.messagesPerSec, peerName: 'Node-RED', goal: { of: 'ratio', op: '>=', value: 3 } });
+        // The same work on both sides, two ways: with the Mosquitto feeding each, and without it.
+        figures.push({ id: `mqttws.cpu-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket CPU per message, each fed by Mosquitto, the feed counted on both sides, ${tag}`, unit: 'µs/msg', ours: g.pathMicrosPerMessage, peer: nr.pathMicrosPerMessage, peerName: 'Node-RED', goal: { of: 'ratio', op: '<=', value: 0.5 } });
+        figures.push({ id: `mqttws.cpu-own-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket CPU per message, each fed by Mosquitto, own process only on both sides, ${tag}`, unit: 'µs/msg', ours: g.cpuMicrosPerMessage, peer: nr.cpuMicrosPerMessage, peerName: 'Node-RED', goal: { of: 'ratio', op: '<=', value: 0.5 } });
+      }
+      if (g && mq) figures.push({ id: `mqttws.rate-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, gateway fed by Mosquitto, ${tag}`, unit: 'messages/s', ours: g.messagesPerSec, peer: mq.messagesPerSec, peerName: 'Mosquitto WS listener', goal: { of: 'ratio', op: '>=', value: 0.5 } });
+      // Gateway behind Mosquitto vs Mosquitto alone: two processes against one, kept for reference (no goal).
+      if (g && mq) figures.push({ id: `mqttws.cpu-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket CPU per message, gateway + the Mosquitto feeding it vs Mosquitto alone, ${tag}`, unit: 'µs/msg', ours: g.pathMicrosPerMessage, peer: mq.pathMicrosPerMessage, peerName: 'Mosquitto WS listener' });
+      if (ge && mq) {
+        figures.push({ id: `mqttws.rate-embedded-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, one broker process each (gateway's embedded broker), ${tag}`, unit: 'messages/s', ours: ge.messagesPerSec, peer: mq.messagesPerSec, peerName: 'Mosquitto WS listener', goal: { of: 'ratio', op: '>=', value: 0.5 } });
+        figures.push({ id: `mqttws.cpu-embedded-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket CPU per message, one broker process each (gateway's embedded broker), ${tag}`, unit: 'µs/msg', ours: ge.cpuMicrosPerMessage, peer: mq.cpuMicrosPerMessage, peerName: 'Mosquitto WS listener', goal: { of: 'ratio', op: '<=', value: 1 } });
+      }
     }
   }
   if (rss.rssMiB) {
     figures.push({ id: 'mqttws.stalled-client-rss', label: `gateway peak RSS, ${RSS_RATE.toLocaleString('en-US')} msg/s to a client that stops reading`, unit: 'MiB', ours: rss.rssMiB.peakHighWaterMark });
     figures.push({ id: 'mqttws.stalled-client-close-code', label: 'close code the stalled client observed (contract: 1013)', unit: 'code', ours: rss.stalledClientObservedClose?.code ?? null, goal: { of: 'ours', op: '>=', value: 1013 } });
   }
-  const sysName = (n: string) => (n === 'gateway' ? 'gateway' : n === 'node-red' ? 'Node-RED' : 'Mosquitto direct');
+  const sysName = (n: string) => (n === 'gateway' ? 'gateway (fed by Mosquitto)' : n === 'gateway-embedded' ? 'gateway, embedded broker' : n === 'node-red' ? 'Node-RED (fed by Mosquitto)' : 'Mosquitto direct');
   const tables: NonNullable<BenchReport['tables']> = [
     {
       title: 'Throughput (closed loop) and latency (open loop)',
       columns: ['system', 'payload', 'clients', 'messages/s', 'system CPU %', 'system µs/msg (of which kernel)', 'Mosquitto feed µs/msg', 'path µs/msg', `path µs/msg at ${LATENCY_RATE}/s`, 'Mosquitto %', 'clients %', 'publisher %', `latency p50 ms at ${LATENCY_RATE}/s`, 'p99 ms', 'lost'],
-      rows: results.map((r: any) => [sysName(r.system), `${r.payloadBytes} B`, r.clients, r.messagesPerSec, r.cpuPercent, `${r.cpuMicrosPerMessage} (${r.kernelMicrosPerMessage})`, r.brokerMicrosPerMessage, r.pathMicrosPerMessage, r.pathMicrosPerMessageAtRate, Number.isNaN(r.brokerCpuPercent) ? '(is the system)' : r.brokerCpuPercent, r.clientsCpuPercent, r.publisherCpuPercent, r.p50ms, r.p99ms, r.lost]),
+      rows: results.map((r: any) => [sysName(r.system), `${r.payloadBytes} B`, r.clients, r.messagesPerSec, r.cpuPercent, `${r.cpuMicrosPerMessage} (${r.kernelMicrosPerMessage})`, r.brokerMicrosPerMessage, r.pathMicrosPerMessage, r.pathMicrosPerMessageAtRate, Number.isNaN(r.brokerCpuPercent) || r.brokerCpuPercent === null ? '(is the system)' : r.brokerCpuPercent, r.clientsCpuPercent, r.publisherCpuPercent, r.p50ms, r.p99ms, r.lost]),
     },
   ];
-  if (profile) {
-    tables.push({ title: `Where the gateway's time goes: --cpu-prof over ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B (${profile.run.messagesPerSec.toLocaleString('en-US')} messages/s; user ${profile.userSeconds} s, kernel ${profile.kernelSeconds} s of CPU from /proc)`, columns: ['group (self time)', 'ms', '% of the profiled thread'], rows: profile.summary.categories.slice(0, 16).map((c) => [c.category, c.ms, c.percent]) });
-    tables.push({ title: 'Heaviest functions (self time)', columns: ['function', 'where', 'ms', '%'], rows: profile.summary.functions.map((f) => [f.fn, f.where, f.ms, f.percent]) });
+  const feedName = (feed: string) => (feed === 'embedded' ? 'with its embedded broker (the publisher connected to the gateway)' : 'fed by Mosquitto');
+  for (const profile of profiles) {
+    tables.push({ title: `Where the gateway's time goes, ${feedName(profile.feed)}: --cpu-prof over ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B (${profile.run.messagesPerSec.toLocaleString('en-US')} messages/s, ${profile.run.cpuMicrosPerMessage} µs/msg while profiled; user ${profile.userSeconds} s, kernel ${profile.kernelSeconds} s of CPU from /proc)`, columns: ['group (self time)', 'ms', 'µs per message', '% of the profiled thread'], rows: profile.summary.categories.slice(0, 18).map((c) => [c.category, c.ms, round((c.ms * 1000) / PROFILE_MESSAGES, 2), c.percent]) });
+    tables.push({ title: `Heaviest functions (self time), ${feedName(profile.feed)}`, columns: ['function', 'where', 'ms', '%'], rows: profile.summary.functions.map((f) => [f.fn, f.where, f.ms, f.percent]) });
   }
   if (rss.rssMiB) {
     tables.push({
@@ -486,21 +536,29 @@ export async function run(): Promise<BenchReport> {
   }
   const notes: string[] = [];
   const g1 = find('gateway', 100, 1);
+  const ge1 = find('gateway-embedded', 100, 1);
   const nr1 = find('node-red', 100, 1);
   const mq1 = find('mosquitto-ws', 100, 1);
-  if (g1 && nr1 && mq1) {
+  if (ge1 && mq1) {
     notes.push(
-      `With 1 client and 100 B, the path costs the gateway ${g1.pathMicrosPerMessage} µs per message (${g1.cpuMicrosPerMessage} in its own process, ${g1.brokerMicrosPerMessage} in the Mosquitto feeding it), Node-RED ${nr1.pathMicrosPerMessage} (${nr1.cpuMicrosPerMessage} + ${nr1.brokerMicrosPerMessage}) and Mosquitto's own listener ${mq1.pathMicrosPerMessage}. ` +
-        `The Mosquitto feed is the same work for the gateway and Node-RED (taking the publisher's messages in and writing them to one TCP subscriber) and is a floor neither can go under: even a gateway costing nothing would be at ${g1.brokerMicrosPerMessage} µs/msg, ${round(g1.brokerMicrosPerMessage / mq1.pathMicrosPerMessage)} × Mosquitto direct. ` +
-        `To meet its goals here the gateway's own process would have to spend at most ${round(Math.max(0, 0.5 * nr1.pathMicrosPerMessage - g1.brokerMicrosPerMessage), 1)} µs per message (0.5 × Node-RED's path − the feed) and at most ${round(Math.max(0, mq1.pathMicrosPerMessage - g1.brokerMicrosPerMessage), 1)} µs (Mosquitto direct − the feed); it spends ${g1.cpuMicrosPerMessage}. ` +
-        `While all of this runs, the publisher (${g1.publisherCpuPercent} %), the clients (${g1.clientsCpuPercent} %), Mosquitto (${g1.brokerCpuPercent} %) and the gateway (${g1.cpuPercent} %) share 2 cores.`,
+      `**Same work in one process each** (1 client, 100 B): the gateway with its embedded broker takes the publisher's MQTT in and delivers on /ws for ${ge1.cpuMicrosPerMessage} µs of its process's CPU per message (of which kernel ${ge1.kernelMicrosPerMessage}); Mosquitto's own WebSocket listener ${mq1.cpuMicrosPerMessage} (kernel ${mq1.kernelMicrosPerMessage}) — ratio ${round(ge1.cpuMicrosPerMessage / mq1.cpuMicrosPerMessage)} (goal ≤ 1). Each figure is that one broker process's user + kernel CPU; the publisher and the clients are in other processes, left out of both.`,
     );
   }
-  if (profile) {
-    const c = profile.summary.categories;
-    const get = (re: RegExp) => round(c.filter((x) => re.test(x.category)).reduce((a, x) => a + x.percent, 0), 1);
+  if (g1 && nr1) {
     notes.push(
-      `Profile of the gateway (1 client, 100 B): idle ${get(/^idle/)} %, garbage collection ${get(/garbage/)} %, native calls (mostly the socket write and read syscalls, \`writeBuffer\`/\`writev\`, where a thread preempted on a loaded machine is also charged) ${get(/^native|program/)} %, Node.js net/stream ${get(/net\/stream/)} %, timers/ticks ${get(/timers/)} %, mqtt.js + mqtt-packet ${get(/library (mqtt|mqtt-packet|bl|readable-stream)/)} %, ws ${get(/library ws$/)} %, the gateway's own code ${get(/^gateway /)} % (by file in the table). Of its CPU time, ${round((profile.kernelSeconds / Math.max(0.01, profile.userSeconds + profile.kernelSeconds)) * 100, 0)} % is in the kernel (on loopback the sender pays for the receiver's TCP processing too).`,
+      `**Gateway vs Node-RED, each fed by the same Mosquitto** (1 client, 100 B): own process only, ${g1.cpuMicrosPerMessage} vs ${nr1.cpuMicrosPerMessage} µs/msg (ratio ${round(g1.cpuMicrosPerMessage / nr1.cpuMicrosPerMessage)}); with the feeding Mosquitto counted on both sides, ${g1.pathMicrosPerMessage} (${g1.cpuMicrosPerMessage} + ${g1.brokerMicrosPerMessage}) vs ${nr1.pathMicrosPerMessage} (${nr1.cpuMicrosPerMessage} + ${nr1.brokerMicrosPerMessage}) (ratio ${round(g1.pathMicrosPerMessage / nr1.pathMicrosPerMessage)}). ` +
+        `The feed (Mosquitto taking the publisher's messages in and writing them to one TCP subscriber) is the same work for both and adds the same to both, so counting it pulls the ratio toward 1: for ≤ 0.5 with it counted, the gateway's own process would have to spend at most ${round(Math.max(0, 0.5 * nr1.pathMicrosPerMessage - g1.brokerMicrosPerMessage), 1)} µs/msg. ` +
+        `While this runs, the publisher (${g1.publisherCpuPercent} %), the clients (${g1.clientsCpuPercent} %), Mosquitto (${g1.brokerCpuPercent} %) and the gateway (${g1.cpuPercent} %) share 2 cores.`,
+    );
+  }
+  for (const profile of profiles) {
+    const c = profile.summary.categories;
+    const us = (re: RegExp) => round((c.filter((x) => re.test(x.category)).reduce((a, x) => a + x.ms, 0) * 1000) / PROFILE_MESSAGES, 2);
+    const mqttLibs = profile.feed === 'embedded' ? /library (aedes|aedes-packet|mqemitter|qlobber|fastparallel|fastfall|fastseries|reusify|mqtt-packet|bl|readable-stream|debug)$/ : /library (mqtt|mqtt-packet|bl|readable-stream|debug|mqtt-packet)$/;
+    notes.push(
+      `**Where the remaining time goes, ${feedName(profile.feed)}** (--cpu-prof, 1 client, 100 B, ${profile.run.cpuMicrosPerMessage} µs of CPU per message while profiled, ${round((profile.kernelSeconds / Math.max(0.01, profile.userSeconds + profile.kernelSeconds)) * 100, 0)} % of it in the kernel), per message: ` +
+        `garbage collection ${us(/garbage/)} µs; ${profile.feed === 'embedded' ? 'the MQTT receive path (aedes: parsing the publisher\'s packets, its publish pipeline and topic matching — mqtt-packet, bl, qlobber, mqemitter)' : 'the MQTT receive path (mqtt.js, mqtt-packet, bl, debug)'} ${us(mqttLibs)} µs; ` +
+        `native calls (the socket write/read syscalls \`writeBuffer\`/\`writev\`, \`utf8Slice\`, \`isUtf8\`) and V8 outside JS ${us(/^native|program/)} µs; Node.js buffers/streams/timers ${us(/^Node\.js/)} µs; the gateway's own code ${us(/^gateway /)} µs (formatting the JSON, bridge checks, retention, the WebSocket hub; by file in the table); ws ${us(/library ws$/)} µs; idle ${us(/^idle/)} µs.`,
     );
   }
   if (rss.stalledClientObservedClose) {
@@ -513,17 +571,21 @@ export async function run(): Promise<BenchReport> {
   }
   return {
     title: 'MQTT → WebSocket',
-    method: `Three systems read the same Mosquitto (one topic, QoS 0, \`set_tcp_nodelay true\`, no queue limit), fed by one publisher (raw QoS 0 PUBLISH packets on a no-delay socket, in the bench process), and deliver to the same WebSocket clients (\`ws\`, in their own process, \`bench/lib/ws-client-fleet.ts\`, reading \`|seq|hrtime|\` straight from the bytes, UTF-8 validation off for all):
+    method: `Four systems get the same messages from one publisher (raw QoS 0 PUBLISH packets on a no-delay socket, one topic, in the bench process) and deliver them to the same WebSocket clients (\`ws\`, in their own process, \`bench/lib/ws-client-fleet.ts\`, reading \`|seq|hrtime|\` straight from the bytes, UTF-8 validation off for all). Three read one Mosquitto (QoS 0, \`set_tcp_nodelay true\`, no queue limit) the publisher writes to; the fourth is a broker itself:
 
-- **gateway** — the built gateway, its own process, default configuration (\`-mqtt tcp://…\`, subscription \`#\`, retention on, cluster on MQTT on), clients on \`/ws\`;
+- **gateway** (fed by Mosquitto) — the built gateway, its own process, default configuration (\`-mqtt tcp://…\`, subscription \`#\`, retention on, cluster on MQTT on), clients on \`/ws\`;
+- **gateway, embedded broker** — the same gateway with \`-mqtt embedded\` (aedes in its process; the bridge takes the broker's messages in process, no loopback MQTT connection), the publisher connected to it, clients on \`/ws\`: the same work as Mosquitto direct, in one process;
 - **Mosquitto direct** — Mosquitto's own WebSocket listener, the clients speaking MQTT over WebSocket;
 - **Node-RED** — \`mqtt in\` (bench/#, QoS 0, UTF-8) → \`websocket out\` (whole message as JSON), installed at bench time with \`npm install --prefix $TMPDIR/spore-bench-node-red node-red@4\` (Node-RED 5 needs Node ≥ 22.9; never a dependency of the package).
 
 Throughput: closed loop, at most ${WINDOW} messages in flight (published but not yet received by every client), ${THROUGHPUT_MESSAGES.toLocaleString('en-US')} messages; messages/s = messages received by every client ÷ (last receipt − first publish). Latency: open loop at ${LATENCY_RATE} messages/s for ${LATENCY_SECONDS} s, publish → receipt at each client.
 
-**CPU per message counts the same work for every system** (issue 16 §1): the *path* from the publisher's PUBLISH packets in to the WebSocket frames out. For Mosquitto direct that is Mosquitto's process alone; for the gateway and Node-RED it is their process **plus** the Mosquitto feeding them (which takes the publisher's messages in and writes them to one TCP subscriber). CPU times are from /proc (user + kernel), divided by the messages delivered to every client. The clients' and the publisher's CPU are the same for all and left out (shown for reference).
+**CPU per message counts the same work on both sides of every comparison** (issue 16 §1). CPU times are from /proc (user + kernel) of the named processes, divided by the messages delivered to every client; the clients' and the publisher's processes are the same for all and left out (their CPU % is shown for reference).
+- *Gateway with its embedded broker vs Mosquitto direct*: each is one broker process doing all of it — the publisher's PUBLISH packets in over TCP, the WebSocket frames out — and its CPU is that process's alone (column "system µs/msg").
+- *Gateway vs Node-RED*, both fed by the same Mosquitto: their own process only ("system µs/msg": MQTT in from Mosquitto over TCP, WebSocket frames out), and, as a second figure, the *path* including the Mosquitto that feeds each ("path µs/msg" = system + "Mosquitto feed µs/msg", the feed measured in the same run).
+- *Gateway fed by Mosquitto vs Mosquitto direct* (path) compares two processes with one; kept for reference, without a goal.
 
-**Profile** (issue 16 §5): a separate gateway process under \`node --cpu-prof\` (200 µs sampling) for one closed-loop run of ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B; only the samples of that run are counted, grouped by where the code lives. Kernel time is not in a V8 profile: it shows as the native call that made the syscall; the user/kernel split is from /proc.
+**Profile** (issue 16 §5): a separate gateway process under \`node --cpu-prof\` (200 µs sampling) for one closed-loop run of ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B, once fed by Mosquitto and once with its embedded broker; only the samples of that run are counted, grouped by where the code lives. Kernel time is not in a V8 profile: it shows as the native call that made the syscall; the user/kernel split is from /proc.
 
 **Memory with a client that stops reading**: ${RSS_RATE.toLocaleString('en-US')} messages/s of 100 B for ${RSS_SECONDS} s to one client that stops reading after the upgrade, and one normal client; once the gateway's \`slowClientsDropped\` counter shows it dropped the stalled client, that client reads again and records the close code it gets.`,
     params: { quick: QUICK, window: WINDOW, throughputMessages: THROUGHPUT_MESSAGES, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, profileMessages: PROFILE_MESSAGES, rssRate: RSS_RATE, rssSeconds: RSS_SECONDS, ...(ONLY ? { systems: ONLY } : {}) },
@@ -531,7 +593,7 @@ Throughput: closed loop, at most ${WINDOW} messages in flight (published but not
     figures,
     tables,
     notes,
-    raw: { results, ratios, rssWithStalledClient: rss, profile },
+    raw: { results, ratios, rssWithStalledClient: rss, profiles },
   };
 }
 

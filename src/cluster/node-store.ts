@@ -24,7 +24,7 @@ import type { NodeRecord } from './node-registry.js';
  * A new node or a new address is written with the next flush; what status reads and the
  * member list refresh (resources change with every read) is written for at most
  * `LAZY_ROWS_PER_FLUSH` nodes a flush, longest waiting first: at 10,000 nodes each node's
- * self-description reaches the disk every ~50 s, with up to 1,000 nodes at every flush.
+ * self-description reaches the disk every ~200 s, with up to 250 nodes at every flush.
  *
  * Bounded: a row per node of the registry, which holds at most `nodes.maxNodes`; a node
  * the registry removes is deleted in the next flush, and a load keeps the newest
@@ -91,8 +91,13 @@ export interface NodeStoreStats {
   droppedAtLoad: number;
 }
 
-/** Rows of `nodes` rewritten per flush for status/member updates (a new node or address is never held back). */
-export const LAZY_ROWS_PER_FLUSH = 1000;
+/**
+ * Rows of `nodes` rewritten per flush for status/member updates (a new node or address is never
+ * held back). Those rows are only the resources a restart shows until the first member list
+ * (seconds later); at 10,000 nodes 1,000 rows (3 JSON.stringify each) every 5 s were most of the
+ * store's remaining cost.
+ */
+export const LAZY_ROWS_PER_FLUSH = 250;
 
 interface Row {
   hostname: unknown;
@@ -156,13 +161,7 @@ export class NodeStore {
     try {
       this.open();
     } catch (err) {
-      this.quarantine(err);
-      try {
-        this.open();
-      } catch (again) {
-        this.db = undefined;
-        this.logger.error({ path: this.path, err: (again as Error).message }, 'node registry cannot be stored; nodes are kept in memory only until the next restart');
-      }
+      this.reopenAfter(err);
     }
     if (this.db) {
       this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs);
@@ -200,13 +199,7 @@ export class NodeStore {
         )
         .all() as Row[];
     } catch (err) {
-      this.quarantine(err);
-      try {
-        this.open();
-      } catch {
-        this.db = undefined;
-        clearInterval(this.timer);
-      }
+      this.reopenAfter(err);
       return [];
     }
     const nodes: NodeRecord[] = [];
@@ -341,6 +334,22 @@ export class NodeStore {
       throw err;
     }
     this.db = db;
+  }
+
+  /**
+   * After `err` made the database unusable: moves it aside and opens a fresh one. When even
+   * that fails, the registry runs on in memory only (one log line) and nothing is flushed.
+   */
+  private reopenAfter(err: unknown): void {
+    this.quarantine(err);
+    try {
+      this.open();
+    } catch (again) {
+      this.db = undefined;
+      clearInterval(this.timer);
+      this.timer = undefined;
+      this.logger.error({ path: this.path, err: (again as Error).message }, 'node registry cannot be stored; nodes are kept in memory only until the next restart');
+    }
   }
 
   /** Moves an unreadable database (and its WAL) aside, so the gateway starts with an empty registry and the file can be examined. */

@@ -1,11 +1,35 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
+import { Aedes, type AedesPublishPacket } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Identity } from '../auth/api-keys.js';
 import type { Logger } from '../logger.js';
+import type { QoS } from './connection.js';
 import { compileFilter } from './topic-filter.js';
+
+/** A publication as the in-process feed hands it over (what a subscriber would have been sent). */
+export interface LocalMessage {
+  /** The delivered QoS: the lower of the publication's and the subscription's. */
+  qos: QoS;
+  /** True only for a retained message sent when the feed starts (as on a new subscription). */
+  retain: boolean;
+  /** The id of the client that published it (undefined for the broker's own publications). */
+  clientId: string | undefined;
+  /** MQTT 5 properties of the publication, if any. */
+  properties: AedesPublishPacket['properties'];
+}
+
+export type LocalDeliver = (topic: string, payload: Buffer, message: LocalMessage) => void;
+
+/**
+ * The embedded broker's publications delivered in process (issue 16 §5): what a subscriber on
+ * these filters would get, without a PUBLISH serialised, written to a loopback socket and
+ * parsed again by the gateway's own mqtt.js client. Returns a function that ends it.
+ */
+export interface LocalFeed {
+  subscribe(filters: Array<{ topic: string; qos: QoS }>, deliver: LocalDeliver): () => void;
+}
 
 /** The API keys (issue 12), read at every check so that a configuration change applies at once. */
 export interface BrokerKeyCheck {
@@ -104,6 +128,11 @@ export class EmbeddedBroker {
   get wsPort(): number | null {
     return this.boundWsPort;
   }
+
+  /** The in-process feed of this broker's publications (for the gateway's own bridge). */
+  readonly localFeed: LocalFeed = {
+    subscribe: (filters, deliver) => this.subscribeLocal(filters, deliver),
+  };
 
   /** Where the gateway's own bridge connects. */
   get localUrl(): string {
@@ -284,6 +313,58 @@ export class EmbeddedBroker {
       authentication: (this.options.username !== undefined && this.options.password !== undefined) || (this.options.apiKeys?.enabled ?? false),
       apiKeys: this.options.apiKeys?.enabled ?? false,
       refused: { ...this.refused },
+    };
+  }
+
+  /**
+   * Listens on aedes' own emitter, as a subscription of a client would (aedes' addSubs): `$`
+   * topics are not matched by a filter starting with a wildcard (MQTT-4.7.2-1), a publication
+   * matched by several filters is delivered once, and the retained messages matching the filters
+   * are sent first, flagged retained (MQTT-3.3.1-6). Live messages lose their retain flag, as
+   * delivered to a subscriber without Retain As Published. The listener is synchronous and
+   * answers aedes at once: the gateway's path from here to the WebSocket is synchronous too.
+   */
+  private subscribeLocal(filters: Array<{ topic: string; qos: QoS }>, deliver: LocalDeliver): () => void {
+    const broker = this.broker;
+    if (!broker) throw new Error('the embedded broker is not started');
+    let last: AedesPublishPacket | undefined;
+    const send = (packet: AedesPublishPacket, qos: QoS, retain: boolean): void => {
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      try {
+        deliver(packet.topic, payload, { qos: Math.min(packet.qos, qos) as QoS, retain, clientId: (packet as { clientId?: string }).clientId, properties: packet.properties });
+      } catch (err) {
+        this.logger.error({ err, topic: packet.topic }, 'embedded broker: in-process delivery failed');
+      }
+    };
+    const listeners = filters.map(({ topic, qos }) => {
+      const wildcardFirst = topic.startsWith('#') || topic.startsWith('+');
+      const listener = (packet: AedesPublishPacket, done: () => void): void => {
+        // 36 = '$'; the same packet object reaches every matching listener of one publication.
+        if (packet !== last && !(wildcardFirst && packet.topic.charCodeAt(0) === 36)) {
+          last = packet;
+          send(packet, qos, false);
+        }
+        done();
+      };
+      broker.subscribe(topic, listener, () => undefined);
+      return { topic, listener };
+    });
+    const persistence = (broker as unknown as { persistence: { createRetainedStreamCombi(patterns: string[]): NodeJS.ReadableStream } }).persistence;
+    const retained = persistence.createRetainedStreamCombi(filters.map((f) => f.topic));
+    const qosOf = (topic: string): QoS => {
+      let best: QoS | -1 = -1;
+      for (const f of compiledFilters) if (f.matches(topic) && f.qos > best) best = f.qos;
+      return best === -1 ? 0 : best;
+    };
+    const compiledFilters = filters.map((f) => ({ qos: f.qos, matches: compileFilter(f.topic), wildcardFirst: f.topic.startsWith('#') || f.topic.startsWith('+') }));
+    retained.on('data', (packet: AedesPublishPacket & { messageExpiry?: number }) => {
+      if (packet.messageExpiry !== undefined && packet.messageExpiry <= Date.now()) return;
+      if (packet.topic.charCodeAt(0) === 36 && compiledFilters.every((f) => f.wildcardFirst || !f.matches(packet.topic))) return;
+      send(packet, qosOf(packet.topic), true);
+    });
+    retained.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'embedded broker: reading retained messages failed'));
+    return () => {
+      for (const { topic, listener } of listeners) broker.unsubscribe(topic, listener, () => undefined);
     };
   }
 

@@ -4,6 +4,7 @@ import { GatewayError } from '../errors.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { Logger } from '../logger.js';
 import { bridgeClientOptions, TlsFileError, type BrokerConnectionOptions, type MqttWill, type QoS } from './connection.js';
+import type { LocalFeed, LocalMessage } from './embedded-broker.js';
 import { DuplicateSuppressor, TopicRateLimiter } from './message-guards.js';
 import { OwnPublications } from './own-publications.js';
 import { RetentionBuffer, type RetentionOptions, type RetentionStats } from './retention-buffer.js';
@@ -143,11 +144,20 @@ export class MqttBridge {
     overlapCopies: 0,
   };
   private lastError: { message: string; at: string } | null = null;
+  /** Ends the in-process feed (embedded broker), while it runs. */
+  private stopLocalFeed: (() => void) | undefined;
 
+  /**
+   * `localFeed`: the embedded broker's in-process feed (issue 16 §5). The configured
+   * subscriptions are then served by it — the messages to forward never go through a socket and
+   * mqtt.js — while the mqtt.js connection keeps everything else: publishing, the will, the
+   * handlers' subscriptions (commands), status and reconnection.
+   */
   constructor(
     private readonly options: MqttBridgeOptions,
     private readonly bus: GatewayEventBus,
     private readonly logger: Logger,
+    private readonly localFeed?: LocalFeed,
   ) {
     this.status = { state: 'disconnected', broker: options.address.display, error: null };
     this.retention = new RetentionBuffer(options.retention);
@@ -218,10 +228,16 @@ export class MqttBridge {
       this.onError(new Error(`broker sent DISCONNECT (reason ${code})`));
     });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
+    if (this.localFeed && this.options.subscriptions.length > 0) {
+      this.stopLocalFeed = this.localFeed.subscribe(this.options.subscriptions, (topic, payload, message) => this.onLocalMessage(topic, payload, message));
+      for (const s of this.options.subscriptions) this.granted.set(s.topic, s.qos);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopLocalFeed?.();
+    this.stopLocalFeed = undefined;
     const client = this.client;
     this.client = undefined;
     if (!client) return;
@@ -246,7 +262,8 @@ export class MqttBridge {
       return false;
     }
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    if (!this.options.echoOwnPublications && this.options.protocolVersion !== 5 && this.subscribed.some((matches) => matches(topic))) {
+    // (The in-process feed knows who published: no need to remember the gateway's own messages.)
+    if (!this.options.echoOwnPublications && this.options.protocolVersion !== 5 && this.localFeed === undefined && this.subscribed.some((matches) => matches(topic))) {
       this.own.remember(topic, bytes);
     }
     this.counters.messagesOut++;
@@ -295,6 +312,12 @@ export class MqttBridge {
   // --- the hot path -------------------------------------------------------
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    // With the in-process feed, a message on a configured subscription has been counted and
+    // forwarded by it already: here it only goes to the handlers (commands) it matches.
+    if (this.stopLocalFeed !== undefined && this.subscribed.some((matches) => matches(topic))) {
+      this.runHandlers(topic, payload, packet, !this.options.echoOwnPublications && packet.retain && this.ownTopic(topic));
+      return;
+    }
     const c = this.counters;
     c.messagesIn++;
     c.bytesIn += payload.length;
@@ -310,21 +333,50 @@ export class MqttBridge {
 
     // Own publications: never commands, and not forwarded unless configured.
     const isOwn = !this.options.echoOwnPublications && this.isOwnPublication(topic, payload, packet);
-    if (this.handlers.length > 0 && !isOwn) {
-      for (const h of this.handlers) {
-        if (!h.matches(topic)) continue;
-        try {
-          h.handler(topic, payload, packet);
-        } catch (err) {
-          this.logger.error({ err, topic }, 'MQTT topic handler failed');
-        }
-      }
-    }
+    this.runHandlers(topic, payload, packet, isOwn);
     if (isOwn) {
       c.ownEchoesSuppressed++;
       return;
     }
+    this.forward(topic, payload, this.extrasOf(packet.properties));
+  }
+
+  /** A message from the embedded broker's in-process feed: counted and forwarded like one from mqtt.js. */
+  private onLocalMessage(topic: string, payload: Buffer, message: LocalMessage): void {
+    const own = !this.options.echoOwnPublications && message.clientId === this.options.clientId;
+    // The gateway's own publications: over MQTT 5 "No Local" keeps them from coming back at all;
+    // over 3.1.1 they come back and are recognised (counted) — the same here.
+    if (own && this.options.protocolVersion === 5) return;
+    const c = this.counters;
+    c.messagesIn++;
+    c.bytesIn += payload.length;
+    if (message.qos === 0) c.qos0++;
+    else if (message.qos === 1) c.qos1++;
+    else c.qos2++;
+    // A retained message on one of the gateway's own state topics is an earlier publication of it.
+    if (own || (message.retain && !this.options.echoOwnPublications && this.ownTopic(topic))) {
+      c.ownEchoesSuppressed++;
+      return;
+    }
+    this.forward(topic, payload, message.properties === undefined ? undefined : this.extrasOf(message.properties));
+  }
+
+  private runHandlers(topic: string, payload: Buffer, packet: IPublishPacket, isOwn: boolean): void {
+    if (this.handlers.length === 0 || isOwn) return;
+    for (const h of this.handlers) {
+      if (!h.matches(topic)) continue;
+      try {
+        h.handler(topic, payload, packet);
+      } catch (err) {
+        this.logger.error({ err, topic }, 'MQTT topic handler failed');
+      }
+    }
+  }
+
+  /** Duplicate and rate checks, then the one JSON of the message to the retention buffer and every listener. */
+  private forward(topic: string, payload: Buffer, extras: Mqtt5Extras | undefined): void {
     if (!this.options.forwardToWebSocket) return;
+    const c = this.counters;
     const now = Date.now();
     if (this.dedup !== undefined && this.dedup.isDuplicate(topic, payload, now)) {
       c.duplicate++;
@@ -336,7 +388,7 @@ export class MqttBridge {
     }
     const listeners = this.forwardListeners;
     if (listeners.length === 0 && !this.retention.enabled) return;
-    const json = formatMqttMessage(topic, payload, this.timestamps.now(now), this.extrasOf(packet));
+    const json = formatMqttMessage(topic, payload, this.timestamps.now(now), extras);
     this.retention.add(topic, json);
     c.forwarded++;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(json, topic);
@@ -392,8 +444,7 @@ export class MqttBridge {
     return this.own.size > 0 && this.own.consume(topic, payload);
   }
 
-  private extrasOf(packet: IPublishPacket): Mqtt5Extras | undefined {
-    const props = packet.properties;
+  private extrasOf(props: IPublishPacket['properties'] | LocalMessage['properties']): Mqtt5Extras | undefined {
     if (props === undefined || !this.options.forwardProperties) return undefined;
     let extras: Mqtt5Extras | undefined;
     if (props.contentType !== undefined) extras = { contentType: props.contentType };
@@ -435,7 +486,9 @@ export class MqttBridge {
     const client = this.client;
     if (!client) return;
     const map: Record<string, { qos: QoS; nl?: boolean }> = {};
-    for (const s of this.allSubscriptions()) {
+    // The configured subscriptions are served by the in-process feed, when there is one.
+    const viaMqtt = this.stopLocalFeed !== undefined ? this.handlers.map((h) => ({ topic: h.filter, qos: h.qos })) : this.allSubscriptions();
+    for (const s of viaMqtt) {
       const prior = map[s.topic];
       if (prior && prior.qos >= s.qos) continue;
       // MQTT 5 "No Local": the broker itself keeps the gateway's publications from coming back.
@@ -461,6 +514,7 @@ export class MqttBridge {
     };
     const filters = Object.keys(map);
     this.distinctFilters = filters.map((f) => compileFilter(f));
+    if (filters.length === 0) return;
     if (this.options.protocolVersion !== 5 || !identifiersAvailable || filters.length < 2) {
       this.routes = undefined;
       client.subscribe(map, onGranted);
@@ -480,7 +534,10 @@ export class MqttBridge {
     if (this.stopping) return;
     const wasConnected = this.status.state === 'connected';
     this.connectedAt = null;
-    for (const key of this.granted.keys()) this.granted.set(key, null);
+    for (const key of this.granted.keys()) {
+      // What the in-process feed serves does not depend on the connection.
+      if (this.stopLocalFeed === undefined || !this.options.subscriptions.some((s) => s.topic === key)) this.granted.set(key, null);
+    }
     this.setStatus('disconnected', this.status.error ?? (wasConnected ? 'connection lost' : null));
     if (wasConnected) {
       this.recordError(this.status.error ?? 'connection lost');

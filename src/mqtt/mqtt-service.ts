@@ -168,6 +168,8 @@ export class MqttService {
       },
       bus,
       this.logger.child({ component: 'mqtt' }),
+      // In process: what the embedded broker's clients publish reaches the WebSocket without a loopback socket (issue 16 §5).
+      this.broker?.localFeed,
     );
     this.bridge = bridge;
     bridge.onForward((json, topic) => {

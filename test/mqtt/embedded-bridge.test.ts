@@ -161,6 +161,26 @@ describe('MQTT bridge with the embedded broker (issue 3)', () => {
     }
   });
 
+  it('takes the embedded broker\'s messages in process (issue 16 §5): once each, no $SYS, not over its own MQTT connection', async () => {
+    const ws = await WsRecorder.connect(gw.url);
+    try {
+      await pub.publish('in-process/a', 'one');
+      await pub.publish('in-process/a', 'two', { qos: 1 });
+      await pub.publish('in-process/marker', 'm');
+      await ws.waitFor((m) => m.topic === 'in-process/marker', 'marker');
+      assert.deepEqual(ws.messages.filter((m) => m.topic === 'in-process/a').map((m) => m.data), ['one', 'two'], 'each once, in order');
+      assert.deepEqual(ws.messages.filter((m) => m.source === 'mqtt' && String(m.topic).startsWith('$')), [], 'no $SYS topic through "#"');
+      // The bridge's mqtt.js connection holds only the handlers' subscriptions (commands, Home Assistant), not "#".
+      const aedes = (gw.gateway.mqtt.embeddedBroker as unknown as { broker: { clients: Record<string, { subscriptions: Record<string, unknown> }> } }).broker;
+      const own = aedes.clients[gw.gateway.mqtt.stats().clientId];
+      assert.ok(own, 'the bridge is a client of the embedded broker');
+      assert.ok(!('#' in own.subscriptions), `the bridge's connection subscribed: ${Object.keys(own.subscriptions).join(', ')}`);
+      assert.equal(gw.gateway.mqtt.stats().subscriptions.find((s) => s.topic === '#')?.granted, 0, '"#" served in process');
+    } finally {
+      ws.close();
+    }
+  });
+
   it('counts messages and bytes in and out at GET /api/mqtt/stats', async () => {
     const before = (await http(`${gw.url}/api/mqtt/stats`)).body;
     await pub.publish('stats/x', '12345');
