@@ -15,6 +15,8 @@ export interface ClusterManagerOptions {
   statusPollIntervalMs: number;
   statusPollConcurrency: number;
   membersRefreshIntervalMs: number;
+  /** The member list is re-read at most every `membersRefreshMsPerNode` × known nodes, ms (0 = only the interval). */
+  membersRefreshMsPerNode?: number;
   primaryCheckIntervalMs: number;
   primaryFailureThreshold: number;
 }
@@ -72,7 +74,7 @@ export class ClusterManager {
     this.timers.push(
       new Interval(this.options.ageingIntervalMs, () => this.registry.age(), onError('node ageing')),
       new Interval(this.options.statusPollIntervalMs, () => this.pollStatuses(), onError('status poll')),
-      new Interval(this.options.membersRefreshIntervalMs, () => this.refreshMembersQuietly(), onError('members refresh')),
+      new Interval(() => this.membersRefreshPeriod(), () => this.refreshMembersQuietly(), onError('members refresh')),
       new Interval(this.options.primaryCheckIntervalMs, () => this.checkPrimary(), onError('primary check')),
     );
     for (const timer of this.timers) timer.start();
@@ -82,6 +84,17 @@ export class ClusterManager {
     for (const off of this.unsubscribe.splice(0)) off();
     await Promise.all(this.timers.splice(0).map((t) => t.stop()));
     this.publishUpdate.cancel();
+  }
+
+  /**
+   * ms until the next background re-read of the member list: `membersRefreshIntervalMs`, or
+   * `membersRefreshMsPerNode` per known node when that is longer. Reading, parsing and applying
+   * the list costs ~20 µs of CPU per member (10,000 members: a 7 MB answer, ~200 ms), and the
+   * parsed list is old-space garbage soon after: at 2 ms per node the refresh stays near 1 % of
+   * a core at any size (10,000 nodes: every 20 s), while up to 2,500 nodes keep the interval.
+   */
+  membersRefreshPeriod(): number {
+    return Math.max(this.options.membersRefreshIntervalMs, this.registry.size * (this.options.membersRefreshMsPerNode ?? 0));
   }
 
   /** The cluster as `cluster/update` shows it (CONTRACT §5). */

@@ -24,7 +24,7 @@ import type { NodeRecord } from './node-registry.js';
  * A new node or a new address is written with the next flush; what status reads and the
  * member list refresh (resources change with every read) is written for at most
  * `LAZY_ROWS_PER_FLUSH` nodes a flush, longest waiting first: at 10,000 nodes each node's
- * self-description reaches the disk every ~50 s, with up to 1,000 nodes at every flush.
+ * self-description reaches the disk every ~200 s, with up to 250 nodes at every flush.
  *
  * Bounded: a row per node of the registry, which holds at most `nodes.maxNodes`; a node
  * the registry removes is deleted in the next flush, and a load keeps the newest
@@ -91,8 +91,13 @@ export interface NodeStoreStats {
   droppedAtLoad: number;
 }
 
-/** Rows of `nodes` rewritten per flush for status/member updates (a new node or address is never held back). */
-export const LAZY_ROWS_PER_FLUSH = 1000;
+/**
+ * Rows of `nodes` rewritten per flush for status/member updates (a new node or address is never
+ * held back). Those rows are only the resources a restart shows until the first member list
+ * (seconds later); at 10,000 nodes 1,000 rows (3 JSON.stringify each) every 5 s were most of the
+ * store's remaining cost.
+ */
+export const LAZY_ROWS_PER_FLUSH = 250;
 
 interface Row {
   hostname: unknown;

@@ -203,7 +203,8 @@ export class UdpDiscovery {
    * up, goes down or changes its address is followed without a restart.
    */
   probe(): void {
-    const text = encodeDatagram({ kind: 'discovery' });
+    // One buffer for every send (10,000 unicast probes at 10,000 nodes), not a string encoded each time.
+    const text = Buffer.from(encodeDatagram({ kind: 'discovery' }));
     const targets = probeTargets(this.options.broadcastAddress);
     const key = targets.join(',');
     if (key !== this.lastTargets) {
@@ -221,13 +222,13 @@ export class UdpDiscovery {
 
   /** Sends a CLUSTER_EVENT to every known node; returns how many were addressed. */
   broadcastEvent(event: string, data: unknown): number {
-    const text = encodeDatagram({ kind: 'event', event, data });
+    const text = Buffer.from(encodeDatagram({ kind: 'event', event, data }));
     const nodes = this.registry.list();
     for (const node of nodes) this.send(text, node.ip);
     return nodes.length;
   }
 
-  private send(text: string, ip: string): void {
+  private send(text: Uint8Array, ip: string): void {
     const socket = this.socket;
     if (!socket) return;
     socket.send(text, this.port, ip, (err) => {

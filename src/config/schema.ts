@@ -70,6 +70,7 @@ export const nodesSectionSchema = z
     statusPollIntervalMs: positiveMs.default(10_000).describe('Every ACTIVE node\'s /api/node/status is polled this often, ms.'),
     statusPollConcurrency: z.number().int().min(1).max(1024).default(16).describe('At most this many status polls run at once, so 1,000 nodes never open 1,000 sockets.'),
     membersRefreshIntervalMs: positiveMs.default(5000).describe('The primary\'s member list is re-read this often, ms.'),
+    membersRefreshMsPerNode: z.number().min(0).max(60_000).default(2).describe('In large clusters the member list is re-read at most every this many ms per known node (10,000 nodes: 20 s), when that is longer than membersRefreshIntervalMs; 0 = always the interval.'),
     primaryCheckIntervalMs: positiveMs.default(2000).describe('The primary is checked over HTTP this often, ms.'),
     primaryFailureThreshold: z.number().int().min(1).default(3).describe('Consecutive failed HTTP checks before failing over.'),
     discoveryIntervalMs: z.number().int().min(0).default(30_000).describe('Probe for nodes (CLUSTER_DISCOVERY) this often, ms; 0 disables periodic probes.'),

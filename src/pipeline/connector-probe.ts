@@ -32,7 +32,7 @@ export async function probeConnector(input: unknown, deps: { gatewayId: string; 
     throw Object.assign(new GatewayError('invalid_config', `invalid connector: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`), { problems });
   }
   const config = parsed.data;
-  const def = CONNECTOR_TYPES.get(config.type)!;
+  const def = await CONNECTOR_TYPES.get(config.type)!();
   const readings: Record<string, Record<string, ChannelValue>> = {};
   const started = Date.now();
   let gotReading!: () => void;

@@ -73,8 +73,11 @@ export class PipelineService {
   /** Connectors and sinks whose stop() has not finished ("connector ua"), for a stuck shutdown's message. */
   readonly stopping = new Set<string>();
 
+  /** Whether the connectors and sinks of the current config have been created (at start()). */
+  private built = false;
+
   constructor(private deps: PipelineDeps) {
-    this.build();
+    this.storePath = storePathOf(deps);
   }
 
   /**
@@ -86,21 +89,27 @@ export class PipelineService {
   async reconfigure(config: PipelineConfig): Promise<void> {
     await this.stop();
     this.deps = { ...this.deps, config };
-    this.build();
+    this.built = false;
     await this.start();
   }
 
-  private build(): void {
+  /**
+   * Creates the configured connectors and sinks. Their implementations are imported here, only
+   * the configured types (issue 16 §3: an idle gateway without a pipeline loads none of them).
+   */
+  private async build(): Promise<void> {
     const { config, logger } = this.deps;
     const deps = this.deps;
+    const sinkDefs = await Promise.all(config.sinks.map((s) => SINK_TYPES.get(s.type)!()));
+    const connectorDefs = await Promise.all(config.connectors.map((c) => CONNECTOR_TYPES.get(c.type)!()));
     this.connectors.clear();
     this.sinks.length = 0;
     this.devices.clear();
     this.chains.clear();
-    this.storePath = isAbsolute(config.store.path) ? config.store.path : join(deps.dataDir, config.store.path);
+    this.storePath = storePathOf(deps);
     this.store = new RecordStore(this.storePath, { synchronous: config.store.synchronous, logger: logger.child({ component: 'pipeline-store' }) });
-    for (const sinkConfig of config.sinks) {
-      const def = SINK_TYPES.get(sinkConfig.type)!;
+    for (const [i, sinkConfig] of config.sinks.entries()) {
+      const def = sinkDefs[i]!;
       this.sinks.push(
         def.create(sinkConfig, {
           gatewayId: deps.gatewayId,
@@ -119,8 +128,8 @@ export class PipelineService {
         }),
       );
     }
-    for (const connectorConfig of config.connectors) {
-      const def = CONNECTOR_TYPES.get(connectorConfig.type)!;
+    for (const [i, connectorConfig] of config.connectors.entries()) {
+      const def = connectorDefs[i]!;
       let connector: Connector;
       const ctx = {
         gatewayId: deps.gatewayId,
@@ -184,11 +193,16 @@ export class PipelineService {
   }
 
   get enabled(): boolean {
-    return this.connectors.size > 0 || this.sinks.length > 0;
+    return this.deps.config.connectors.length > 0 || this.deps.config.sinks.length > 0;
   }
 
   async start(): Promise<void> {
-    if (!this.enabled || this.running) return;
+    if (this.running) return;
+    if (!this.built) {
+      await this.build();
+      this.built = true;
+    }
+    if (!this.enabled) return;
     const durable = this.sinks.filter((s): s is DurableSink => s.durable);
     try {
       this.store.open(durable.map((s) => ({ id: s.id, maxMessages: s.buffer.maxMessages, maxAgeMs: s.buffer.maxAgeMs, topicFor: (r: PipelineRecord) => s.topicFor(r) })));
@@ -495,4 +509,10 @@ export class PipelineService {
       health: device.connector.deviceHealth?.(id) ?? null,
     };
   }
+}
+
+/** The SQLite file of seqs and durable buffers; a relative `store.path` is under the data directory. */
+function storePathOf(deps: PipelineDeps): string {
+  const path = deps.config.store.path;
+  return isAbsolute(path) ? path : join(deps.dataDir, path);
 }

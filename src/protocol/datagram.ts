@@ -88,6 +88,11 @@ function decodeNodeUpdate(rest: string): DecodeResult {
   return { ok: true, datagram: { kind: 'node-update', hostname, info: info as NodeUpdateInfo } };
 }
 
+const NAMED_KINDS = [
+  [PREFIX.heartbeat, 'heartbeat'],
+  [PREFIX.response, 'response'],
+] as const;
+
 /** Decodes one datagram; anything not in CONTRACT §2 comes back as junk with a reason. */
 export function decodeDatagram(bytes: Uint8Array): DecodeResult {
   if (bytes.byteLength > MAX_DATAGRAM_BYTES) return junk('too-large');
@@ -102,10 +107,8 @@ export function decodeDatagram(bytes: Uint8Array): DecodeResult {
   else if (text.endsWith('\n')) text = text.slice(0, -1);
 
   if (text === PREFIX.discovery) return { ok: true, datagram: { kind: 'discovery' } };
-  for (const [prefix, kind] of [
-    [PREFIX.response, 'response'],
-    [PREFIX.heartbeat, 'heartbeat'],
-  ] as const) {
+  // The heartbeat first: at 10,000 nodes it is 5,000 datagrams/s.
+  for (const [prefix, kind] of NAMED_KINDS) {
     if (text.startsWith(prefix)) {
       const hostname = text.slice(prefix.length);
       return isValidHostname(hostname) ? { ok: true, datagram: { kind, hostname } } : junk('bad-hostname');

@@ -21,7 +21,8 @@ export class Interval {
   private stopped = true;
 
   constructor(
-    private readonly periodMs: number,
+    /** ms between the end of one run and the start of the next; a function is asked again before each wait. */
+    private readonly periodMs: number | (() => number),
     private readonly task: () => Promise<void> | void,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -47,7 +48,7 @@ export class Interval {
   private schedule(): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), this.periodMs);
+    this.timer = setTimeout(() => void this.tick(), typeof this.periodMs === 'function' ? this.periodMs() : this.periodMs);
     this.timer.unref();
   }
 

@@ -17,7 +17,10 @@ describe('Prometheus /metrics (issue 7)', () => {
   };
 
   it('parses as Prometheus text with the gateway\'s metrics', async () => {
+    // prom-client is loaded at the first scrape (issue 16 §3): requests before it count too.
+    for (let i = 0; i < 2; i++) await http(`${suite.gw.url}/api/discovery/nodes`);
     const { samples, types } = await scrape();
+    assert.ok((sampleValue(samples, 'spore_http_request_duration_seconds_count', { route: '/api/discovery/nodes', method: 'GET', status: '200' }) ?? 0) >= 2, 'requests before the first scrape are counted');
     assert.equal(types.get('spore_nodes'), 'gauge');
     assert.equal(types.get('spore_udp_datagrams_total'), 'counter');
     assert.equal(types.get('spore_http_request_duration_seconds'), 'histogram');

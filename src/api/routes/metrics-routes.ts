@@ -7,7 +7,7 @@ export function registerMetricsRoutes(app: FastifyInstance, { metrics }: Pick<Ro
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern, not the URL: one series per route, whatever the IPs and ids.
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.observeHttpRequest({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   app.get('/metrics', metricsRouteDocs().metrics, async (_req, reply) => {
     const { contentType, body } = await metrics.render();

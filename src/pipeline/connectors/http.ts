@@ -1,32 +1,9 @@
-import { z } from 'zod';
-import { channelPathsSchema, compileChannels, extractChannels, jsonPathSchema, parseTimestamp } from '../channel-paths.js';
+import { compileChannels, extractChannels, parseTimestamp } from '../channel-paths.js';
 import { errorMessage } from '../connector-base.js';
 import { compileJsonPath } from '../json-path.js';
-import { nameSchema } from '../names.js';
 import { PollingConnector } from '../polling-connector.js';
 import type { ChannelSpec, ConnectorContext, ConnectorDefinition, DeviceSpec, Reading } from '../types.js';
-
-export const httpConnectorSchema = z
-  .object({
-    id: nameSchema('connector id'),
-    type: z.literal('http'),
-    url: z.string({ error: 'url is required (http:// or https://)' }).regex(/^https?:\/\/[^\s/]+/, 'url must be http:// or https:// with a host'),
-    method: z.enum(['GET', 'POST']).default('GET'),
-    headers: z.record(z.string(), z.string()).default({}),
-    /** Request body for POST. */
-    body: z.string().optional(),
-    /** ms between the starts of two polls. */
-    pollMs: z.number().int().min(100).default(60_000),
-    /** ms to wait for the answer. */
-    timeoutMs: z.number().int().min(100).default(5000),
-    device: nameSchema('device id'),
-    channels: channelPathsSchema,
-    /** Optional JSON path of the reading's timestamp (RFC3339, or epoch s/ms). */
-    ts: jsonPathSchema.optional(),
-  })
-  .strict();
-
-export type HttpConnectorConfig = z.infer<typeof httpConnectorSchema>;
+import { httpConnectorSchema, type HttpConnectorConfig } from './http-schema.js';
 
 /**
  * The `http` connector: polls a JSON endpoint and extracts channels with JSON paths. After a

@@ -1,20 +1,7 @@
-import { z } from 'zod';
 import { ModbusConnector } from '../modbus/modbus-connector.js';
-import { interFrameDelaySchema, modbusShape } from '../modbus/modbus-schema.js';
 import { modbusRtuTcpTransport } from '../modbus/modbus-transports.js';
-import { tcpLineShape } from '../serial/serial-line.js';
 import type { ConnectorDefinition } from '../types.js';
-
-export const modbusRtuTcpSchema = z
-  .object({
-    ...modbusShape('modbus-rtu-tcp'),
-    ...tcpLineShape(4001),
-    /** ms of silence between two exchanges (the device server times the line itself). */
-    interFrameDelayMs: interFrameDelaySchema.default(0),
-  })
-  .strict();
-
-export type ModbusRtuTcpConfig = z.infer<typeof modbusRtuTcpSchema>;
+import { modbusRtuTcpSchema, type ModbusRtuTcpConfig } from './modbus-rtu-tcp-schema.js';
 
 /**
  * The `modbus-rtu-tcp` connector: RTU frames with their CRC on a TCP socket, as a serial device

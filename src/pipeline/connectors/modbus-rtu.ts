@@ -1,20 +1,8 @@
-import { z } from 'zod';
 import { ModbusConnector } from '../modbus/modbus-connector.js';
-import { interFrameDelaySchema, modbusShape } from '../modbus/modbus-schema.js';
 import { modbusRtuTransport } from '../modbus/modbus-transports.js';
-import { rtuSilenceMs, serialShape } from '../serial/serial-line.js';
+import { rtuSilenceMs } from '../serial/serial-line.js';
 import type { ConnectorDefinition } from '../types.js';
-
-export const modbusRtuSchema = z
-  .object({
-    ...modbusShape('modbus-rtu'),
-    ...serialShape({ baudRate: 9600, parity: 'none' }),
-    /** ms of silence between two exchanges; default the RTU 3.5-character gap at baudRate. */
-    interFrameDelayMs: interFrameDelaySchema.optional(),
-  })
-  .strict();
-
-export type ModbusRtuConfig = z.infer<typeof modbusRtuSchema>;
+import { modbusRtuSchema, type ModbusRtuConfig } from './modbus-rtu-schema.js';
 
 /** The `modbus-rtu` connector: the shared Modbus core on a serial line (RS-485), one request at a time. */
 export const modbusRtuConnector: ConnectorDefinition<ModbusRtuConfig> = {

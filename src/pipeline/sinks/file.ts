@@ -1,23 +1,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { z } from 'zod';
-import { nameSchema } from '../names.js';
 import type { LiveSink, PipelineRecord, SinkContext, SinkDefinition } from '../types.js';
-
-export const fileSinkSchema = z
-  .object({
-    id: nameSchema('sink id'),
-    type: z.literal('file'),
-    /** NDJSON file, one record per line; relative paths are under the data directory. */
-    path: z.string().min(1).default('pipeline/records.ndjson'),
-    /** Rotate when the file would exceed this, bytes. */
-    maxBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
-    /** Rotated files kept (<path>.1 is the newest); older ones are deleted. */
-    maxFiles: z.number().int().min(1).max(1000).default(5),
-  })
-  .strict();
-
-export type FileSinkConfig = z.infer<typeof fileSinkSchema>;
+import { fileSinkSchema, type FileSinkConfig } from './file-schema.js';
 
 /**
  * The `file` sink: NDJSON with size-based rotation, so the disk use is bounded by

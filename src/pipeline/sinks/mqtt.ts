@@ -1,38 +1,8 @@
-import { z } from 'zod';
-import { hasWildcard, mqttConnectionShape, NO_WILDCARD_IN_PUBLISH_TOPIC, qosSchema, redactUrl } from '../../mqtt/connection.js';
-import { nameSchema } from '../names.js';
+import { redactUrl } from '../../mqtt/connection.js';
 import { renderTemplate } from '../topic-template.js';
 import type { DurableSink, PipelineRecord, QueuedRecord, SinkDefinition } from '../types.js';
-import { durableBufferSchema, MqttSinkBase } from './mqtt-sink-base.js';
-
-export { durableBufferSchema } from './mqtt-sink-base.js';
-
-const TOPIC_VARS = ['gateway', 'device', 'connector'];
-
-export const mqttSinkSchema = z
-  .object({
-    id: nameSchema('sink id'),
-    type: z.literal('mqtt'),
-    ...mqttConnectionShape,
-    /** Topic per record; {gateway}, {device} and {connector} are filled in. */
-    topic: z
-      .string()
-      .min(1)
-      .default('telemetry/{gateway}/{device}')
-      .superRefine((topic, ctx) => {
-        if (hasWildcard(topic)) ctx.addIssue({ code: 'custom', message: NO_WILDCARD_IN_PUBLISH_TOPIC });
-        for (const m of topic.matchAll(/\{([^}]*)\}/g)) {
-          if (!TOPIC_VARS.includes(m[1]!)) ctx.addIssue({ code: 'custom', message: `unknown placeholder {${m[1]}} (accepted: ${TOPIC_VARS.map((v) => `{${v}}`).join(', ')})` });
-        }
-      }),
-    /** 1 (default): a record leaves the buffer on PUBACK. 0: as soon as it is written to the socket (may be lost). */
-    qos: qosSchema.default(1),
-    retain: z.boolean().default(false),
-    buffer: durableBufferSchema,
-  })
-  .strict();
-
-export type MqttSinkConfig = z.infer<typeof mqttSinkSchema>;
+import { MqttSinkBase } from './mqtt-sink-base.js';
+import { mqttSinkSchema, type MqttSinkConfig } from './mqtt-schema.js';
 
 /** The `mqtt` sink: durable store-and-forward export to a broker (docs/pipeline.md). */
 export class MqttSink extends MqttSinkBase<MqttSinkConfig> implements DurableSink {

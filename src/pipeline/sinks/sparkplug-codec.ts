@@ -16,9 +16,6 @@ export const REBIRTH_METRIC = 'Node Control/Rebirth';
 /** The birth/death sequence metric of NBIRTH and NDEATH (UInt64, 0–255). */
 export const BDSEQ_METRIC = 'bdSeq';
 
-/** Sparkplug ids (group, edge node, device) are UTF-8 strings without "/", "+" or "#". */
-export const SPARKPLUG_ID = /^[^/+#\s]{1,64}$/;
-
 export function nodeTopic(group: string, message: NodeMessage, edge: string): string {
   return `${SPARKPLUG_NAMESPACE}/${group}/${message}/${edge}`;
 }

@@ -1,12 +1,10 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
-import { mqttConnectionShape, redactUrl } from '../../mqtt/connection.js';
-import { nameSchema } from '../names.js';
+import { redactUrl } from '../../mqtt/connection.js';
 import type { ChannelValue, DurableSink, PipelineRecord, QueuedRecord, SinkDefinition } from '../types.js';
-import { durableBufferSchema, MqttSinkBase } from './mqtt-sink-base.js';
+import { MqttSinkBase } from './mqtt-sink-base.js';
 import {
   changedMetrics,
   channelMetric,
@@ -20,32 +18,9 @@ import {
   type NodeMetrics,
   nodeTopic,
   REBIRTH_METRIC,
-  SPARKPLUG_ID,
 } from './sparkplug-codec.js';
 import type { UPayload } from 'sparkplug-payload/lib/sparkplugbpayload.js';
-
-const sparkplugId = (what: string) =>
-  z.string({ error: `${what} is required` }).regex(SPARKPLUG_ID, `${what} must be 1-64 characters without "/", "+", "#" or spaces (Sparkplug ids)`);
-
-export const sparkplugSinkSchema = z
-  .object({
-    id: nameSchema('sink id'),
-    type: z.literal('sparkplug'),
-    ...mqttConnectionShape,
-    /** Sparkplug group id: `spBv1.0/<groupId>/…`. */
-    groupId: sparkplugId('groupId').default('spore'),
-    /** Sparkplug edge node id; defaults to the gateway id. */
-    edgeNodeId: sparkplugId('edgeNodeId').optional(),
-    /**
-     * DDATA QoS. 0 (default) is what Sparkplug B 3.0 prescribes: a record leaves the buffer once
-     * written to the socket. 1: once the broker confirms it (PUBACK), stronger than the spec asks.
-     */
-    qos: z.union([z.literal(0), z.literal(1)], { error: 'qos must be 0 or 1' }).default(0),
-    buffer: durableBufferSchema,
-  })
-  .strict();
-
-export type SparkplugSinkConfig = z.infer<typeof sparkplugSinkSchema>;
+import { sparkplugSinkSchema, type SparkplugSinkConfig } from './sparkplug-schema.js';
 
 interface Codec {
   encodePayload(payload: UPayload): Uint8Array;

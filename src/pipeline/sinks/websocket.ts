@@ -1,10 +1,5 @@
-import { z } from 'zod';
-import { nameSchema } from '../names.js';
 import type { LiveSink, PipelineRecord, SinkContext, SinkDefinition } from '../types.js';
-
-export const websocketSinkSchema = z.object({ id: nameSchema('sink id'), type: z.literal('websocket') }).strict();
-
-export type WebsocketSinkConfig = z.infer<typeof websocketSinkSchema>;
+import { websocketSinkSchema, type WebsocketSinkConfig } from './websocket-schema.js';
 
 /**
  * The `websocket` sink: every record goes to /ws clients as topic `telemetry/<device>`
