@@ -44,5 +44,5 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "/app/dist/src/cli/healthcheck-main.js"]
 # node itself is PID 1 (exec form, no shell, no npm/npx: they do not pass SIGTERM on).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=20", "/app/dist/src/cli/gateway-main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=20", "--no-concurrent-recompilation", "/app/dist/src/cli/gateway-main.js"]
 CMD []

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=20
+#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=20 --no-concurrent-recompilation
 // The V8 flags above (docs/deploy.md "Memory"): V8's young generation may grow to 2 × 16 MiB,
 // and the gateway's start-up (loading its modules) grows it all the way, pages that stay
 // resident while the gateway idles; 1 MiB semi-spaces keep an idle gateway ~20 MiB smaller
