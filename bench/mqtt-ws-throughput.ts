@@ -31,6 +31,7 @@ import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.
 import { nodeRedVersion, startMosquitto, startNodeRed } from './lib/mqtt-peers.js';
 import { RawPublisher } from './lib/raw-mqtt-publisher.js';
 import { freePort } from '../test/helpers/net.js';
+import { gatewayAtCommit } from './lib/build-at-commit.js';
 
 const QUICK = ALL_QUICK || process.env.MQTT_BENCH_QUICK === '1';
 /** The closed-loop run profiled with --cpu-prof (1 client, 100 B): where the gateway's time goes (issue 16 §5). */
@@ -353,16 +354,25 @@ async function rssWithStalledClient(publisher: RawPublisher, fleet: Fleet, gw: G
   };
 }
 
+/**
+ * A/B diagnostics, never in the committed run: MQTT_BENCH_GATEWAY_COMMIT=<commit> measures the
+ * gateway of that commit (built in /tmp, bench/lib/build-at-commit.ts); MQTT_BENCH_NODE_ARGS
+ * adds node options (e.g. --max-semi-space-size=16, which comes after the binary's own and wins).
+ */
+const GATEWAY_BIN = process.env.MQTT_BENCH_GATEWAY_COMMIT ? gatewayAtCommit(process.env.MQTT_BENCH_GATEWAY_COMMIT) : undefined;
+const EXTRA_NODE_ARGS = process.env.MQTT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+
 /** A gateway fed by the shared Mosquitto, or with its own embedded broker the publisher talks to. */
-async function startGateway(feed: 'mosquitto' | 'embedded', mosquitto: { port: number; pid: number }, nodeArgs: string[] = []): Promise<{ gw: GatewayProcess; publisher: RawPublisher | undefined; brokerPid: number }> {
+async function startGateway(feed: 'mosquitto' | 'embedded', mosquitto: { port: number; pid: number }, profileArgs: string[] = []): Promise<{ gw: GatewayProcess; publisher: RawPublisher | undefined; brokerPid: number }> {
+  const nodeArgs = [...EXTRA_NODE_ARGS, ...profileArgs];
   if (feed === 'mosquitto') {
-    const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquitto.port}` } }, [], undefined, nodeArgs);
+    const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquitto.port}` } }, [], GATEWAY_BIN, nodeArgs);
     await waitForGatewayMqtt(gw.url);
     return { gw, publisher: undefined, brokerPid: mosquitto.pid };
   }
   const port = await freePort();
   // The default configuration otherwise (subscription #, retention, cluster on MQTT): only the broker differs.
-  const gw = await startGatewayProcess({ mqtt: { url: 'embedded', embedded: { host: '127.0.0.1', port } } }, [], undefined, nodeArgs);
+  const gw = await startGatewayProcess({ mqtt: { url: 'embedded', embedded: { host: '127.0.0.1', port } } }, [], GATEWAY_BIN, nodeArgs);
   try {
     await waitForGatewayMqtt(gw.url);
     const publisher = await RawPublisher.connect(port, `bench-publisher-embedded-${process.pid}`);
@@ -588,7 +598,7 @@ Throughput: closed loop, at most ${WINDOW} messages in flight (published but not
 **Profile** (issue 16 §5): a separate gateway process under \`node --cpu-prof\` (200 µs sampling) for one closed-loop run of ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B, once fed by Mosquitto and once with its embedded broker; only the samples of that run are counted, grouped by where the code lives. Kernel time is not in a V8 profile: it shows as the native call that made the syscall; the user/kernel split is from /proc.
 
 **Memory with a client that stops reading**: ${RSS_RATE.toLocaleString('en-US')} messages/s of 100 B for ${RSS_SECONDS} s to one client that stops reading after the upgrade, and one normal client; once the gateway's \`slowClientsDropped\` counter shows it dropped the stalled client, that client reads again and records the close code it gets.`,
-    params: { quick: QUICK, window: WINDOW, throughputMessages: THROUGHPUT_MESSAGES, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, profileMessages: PROFILE_MESSAGES, rssRate: RSS_RATE, rssSeconds: RSS_SECONDS, ...(ONLY ? { systems: ONLY } : {}) },
+    params: { quick: QUICK, window: WINDOW, ...(GATEWAY_BIN ? { gatewayCommit: process.env.MQTT_BENCH_GATEWAY_COMMIT } : {}), ...(EXTRA_NODE_ARGS.length ? { nodeArgs: EXTRA_NODE_ARGS } : {}), throughputMessages: THROUGHPUT_MESSAGES, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, profileMessages: PROFILE_MESSAGES, rssRate: RSS_RATE, rssSeconds: RSS_SECONDS, ...(ONLY ? { systems: ONLY } : {}) },
     versions: { 'node-red': nodeRed },
     figures,
     tables,

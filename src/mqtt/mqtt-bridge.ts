@@ -7,6 +7,7 @@ import { bridgeClientOptions, TlsFileError, type BrokerConnectionOptions, type M
 import type { LocalFeed, LocalMessage } from './embedded-broker.js';
 import { DuplicateSuppressor, TopicRateLimiter } from './message-guards.js';
 import { OwnPublications } from './own-publications.js';
+import { withPublishFastPath } from './publish-fast-path.js';
 import { RetentionBuffer, type RetentionOptions, type RetentionStats } from './retention-buffer.js';
 import { compileFilter } from './topic-filter.js';
 import { formatMqttMessage, TimestampCache, type Mqtt5Extras } from './ws-format.js';
@@ -214,8 +215,14 @@ export class MqttBridge {
     this.logger.info({ broker: this.status.broker, clientId: this.options.clientId, protocolVersion: this.options.protocolVersion }, 'connecting to the MQTT broker');
     // mqtt.js is loaded with the first bridge, not at start-up (issue 16 §3, idle memory).
     const { default: mqtt } = await import('mqtt');
-    const client = mqtt.connect(clientOptions);
+    // Not connected yet: the stream of every (re)connection first gets the receive fast path.
+    const client = mqtt.connect({ ...clientOptions, manualConnect: true });
     this.client = client;
+    // mqtt.js keeps its stream builder in a private field (MqttClient.streamBuilder, mqtt 5.x).
+    const builder = client as unknown as { streamBuilder: (c: MqttClient) => NodeJS.ReadableStream };
+    const build = builder.streamBuilder;
+    const mqtt5 = this.options.protocolVersion === 5;
+    builder.streamBuilder = (c) => withPublishFastPath(build(c), (topic, payload) => this.onMessage(topic, payload, undefined), mqtt5);
     client.on('connect', (connack) => this.onConnected(connack));
     client.on('reconnect', () => {
       this.counters.reconnects++;
@@ -228,6 +235,7 @@ export class MqttBridge {
       this.onError(new Error(`broker sent DISCONNECT (reason ${code})`));
     });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
+    client.connect();
     if (this.localFeed && this.options.subscriptions.length > 0) {
       this.stopLocalFeed = this.localFeed.subscribe(this.options.subscriptions, (topic, payload, message) => this.onLocalMessage(topic, payload, message));
       for (const s of this.options.subscriptions) this.granted.set(s.topic, s.qos);
@@ -311,18 +319,20 @@ export class MqttBridge {
 
   // --- the hot path -------------------------------------------------------
 
-  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+  /** `packet` undefined: a plain QoS 0 PUBLISH from the receive fast path (no retain, no properties). */
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket | undefined): void {
     // With the in-process feed, a message on a configured subscription has been counted and
     // forwarded by it already: here it only goes to the handlers (commands) it matches.
     if (this.stopLocalFeed !== undefined && this.subscribed.some((matches) => matches(topic))) {
-      this.runHandlers(topic, payload, packet, !this.options.echoOwnPublications && packet.retain && this.ownTopic(topic));
+      this.runHandlers(topic, payload, packet, !this.options.echoOwnPublications && packet !== undefined && packet.retain && this.ownTopic(topic));
       return;
     }
     const c = this.counters;
     c.messagesIn++;
     c.bytesIn += payload.length;
-    if (packet.qos === 0) c.qos0++;
-    else if (packet.qos === 1) c.qos1++;
+    const qos = packet === undefined ? 0 : packet.qos;
+    if (qos === 0) c.qos0++;
+    else if (qos === 1) c.qos1++;
     else c.qos2++;
 
     // A further copy of the message just handled (overlapping subscriptions): dropped whole.
@@ -338,7 +348,7 @@ export class MqttBridge {
       c.ownEchoesSuppressed++;
       return;
     }
-    this.forward(topic, payload, this.extrasOf(packet.properties));
+    this.forward(topic, payload, packet === undefined ? undefined : this.extrasOf(packet.properties));
   }
 
   /** A message from the embedded broker's in-process feed: counted and forwarded like one from mqtt.js. */
@@ -361,12 +371,12 @@ export class MqttBridge {
     this.forward(topic, payload, message.properties === undefined ? undefined : this.extrasOf(message.properties));
   }
 
-  private runHandlers(topic: string, payload: Buffer, packet: IPublishPacket, isOwn: boolean): void {
+  private runHandlers(topic: string, payload: Buffer, packet: IPublishPacket | undefined, isOwn: boolean): void {
     if (this.handlers.length === 0 || isOwn) return;
     for (const h of this.handlers) {
       if (!h.matches(topic)) continue;
       try {
-        h.handler(topic, payload, packet);
+        h.handler(topic, payload, (packet ??= { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }));
       } catch (err) {
         this.logger.error({ err, topic }, 'MQTT topic handler failed');
       }
@@ -404,10 +414,10 @@ export class MqttBridge {
    * Without them, the same topic and payload within COPY_WINDOW_MS, at most one per extra
    * matching filter. (Mosquitto sends 3.1.1 clients one copy.)
    */
-  private isCopy(topic: string, payload: Buffer, packet: IPublishPacket): boolean {
+  private isCopy(topic: string, payload: Buffer, packet: IPublishPacket | undefined): boolean {
     if (this.options.subscriptions.length + this.handlers.length < 2) return false;
     const now = Date.now();
-    const raw = this.routes !== undefined ? packet.properties?.subscriptionIdentifier : undefined;
+    const raw = this.routes !== undefined ? packet?.properties?.subscriptionIdentifier : undefined;
     const ids = raw === undefined ? undefined : typeof raw === 'number' ? [raw] : raw;
     const last = this.expectedCopies;
     if (last !== undefined && last.topic === topic && now - last.at <= COPY_WINDOW_MS && last.payload.equals(payload)) {
@@ -438,9 +448,9 @@ export class MqttBridge {
     return false;
   }
 
-  private isOwnPublication(topic: string, payload: Buffer, packet: IPublishPacket): boolean {
+  private isOwnPublication(topic: string, payload: Buffer, packet: IPublishPacket | undefined): boolean {
     // A retained message on one of the gateway's own state topics is an earlier publication of it.
-    if (packet.retain && this.ownTopic(topic)) return true;
+    if (packet !== undefined && packet.retain && this.ownTopic(topic)) return true;
     return this.own.size > 0 && this.own.consume(topic, payload);
   }
 
