@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Vite puts content-hashed files here; they never change, so browsers keep them for a year. */
@@ -39,15 +38,44 @@ function isApiPath(path: string): boolean {
   return API_PREFIXES.some((p) => lower === p || lower.startsWith(`${p}/`) || lower.startsWith(`${p};`));
 }
 
+/** Headers of the file server's answer that the gateway's own reply sets itself. */
+const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date']);
+
 /**
  * Serves the web UI (issue 5) at `/`: files of the Vite build, precompressed
  * `.gz` twins when the browser accepts gzip, hashed assets cached for a year,
  * and `index.html` for any other non-API path so client-side routes
  * (`/nodes/10.0.0.5`, `/events`) survive a reload (SPA fallback). `/api/*`,
  * `/ws`, `/rpc` and `/metrics` keep the API's JSON 404.
+ *
+ * The files are served by @fastify/static (with @fastify/send and mime) in a separate Fastify
+ * instance that is never listened on, built at the first request for the UI (issue 16 §3: not
+ * loaded at start-up) and asked through `inject()`, so the gateway's own hooks still apply.
  */
 export async function registerWebUi(app: FastifyInstance, root: string = defaultWebRoot()): Promise<void> {
   const webRoot = resolve(root);
+  let files: Promise<FastifyInstance> | undefined;
+  app.route({
+    method: 'GET', // HEAD too (Fastify exposes HEAD for every GET route)
+    url: '/*',
+    handler: async (req, reply) => {
+      const path = (req.url.split('?')[0] ?? '/').replace(/\/{2,}/g, '/');
+      if (isApiPath(path)) return reply.callNotFound();
+      // The path with `//` collapsed, as the file server reads it (a leading `//` is no host there).
+      const query = req.url.slice((req.url.split('?')[0] ?? '').length);
+      const res = await (await (files ??= fileServer(webRoot))).inject({ method: req.method as 'GET', url: path + query, headers: req.headers });
+      // Its 404s (a missing hashed asset) get the API's own 404 answer.
+      if (res.statusCode === 404) return reply.callNotFound();
+      for (const [name, value] of Object.entries(res.headers)) if (!HOP_HEADERS.has(name) && value !== undefined) reply.header(name, value);
+      return reply.code(res.statusCode).send(res.rawPayload);
+    },
+  });
+}
+
+/** The Fastify instance that answers the UI's files (`registerWebUi`). */
+async function fileServer(webRoot: string): Promise<FastifyInstance> {
+  const [{ default: Fastify }, { default: fastifyStatic }] = await Promise.all([import('fastify'), import('@fastify/static')]);
+  const app = Fastify({ logger: false });
   await app.register(fastifyStatic, {
     root: webRoot,
     serve: false,
@@ -71,7 +99,6 @@ export async function registerWebUi(app: FastifyInstance, root: string = default
     url: '/*',
     handler: async (req, reply) => {
       const path = (req.url.split('?')[0] ?? '/').replace(/\/{2,}/g, '/');
-      if (isApiPath(path)) return reply.callNotFound();
       let rel: string;
       try {
         rel = decodeURIComponent(path).replace(/^\/+/, '');
@@ -91,6 +118,8 @@ export async function registerWebUi(app: FastifyInstance, root: string = default
       return sendIndex(reply);
     },
   });
+  await app.ready();
+  return app;
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
 import { z } from 'zod';
 import { requirementFor } from '../../auth/access-policy.js';
 import { WS_TOPICS } from '../../contract/ws-topics.js';
@@ -168,13 +166,60 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
+/** Headers of the docs app's answer that the gateway's own reply sets itself. */
+const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date']);
+
 /**
  * Adds the OpenAPI document (`GET /api/openapi.json`) and its docs page
  * (`GET /api/docs`). Call before any route is registered: the document is
  * built from the routes registered after it, each described by `documented()`.
+ *
+ * Nothing of it is loaded at start-up (issue 16 §3): the routes' options are only noted here.
+ * The first request for the document or the page imports @fastify/swagger and
+ * @fastify/swagger-ui (with yaml, json-schema-resolver, @fastify/static) into a separate,
+ * never-listening Fastify instance, registers the noted routes there (handlers that never run,
+ * no validators), and builds the document once. The docs page and its assets are answered by
+ * that instance through `inject()`, so the gateway's own hooks (access, CORS, headers) still apply.
  */
 export async function installOpenApi(app: FastifyInstance): Promise<void> {
-  await app.register(swagger, {
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'HEAD' || route.config?.docsProxy) return; // HEADs: added again by the docs app
+    routes.push(route);
+  });
+  let docsApp: Promise<FastifyInstance> | undefined;
+  const docs = () => (docsApp ??= buildDocsApp(routes));
+  let document: unknown;
+
+  const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
+    const res = await (await docs()).inject({ method: req.method as 'GET', url: req.url, headers: req.headers });
+    for (const [name, value] of Object.entries(res.headers)) if (!HOP_HEADERS.has(name) && value !== undefined) reply.header(name, value);
+    return reply.code(res.statusCode).send(res.rawPayload);
+  };
+  // The page and its assets; listed in the document by swagger-ui's own routes (docs app).
+  app.get(DOCS_PATH, { config: { docsProxy: true }, schema: { hide: true } }, proxy);
+  app.get(`${DOCS_PATH}/*`, { config: { docsProxy: true }, schema: { hide: true } }, proxy);
+  app.get(
+    OPENAPI_PATH,
+    documented({
+      summary: 'This API as an OpenAPI 3.1 document',
+      description: `Also shown as a page at ${DOCS_PATH}.`,
+      tags: ['management'],
+      responses: { 200: { description: 'The OpenAPI document.', schema: OpenApiDocument } },
+    }),
+    async (_req, reply) => reply.type('application/json; charset=utf-8').send((document ??= (await docs()).swagger())),
+  );
+}
+
+/** The Fastify instance that holds @fastify/swagger, Swagger UI and a copy of every route's options. */
+async function buildDocsApp(routes: readonly RouteOptions[]): Promise<FastifyInstance> {
+  const [{ default: Fastify }, { default: swagger }, { default: swaggerUi }] = await Promise.all([import('fastify'), import('@fastify/swagger'), import('@fastify/swagger-ui')]);
+  // The gateway's router options (api/http-server.ts): swagger-ui's page is `/api/docs`, as there.
+  const docsApp = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true } });
+  // Its routes are never called: no validators or serializers are compiled for them.
+  docsApp.setValidatorCompiler(() => () => true);
+  docsApp.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await docsApp.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -227,15 +272,10 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       return document;
     },
   });
-  await app.register(swaggerUi, { routePrefix: DOCS_PATH, uiConfig: { deepLinking: true, tryItOutEnabled: false } });
-  app.get(
-    OPENAPI_PATH,
-    documented({
-      summary: 'This API as an OpenAPI 3.1 document',
-      description: `Also shown as a page at ${DOCS_PATH}.`,
-      tags: ['management'],
-      responses: { 200: { description: 'The OpenAPI document.', schema: OpenApiDocument } },
-    }),
-    async (_req, reply) => reply.type('application/json; charset=utf-8').send(app.swagger()),
-  );
+  await docsApp.register(swaggerUi, { routePrefix: DOCS_PATH, uiConfig: { deepLinking: true, tryItOutEnabled: false } });
+  for (const route of routes) {
+    docsApp.route({ method: route.method, url: route.url, schema: route.schema, config: route.config, handler: async () => null });
+  }
+  await docsApp.ready();
+  return docsApp;
 }

@@ -82,6 +82,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route's OpenAPI description (set by `documented()`). */
     openapi?: RouteDocument;
+    /** The docs page's own routes in the gateway (openapi-plugin.ts): answered by the docs app, not copied into it. */
+    docsProxy?: boolean;
   }
 }
 
