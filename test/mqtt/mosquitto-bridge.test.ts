@@ -308,7 +308,7 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
       const health = await waitFor(async () => {
         const h = (await http(`${url}/api/health`)).body;
         return h.components.mqtt.reconnects >= 2 ? h : undefined;
-      }, 'two failed attempts', 20_000);
+      }, 'two failed attempts', 45_000);
       assert.equal(health.status, 'degraded');
       assert.equal(health.components.mqtt.status, 'down');
       assert.match(health.components.mqtt.error, /refused the credentials.*MQTT_USER/);
