@@ -82,7 +82,9 @@ describe('durable export across a broker outage and a kill -9 of the gateway', {
     gateway = undefined;
     gateway = await spawnGateway(config, dataDir);
     const g2 = gateway;
-    await waitFor(async () => (await lastSeq(g2)) > seqAtKill + 3, 'the restarted gateway to continue the seq', 20_000);
+    // More than 10 records past the kill before the broker returns (a slow restart on a loaded
+    // machine can use up the 10 s outage, and the check below needs them).
+    await waitFor(async () => (await lastSeq(g2)) > seqAtKill + 10, 'the restarted gateway to continue the seq', 30_000);
     const queuedBeforeReturn = (await stats(g2)).sinks[0].queued;
     assert.ok(queuedBeforeReturn >= 10, `records from before the kill are still queued (${queuedBeforeReturn})`);
     await sleep(Math.max(0, 10_000 - (Date.now() - outageStart)));
