@@ -44,8 +44,11 @@ describe('modbus-tcp poller recovers by itself', { skip }, () => {
   });
 
   it('reconnects after the server disappears and returns on the same port', async () => {
-    const before = await stats();
-    assert.equal(before.state, 'connected');
+    // Connected first (on a loaded machine a 300 ms timeout can make it reconnect once at start).
+    const before = await waitFor(async () => {
+      const s = await stats();
+      return s.state === 'connected' ? s : undefined;
+    }, 'the connector to be connected', 15_000);
     await server.kill();
     const down = await waitFor(async () => {
       const s = await stats();
