@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { InnerApp, sendAnswer } from './inner-app.js';
 
 /** Vite puts content-hashed files here; they never change, so browsers keep them for a year. */
 const HASHED_PREFIX = '/assets/';
@@ -38,9 +39,6 @@ function isApiPath(path: string): boolean {
   return API_PREFIXES.some((p) => lower === p || lower.startsWith(`${p}/`) || lower.startsWith(`${p};`));
 }
 
-/** Headers of the file server's answer that the gateway's own reply sets itself. */
-const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date']);
-
 /**
  * Serves the web UI (issue 5) at `/`: files of the Vite build, precompressed
  * `.gz` twins when the browser accepts gzip, hashed assets cached for a year,
@@ -54,7 +52,7 @@ const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection'
  */
 export async function registerWebUi(app: FastifyInstance, root: string = defaultWebRoot()): Promise<void> {
   const webRoot = resolve(root);
-  let files: Promise<FastifyInstance> | undefined;
+  const files = new InnerApp(() => fileServer(webRoot));
   app.route({
     method: 'GET', // HEAD too (Fastify exposes HEAD for every GET route)
     url: '/*',
@@ -63,11 +61,10 @@ export async function registerWebUi(app: FastifyInstance, root: string = default
       if (isApiPath(path)) return reply.callNotFound();
       // The path with `//` collapsed, as the file server reads it (a leading `//` is no host there).
       const query = req.url.slice((req.url.split('?')[0] ?? '').length);
-      const res = await (await (files ??= fileServer(webRoot))).inject({ method: req.method as 'GET', url: path + query, headers: req.headers });
+      const res = await files.ask(req, path + query);
       // Its 404s (a missing hashed asset) get the API's own 404 answer.
       if (res.statusCode === 404) return reply.callNotFound();
-      for (const [name, value] of Object.entries(res.headers)) if (!HOP_HEADERS.has(name) && value !== undefined) reply.header(name, value);
-      return reply.code(res.statusCode).send(res.rawPayload);
+      return sendAnswer(reply, res);
     },
   });
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, Rout
 import { z } from 'zod';
 import { requirementFor } from '../../auth/access-policy.js';
 import { WS_TOPICS } from '../../contract/ws-topics.js';
+import { InnerApp, sendAnswer } from '../inner-app.js';
 import { OpenApiDocument } from './response-schemas.js';
 import { API_TAGS, ERROR_BODY, documented, requestJsonSchema, type JsonSchema, type RouteDocument } from './route-doc.js';
 
@@ -166,9 +167,6 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
-/** Headers of the docs app's answer that the gateway's own reply sets itself. */
-const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date']);
-
 /**
  * Adds the OpenAPI document (`GET /api/openapi.json`) and its docs page
  * (`GET /api/docs`). Call before any route is registered: the document is
@@ -187,15 +185,10 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
     if (route.method === 'HEAD' || route.config?.docsProxy) return; // HEADs: added again by the docs app
     routes.push(route);
   });
-  let docsApp: Promise<FastifyInstance> | undefined;
-  const docs = () => (docsApp ??= buildDocsApp(routes));
+  const docs = new InnerApp(() => buildDocsApp(routes));
   let document: unknown;
 
-  const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
-    const res = await (await docs()).inject({ method: req.method as 'GET', url: req.url, headers: req.headers });
-    for (const [name, value] of Object.entries(res.headers)) if (!HOP_HEADERS.has(name) && value !== undefined) reply.header(name, value);
-    return reply.code(res.statusCode).send(res.rawPayload);
-  };
+  const proxy = async (req: FastifyRequest, reply: FastifyReply) => sendAnswer(reply, await docs.ask(req));
   // The page and its assets; listed in the document by swagger-ui's own routes (docs app).
   app.get(DOCS_PATH, { config: { docsProxy: true }, schema: { hide: true } }, proxy);
   app.get(`${DOCS_PATH}/*`, { config: { docsProxy: true }, schema: { hide: true } }, proxy);
@@ -207,7 +200,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       tags: ['management'],
       responses: { 200: { description: 'The OpenAPI document.', schema: OpenApiDocument } },
     }),
-    async (_req, reply) => reply.type('application/json; charset=utf-8').send((document ??= (await docs()).swagger())),
+    async (_req, reply) => reply.type('application/json; charset=utf-8').send((document ??= (await docs.instance()).swagger())),
   );
 }
 
