@@ -336,8 +336,8 @@ export class EmbeddedBroker {
         this.logger.error({ err, topic: packet.topic }, 'embedded broker: in-process delivery failed');
       }
     };
-    const listeners = filters.map(({ topic, qos }) => {
-      const wildcardFirst = topic.startsWith('#') || topic.startsWith('+');
+    const compiledFilters = filters.map((f) => ({ topic: f.topic, qos: f.qos, matches: compileFilter(f.topic), wildcardFirst: f.topic.startsWith('#') || f.topic.startsWith('+') }));
+    const listeners = compiledFilters.map(({ topic, qos, wildcardFirst }) => {
       const listener = (packet: AedesPublishPacket, done: () => void): void => {
         // 36 = '$'; the same packet object reaches every matching listener of one publication.
         if (packet !== last && !(wildcardFirst && packet.topic.charCodeAt(0) === 36)) {
@@ -356,7 +356,6 @@ export class EmbeddedBroker {
       for (const f of compiledFilters) if (f.matches(topic) && f.qos > best) best = f.qos;
       return best === -1 ? 0 : best;
     };
-    const compiledFilters = filters.map((f) => ({ qos: f.qos, matches: compileFilter(f.topic), wildcardFirst: f.topic.startsWith('#') || f.topic.startsWith('+') }));
     retained.on('data', (packet: AedesPublishPacket & { messageExpiry?: number }) => {
       if (packet.messageExpiry !== undefined && packet.messageExpiry <= Date.now()) return;
       if (packet.topic.charCodeAt(0) === 36 && compiledFilters.every((f) => f.wildcardFirst || !f.matches(packet.topic))) return;
