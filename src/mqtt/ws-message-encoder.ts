@@ -34,7 +34,7 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
  * string).
  */
 export class MqttWsEncoder {
-  private scratch = Buffer.allocUnsafeSlow(4096);
+  private scratch = scratchOf(4096);
   private readonly prefixes = new Map<string, Buffer>();
   private lastTimestamp = '';
   private lastSuffix: Buffer = Buffer.alloc(0);
@@ -45,10 +45,15 @@ export class MqttWsEncoder {
     // Worst case: every payload byte a \u00XX escape (6 bytes), or base64 (4 per 3).
     const extra = extras === undefined ? 0 : Buffer.byteLength(JSON.stringify(extras)) + 32;
     const room = prefix.length + (utf8 ? 6 * payload.length : 4 * Math.ceil(payload.length / 3)) + 96 + extra;
-    if (this.scratch.length < room) this.scratch = Buffer.allocUnsafeSlow(Math.max(room, 2 * this.scratch.length));
-    const out = this.scratch;
+    if (this.scratch.bytes.length < room) this.scratch = scratchOf(Math.max(room, 2 * this.scratch.bytes.length));
+    const { bytes: out, words } = this.scratch;
     let at = prefix.copy(out, 0);
-    at = utf8 ? escapeInto(payload, out, at) : at + out.write(payload.toString('base64'), at, 'latin1');
+    if (utf8) {
+      // Copied as is, then checked 4 bytes at a time; escaped byte by byte only if it must be.
+      const start = at;
+      at += payload.copy(out, at);
+      if (needsEscape(out, words, start, at)) at = escapeInto(payload, out, start);
+    } else at += out.write(payload.toString('base64'), at, 'latin1');
     at += this.suffixOf(timestamp).copy(out, at);
     if (!utf8) at += out.write(',"encoding":"base64"', at, 'latin1');
     if (extras !== undefined) {
@@ -57,7 +62,7 @@ export class MqttWsEncoder {
     }
     out[at++] = 0x7d; // }
     const message = out.subarray(0, at);
-    if (out.length > KEEP_SCRATCH_BYTES) this.scratch = Buffer.allocUnsafeSlow(4096);
+    if (out.length > KEEP_SCRATCH_BYTES) this.scratch = scratchOf(4096);
     return message;
   }
 
@@ -80,6 +85,33 @@ export class MqttWsEncoder {
     }
     return this.lastSuffix;
   }
+}
+
+/** A scratch buffer and a 32-bit view of the same memory (byte offset 0: words are aligned). */
+function scratchOf(size: number): { bytes: Buffer; words: Uint32Array } {
+  const memory = new ArrayBuffer(Math.ceil(size / 4) * 4);
+  return { bytes: Buffer.from(memory), words: new Uint32Array(memory) };
+}
+
+/**
+ * Whether bytes `from`..`to` of `bytes` hold a `"`, a `\` or a control character (< 0x20). A byte
+ * loop costs ~2.5 ns/byte here (the profile at 1 KB: a fifth of the embedded broker's time); four
+ * bytes at a time with the "has a byte less than n / equal to c" word tests (exact for n ≤ 128)
+ * ~0.5. Bytes ≥ 0x80 (UTF-8 sequences) never match. The head and tail up to a word boundary
+ * are checked one by one.
+ */
+function needsEscape(bytes: Buffer, words: Uint32Array, from: number, to: number): boolean {
+  let i = from;
+  for (; i < to && (i & 3) !== 0; i++) if (ESCAPE[bytes[i]!] !== 0) return true;
+  const lastWord = to >> 2;
+  for (let w = i >> 2; w < lastWord; w++) {
+    const x = words[w]!;
+    const quote = x ^ 0x22222222;
+    const backslash = x ^ 0x5c5c5c5c;
+    if ((((x - 0x20202020) & ~x) | ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash)) & 0x80808080) return true;
+  }
+  for (i = Math.max(i, lastWord << 2); i < to; i++) if (ESCAPE[bytes[i]!] !== 0) return true;
+  return false;
 }
 
 /** Copies `src` (valid UTF-8) into `out` at `at` as the inside of a JSON string; returns the end. */

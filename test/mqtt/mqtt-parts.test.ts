@@ -138,6 +138,16 @@ describe('WebSocket JSON written as bytes (issue 16 §5, src/mqtt/ws-message-enc
         }
       }
     }
+    // One byte to escape (or not) at every position and alignment: the word-at-a-time check.
+    for (const topic of ['t', 'to', 'top', 'topi']) {
+      for (const value of [0x00, 0x08, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f]) {
+        for (let at = 0; at < 19; at++) {
+          const payload = Buffer.from('abcdefghijklmnopqrs');
+          payload[at] = value;
+          assert.equal(encoder.encode(topic, payload, ts).toString('utf8'), formatMqttMessage(topic, payload, ts), `${topic} ${value} at ${at}`);
+        }
+      }
+    }
     // A later message reuses the buffer: what was returned before is only valid until then.
     const first = Buffer.from(encoder.encode('t', Buffer.from('one'), ts));
     encoder.encode('t', Buffer.from('two'), ts);
