@@ -241,12 +241,13 @@ export class ClusterManager {
     }
   }
 
+  /** `list`: NodeClient.getMembers' answer (MemberLimiter's members: capped, never mutated). */
   private storeMembers(ip: string, list: ClusterMember[]): void {
     // The member list carries every node's resources and latency: one request instead of one per node.
     this.coveredByMembers.clear();
     for (const member of list) {
       const node = typeof member?.ip === 'string' ? this.registry.getByIp(member.ip) : undefined;
-      if (node && this.registry.applyMember(node, member)) this.coveredByMembers.add(node.ip);
+      if (node && this.registry.applyMember(node, member, true)) this.coveredByMembers.add(node.ip);
     }
     // Compared in place, stopping at the first difference: at 10,000 members, serialising both
     // lists to compare them was two 7 MB JSON.stringify calls every refresh.

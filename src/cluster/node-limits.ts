@@ -167,34 +167,96 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return true;
 }
 
+/** Members kept of one `/api/cluster/members` answer (`nodes.maxNodes` at most is 10,000). */
+export const MAX_MEMBERS = 10_000;
+
 /**
- * A node's `/api/cluster/members` list (issue 12 §13): members that are not objects
- * (`null`), have no IPv4 `ip`, or whose hostname is not a SPORE hostname (raw HTML, …) are
- * dropped and counted; what is kept of each is capped like a heartbeat's node.
+ * A node's `/api/cluster/members` list (issue 12 §13), one member at a time: members that are
+ * not objects (`null`), have no IPv4 `ip`, or whose hostname is not a SPORE hostname (raw
+ * HTML, …) are dropped and counted; what is kept of each is capped like a heartbeat's node.
  *
  * Members of one cluster run the same firmware, so their API lists (and often labels) are
- * equal: a member's list equal to the one kept for the member before it is not capped again
- * but shares that (already capped, never mutated) array. Capping is idempotent, so an input
- * equal to a capped output caps to that output. At 10,000 members this replaces 10,000 ×
- * ~12 JSON.stringify calls per refresh with a walk that stops at the first difference, and
- * keeps one API list in memory instead of 10,000 copies.
+ * equal: a member's list equal to one already kept is not capped again but shares that
+ * (already capped, never mutated) array. Capping is idempotent, so an input equal to a capped
+ * output caps to that output. At 10,000 members this replaces 10,000 × ~12 JSON.stringify
+ * calls per refresh with a walk that stops at the first difference, and keeps one API list in
+ * memory instead of 10,000 copies.
  */
-export function limitMembers(value: unknown, dropped: Dropped): ClusterMember[] {
-  if (!Array.isArray(value)) return [];
-  const kept: ClusterMember[] = [];
-  let lastApi: ApiEndpoint[] | undefined;
-  let lastLabels: Record<string, string> | undefined;
-  for (const m of value.slice(0, 10_000)) {
-    if (!isPlainObject(m) || typeof m.ip !== 'string' || !isValidIpv4(m.ip) || typeof m.hostname !== 'string' || !isValidHostname(m.hostname)) {
+export class MemberLimiter {
+  readonly members: ClusterMember[] = [];
+  private seen = 0;
+  private readonly apis = new Interner<ApiEndpoint[]>(8);
+  private readonly labelSets = new Interner<Record<string, string>>(8);
+
+  constructor(private readonly dropped: Dropped) {}
+
+  add(m: unknown): void {
+    const dropped = this.dropped;
+    if (this.seen++ >= MAX_MEMBERS || !isPlainObject(m) || typeof m.ip !== 'string' || !isValidIpv4(m.ip) || typeof m.hostname !== 'string' || !isValidHostname(m.hostname)) {
       dropped.count++;
-      continue;
+      return;
     }
     const member: ClusterMember = { ...(m as ClusterMember) };
-    if (m.labels !== undefined) member.labels = lastLabels !== undefined && sameJson(m.labels, lastLabels) ? lastLabels : (lastLabels = limitLabels(m.labels, dropped));
+    if (m.labels !== undefined) member.labels = this.labelSets.find(m.labels) ?? this.labelSets.intern(limitLabels(m.labels, dropped));
     if (m.resources !== undefined) member.resources = isPlainObject(m.resources) ? limitResources(m.resources, dropped) : {};
-    if (m.api !== undefined) member.api = lastApi !== undefined && sameJson(m.api, lastApi) ? lastApi : (lastApi = limitApi(m.api, dropped));
-    kept.push(member);
+    if (m.api !== undefined) member.api = this.apis.find(m.api) ?? this.apis.intern(limitApi(m.api, dropped));
+    this.members.push(member);
   }
-  if (value.length > 10_000) dropped.count += value.length - 10_000;
-  return kept;
+}
+
+/** `limitMembers` for a whole parsed list (MemberLimiter). */
+export function limitMembers(value: unknown, dropped: Dropped): ClusterMember[] {
+  if (!Array.isArray(value)) return [];
+  const limiter = new MemberLimiter(dropped);
+  for (const m of value) limiter.add(m);
+  return limiter.members;
+}
+
+/**
+ * Keeps the few distinct values seen last (capped API lists, labels), so that equal values
+ * share one instance (issue 19: 10,000 nodes of one firmware list the same ~2 kB API; kept
+ * once per node that was 22 MB of a 64 MB heap). Values given to it must never be mutated
+ * afterwards: every holder shares them. Most recently used first; at most `capacity` kept,
+ * so a node describing itself differently each time costs a few comparisons, not memory.
+ */
+export class Interner<T> {
+  private readonly recent: T[] = [];
+
+  constructor(private readonly capacity = 8) {}
+
+  /** The kept instance equal to `value` (any JSON value: an uncapped one is compared too), or undefined. */
+  find(value: unknown): T | undefined {
+    const recent = this.recent;
+    for (let i = 0; i < recent.length; i++) {
+      const kept = recent[i]!;
+      if (kept === value || sameJson(kept, value)) {
+        if (i > 0) {
+          recent.splice(i, 1);
+          recent.unshift(kept);
+        }
+        return kept;
+      }
+    }
+    return undefined;
+  }
+
+  /** An instance equal to `value` that is already shared, or `value` itself (then remembered). */
+  intern(value: T): T {
+    const kept = this.find(value);
+    if (kept !== undefined) return kept;
+    const recent = this.recent;
+    recent.unshift(value);
+    if (recent.length > this.capacity) recent.pop();
+    return value;
+  }
+}
+
+/**
+ * `text` as a string of its own. A substring V8 cuts from a longer one (13+ characters) may
+ * be a "sliced string" that keeps the whole parent alive: a hostname taken from a datagram
+ * would keep that datagram's text (up to ~700 bytes for a NODE_UPDATE) for as long as the
+ * node is known.
+ */
+export function ownString(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8');
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { GatewayEventBus } from '../events/gateway-events.js';
 import type { ApiEndpoint, NodeHealth } from '../protocol/types.js';
-import { limitApi, limitLabels, limitResources, limitVersion, sameJson, type Dropped } from './node-limits.js';
+import { Interner, limitApi, limitLabels, limitResources, limitVersion, ownString, sameJson, type Dropped } from './node-limits.js';
 
 /** What the gateway knows about one node. Times are ms since the epoch. */
 export interface NodeRecord {
@@ -80,6 +80,9 @@ export class NodeRegistry {
   private readonly byIp = new Map<string, NodeRecord>();
   readonly stats: RegistryStats = { droppedNodes: 0, droppedFields: 0, lastDroppedNodeAt: null };
   private readonly dropped: Dropped = { count: 0 };
+  /** Capped API lists and labels, shared by the nodes that describe themselves alike (node-limits.ts Interner). */
+  private readonly apis = new Interner<ApiEndpoint[]>(16);
+  private readonly labelSets = new Interner<Record<string, string>>(16);
 
   constructor(
     private readonly bus: GatewayEventBus,
@@ -122,7 +125,7 @@ export class NodeRegistry {
         removed++;
         continue;
       }
-      const node: NodeRecord = { ...stored, status: this.statusForAge(age) };
+      const node: NodeRecord = { ...stored, status: this.statusForAge(age), api: this.apis.intern(stored.api), labels: this.labelSets.intern(stored.labels) };
       this.byHostname.set(node.hostname, node);
       this.byIp.set(node.ip, node);
       loaded++;
@@ -200,6 +203,8 @@ export class NodeRegistry {
       return undefined;
     }
     if (previous) this.remove(previous, 'replaced by a new hostname at the same address');
+    // Not a slice of the datagram's text: the record (and the Map keys) would keep that text alive.
+    hostname = ownString(hostname);
     const node: NodeRecord = {
       ip,
       port: port ?? 0,
@@ -240,9 +245,9 @@ export class NodeRegistry {
         status: this.statusForAge(this.clock() - Number(r.lastSeen)),
         discoveredAt: Number(r.discoveredAt) || this.clock(),
         lastSeen: Number(r.lastSeen) || 0,
-        labels: { ...(r.labels ?? {}) },
+        labels: this.labelSets.intern({ ...(r.labels ?? {}) }),
         resources: r.resources ?? null,
-        api: Array.isArray(r.api) ? r.api : [],
+        api: this.apis.intern(Array.isArray(r.api) ? r.api : []),
         latency: r.latency ?? null,
         version: r.version ?? null,
         uptime: r.uptime ?? null,
@@ -267,11 +272,11 @@ export class NodeRegistry {
 
   /** Applies the fields of a NODE_UPDATE (labels, resources, api, version, uptime). */
   applyUpdate(node: NodeRecord, info: Record<string, unknown>): void {
-    if (info.labels !== undefined) node.labels = limitLabels(info.labels, this.dropped);
+    if (info.labels !== undefined) this.setLabels(node, info.labels);
     if (info.resources && typeof info.resources === 'object' && !Array.isArray(info.resources)) {
       node.resources = limitResources(info.resources as Record<string, unknown>, this.dropped);
     } else if (info.resources !== undefined) this.dropped.count++;
-    if (info.api !== undefined) node.api = limitApi(info.api, this.dropped);
+    if (info.api !== undefined) this.setApi(node, info.api);
     const version = limitVersion(info.version, this.dropped);
     if (version !== undefined) node.version = version;
     if (typeof info.uptime === 'number' && Number.isFinite(info.uptime)) node.uptime = info.uptime;
@@ -295,8 +300,8 @@ export class NodeRegistry {
     const { api, labels, version, uptime, ...resources } = status;
     // A node's answer is as untrusted as its datagrams: the same caps and checks (node-limits.ts).
     node.resources = limitResources(resources, this.dropped);
-    if (api !== undefined) node.api = limitApi(api, this.dropped);
-    if (labels !== undefined) node.labels = limitLabels(labels, this.dropped);
+    if (api !== undefined) this.setApi(node, api);
+    if (labels !== undefined) this.setLabels(node, labels);
     const kept = limitVersion(version, this.dropped);
     if (kept !== undefined) node.version = kept;
     if (typeof uptime === 'number' && Number.isFinite(uptime)) node.uptime = uptime;
@@ -309,18 +314,33 @@ export class NodeRegistry {
   /**
    * Takes a node's resources and latency from the primary's member list (issue 19: gentle
    * polling), with the same caps as its own answers. Returns whether the entry carried
-   * resources, i.e. whether the node's own status read can wait.
+   * resources, i.e. whether the node's own status read can wait. `capped`: the entry is one
+   * of MemberLimiter's (node-limits.ts), its resources already capped and never mutated —
+   * taken as they are rather than capped again (10,000 members every refresh).
    */
-  applyMember(node: NodeRecord, member: { latency?: unknown; resources?: unknown; labels?: unknown }): boolean {
+  applyMember(node: NodeRecord, member: { latency?: unknown; resources?: unknown; labels?: unknown }, capped = false): boolean {
     if (typeof member.latency === 'number' && Number.isFinite(member.latency)) node.latency = member.latency;
-    // The same labels as kept (every refresh, for nearly every node): not capped again.
-    if (member.labels !== undefined && member.labels !== null && !sameJson(member.labels, node.labels)) node.labels = limitLabels(member.labels, this.dropped);
+    if (member.labels !== undefined && member.labels !== null) this.setLabels(node, member.labels);
     this.store?.updated(node);
     const r = member.resources;
     if (!r || typeof r !== 'object' || Array.isArray(r) || Object.keys(r).length === 0) return false;
-    node.resources = limitResources(r as Record<string, unknown>, this.dropped);
+    node.resources = capped ? (r as Record<string, unknown>) : limitResources(r as Record<string, unknown>, this.dropped);
     this.stats.droppedFields = this.dropped.count;
     return true;
+  }
+
+  /**
+   * A node's API list as it describes it: capped (node-limits.ts) and shared with the nodes whose
+   * list is the same. The same list as kept (every status read and update of a node whose
+   * firmware did not change) is not capped again: capping is idempotent.
+   */
+  private setApi(node: NodeRecord, api: unknown): void {
+    if (!sameJson(api, node.api)) node.api = this.apis.find(api) ?? this.apis.intern(limitApi(api, this.dropped));
+  }
+
+  /** The same for labels (every member list refresh carries every node's labels). */
+  private setLabels(node: NodeRecord, labels: unknown): void {
+    if (!sameJson(labels, node.labels)) node.labels = this.labelSets.find(labels) ?? this.labelSets.intern(limitLabels(labels, this.dropped));
   }
 
   /** Re-evaluates every node's status from its age; removes long-dead nodes. */

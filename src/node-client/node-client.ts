@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import { limitMembers } from '../cluster/node-limits.js';
+import { limitMembers, MemberLimiter } from '../cluster/node-limits.js';
+import { forEachArrayItem } from '../protocol/json-array-items.js';
 import { GatewayError } from '../errors.js';
 import type {
   ClusterMembersResponse,
@@ -82,12 +83,22 @@ export class NodeClient {
 
   async getMembers(ip: string): Promise<ClusterMembersResponse> {
     const res = await this.request(ip, 'GET', '/api/cluster/members');
+    // Never pass null members or raw HTML hostnames on to the UI (issue 12 §13).
+    const limiter = new MemberLimiter({ count: 0 });
+    let scanned: ReturnType<typeof forEachArrayItem> = null;
+    if (res.status >= 200 && res.status < 300) {
+      try {
+        // One member at a time (protocol/json-array-items.ts): at 10,000 members the answer is ~7 MB.
+        scanned = forEachArrayItem(res.body, 'members', (m) => limiter.add(m));
+      } catch {
+        throw new GatewayError('node_bad_response', `node ${ip} answered something that is not a JSON object`);
+      }
+    }
+    if (scanned) return { ...(scanned.rest as object), members: limiter.members };
+    // Not the usual shape: parsed whole, with the same checks and answers.
     const body = this.expectJsonObject<ClusterMembersResponse>(ip, res);
     if (!Array.isArray(body.members)) throw new GatewayError('node_bad_response', `node ${ip} answered members without a "members" array`);
-    // Never pass null members or raw HTML hostnames on to the UI (issue 12 §13).
-    const dropped = { count: 0 };
-    const members = limitMembers(body.members, dropped);
-    return { ...body, members };
+    return { ...body, members: limitMembers(body.members, { count: 0 }) };
   }
 
   async getTasks(ip: string): Promise<TasksStatusResponse> {

@@ -102,6 +102,33 @@ describe('NodeRegistry (CONTRACT §2 ageing and identity)', () => {
     assert.equal(node.version, '2.0.1');
   });
 
+  it('shares one capped API list and labels object between nodes that describe themselves alike (issue 19)', () => {
+    const { registry } = setup();
+    const api = [{ uri: '/api/node/status', method: 'GET' }, { uri: '/api/led', method: 'POST', params: [{ name: 'color', location: 'body' }] }];
+    // Each node's answer is parsed on its own: equal content, distinct objects.
+    const answer = (extra: Record<string, unknown> = {}) => JSON.parse(JSON.stringify({ freeHeap: 1, api, labels: { role: 'sensor' }, ...extra })) as Record<string, unknown>;
+    const [a, b, c] = ['esp-a', 'esp-b', 'esp-c'].map((h, i) => registry.observe(`10.0.0.${i + 1}`, h)!);
+    registry.applyStatus(a!, answer(), 1);
+    registry.applyStatus(b!, answer(), 1);
+    registry.applyUpdate(c!, answer({ api: [...api, null], labels: { role: 'actuator' } }));
+    assert.equal(b!.api, a!.api, 'equal lists: one instance');
+    assert.equal(b!.labels, a!.labels);
+    assert.deepEqual(a!.api, api);
+    assert.equal(c!.api, a!.api, 'a list that caps to the same (a null dropped) shares it too');
+    assert.equal(registry.stats.droppedFields, 1);
+    assert.notEqual(c!.labels, a!.labels);
+    assert.deepEqual(c!.labels, { role: 'actuator' });
+    // A node changing its list gets its own; the others keep theirs.
+    registry.applyStatus(b!, answer({ api: [api[0]] }), 1);
+    assert.deepEqual(b!.api, [api[0]]);
+    assert.deepEqual(a!.api, api);
+    // A hostname taken out of a longer datagram text is kept equal.
+    const text = 'NODE_UPDATE:spore-node-0001:{"labels":{}}';
+    const d = registry.observe('10.0.0.9', text.slice(12, 27))!;
+    assert.equal(d.hostname, 'spore-node-0001');
+    assert.equal(registry.getByHostname('spore-node-0001'), d);
+  });
+
   it('touch refreshes only known nodes', () => {
     const { registry, advance } = setup();
     assert.equal(registry.touch('10.0.0.1'), undefined);
