@@ -34,8 +34,10 @@ import { freePort } from '../test/helpers/net.js';
 import { gatewayAtCommit } from './lib/build-at-commit.js';
 
 const QUICK = ALL_QUICK || process.env.MQTT_BENCH_QUICK === '1';
-/** The closed-loop run profiled with --cpu-prof (1 client, 100 B): where the gateway's time goes (issue 16 §5). */
+/** The closed-loop runs profiled with --cpu-prof (1 client, each of PROFILE_SIZES): where the gateway's time goes (issue 16 §5). */
 const PROFILE_MESSAGES = QUICK ? 100_000 : 300_000;
+/** Payloads of the profiled runs, bytes (e.g. MQTT_BENCH_PROFILE_SIZES=1024 for a diagnostic run). */
+const PROFILE_SIZES = (process.env.MQTT_BENCH_PROFILE_SIZES?.split(',') ?? ['100', '1024']).map(Number);
 const WINDOW = Number(process.env.MQTT_BENCH_WINDOW ?? 1000); // messages in flight in the closed loop
 const THROUGHPUT_MESSAGES = Number(process.env.MQTT_BENCH_MESSAGES ?? (QUICK ? 5_000 : 30_000));
 const LATENCY_RATE = 1000; // messages/s
@@ -383,8 +385,8 @@ async function startGateway(feed: 'mosquitto' | 'embedded', mosquitto: { port: n
   }
 }
 
-/** The gateway under --cpu-prof for one closed-loop run (1 client, 100 B): where its time goes. */
-async function profileGateway(feed: 'mosquitto' | 'embedded', shared: RawPublisher, fleet: Fleet, mosquitto: { port: number; pid: number }): Promise<{ feed: string; summary: ProfileSummary; run: Record<string, number>; userSeconds: number; kernelSeconds: number }> {
+/** The gateway under --cpu-prof for one closed-loop run (1 client, `bytes` payloads): where its time goes. */
+async function profileGateway(feed: 'mosquitto' | 'embedded', bytes: number, shared: RawPublisher, fleet: Fleet, mosquitto: { port: number; pid: number }): Promise<{ feed: string; bytes: number; summary: ProfileSummary; run: Record<string, number>; userSeconds: number; kernelSeconds: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'spore-bench-prof-'));
   try {
     const { gw, publisher: own, brokerPid } = await startGateway(feed, mosquitto, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '200']);
@@ -395,10 +397,10 @@ async function profileGateway(feed: 'mosquitto' | 'embedded', shared: RawPublish
     let endUs = 0;
     try {
       await fleet.connect('json', `${gw.url.replace(/^http/, 'ws')}/ws`, 1);
-      await warm(publisher, fleet, 100);
+      await warm(publisher, fleet, bytes);
       const s0 = cpuSplit(gw.pid);
       startUs = Number(process.hrtime.bigint() / 1000n);
-      runFigures = await closedLoop(publisher, fleet, PROFILE_MESSAGES, 100, { system: gw.pid, broker: brokerPid, fleet: fleet.pid });
+      runFigures = await closedLoop(publisher, fleet, PROFILE_MESSAGES, bytes, { system: gw.pid, broker: brokerPid, fleet: fleet.pid });
       endUs = Number(process.hrtime.bigint() / 1000n);
       const s1 = cpuSplit(gw.pid);
       split = { user: s1.user - s0.user, system: s1.system - s0.system };
@@ -409,8 +411,8 @@ async function profileGateway(feed: 'mosquitto' | 'embedded', shared: RawPublish
     }
     const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('the gateway wrote no CPU profile');
-    if (process.env.MQTT_BENCH_KEEP_PROFILE) await copyFile(join(dir, file), `${process.env.MQTT_BENCH_KEEP_PROFILE}-${feed}.cpuprofile`);
-    return { feed, summary: summariseProfile(join(dir, file), 15, { startUs, endUs }), run: runFigures, userSeconds: round(split.user, 2), kernelSeconds: round(split.system, 2) };
+    if (process.env.MQTT_BENCH_KEEP_PROFILE) await copyFile(join(dir, file), `${process.env.MQTT_BENCH_KEEP_PROFILE}-${feed}-${bytes}.cpuprofile`);
+    return { feed, bytes, summary: summariseProfile(join(dir, file), 15, { startUs, endUs }), run: runFigures, userSeconds: round(split.user, 2), kernelSeconds: round(split.system, 2) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -465,8 +467,10 @@ export async function run(): Promise<BenchReport> {
         await system.stop();
       }
     }
-    if (!ONLY || ONLY.includes('profile')) profiles.push(await profileGateway('mosquitto', publisher, fleet, feedOf(mosquitto)));
-    if (!ONLY || ONLY.includes('profile-embedded')) profiles.push(await profileGateway('embedded', publisher, fleet, feedOf(mosquitto)));
+    for (const bytes of PROFILE_SIZES) {
+      if (!ONLY || ONLY.includes('profile')) profiles.push(await profileGateway('mosquitto', bytes, publisher, fleet, feedOf(mosquitto)));
+      if (!ONLY || ONLY.includes('profile-embedded')) profiles.push(await profileGateway('embedded', bytes, publisher, fleet, feedOf(mosquitto)));
+    }
     if (!ONLY || ONLY.includes('rss')) {
       const gw = await startGatewayProcess({ mqtt: { url: `mqtt://127.0.0.1:${mosquitto.port}` } });
       try {
@@ -541,8 +545,8 @@ export async function run(): Promise<BenchReport> {
   };
   const feedName = (feed: string) => (feed === 'embedded' ? 'with its embedded broker (the publisher connected to the gateway)' : 'fed by Mosquitto');
   for (const profile of profiles) {
-    tables.push({ title: `Where the gateway's time goes, ${feedName(profile.feed)}: --cpu-prof over ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B (${profile.run.messagesPerSec.toLocaleString('en-US')} messages/s, ${profile.run.cpuMicrosPerMessage} µs/msg while profiled; user ${profile.userSeconds} s, kernel ${profile.kernelSeconds} s of CPU from /proc)`, columns: ['group (self time)', 'ms', 'CPU µs per message (share of busy samples × measured CPU)', '% of the profiled thread'], rows: profile.summary.categories.slice(0, 18).map((c) => [c.category, c.ms, /^idle/.test(c.category) ? '—' : perMessage(profile, c.ms), c.percent]) });
-    tables.push({ title: `Heaviest functions (self time), ${feedName(profile.feed)}`, columns: ['function', 'where', 'ms', '%'], rows: profile.summary.functions.map((f) => [f.fn, f.where, f.ms, f.percent]) });
+    tables.push({ title: `Where the gateway's time goes, ${feedName(profile.feed)}: --cpu-prof over ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, ${profile.bytes} B (${profile.run.messagesPerSec.toLocaleString('en-US')} messages/s, ${profile.run.cpuMicrosPerMessage} µs/msg while profiled; user ${profile.userSeconds} s, kernel ${profile.kernelSeconds} s of CPU from /proc)`, columns: ['group (self time)', 'ms', 'CPU µs per message (share of busy samples × measured CPU)', '% of the profiled thread'], rows: profile.summary.categories.slice(0, 18).map((c) => [c.category, c.ms, /^idle/.test(c.category) ? '—' : perMessage(profile, c.ms), c.percent]) });
+    tables.push({ title: `Heaviest functions (self time), ${feedName(profile.feed)}, ${profile.bytes} B`, columns: ['function', 'where', 'ms', '%'], rows: profile.summary.functions.map((f) => [f.fn, f.where, f.ms, f.percent]) });
   }
   if (rss.rssMiB) {
     tables.push({
@@ -552,28 +556,32 @@ export async function run(): Promise<BenchReport> {
     });
   }
   const notes: string[] = [];
-  const g1 = find('gateway', 100, 1);
-  const ge1 = find('gateway-embedded', 100, 1);
-  const nr1 = find('node-red', 100, 1);
-  const mq1 = find('mosquitto-ws', 100, 1);
-  if (ge1 && mq1) {
-    notes.push(
-      `**Same work in one process each** (1 client, 100 B): the gateway with its embedded broker takes the publisher's MQTT in and delivers on /ws for ${ge1.cpuMicrosPerMessage} µs of its process's CPU per message (of which kernel ${ge1.kernelMicrosPerMessage}); Mosquitto's own WebSocket listener ${mq1.cpuMicrosPerMessage} (kernel ${mq1.kernelMicrosPerMessage}) — ratio ${round(ge1.cpuMicrosPerMessage / mq1.cpuMicrosPerMessage)} (goal ≤ 1). Each figure is that one broker process's user + kernel CPU; the publisher and the clients are in other processes, left out of both.`,
-    );
-  }
-  if (g1 && nr1) {
-    notes.push(
-      `**Gateway vs Node-RED, each fed by the same Mosquitto** (1 client, 100 B): own process only, ${g1.cpuMicrosPerMessage} vs ${nr1.cpuMicrosPerMessage} µs/msg (ratio ${round(g1.cpuMicrosPerMessage / nr1.cpuMicrosPerMessage)}); with the feeding Mosquitto counted on both sides, ${g1.pathMicrosPerMessage} (${g1.cpuMicrosPerMessage} + ${g1.brokerMicrosPerMessage}) vs ${nr1.pathMicrosPerMessage} (${nr1.cpuMicrosPerMessage} + ${nr1.brokerMicrosPerMessage}) (ratio ${round(g1.pathMicrosPerMessage / nr1.pathMicrosPerMessage)}). ` +
-        `The feed (Mosquitto taking the publisher's messages in and writing them to one TCP subscriber) is the same work for both and adds the same to both, so counting it pulls the ratio toward 1: for ≤ 0.5 with it counted, the gateway's own process would have to spend at most ${round(Math.max(0, 0.5 * nr1.pathMicrosPerMessage - g1.brokerMicrosPerMessage), 1)} µs/msg. ` +
-        `While this runs, the publisher (${g1.publisherCpuPercent} %), the clients (${g1.clientsCpuPercent} %), Mosquitto (${g1.brokerCpuPercent} %) and the gateway (${g1.cpuPercent} %) share 2 cores.`,
-    );
+  for (const size of [100, 1024]) {
+    const tag = `1 client, ${size === 1024 ? '1 KB' : `${size} B`}`;
+    const g1 = find('gateway', size, 1);
+    const ge1 = find('gateway-embedded', size, 1);
+    const nr1 = find('node-red', size, 1);
+    const mq1 = find('mosquitto-ws', size, 1);
+    if (ge1 && mq1) {
+      notes.push(
+        `**Same work in one process each** (${tag}): the gateway with its embedded broker takes the publisher's MQTT in and delivers on /ws for ${ge1.cpuMicrosPerMessage} µs of its process's CPU per message (of which kernel ${ge1.kernelMicrosPerMessage}); Mosquitto's own WebSocket listener ${mq1.cpuMicrosPerMessage} (kernel ${mq1.kernelMicrosPerMessage}) — ratio ${round(ge1.cpuMicrosPerMessage / mq1.cpuMicrosPerMessage)} (goal ≤ 1). Each figure is that one broker process's user + kernel CPU; the publisher and the clients are in other processes, left out of both.`,
+      );
+    }
+    if (g1 && nr1) {
+      const budget = round(0.5 * nr1.pathMicrosPerMessage - g1.brokerMicrosPerMessage, 1);
+      notes.push(
+        `**Gateway vs Node-RED, each fed by the same Mosquitto** (${tag}): own process only, ${g1.cpuMicrosPerMessage} vs ${nr1.cpuMicrosPerMessage} µs/msg (ratio ${round(g1.cpuMicrosPerMessage / nr1.cpuMicrosPerMessage)}); with the feeding Mosquitto counted on both sides, ${g1.pathMicrosPerMessage} (${g1.cpuMicrosPerMessage} + ${g1.brokerMicrosPerMessage}) vs ${nr1.pathMicrosPerMessage} (${nr1.cpuMicrosPerMessage} + ${nr1.brokerMicrosPerMessage}) (ratio ${round(g1.pathMicrosPerMessage / nr1.pathMicrosPerMessage)}). ` +
+          `The feed (Mosquitto taking the publisher's messages in and writing them to one TCP subscriber) is the same work for both and adds about the same to both, so counting it pulls the ratio toward 1: for ≤ 0.5 with it counted, the gateway's own process would have to spend at most ${Math.max(0, budget)} µs/msg${budget <= 0 ? ' — nothing: the feed alone is half of Node-RED\'s whole path' : ''}. ` +
+          `While this runs, the publisher (${g1.publisherCpuPercent} %), the clients (${g1.clientsCpuPercent} %), Mosquitto (${g1.brokerCpuPercent} %) and the gateway (${g1.cpuPercent} %) share 2 cores.`,
+      );
+    }
   }
   for (const profile of profiles) {
     const c = profile.summary.categories;
     const us = (re: RegExp) => perMessage(profile, c.filter((x) => re.test(x.category)).reduce((a, x) => a + x.ms, 0));
     const mqttLibs = profile.feed === 'embedded' ? /library (aedes|aedes-packet|mqemitter|qlobber|fastparallel|fastfall|fastseries|reusify|mqtt-packet|bl|readable-stream|debug)$/ : /library (mqtt|mqtt-packet|bl|readable-stream|debug|mqtt-packet)$/;
     notes.push(
-      `**Where the remaining time goes, ${feedName(profile.feed)}** (--cpu-prof, 1 client, 100 B, ${profile.run.cpuMicrosPerMessage} µs of CPU per message while profiled, ${round((profile.kernelSeconds / Math.max(0.01, profile.userSeconds + profile.kernelSeconds)) * 100, 0)} % of it in the kernel), per message: ` +
+      `**Where the remaining time goes, ${feedName(profile.feed)}, ${profile.bytes} B** (--cpu-prof, 1 client, ${profile.bytes} B, ${profile.run.cpuMicrosPerMessage} µs of CPU per message while profiled, ${round((profile.kernelSeconds / Math.max(0.01, profile.userSeconds + profile.kernelSeconds)) * 100, 0)} % of it in the kernel), per message: ` +
         `garbage collection ${us(/garbage/)} µs; ${profile.feed === 'embedded' ? 'the MQTT receive path (aedes: parsing the publisher\'s packets, its publish pipeline and topic matching — mqtt-packet, bl, qlobber, mqemitter)' : 'the MQTT receive path (mqtt.js, mqtt-packet, bl, debug)'} ${us(mqttLibs)} µs; ` +
         `native calls (the socket write/read syscalls \`writeBuffer\`/\`writev\`, \`utf8Slice\`, \`isUtf8\`) and V8 outside JS ${us(/^native|program/)} µs; Node.js buffers/streams/timers ${us(/^Node\.js/)} µs; the gateway's own code ${us(/^gateway /)} µs (formatting the JSON, bridge checks, retention, the WebSocket hub, the receive fast path; by file in the table); ws ${us(/library ws$/)} µs. ` +
         `The busy samples are scaled to the CPU /proc measured (the thread was idle ${round(c.filter((x) => /^idle/.test(x.category)).reduce((a, x) => a + x.percent, 0), 1)} % of the run). The gateway runs with \`--max-semi-space-size=1\` (its binary's #! line, for idle memory, issue 16 §3): a 1 MiB young generation is collected often, and an A/B with V8's default (16 MiB), 2 trials each at load 10–11 on the code before the receive fast path, measured 1.5–2.8 µs/msg less CPU (15.3, 16.2 → 13.8, 13.4).`,
@@ -603,10 +611,10 @@ Throughput: closed loop, at most ${WINDOW} messages in flight (published but not
 - *Gateway vs Node-RED*, both fed by the same Mosquitto: their own process only ("system µs/msg": MQTT in from Mosquitto over TCP, WebSocket frames out), and, as a second figure, the *path* including the Mosquitto that feeds each ("path µs/msg" = system + "Mosquitto feed µs/msg", the feed measured in the same run).
 - *Gateway fed by Mosquitto vs Mosquitto direct* (path) compares two processes with one; kept for reference, without a goal.
 
-**Profile** (issue 16 §5): a separate gateway process under \`node --cpu-prof\` (200 µs sampling) for one closed-loop run of ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, 100 B, once fed by Mosquitto and once with its embedded broker; only the samples of that run are counted, grouped by where the code lives. Kernel time is not in a V8 profile: it shows as the native call that made the syscall; the user/kernel split is from /proc.
+**Profile** (issue 16 §5): a separate gateway process under \`node --cpu-prof\` (200 µs sampling) for one closed-loop run of ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, each of ${PROFILE_SIZES.map((b) => `${b} B`).join(' and ')}, once fed by Mosquitto and once with its embedded broker; only the samples of that run are counted, grouped by where the code lives. Kernel time is not in a V8 profile: it shows as the native call that made the syscall; the user/kernel split is from /proc.
 
 **Memory with a client that stops reading**: ${RSS_RATE.toLocaleString('en-US')} messages/s of 100 B for ${RSS_SECONDS} s to one client that stops reading after the upgrade, and one normal client; once the gateway's \`slowClientsDropped\` counter shows it dropped the stalled client, that client reads again and records the close code it gets.`,
-    params: { quick: QUICK, window: WINDOW, ...(GATEWAY_BIN ? { gatewayCommit: process.env.MQTT_BENCH_GATEWAY_COMMIT } : {}), ...(EXTRA_NODE_ARGS.length ? { nodeArgs: EXTRA_NODE_ARGS } : {}), throughputMessages: THROUGHPUT_MESSAGES, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, profileMessages: PROFILE_MESSAGES, rssRate: RSS_RATE, rssSeconds: RSS_SECONDS, ...(ONLY ? { systems: ONLY } : {}) },
+    params: { quick: QUICK, window: WINDOW, ...(GATEWAY_BIN ? { gatewayCommit: process.env.MQTT_BENCH_GATEWAY_COMMIT } : {}), ...(EXTRA_NODE_ARGS.length ? { nodeArgs: EXTRA_NODE_ARGS } : {}), throughputMessages: THROUGHPUT_MESSAGES, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, profileMessages: PROFILE_MESSAGES, profileSizes: PROFILE_SIZES, rssRate: RSS_RATE, rssSeconds: RSS_SECONDS, ...(ONLY ? { systems: ONLY } : {}) },
     versions: { 'node-red': nodeRed },
     figures,
     tables,

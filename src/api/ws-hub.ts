@@ -36,6 +36,9 @@ export type MessageHook = (client: WsClient, data: string) => void;
 /** Pre-encoded messages still go out as text frames. */
 const TEXT_FRAME = { binary: false } as const;
 
+/** bytes: the frame buffer of one turn's broadcasts to begin with; it doubles as needed and shrinks back after a burst. */
+const FRAMES_INITIAL_BYTES = 64 * 1024;
+
 /** ms: broadcasts of a flood are written at most this often (see scheduleFlush). */
 const BUSY_COALESCE_MS = 1;
 
@@ -55,10 +58,14 @@ export class WsHub {
   private readonly alive = new WeakMap<WebSocket, boolean>();
   /** Each client's TCP socket: this turn's broadcasts are written to it as one buffer (see broadcastRaw). */
   private readonly sockets = new WeakMap<WebSocket, Duplex>();
-  /** This turn's broadcasts, not yet written (flushPending), their UTF-8 sizes, and the bytes of their frames. */
-  private pending: string[] = [];
-  private pendingSizes: number[] = [];
+  /**
+   * This turn's broadcasts as complete WebSocket frames, not yet written (flushPending): bytes
+   * 0..pendingBytes of `frames`, `pendingCount` messages. Each message is framed as it is
+   * broadcast, so a caller's buffer may be reused at once (the MQTT encoder's is).
+   */
+  private frames = Buffer.allocUnsafeSlow(FRAMES_INITIAL_BYTES);
   private pendingBytes = 0;
+  private pendingCount = 0;
   /** performance.now() of the last write of broadcasts, ms. */
   private lastFlushAt = -Infinity;
   private readonly connectHooks: ConnectHook[] = [];
@@ -159,27 +166,36 @@ export class WsHub {
   }
 
   /**
-   * Sends an already serialised message to every client. Messages broadcast in one event-loop
-   * turn (an MQTT flood arrives many per TCP read) are framed together at the end of the turn
-   * into one buffer — each message's bytes encoded once — and that one buffer is written to
-   * every client's socket: one write per client per turn instead of two (header, payload) per
-   * message per client (issue 16 §5, the profile in docs/benchmarks.md). Returns the number
-   * of clients it goes to.
+   * Sends an already serialised message (JSON text, or its UTF-8 bytes — copied before this
+   * returns) to every client. Messages broadcast in one event-loop turn (an MQTT flood arrives
+   * many per TCP read) are framed one after the other into one buffer — each message's bytes
+   * copied once — and at the end of the turn that one buffer is written to every client's
+   * socket: one write per client per turn instead of two (header, payload) per message per
+   * client (issue 16 §5, the profile in docs/benchmarks.md). Returns the number of clients it
+   * goes to.
    */
-  broadcastRaw(message: string): number {
+  broadcastRaw(message: string | Buffer): number {
     const clients = this.server.clients;
     if (clients.size === 0) return 0;
-    const size = Buffer.byteLength(message);
+    const size = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
     // A message larger than the whole backlog limit is never queued: 25 clients that
     // read nothing must not hold 25 copies of a 60 MB greeting (docs/security.md).
     if (size > this.options.maxBacklogBytes) {
       for (const ws of clients) if (ws.readyState === WebSocket.OPEN) this.refuseOversize(ws, size);
       return 0;
     }
-    if (this.pending.length === 0) this.scheduleFlush();
-    this.pending.push(message);
-    this.pendingSizes.push(size);
-    this.pendingBytes += frameHeaderLength(size) + size;
+    if (this.pendingCount === 0) this.scheduleFlush();
+    const end = this.pendingBytes + frameHeaderLength(size) + size;
+    if (end > this.frames.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(end, 2 * this.frames.length));
+      this.frames.copy(grown, 0, 0, this.pendingBytes);
+      this.frames = grown;
+    }
+    const at = writeFrameHeader(this.frames, this.pendingBytes, size);
+    if (typeof message === 'string') this.frames.write(message, at);
+    else message.copy(this.frames, at);
+    this.pendingBytes = end;
+    this.pendingCount++;
     let n = 0;
     for (const ws of clients) if (ws.readyState === WebSocket.OPEN) n++;
     return n;
@@ -205,20 +221,16 @@ export class WsHub {
    * (sendTo) and before a new client joins (accept), so every client sees one order.
    */
   private readonly flushPending = (): void => {
-    const messages = this.pending;
-    if (messages.length === 0) return;
+    const count = this.pendingCount;
+    if (count === 0) return;
     this.lastFlushAt = performance.now();
-    const sizes = this.pendingSizes;
+    // The sockets keep what they are given until it is sent: a copy of exactly this turn's
+    // bytes (a slow client's backlog then holds what it counts), the frame buffer reused.
     const frames = Buffer.allocUnsafe(this.pendingBytes);
-    this.pending = [];
-    this.pendingSizes = [];
+    this.frames.copy(frames, 0, 0, this.pendingBytes);
+    if (this.frames.length > FRAMES_INITIAL_BYTES && this.pendingBytes < this.frames.length / 8) this.frames = Buffer.allocUnsafeSlow(FRAMES_INITIAL_BYTES);
     this.pendingBytes = 0;
-    let at = 0;
-    for (let i = 0; i < messages.length; i++) {
-      at = writeFrameHeader(frames, at, sizes[i]!);
-      at += frames.write(messages[i]!, at);
-    }
-    const count = messages.length;
+    this.pendingCount = 0;
     for (const ws of this.server.clients) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       const socket = this.sockets.get(ws);

@@ -6,6 +6,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Identity } from '../auth/api-keys.js';
 import type { Logger } from '../logger.js';
 import type { QoS } from './connection.js';
+import { BrokerPublishFastPath } from './broker-publish-fast-path.js';
 import { compileFilter } from './topic-filter.js';
 
 /** A publication as the in-process feed hands it over (what a subscriber would have been sent). */
@@ -114,6 +115,9 @@ export class EmbeddedBroker {
   private boundPort = 0;
   private boundWsPort: number | null = null;
   private readonly refused = { publish: 0, subscribe: 0, websocketOrigin: 0 };
+  /** The in-process feed's listeners on aedes' emitter (the receive fast path delivers to them directly). */
+  private readonly feedListeners = new Set<unknown>();
+  private fastPath: BrokerPublishFastPath | undefined;
 
   constructor(
     private readonly options: EmbeddedBrokerOptions,
@@ -133,6 +137,11 @@ export class EmbeddedBroker {
   readonly localFeed: LocalFeed = {
     subscribe: (filters, deliver) => this.subscribeLocal(filters, deliver),
   };
+
+  /** Publications the receive fast path handed to the in-process feed (0 before start). */
+  get fastPathPublications(): number {
+    return this.fastPath?.taken ?? 0;
+  }
 
   /** Where the gateway's own bridge connects. */
   get localUrl(): string {
@@ -206,16 +215,17 @@ export class EmbeddedBroker {
       if (r?.trusted) return 'trusted';
       return apiKeys!.identify(r?.secret);
     };
-    broker.authorizePublish = (client, packet, done) => {
-      if (!apiKeys?.enabled || client === null) {
-        done(null);
-        return;
-      }
+    const mayPublish = (client: object, topic: string): boolean => {
+      if (!apiKeys?.enabled) return true;
       const who = identityOf(client);
-      if (who === 'trusted' || (who !== null && (who.scope === 'admin' || !adminTopics.some((m) => m(packet.topic))))) {
+      return who === 'trusted' || (who !== null && (who.scope === 'admin' || !adminTopics.some((m) => m(topic))));
+    };
+    broker.authorizePublish = (client, packet, done) => {
+      if (client === null || mayPublish(client, packet.topic)) {
         done(null);
         return;
       }
+      const who = identityOf(client) as Identity | null; // not 'trusted': that may publish anywhere
       this.refused.publish++;
       this.logger.debug({ clientId: client.id, topic: packet.topic, key: who?.name ?? null }, 'embedded broker: publication refused');
       // MQTT 5 clients get 0x87 on QoS 1/2; 3.1.1 and 3.1 clients are disconnected (MQTT-3.3.5-2).
@@ -230,6 +240,15 @@ export class EmbeddedBroker {
       // SUBACK 0x80 (3.1.1) / 0x87 not authorized (5.0).
       done(null, null as never);
     };
+    // Plain QoS 0 publications only the in-process feed subscribes to skip aedes' receive path
+    // (src/mqtt/broker-publish-fast-path.ts). A client that sent packets before its CONNACK (held
+    // in aedes' queue, handled right after this event) keeps aedes' path: they must go first.
+    const fastPath = new BrokerPublishFastPath(broker, this.feedListeners, mayPublish);
+    this.fastPath = fastPath;
+    broker.on('clientReady', (client) => {
+      const queued = (client as unknown as { _parser: { _queue: unknown[] | null } })._parser._queue;
+      if (queued === null || queued.length === 0) fastPath.install(client);
+    });
     broker.on('clientError', (client, err) => this.logger.debug({ clientId: client?.id, err: err.message }, 'embedded broker: client error'));
     if (this.options.logTraffic) {
       broker.on('client', (client) => this.logger.info({ clientId: client.id }, 'client connected'));
@@ -346,6 +365,7 @@ export class EmbeddedBroker {
         }
         done();
       };
+      this.feedListeners.add(listener);
       broker.subscribe(topic, listener, () => undefined);
       return { topic, listener };
     });
@@ -363,7 +383,10 @@ export class EmbeddedBroker {
     });
     retained.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'embedded broker: reading retained messages failed'));
     return () => {
-      for (const { topic, listener } of listeners) broker.unsubscribe(topic, listener, () => undefined);
+      for (const { topic, listener } of listeners) {
+        this.feedListeners.delete(listener);
+        broker.unsubscribe(topic, listener, () => undefined);
+      }
     };
   }
 

@@ -10,7 +10,8 @@ import { OwnPublications } from './own-publications.js';
 import { withPublishFastPath } from './publish-fast-path.js';
 import { RetentionBuffer, type RetentionOptions, type RetentionStats } from './retention-buffer.js';
 import { compileFilter } from './topic-filter.js';
-import { formatMqttMessage, TimestampCache, type Mqtt5Extras } from './ws-format.js';
+import { TimestampCache, type Mqtt5Extras } from './ws-format.js';
+import { MqttWsEncoder } from './ws-message-encoder.js';
 
 /** CONTRACT §5 `mqtt/status` states. */
 export type MqttConnectionState = 'connected' | 'disconnected' | 'reconnecting';
@@ -40,6 +41,9 @@ export interface MqttBridgeOptions extends BrokerConnectionOptions {
   rateLimitPerTopic: number;
   rateLimitBurst?: number;
 }
+
+/** Gets a forwarded message's WebSocket JSON (UTF-8 bytes, valid only during the call) and its topic. */
+export type ForwardListener = (json: Buffer, topic: string) => void;
 
 /** A message handler for topics a part of the gateway owns (commands). */
 export type TopicHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
@@ -101,7 +105,7 @@ export type OwnTopicPredicate = (topic: string) => boolean;
 export class MqttBridge {
   private client: MqttClient | undefined;
   private status: MqttStatus;
-  private readonly forwardListeners: Array<(json: string, topic: string) => void> = [];
+  private readonly forwardListeners: Array<ForwardListener> = [];
   private readonly connectListeners: Array<() => void> = [];
   private readonly handlers: HandlerEntry[] = [];
   /**
@@ -120,6 +124,7 @@ export class MqttBridge {
   /** The configured filters, compiled: only publications they match can come back as echoes. */
   private readonly subscribed: Array<(topic: string) => boolean>;
   private readonly timestamps = new TimestampCache();
+  private readonly encoder = new MqttWsEncoder();
   readonly retention: RetentionBuffer;
   private readonly dedup: DuplicateSuppressor | undefined;
   private readonly rateLimit: TopicRateLimiter | undefined;
@@ -183,8 +188,11 @@ export class MqttBridge {
     return { ...this.status };
   }
 
-  /** Called with every forwarded message's WebSocket JSON, in arrival order. */
-  onForward(listener: (json: string, topic: string) => void): () => void {
+  /**
+   * Called with every forwarded message's WebSocket JSON as UTF-8 bytes, in arrival order. The
+   * bytes are valid only during the call (one buffer, reused for the next message): copy to keep.
+   */
+  onForward(listener: ForwardListener): () => void {
     this.forwardListeners.push(listener);
     return () => {
       const i = this.forwardListeners.indexOf(listener);
@@ -398,8 +406,8 @@ export class MqttBridge {
     }
     const listeners = this.forwardListeners;
     if (listeners.length === 0 && !this.retention.enabled) return;
-    const json = formatMqttMessage(topic, payload, this.timestamps.now(now), extras);
-    this.retention.add(topic, json);
+    const json = this.encoder.encode(topic, payload, this.timestamps.now(now), extras);
+    this.retention.addBytes(topic, json);
     c.forwarded++;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(json, topic);
   }

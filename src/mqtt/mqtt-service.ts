@@ -14,7 +14,7 @@ import { CommandHandler, type CommandStats } from './command-handler.js';
 // Only with `mqtt.url: embedded`: aedes is loaded then (issue 16 §3, idle memory).
 import type { BrokerKeyCheck, EmbeddedBroker, EmbeddedBrokerStats } from './embedded-broker.js';
 import { HomeAssistantDiscovery } from './ha-discovery.js';
-import { defaultClientId, MqttBridge, type MqttBridgeStats, type MqttStatus } from './mqtt-bridge.js';
+import { defaultClientId, MqttBridge, type ForwardListener, type MqttBridgeStats, type MqttStatus } from './mqtt-bridge.js';
 import { topicFilterProblem } from './topic-filter.js';
 import { markReplayed } from './ws-format.js';
 
@@ -62,7 +62,7 @@ export class MqttService {
   private commands: CommandHandler | undefined;
   private readonly logger: Logger;
   /** WebSocket forwarding survives a reconfiguration that rebuilds the bridge. */
-  private readonly forwardListeners = new Set<(json: string, topic: string) => void>();
+  private readonly forwardListeners = new Set<ForwardListener>();
 
   constructor(private deps: MqttServiceDeps) {
     this.logger = deps.logger;
@@ -73,8 +73,8 @@ export class MqttService {
     return this.deps.mqtt.cluster.prefix ?? `spore/${this.deps.gatewayId}`;
   }
 
-  /** Every message the bridge forwards, as its WebSocket JSON (built once per message). */
-  onForward(listener: (json: string, topic: string) => void): () => void {
+  /** Every message the bridge forwards, as its WebSocket JSON (built once per message; UTF-8 bytes valid only during the call). */
+  onForward(listener: ForwardListener): () => void {
     this.forwardListeners.add(listener);
     return () => this.forwardListeners.delete(listener);
   }

@@ -19,8 +19,13 @@ export interface RetentionStats {
 
 interface Entry {
   seq: number;
+  /** The JSON text, or (`bytes`) its UTF-8 bytes one per character (latin1): what addBytes stores. */
   json: string;
+  bytes: boolean;
 }
+
+/** Any character above U+007F: a latin1-held UTF-8 text that must be decoded to be read. */
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Seed 001's "message persistence and replay": the last N messages per topic,
@@ -43,6 +48,20 @@ export class RetentionBuffer {
   }
 
   add(topic: string, json: string): void {
+    this.store(topic, json, false);
+  }
+
+  /**
+   * Keeps a message given as its UTF-8 bytes (the MQTT encoder's, valid only during the call):
+   * copied into a one-byte-per-byte string (latin1), the cheapest copy V8 makes, and decoded
+   * only when read (issue 16 §5). `maxBytes` then counts exact bytes.
+   */
+  addBytes(topic: string, json: Buffer): void {
+    if (this.options.perTopic === 0 || json.length > this.options.maxBytes) return;
+    this.store(topic, json.toString('latin1'), true);
+  }
+
+  private store(topic: string, json: string, bytes: boolean): void {
     if (this.options.perTopic === 0 || json.length > this.options.maxBytes) return;
     let list = this.topics.get(topic);
     if (list === undefined) {
@@ -54,7 +73,7 @@ export class RetentionBuffer {
       this.topics.set(topic, list);
     }
     this.lastTopic = topic;
-    list.push({ seq: this.seq++, json });
+    list.push({ seq: this.seq++, json, bytes });
     this.bytes += json.length;
     this.count++;
     if (list.length > this.options.perTopic) this.dropOldestOf(list);
@@ -67,7 +86,7 @@ export class RetentionBuffer {
     const found: Entry[] = [];
     for (const [topic, list] of this.topics) if (matches(topic)) found.push(...list);
     found.sort((a, b) => a.seq - b.seq);
-    return found.slice(Math.max(0, found.length - limit)).map((e) => e.json);
+    return found.slice(Math.max(0, found.length - limit)).map((e) => (e.bytes && NON_ASCII.test(e.json) ? Buffer.from(e.json, 'latin1').toString('utf8') : e.json));
   }
 
   stats(): RetentionStats {

@@ -6,6 +6,7 @@ import { OwnPublications } from '../../src/mqtt/own-publications.js';
 import { RetentionBuffer } from '../../src/mqtt/retention-buffer.js';
 import { compileFilter, topicFilterProblem, topicMatches } from '../../src/mqtt/topic-filter.js';
 import { formatMqttMessage, markReplayed } from '../../src/mqtt/ws-format.js';
+import { MqttWsEncoder } from '../../src/mqtt/ws-message-encoder.js';
 import { validateConfig } from '../../src/config/load-config.js';
 import { GATEWAY_FLAGS, flagsToConfig } from '../../src/cli/gateway-flags.js';
 import { parseFlags, FlagError } from '../../src/cli/parse-flags.js';
@@ -110,6 +111,56 @@ describe('WebSocket format of MQTT messages (CONTRACT §5)', () => {
       userProperties: { a: '1', b: ['2', '3'] },
       replay: true,
     });
+  });
+});
+
+describe('WebSocket JSON written as bytes (issue 16 §5, src/mqtt/ws-message-encoder.ts)', () => {
+  const ts = '2024-01-15T10:30:00.123Z';
+  it('is byte for byte what formatMqttMessage builds, for every kind of payload', () => {
+    const encoder = new MqttWsEncoder();
+    const every = Buffer.from(Array.from({ length: 128 }, (_, i) => i)); // every ASCII byte, controls and " \\ included
+    const payloads: Buffer[] = [
+      Buffer.alloc(0),
+      Buffer.from('|12|345|xxxx'),
+      every,
+      Buffer.from('{"v":23.5,"s":"a\\b"} ünïcode € 😀 \u2028'),
+      Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3]), // not UTF-8: base64
+      Buffer.from([0xed, 0xa0, 0x80]), // an encoded surrogate is not UTF-8 either
+      Buffer.concat([Buffer.from('"\n\t\u0001'.repeat(30_000)), every]), // 150 KB, mostly escapes: the scratch grows
+      Buffer.from('x'.repeat(1024)),
+    ];
+    const extras = [undefined, { contentType: 'text/"plain"' }, { userProperties: { a: '1', b: ['2', 'ü'] } }];
+    for (const topic of ['bench/sensor', 'sensor/"t"/ü', 'a\\b']) {
+      for (const payload of payloads) {
+        for (const extra of extras) {
+          const bytes = encoder.encode(topic, payload, ts, extra);
+          assert.equal(bytes.toString('utf8'), formatMqttMessage(topic, payload, ts, extra), `${topic} / ${payload.subarray(0, 20).toString('hex')} / ${JSON.stringify(extra)}`);
+        }
+      }
+    }
+    // One byte to escape (or not) at every position and alignment: the word-at-a-time check.
+    for (const topic of ['t', 'to', 'top', 'topi']) {
+      for (const value of [0x00, 0x08, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f]) {
+        for (let at = 0; at < 19; at++) {
+          const payload = Buffer.from('abcdefghijklmnopqrs');
+          payload[at] = value;
+          assert.equal(encoder.encode(topic, payload, ts).toString('utf8'), formatMqttMessage(topic, payload, ts), `${topic} ${value} at ${at}`);
+        }
+      }
+    }
+    // A later message reuses the buffer: what was returned before is only valid until then.
+    const first = Buffer.from(encoder.encode('t', Buffer.from('one'), ts));
+    encoder.encode('t', Buffer.from('two'), ts);
+    assert.deepEqual(JSON.parse(first.toString()).data, 'one');
+  });
+
+  it('the retention buffer keeps the bytes and gives back the same text', () => {
+    const encoder = new MqttWsEncoder();
+    const r = new RetentionBuffer({ perTopic: 3, maxTopics: 10, maxBytes: 1 << 20 });
+    const texts = ['plain', 'ünïcode € 😀', 'quote " and \\'];
+    for (const t of texts) r.addBytes('t', encoder.encode('t', Buffer.from(t), ts));
+    assert.deepEqual(r.query('#', 10).map((j) => JSON.parse(j).data), texts);
+    assert.equal(r.stats().bytes, texts.reduce((n, t) => n + Buffer.byteLength(formatMqttMessage('t', Buffer.from(t), ts)), 0));
   });
 });
 
