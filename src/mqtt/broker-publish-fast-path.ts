@@ -1,4 +1,5 @@
 import type { Aedes } from 'aedes';
+import { completeFirstPacket, readFixedHeader } from './mqtt-framing.js';
 
 /**
  * The embedded broker's receive fast path (issue 16 §5). The profile of `-mqtt embedded` showed
@@ -57,69 +58,82 @@ export class BrokerPublishFastPath {
     const c = client as AedesClient;
     const parser = c._parser;
     const parse = parser.parse.bind(parser);
-    let rest: Buffer | undefined;
+    const state: ScanState = { rest: undefined, handOff: false, took: false };
     parser.parse = (chunk: Buffer): number => {
-      const buf = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
-      rest = undefined;
-      if (parser._list.length > 0 || !this.open(c)) return parse(buf);
-      const mqtt5 = parser.settings.protocolVersion === 5;
-      const maxBytes = this.limits.maximumPacketSize;
-      let at = 0;
-      let handOff = false;
-      let took = false;
-      while (at + 2 <= buf.length) {
-        // Remaining length: 1-4 bytes of 7 bits, least significant first (MQTT 3.1.1 §2.2.3).
-        let length = 0;
-        let multiplier = 1;
-        let i = at + 1;
-        let complete = false;
-        while (i < buf.length && i < at + 5) {
-          const byte = buf[i++]!;
-          length += (byte & 0x7f) * multiplier;
-          multiplier *= 128;
-          if ((byte & 0x80) === 0) {
-            complete = true;
-            break;
+      const rest = state.rest;
+      state.rest = undefined;
+      if (parser._list.length > 0 || !this.open(c)) return parse(rest === undefined ? chunk : Buffer.concat([rest, chunk]));
+      state.handOff = false;
+      state.took = false;
+      let buf = chunk;
+      let from = 0;
+      if (rest !== undefined) {
+        // The packet the last read ended in, completed from this one (one packet copied, not the read).
+        const joined = completeFirstPacket(rest, chunk);
+        if (joined === undefined) buf = Buffer.concat([rest, chunk]);
+        else {
+          const at = this.scan(c, joined.first, 0, state);
+          if (state.handOff) {
+            parse(joined.first.subarray(at));
+            return parse(chunk.subarray(joined.from));
           }
+          from = joined.from;
         }
-        if (!complete && i >= at + 5) {
-          handOff = true; // a malformed length: aedes' parser refuses it
-          break;
-        }
-        const end = i + length;
-        if (!complete || end > buf.length) {
-          // Incomplete: kept for the next read, unless larger than the broker accepts (aedes refuses it).
-          if (complete && maxBytes > 0 && end - at > maxBytes) handOff = true;
-          break;
-        }
-        if (buf[at] === PLAIN_QOS0_PUBLISH && length >= 2 && (maxBytes <= 0 || end - at <= maxBytes)) {
-          const topicEnd = i + 2 + buf.readUInt16BE(i);
-          let payloadAt = topicEnd;
-          // MQTT 5: a property length of 0 (one byte) is the only kind taken here.
-          if (topicEnd <= end && (!mqtt5 || (topicEnd < end && buf[payloadAt++] === 0))) {
-            const topic = buf.toString('utf8', i + 2, topicEnd);
-            const route = this.routeOf(topic);
-            if (route !== null && this.allowed(c, topic)) {
-              took = true;
-              this.taken++;
-              if (route.length > 0) {
-                const packet = new FeedPacket(topic, buf.subarray(payloadAt, end), c.id);
-                for (let l = 0; l < route.length; l++) route[l]!(packet, noop);
-              }
-              at = end;
-              continue;
-            }
-          }
-        }
-        handOff = true; // this packet and the rest of the read are aedes'
-        break;
       }
+      const at = this.scan(c, buf, from, state);
       // aedes refreshes the keep-alive timer on every packet it handles (MQTT 3.1.1 §3.1.2.10).
-      if (took && c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
-      if (handOff) return parse(buf.subarray(at));
-      if (at < buf.length) rest = Buffer.from(buf.subarray(at));
+      if (state.took && c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
+      if (state.handOff) return parse(buf.subarray(at));
+      if (at < buf.length) state.rest = Buffer.from(buf.subarray(at));
       return 0;
     };
+  }
+
+  /**
+   * Delivers the publications of `buf` from `from` on that may be taken here; returns where it
+   * stopped: at an incomplete packet (the caller keeps it), or (`state.handOff`) at the first
+   * packet that is aedes' (the caller hands it and everything after it to aedes).
+   */
+  private scan(c: AedesClient, buf: Buffer, from: number, state: ScanState): number {
+    const mqtt5 = c._parser.settings.protocolVersion === 5;
+    const maxBytes = this.limits.maximumPacketSize;
+    let at = from;
+    while (at + 2 <= buf.length) {
+      const header = readFixedHeader(buf, at);
+      if (header === 'incomplete') break;
+      if (header === 'malformed') {
+        state.handOff = true; // aedes' parser refuses it
+        break;
+      }
+      const { bodyAt, end } = header;
+      if (end > buf.length) {
+        // Incomplete: kept for the next read, unless larger than the broker accepts (aedes refuses it).
+        if (maxBytes > 0 && end - at > maxBytes) state.handOff = true;
+        break;
+      }
+      if (buf[at] === PLAIN_QOS0_PUBLISH && end - bodyAt >= 2 && (maxBytes <= 0 || end - at <= maxBytes)) {
+        const topicEnd = bodyAt + 2 + buf.readUInt16BE(bodyAt);
+        let payloadAt = topicEnd;
+        // MQTT 5: a property length of 0 (one byte) is the only kind taken here.
+        if (topicEnd <= end && (!mqtt5 || (topicEnd < end && buf[payloadAt++] === 0))) {
+          const topic = buf.toString('utf8', bodyAt + 2, topicEnd);
+          const route = this.routeOf(topic);
+          if (route !== null && this.allowed(c, topic)) {
+            state.took = true;
+            this.taken++;
+            if (route.length > 0) {
+              const packet = new FeedPacket(topic, buf.subarray(payloadAt, end), c.id);
+              for (let l = 0; l < route.length; l++) route[l]!(packet, noop);
+            }
+            at = end;
+            continue;
+          }
+        }
+      }
+      state.handOff = true; // this packet and the rest of the read are aedes'
+      break;
+    }
+    return at;
   }
 
   /** Whether this client's next packets may be taken here at all. */
@@ -141,6 +155,13 @@ export class BrokerPublishFastPath {
     this.routes.set(topic, route);
     return route;
   }
+}
+
+/** One client's framing state: an incomplete packet kept, and what the current read did. */
+interface ScanState {
+  rest: Buffer | undefined;
+  handOff: boolean;
+  took: boolean;
 }
 
 /** A subscriber on aedes' emitter (mqemitter): the publication and a callback. */

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { completeFirstPacket, readFixedHeader } from './mqtt-framing.js';
 
 /** A plain QoS 0 PUBLISH taken off the byte stream: topic and payload (a view of the bytes read). */
 export type FastPublish = (topic: string, payload: Buffer) => void;
@@ -30,6 +31,10 @@ const PLAIN_QOS0_PUBLISH = 0x30;
  */
 export class PublishFastPath extends Writable {
   private rest: Buffer | undefined;
+  /** While one chunk is handled: publishes may be taken (mqtt.js had handled all it was given)… */
+  private fast = false;
+  /** …and a packet of this chunk already went to mqtt.js (the rest of it follows). */
+  private slow = false;
 
   constructor(
     private readonly next: PacketSink,
@@ -40,43 +45,54 @@ export class PublishFastPath extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const buf = this.rest === undefined ? chunk : Buffer.concat([this.rest, chunk]);
+    this.fast = this.next.writableLength === 0;
+    this.slow = false;
+    const toMqttJs: Buffer[] = [];
+    let buf = chunk;
+    let from = 0;
+    const rest = this.rest;
     this.rest = undefined;
-    const fast = this.next.writableLength === 0;
-    let at = 0;
-    let slowFrom = -1;
-    while (at + 2 <= buf.length) {
-      // Remaining length: 1-4 bytes of 7 bits, least significant first.
-      let length = 0;
-      let multiplier = 1;
-      let i = at + 1;
-      let complete = false;
-      while (i < buf.length && i < at + 5) {
-        const byte = buf[i++]!;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          break;
-        }
+    if (rest !== undefined) {
+      // The packet the last read ended in, completed from this one (one packet copied, not the read).
+      const joined = completeFirstPacket(rest, chunk);
+      if (joined === undefined) buf = Buffer.concat([rest, chunk]);
+      else {
+        this.scan(joined.first, 0, toMqttJs);
+        from = joined.from;
       }
-      if (!complete) {
-        if (i >= at + 5) {
-          // Malformed (a fifth length byte): everything from here is mqtt.js's to refuse.
-          if (slowFrom < 0) slowFrom = at;
-          at = buf.length;
-        }
+    }
+    this.scan(buf, from, toMqttJs);
+    let ok = true;
+    for (const bytes of toMqttJs) ok = this.next.write(bytes);
+    if (!ok) {
+      this.next.once('drain', () => callback());
+      return;
+    }
+    callback();
+  }
+
+  /** Takes the plain QoS 0 PUBLISHes of `buf` from `from` on; what mqtt.js gets is added to `toMqttJs`, an incomplete tail kept. */
+  private scan(buf: Buffer, from: number, toMqttJs: Buffer[]): void {
+    let at = from;
+    let slowFrom = this.slow ? from : -1;
+    while (at + 2 <= buf.length) {
+      const header = readFixedHeader(buf, at);
+      if (header === 'incomplete') break;
+      if (header === 'malformed') {
+        // Everything from here is mqtt.js's to refuse.
+        if (slowFrom < 0) slowFrom = at;
+        at = buf.length;
         break;
       }
-      const end = i + length;
+      const { bodyAt, end } = header;
       if (end > buf.length) break;
-      if (slowFrom < 0 && fast && buf[at] === PLAIN_QOS0_PUBLISH && length >= 2) {
-        const topicEnd = i + 2 + buf.readUInt16BE(i);
+      if (slowFrom < 0 && this.fast && buf[at] === PLAIN_QOS0_PUBLISH && end - bodyAt >= 2) {
+        const topicEnd = bodyAt + 2 + buf.readUInt16BE(bodyAt);
         let payloadAt = topicEnd;
         // MQTT 5: a property length of 0 (one byte) is the only kind taken here.
         const plain = topicEnd <= end && (!this.mqtt5 || (topicEnd < end && buf[payloadAt++] === 0));
         if (plain) {
-          this.onPublish(buf.toString('utf8', i + 2, topicEnd), buf.subarray(payloadAt, end));
+          this.onPublish(buf.toString('utf8', bodyAt + 2, topicEnd), buf.subarray(payloadAt, end));
           at = end;
           continue;
         }
@@ -85,11 +101,10 @@ export class PublishFastPath extends Writable {
       at = end;
     }
     if (at < buf.length) this.rest = Buffer.from(buf.subarray(at));
-    if (slowFrom >= 0 && at > slowFrom && !this.next.write(buf.subarray(slowFrom, at))) {
-      this.next.once('drain', () => callback());
-      return;
+    if (slowFrom >= 0) {
+      this.slow = true;
+      if (at > slowFrom) toMqttJs.push(buf.subarray(slowFrom, at));
     }
-    callback();
   }
 
   override _final(callback: (error?: Error | null) => void): void {
