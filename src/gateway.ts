@@ -41,8 +41,6 @@ import { prepareDataDir } from './store/data-dir.js';
 import { MqttService } from './mqtt/mqtt-service.js';
 import { NodeClient } from './node-client/node-client.js';
 import { PipelineService } from './pipeline/pipeline-service.js';
-import { probeConnector } from './pipeline/connector-probe.js';
-import { surveyMbus } from './pipeline/mbus/mbus-survey.js';
 import { AlertEngine, type AlertEvent } from './alerts/alert-engine.js';
 import { WebhookNotifier } from './alerts/webhook-notifier.js';
 import { BackupService } from './backup/backup-service.js';
@@ -381,8 +379,9 @@ export class Gateway {
       firmware: this.firmware,
       rollouts: this.rollouts,
       configEditor: this.configEditor,
-      testConnector: (body) => probeConnector(body, { gatewayId: this.config.gateway.id, dataDir: this.config.dataDir, registry: this.registry, logger: this.logger }),
-      scanBus: (body) => surveyMbus(body),
+      // Loaded at the first test or scan (issue 16 §3): the M-Bus survey brings its codec, link and line code.
+      testConnector: async (body) => (await import('./pipeline/connector-probe.js')).probeConnector(body, { gatewayId: this.config.gateway.id, dataDir: this.config.dataDir, registry: this.registry, logger: this.logger }),
+      scanBus: async (body) => (await import('./pipeline/mbus/mbus-survey.js')).surveyMbus(body),
       alerts: this.alerts,
       webhookStats: () => this.webhook?.stats() ?? null,
       history: this.history,

@@ -4,7 +4,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Logger } from '../logger.js';
 import { isValidHostname } from '../protocol/datagram.js';
 import { isValidIpv4 } from '../protocol/ip.js';
-import { openDatabase, type Migration, type SqliteDatabase } from '../store/sqlite.js';
+import { openDatabase, STORE_CACHE_KIB, type Migration, type SqliteDatabase } from '../store/sqlite.js';
 import { limitApi, limitLabels, limitResources, limitVersion, type Dropped } from './node-limits.js';
 import type { NodeRecord } from './node-registry.js';
 
@@ -315,7 +315,7 @@ export class NodeStore {
   }
 
   private open(): void {
-    const db = openDatabase(this.path, { migrations: MIGRATIONS });
+    const db = openDatabase(this.path, { migrations: MIGRATIONS, cacheKiB: STORE_CACHE_KIB });
     try {
       this.statements = {
         upsertNode: db.prepare(

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { openDatabase, type Migration, type SqliteDatabase } from './sqlite.js';
+import { STORE_CACHE_KIB, openDatabase, type Migration, type SqliteDatabase } from './sqlite.js';
 
 /**
  * Bounded history of numeric series in SQLite (issue 15 §4): node metrics and
@@ -121,7 +121,7 @@ export class HistoryStore {
 
   open(): void {
     // Pruned pages go back to the file system, so the disk bound is a bound on the file.
-    const db = openDatabase(this.path, { migrations: MIGRATIONS, autoVacuum: 'INCREMENTAL' });
+    const db = openDatabase(this.path, { migrations: MIGRATIONS, autoVacuum: 'INCREMENTAL', cacheKiB: STORE_CACHE_KIB });
     this.db = db;
     this.statements = {
       insertSeries: db.prepare('INSERT INTO series (name, unit) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET unit = COALESCE(excluded.unit, unit) RETURNING id'),

@@ -36,6 +36,12 @@ describe('pipeline plugins are loaded on demand (issue 16 §3)', () => {
     assert.deepEqual([...files].filter(isPluginImplementation), []);
     assert.ok(isPluginImplementation('src/pipeline/connectors/mqtt.ts') && isPluginImplementation('src/pipeline/sinks/sparkplug.ts'));
   });
+
+  it('nor the connector test and the M-Bus survey (loaded at their first request), with the M-Bus codec and link', () => {
+    const files = staticallyLoaded('src/cli/gateway-cli.ts');
+    assert.ok(files.has('src/gateway.ts'), 'the walk reaches the gateway');
+    for (const f of ['src/pipeline/connector-probe.ts', 'src/pipeline/mbus/mbus-survey.ts', 'src/pipeline/mbus/mbus-link.ts', 'src/protocol/mbus-codec.ts']) assert.equal(files.has(f), false, f);
+  });
 });
 
 describe('large connector libraries are loaded on demand', () => {
