@@ -40,6 +40,12 @@ const PROFILE_MESSAGES = QUICK ? 100_000 : 300_000;
 const PROFILE_SIZES = (process.env.MQTT_BENCH_PROFILE_SIZES?.split(',') ?? ['100', '1024']).map(Number);
 const WINDOW = Number(process.env.MQTT_BENCH_WINDOW ?? 1000); // messages in flight in the closed loop
 const THROUGHPUT_MESSAGES = Number(process.env.MQTT_BENCH_MESSAGES ?? (QUICK ? 5_000 : 30_000));
+/**
+ * Closed-loop runs per row; the row is the one with the median CPU per message (its rate, CPU and
+ * feed together), the others kept beside it. On the shared 2-core machine one 1-client run swings
+ * by ±3 µs/msg with the other processes' load (issue 16 §5: a figure must meet its goal reliably).
+ */
+const CLOSED_LOOP_TRIALS = Number(process.env.MQTT_BENCH_TRIALS ?? (QUICK ? 1 : 3));
 const LATENCY_RATE = 1000; // messages/s
 const LATENCY_SECONDS = QUICK ? 2 : 5;
 /** Run only these systems (comma-separated names), e.g. MQTT_BENCH_SYSTEMS=gateway,node-red. */
@@ -455,7 +461,10 @@ export async function run(): Promise<BenchReport> {
           for (const clients of CLIENT_COUNTS) {
             await fleet.connect(system.kind, system.url, clients);
             await warm(pub, fleet, size);
-            const throughput = await closedLoop(pub, fleet, THROUGHPUT_MESSAGES, size, { system: system.pid, broker: system.brokerPid, fleet: fleet.pid });
+            const trials: Array<Awaited<ReturnType<typeof closedLoop>>> = [];
+            for (let t = 0; t < CLOSED_LOOP_TRIALS; t++) trials.push(await closedLoop(pub, fleet, THROUGHPUT_MESSAGES, size, { system: system.pid, broker: system.brokerPid, fleet: fleet.pid }));
+            const byCpu = [...trials].sort((a, b) => a.cpuMicrosPerMessage - b.cpuMicrosPerMessage);
+            const throughput = { ...byCpu[Math.floor((byCpu.length - 1) / 2)]!, trialsCpuMicrosPerMessage: trials.map((t) => t.cpuMicrosPerMessage), trialsPathMicrosPerMessage: trials.map((t) => t.pathMicrosPerMessage), trialsMessagesPerSec: trials.map((t) => t.messagesPerSec) };
             const latency = await openLoop(pub, fleet, LATENCY_RATE, LATENCY_SECONDS, size, { system: system.pid, broker: system.brokerPid });
             await fleet.close();
             const row = { system: system.name, payloadBytes: size, clients, ...throughput, latencyAt: LATENCY_RATE, ...latency };
@@ -532,8 +541,8 @@ export async function run(): Promise<BenchReport> {
   const tables: NonNullable<BenchReport['tables']> = [
     {
       title: 'Throughput (closed loop) and latency (open loop)',
-      columns: ['system', 'payload', 'clients', 'messages/s', 'system CPU %', 'system µs/msg (of which kernel)', 'Mosquitto feed µs/msg', 'path µs/msg', `path µs/msg at ${LATENCY_RATE}/s`, 'Mosquitto %', 'clients %', 'publisher %', `latency p50 ms at ${LATENCY_RATE}/s`, 'p99 ms', 'lost'],
-      rows: results.map((r: any) => [sysName(r.system), `${r.payloadBytes} B`, r.clients, r.messagesPerSec, r.cpuPercent, `${r.cpuMicrosPerMessage} (${r.kernelMicrosPerMessage})`, r.brokerMicrosPerMessage, r.pathMicrosPerMessage, r.pathMicrosPerMessageAtRate, Number.isNaN(r.brokerCpuPercent) || r.brokerCpuPercent === null ? '(is the system)' : r.brokerCpuPercent, r.clientsCpuPercent, r.publisherCpuPercent, r.p50ms, r.p99ms, r.lost]),
+      columns: ['system', 'payload', 'clients', 'messages/s', 'system CPU %', 'system µs/msg (of which kernel)', 'system µs/msg, every trial', 'Mosquitto feed µs/msg', 'path µs/msg', `path µs/msg at ${LATENCY_RATE}/s`, 'Mosquitto %', 'clients %', 'publisher %', `latency p50 ms at ${LATENCY_RATE}/s`, 'p99 ms', 'lost'],
+      rows: results.map((r: any) => [sysName(r.system), `${r.payloadBytes} B`, r.clients, r.messagesPerSec, r.cpuPercent, `${r.cpuMicrosPerMessage} (${r.kernelMicrosPerMessage})`, (r.trialsCpuMicrosPerMessage ?? [r.cpuMicrosPerMessage]).join(', '), r.brokerMicrosPerMessage, r.pathMicrosPerMessage, r.pathMicrosPerMessageAtRate, Number.isNaN(r.brokerCpuPercent) || r.brokerCpuPercent === null ? '(is the system)' : r.brokerCpuPercent, r.clientsCpuPercent, r.publisherCpuPercent, r.p50ms, r.p99ms, r.lost]),
     },
   ];
   // A sampled profile counts wall time on the thread (time preempted on a loaded machine lands in
@@ -583,7 +592,7 @@ export async function run(): Promise<BenchReport> {
     notes.push(
       `**Where the remaining time goes, ${feedName(profile.feed)}, ${profile.bytes} B** (--cpu-prof, 1 client, ${profile.bytes} B, ${profile.run.cpuMicrosPerMessage} µs of CPU per message while profiled, ${round((profile.kernelSeconds / Math.max(0.01, profile.userSeconds + profile.kernelSeconds)) * 100, 0)} % of it in the kernel), per message: ` +
         `garbage collection ${us(/garbage/)} µs; ${profile.feed === 'embedded' ? 'the MQTT receive path (aedes: parsing the publisher\'s packets, its publish pipeline and topic matching — mqtt-packet, bl, qlobber, mqemitter)' : 'the MQTT receive path (mqtt.js, mqtt-packet, bl, debug)'} ${us(mqttLibs)} µs; ` +
-        `native calls (the socket write/read syscalls \`writeBuffer\`/\`writev\`, \`utf8Slice\`, \`isUtf8\`) and V8 outside JS ${us(/^native|program/)} µs; Node.js buffers/streams/timers ${us(/^Node\.js/)} µs; the gateway's own code ${us(/^gateway /)} µs (formatting the JSON, bridge checks, retention, the WebSocket hub, the receive fast path; by file in the table); ws ${us(/library ws$/)} µs. ` +
+        `the WebSocket socket writes (\`writeBuffer\`/\`writev\`: the syscall, with the kernel's loopback delivery to the client and its wake-up) ${us(/^native: (writeBuffer|writev)$/)} µs; other native calls (\`utf8Slice\`, \`latin1Slice\`, \`isUtf8\`, reads) and V8 outside JS ${us(/^native: (?!writeBuffer$|writev$)|program/)} µs; Node.js buffers/streams/timers ${us(/^Node\.js/)} µs; the gateway's own code ${us(/^gateway /)} µs (formatting the JSON, bridge checks, retention, the WebSocket hub, the receive fast paths; by file in the table); ws ${us(/library ws$/)} µs. ` +
         `The busy samples are scaled to the CPU /proc measured (the thread was idle ${round(c.filter((x) => /^idle/.test(x.category)).reduce((a, x) => a + x.percent, 0), 1)} % of the run). The gateway runs with \`--max-semi-space-size=1\` (its binary's #! line, for idle memory, issue 16 §3): a 1 MiB young generation is collected often, and an A/B with V8's default (16 MiB), 2 trials each at load 10–11 on the code before the receive fast path, measured 1.5–2.8 µs/msg less CPU (15.3, 16.2 → 13.8, 13.4).`,
     );
   }
@@ -604,7 +613,7 @@ export async function run(): Promise<BenchReport> {
 - **Mosquitto direct** — Mosquitto's own WebSocket listener, the clients speaking MQTT over WebSocket;
 - **Node-RED** — \`mqtt in\` (bench/#, QoS 0, UTF-8) → \`websocket out\` (whole message as JSON), installed at bench time with \`npm install --prefix $TMPDIR/spore-bench-node-red node-red@4\` (Node-RED 5 needs Node ≥ 22.9; never a dependency of the package).
 
-Throughput: closed loop, at most ${WINDOW} messages in flight (published but not yet received by every client), ${THROUGHPUT_MESSAGES.toLocaleString('en-US')} messages; messages/s = messages received by every client ÷ (last receipt − first publish). Latency: open loop at ${LATENCY_RATE} messages/s for ${LATENCY_SECONDS} s, publish → receipt at each client.
+Throughput: closed loop, at most ${WINDOW} messages in flight (published but not yet received by every client), ${THROUGHPUT_MESSAGES.toLocaleString('en-US')} messages; messages/s = messages received by every client ÷ (last receipt − first publish). Each row is run ${CLOSED_LOOP_TRIALS} times in a row and the run with the median CPU per message is reported (its rate, CPU and feed together; every run's CPU is in the JSON and the "trials" column). Latency: open loop at ${LATENCY_RATE} messages/s for ${LATENCY_SECONDS} s, publish → receipt at each client.
 
 **CPU per message counts the same work on both sides of every comparison** (issue 16 §1). CPU times are from /proc (user + kernel) of the named processes, divided by the messages delivered to every client; the clients' and the publisher's processes are the same for all and left out (their CPU % is shown for reference).
 - *Gateway with its embedded broker vs Mosquitto direct*: each is one broker process doing all of it — the publisher's PUBLISH packets in over TCP, the WebSocket frames out — and its CPU is that process's alone (column "system µs/msg").
@@ -614,7 +623,7 @@ Throughput: closed loop, at most ${WINDOW} messages in flight (published but not
 **Profile** (issue 16 §5): a separate gateway process under \`node --cpu-prof\` (200 µs sampling) for one closed-loop run of ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, each of ${PROFILE_SIZES.map((b) => `${b} B`).join(' and ')}, once fed by Mosquitto and once with its embedded broker; only the samples of that run are counted, grouped by where the code lives. Kernel time is not in a V8 profile: it shows as the native call that made the syscall; the user/kernel split is from /proc.
 
 **Memory with a client that stops reading**: ${RSS_RATE.toLocaleString('en-US')} messages/s of 100 B for ${RSS_SECONDS} s to one client that stops reading after the upgrade, and one normal client; once the gateway's \`slowClientsDropped\` counter shows it dropped the stalled client, that client reads again and records the close code it gets.`,
-    params: { quick: QUICK, window: WINDOW, ...(GATEWAY_BIN ? { gatewayCommit: process.env.MQTT_BENCH_GATEWAY_COMMIT } : {}), ...(EXTRA_NODE_ARGS.length ? { nodeArgs: EXTRA_NODE_ARGS } : {}), throughputMessages: THROUGHPUT_MESSAGES, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, profileMessages: PROFILE_MESSAGES, profileSizes: PROFILE_SIZES, rssRate: RSS_RATE, rssSeconds: RSS_SECONDS, ...(ONLY ? { systems: ONLY } : {}) },
+    params: { quick: QUICK, window: WINDOW, ...(GATEWAY_BIN ? { gatewayCommit: process.env.MQTT_BENCH_GATEWAY_COMMIT } : {}), ...(EXTRA_NODE_ARGS.length ? { nodeArgs: EXTRA_NODE_ARGS } : {}), throughputMessages: THROUGHPUT_MESSAGES, closedLoopTrials: CLOSED_LOOP_TRIALS, latencyRate: LATENCY_RATE, latencySeconds: LATENCY_SECONDS, profileMessages: PROFILE_MESSAGES, profileSizes: PROFILE_SIZES, rssRate: RSS_RATE, rssSeconds: RSS_SECONDS, ...(ONLY ? { systems: ONLY } : {}) },
     versions: { 'node-red': nodeRed },
     figures,
     tables,
