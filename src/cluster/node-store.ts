@@ -139,6 +139,12 @@ export class NodeStore {
   private fullSync = false;
   private current: () => Iterable<NodeRecord> = () => [];
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Set by start() when no database file exists yet: it is created when the first node must be
+   * stored (`changed`), not at start. Until then there is nothing to read or write, and a gateway
+   * with no nodes never loads SQLite (idle RSS, issue 16 §3: the first database costs ~3.4 MiB).
+   */
+  private deferred = false;
   readonly stats: NodeStoreStats = { rowsWritten: 0, flushes: 0, failedFlushes: 0, droppedAtLoad: 0 };
 
   constructor(
@@ -149,15 +155,25 @@ export class NodeStore {
 
   /** Whether the nodes are persisted (false when the file could not be opened even fresh). */
   get isOpen(): boolean {
-    return this.db !== undefined;
+    return this.db !== undefined || this.deferred;
   }
 
   /**
    * Opens the database (moving an unreadable one aside) and starts the flush timer.
    * `current` lists the registry's nodes, for the full rewrite after a failed flush.
+   * When the file does not exist yet, it is created at the first node instead (`deferred`).
    */
   start(current: () => Iterable<NodeRecord>): void {
     this.current = current;
+    if (!existsSync(this.path)) {
+      this.deferred = true;
+      return;
+    }
+    this.openAndSchedule();
+  }
+
+  private openAndSchedule(): void {
+    this.deferred = false;
     try {
       this.open();
     } catch (err) {
@@ -171,6 +187,7 @@ export class NodeStore {
 
   /** Writes everything that is dirty and closes the database. */
   stop(): void {
+    this.deferred = false;
     clearInterval(this.timer);
     this.timer = undefined;
     this.flush(true);
@@ -222,6 +239,7 @@ export class NodeStore {
 
   /** A new node, or a node at a new address (memory only; written with the next flush). */
   changed(node: NodeRecord): void {
+    if (this.deferred) this.openAndSchedule();
     if (!this.db) return;
     this.content.set(node.hostname, node);
     this.lazy.delete(node.hostname);

@@ -68,6 +68,12 @@ interface FirmwareRow {
  */
 export class FirmwareStore {
   private db: SqliteDatabase | undefined;
+  /**
+   * Set by start() when there is no database file and no image yet: the database is created at
+   * the first use of `database` (a firmware or rollout request), so a gateway that never handles
+   * firmware does not load SQLite (idle RSS, issue 16 §3). Until then nothing is stored.
+   */
+  private deferred = false;
   /** Store mutations run one at a time: a delete never races an upload of the same bytes. */
   private mutex: Promise<unknown> = Promise.resolve();
 
@@ -86,10 +92,23 @@ export class FirmwareStore {
     return join(firmwareDir(this.dataDir), 'images');
   }
 
-  /** The open database (shared with rollouts). */
+  /** The open database (shared with rollouts); a deferred one is created now. */
   get database(): SqliteDatabase {
+    if (!this.db && this.deferred) {
+      try {
+        this.db = openFirmwareDatabase(this.dataDir);
+      } catch (err) {
+        throw new GatewayError('internal', `the firmware database cannot be created: ${(err as Error).message}`);
+      }
+      this.deferred = false;
+    }
     if (!this.db) throw new Error('the firmware store is not started');
     return this.db;
+  }
+
+  /** Whether the database is open now (false while it is deferred: nothing is stored yet). */
+  get opened(): boolean {
+    return this.db !== undefined;
   }
 
   async start(): Promise<void> {
@@ -97,17 +116,24 @@ export class FirmwareStore {
     // Half-received uploads from before a crash are worthless.
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
+    // No database and no image: nothing to collect or fill in, the database is created at first use.
+    if (!existsSync(join(firmwareDir(this.dataDir), 'firmware.db')) && (await readdir(this.imagesDir)).length === 0) {
+      this.deferred = true;
+      return;
+    }
     this.db = openFirmwareDatabase(this.dataDir);
     await this.collectOrphanImages();
     await this.fillEspImageFlags();
   }
 
   stop(): void {
+    this.deferred = false;
     this.db?.close();
     this.db = undefined;
   }
 
   list(): FirmwareRecord[] {
+    if (this.deferred) return []; // no database yet: nothing stored (health asks this every poll)
     const rows = this.database.prepare('SELECT * FROM firmware ORDER BY created_at DESC, name, version').all() as FirmwareRow[];
     return rows.map((row) => toRecord(row));
   }

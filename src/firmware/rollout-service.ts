@@ -38,16 +38,20 @@ export class RolloutService {
   private repo: RolloutRepository | undefined;
   private readonly runs = new Map<string, RolloutRun>();
   private stopped = false;
+  /** Between start() and stop(): the repository may be created (a deferred firmware database: at first use). */
+  private started = false;
 
   constructor(private readonly deps: RolloutServiceDeps) {}
 
   /** Call after the firmware store started (it owns the database). */
   start(): void {
     this.stopped = false;
-    this.repo = new RolloutRepository(this.deps.store.database);
+    this.started = true;
+    // A firmware database not created yet holds no rollout: the repository waits for the first request.
+    this.repo = this.deps.store.opened ? new RolloutRepository(this.deps.store.database) : undefined;
     this.deps.ota.setBusyCheck((hostname) => this.updatingRollout(hostname));
     // Active rollouts continue; finished ones with a node still unsettled are closed properly.
-    for (const rec of this.repository.list()) {
+    for (const rec of this.repo?.list() ?? []) {
       if (ACTIVE_ROLLOUT_STATUSES.includes(rec.status) || rec.finishedAt === null) {
         this.deps.logger.info({ rolloutId: rec.id, status: rec.status }, 'picking up an interrupted rollout');
         this.launch(rec.id, true);
@@ -61,6 +65,7 @@ export class RolloutService {
     await Promise.all([...this.runs.values()].map((run) => run.stop()));
     this.runs.clear();
     this.repo = undefined;
+    this.started = false;
   }
 
   create(body: unknown): RolloutPlanView {
@@ -263,6 +268,8 @@ export class RolloutService {
       if (bad.length > 0) throw new GatewayError('bad_request', `status ${JSON.stringify(bad[0])} is unknown; accepted: ${ROLLOUT_STATUSES.join(', ')}`);
       statuses = wanted as RolloutStatus[];
     }
+    // The firmware database is not created yet (deferred): it holds no rollout.
+    if (!this.repo && this.started && !this.deps.store.opened) return [];
     return this.repository.list(statuses).map((rec) => this.repository.view(rec));
   }
 
@@ -381,6 +388,7 @@ export class RolloutService {
   }
 
   private get repository(): RolloutRepository {
+    if (!this.repo && this.started) this.repo = new RolloutRepository(this.deps.store.database);
     if (!this.repo) throw new GatewayError('internal', 'the rollout service is not started');
     return this.repo;
   }

@@ -77,6 +77,7 @@ export class HistoryService {
       rawRetentionMs: config.rawRetentionHours * 3_600_000,
       minuteRetentionMs: config.minuteRetentionDays * 86_400_000,
       maxBytes: config.maxBytes,
+      onOpenError: (err) => this.deps.logger.error({ err: err.message }, 'history: could not create the history database; samples are not recorded until the next restart'),
     });
     this.store.open();
     this.offs.push(

@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { STORE_CACHE_KIB, openDatabase, type Migration, type SqliteDatabase } from './sqlite.js';
 
@@ -50,6 +52,11 @@ export interface HistoryStoreOptions {
   /** The database may hold at most this many bytes of data; beyond, the oldest raw chunks go first, then the oldest minutes. */
   maxBytes: number;
   clock?: () => number;
+  /**
+   * A database file that did not exist at open() is created at the first sample (or stats read);
+   * when that fails, this is told once and the store records nothing (a sample must never throw).
+   */
+  onOpenError?: (err: Error) => void;
 }
 
 /** One answer series: columns of equal length, uPlot-ready. Times are ms since the epoch. */
@@ -98,6 +105,12 @@ export interface HistoryStats {
 
 export class HistoryStore {
   private db: SqliteDatabase | undefined;
+  /**
+   * Set by open() when the file does not exist yet: it is created at the first sample, so a
+   * gateway that has nothing to record does not load SQLite (idle RSS, issue 16 §3). Until
+   * then there is nothing stored: no series, no rows, nothing to prune or flush.
+   */
+  private deferred = false;
   private readonly ids = new Map<string, number>();
   private readonly units = new Map<string, string | null>();
   private buffer = new Map<number, Buffered>();
@@ -119,7 +132,30 @@ export class HistoryStore {
     this.clock = options.clock ?? Date.now;
   }
 
+  /** Opens the database; a file that does not exist yet is created at the first sample instead. */
   open(): void {
+    if (this.path !== ':memory:' && !existsSync(this.path)) {
+      // The directory now, so a data directory that cannot be written to still fails the start.
+      mkdirSync(dirname(this.path), { recursive: true });
+      this.deferred = true;
+      return;
+    }
+    this.openNow();
+  }
+
+  /** Creates the deferred database; false when that failed (told to `onOpenError`). */
+  private openDeferred(): boolean {
+    this.deferred = false;
+    try {
+      this.openNow();
+      return true;
+    } catch (err) {
+      this.options.onOpenError?.(err as Error);
+      return false;
+    }
+  }
+
+  private openNow(): void {
     // Pruned pages go back to the file system, so the disk bound is a bound on the file.
     const db = openDatabase(this.path, { migrations: MIGRATIONS, autoVacuum: 'INCREMENTAL', cacheKiB: STORE_CACHE_KIB });
     this.db = db;
@@ -137,7 +173,7 @@ export class HistoryStore {
   }
 
   get isOpen(): boolean {
-    return this.db !== undefined;
+    return this.db !== undefined || this.deferred;
   }
 
   /** The database handle (the backup reads it with SQLite's online backup). */
@@ -146,6 +182,7 @@ export class HistoryStore {
   }
 
   close(): void {
+    this.deferred = false;
     if (!this.db) return;
     this.flush();
     this.db.close();
@@ -154,7 +191,9 @@ export class HistoryStore {
 
   /** Buffers one sample; non-finite values are ignored. */
   record(name: string, tMs: number, value: number, unit: string | null = null): void {
-    if (!this.db || !Number.isFinite(value)) return;
+    if (!Number.isFinite(value)) return;
+    if (this.deferred && !this.openDeferred()) return;
+    if (!this.db) return;
     let id = this.ids.get(name);
     if (id === undefined || (unit !== null && this.units.get(name) !== unit)) {
       id = (this.statements.insertSeries.get(name, unit) as { id: number }).id;
@@ -276,6 +315,7 @@ export class HistoryStore {
   }
 
   stats(): HistoryStats {
+    if (this.deferred) this.openDeferred();
     const db = this.db;
     const count = (table: string): number => (db ? (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n : 0);
     return { series: this.ids.size, rawChunks: count('raw'), minuteRows: count('minute'), bytes: this.bytesUsed(), buffered: this.bufferedCount, droppedForSpace: this.droppedForSpace };

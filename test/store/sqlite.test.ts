@@ -43,6 +43,9 @@ describe('openDatabase', () => {
       history.open();
       const nodes = new NodeStore(join(dir, 'nodes.db'), { flushIntervalMs: 60_000, maxRows: 10 }, silentLogger());
       nodes.start(() => []);
+      // A database file that does not exist yet is created at first use (issue 16 §3).
+      history.record('nodes/esp-a/freeHeap', Date.now(), 1);
+      nodes.changed({ ip: '10.0.0.1', port: 4210, hostname: 'esp-a', status: 'ACTIVE', discoveredAt: 1, lastSeen: 1, labels: {}, resources: null, api: [], latency: null, version: null, uptime: null, lastPolledAt: null });
       for (const store of [history, nodes]) {
         const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
         assert.equal(db.pragma('cache_size', { simple: true }), -STORE_CACHE_KIB);
