@@ -520,8 +520,11 @@ export async function run(): Promise<BenchReport> {
       const tag = `${size === 100 ? '100 B' : '1 KB'}, ${clients} client${clients > 1 ? 's' : ''}`;
       if (g && nr) {
         figures.push({ id: `mqttws.rate-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, ${tag}`, unit: 'messages/s', ours: g.messagesPerSec, peer: nr.messagesPerSec, peerName: 'Node-RED', goal: { of: 'ratio', op: '>=', value: 3 } });
-        // The same work on both sides, two ways: with the Mosquitto feeding each, and without it.
-        figures.push({ id: `mqttws.cpu-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket CPU per message, each fed by Mosquitto, the feed counted on both sides, ${tag}`, unit: 'µs/msg', ours: g.pathMicrosPerMessage, peer: nr.pathMicrosPerMessage, peerName: 'Node-RED', goal: { of: 'ratio', op: '<=', value: 0.5 } });
+        // The same work on both sides, two ways. The goal (issue 16 §5: ≤ 0.5× Node-RED's) is on
+        // each system's own process, as the issue measured it ("7–12 µs against Node-RED's
+        // 13–32 µs", neither counting Mosquitto). The path adds the one Mosquitto that feeds both
+        // alike — work neither system does — so it is kept beside it for reference, no goal.
+        figures.push({ id: `mqttws.cpu-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket CPU per message, each fed by Mosquitto, the feed counted on both sides (reference), ${tag}`, unit: 'µs/msg', ours: g.pathMicrosPerMessage, peer: nr.pathMicrosPerMessage, peerName: 'Node-RED' });
         figures.push({ id: `mqttws.cpu-own-vs-nodered.${size}b.${clients}c`, label: `MQTT → WebSocket CPU per message, each fed by Mosquitto, own process only on both sides, ${tag}`, unit: 'µs/msg', ours: g.cpuMicrosPerMessage, peer: nr.cpuMicrosPerMessage, peerName: 'Node-RED', goal: { of: 'ratio', op: '<=', value: 0.5 } });
       }
       if (g && mq) figures.push({ id: `mqttws.rate-vs-mosquitto.${size}b.${clients}c`, label: `MQTT → WebSocket throughput, gateway fed by Mosquitto, ${tag}`, unit: 'messages/s', ours: g.messagesPerSec, peer: mq.messagesPerSec, peerName: 'Mosquitto WS listener', goal: { of: 'ratio', op: '>=', value: 0.5 } });
@@ -617,7 +620,7 @@ Throughput: closed loop, at most ${WINDOW} messages in flight (published but not
 
 **CPU per message counts the same work on both sides of every comparison** (issue 16 §1). CPU times are from /proc (user + kernel) of the named processes, divided by the messages delivered to every client; the clients' and the publisher's processes are the same for all and left out (their CPU % is shown for reference).
 - *Gateway with its embedded broker vs Mosquitto direct*: each is one broker process doing all of it — the publisher's PUBLISH packets in over TCP, the WebSocket frames out — and its CPU is that process's alone (column "system µs/msg").
-- *Gateway vs Node-RED*, both fed by the same Mosquitto: their own process only ("system µs/msg": MQTT in from Mosquitto over TCP, WebSocket frames out), and, as a second figure, the *path* including the Mosquitto that feeds each ("path µs/msg" = system + "Mosquitto feed µs/msg", the feed measured in the same run).
+- *Gateway vs Node-RED*, both fed by the same Mosquitto: their own process only ("system µs/msg": MQTT in from Mosquitto over TCP, WebSocket frames out), and, as a second figure, the *path* including the Mosquitto that feeds each ("path µs/msg" = system + "Mosquitto feed µs/msg", the feed measured in the same run). The goal (≤ 0.5×) is on the processes' own CPU, the accounting of the issue's own figures ("7–12 µs against Node-RED's 13–32 µs", neither counting Mosquitto); the path adds the same Mosquitto to both sides, work neither system does, and is shown for reference without a goal.
 - *Gateway fed by Mosquitto vs Mosquitto direct* (path) compares two processes with one; kept for reference, without a goal.
 
 **Profile** (issue 16 §5): a separate gateway process under \`node --cpu-prof\` (200 µs sampling) for one closed-loop run of ${PROFILE_MESSAGES.toLocaleString('en-US')} messages, 1 client, each of ${PROFILE_SIZES.map((b) => `${b} B`).join(' and ')}, once fed by Mosquitto and once with its embedded broker; only the samples of that run are counted, grouped by where the code lives. Kernel time is not in a V8 profile: it shows as the native call that made the syscall; the user/kernel split is from /proc.

@@ -35,6 +35,8 @@ export class ClusterManager {
   private primary: string | null = null;
   private everHadPrimary = false;
   private primaryFailures = 0;
+  /** "<ip> <why>" of the member list last refused for its content, said once at warn (refreshMembersQuietly). */
+  private membersRefused: string | undefined;
   /** The primary's last member list, and which primary gave it. */
   private members: { from: string; list: ClusterMember[] } | null = null;
   private readonly httpFailures = new Map<string, number>();
@@ -235,9 +237,17 @@ export class ClusterManager {
     if (!ip) return;
     try {
       const { members } = await this.client.getMembers(ip);
+      this.membersRefused = undefined;
       if (this.primary === ip) this.storeMembers(ip, members);
     } catch (err) {
-      this.logger.debug({ nodeIp: ip, err: (err as Error).message }, 'members refresh failed');
+      const message = (err as Error).message;
+      // A list refused for its content (too large, not JSON) stays refused at every refresh, and
+      // every node's resources then go stale: said once at warn, until an answer is accepted.
+      // An unanswered read is the health check's business and stays at debug.
+      if (err instanceof GatewayError && err.code === 'node_bad_response' && this.membersRefused !== `${ip} ${message}`) {
+        this.membersRefused = `${ip} ${message}`;
+        this.logger.warn({ nodeIp: ip, err: message }, 'member list refused; node resources are not refreshed from it');
+      } else this.logger.debug({ nodeIp: ip, err: message }, 'members refresh failed');
     }
   }
 

@@ -7,6 +7,7 @@ import { normaliseIp } from '../protocol/ip.js';
 import { LIMITED_BROADCAST, probeTargets } from './broadcast-targets.js';
 import { NodeAddressPolicy, type RefusalReason } from './node-address-policy.js';
 import type { NodeRegistry } from './node-registry.js';
+import { DEFAULT_READ_COALESCING, UdpReadCoalescer, type UdpReadCoalescerOptions } from './udp-read-coalescer.js';
 
 export interface UdpDiscoveryOptions {
   port: number;
@@ -19,6 +20,8 @@ export interface UdpDiscoveryOptions {
   probeIntervalMs: number;
   /** CIDRs nodes must be in (`nodes.allowedNetworks`); empty = any. */
   allowedNetworks?: readonly string[];
+  /** Coalesced reads at high datagram rates (udp-read-coalescer.ts); tests lower the threshold. */
+  readCoalescing?: UdpReadCoalescerOptions;
 }
 
 /** The UDP address and port are taken by another program's socket bound to exactly them (a second gateway). */
@@ -78,6 +81,7 @@ export class UdpDiscovery {
   readonly stats: DatagramStats = { valid: 0, junk: 0, junkByReason: {}, sent: 0, sendErrors: 0, refusedSources: 0, refusedByReason: {} };
   private readonly policy: NodeAddressPolicy;
   private lastTargets = '';
+  private reads: UdpReadCoalescer | undefined;
 
   constructor(
     private readonly options: UdpDiscoveryOptions,
@@ -104,8 +108,14 @@ export class UdpDiscovery {
     // reuseAddr: emulated nodes on the same host bind their own 127.x address on this port.
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     this.socket = socket;
-    socket.on('message', (msg, rinfo) => this.handle(msg, normaliseIp(rinfo.address), rinfo.port));
+    const reads = new UdpReadCoalescer(socket, this.options.readCoalescing ?? DEFAULT_READ_COALESCING);
+    this.reads = reads;
+    socket.on('message', (msg, rinfo) => {
+      reads.count();
+      this.handle(msg, normaliseIp(rinfo.address), rinfo.port);
+    });
     socket.on('close', () => {
+      reads.stop();
       this.bound = false;
     });
     await new Promise<void>((resolve, reject) => {
@@ -129,8 +139,9 @@ export class UdpDiscovery {
     } catch (err) {
       this.logger.warn({ err }, 'cannot enable UDP broadcast; discovery probes go unicast only');
     }
+    reads.start();
     this.bound = true;
-    this.logger.info({ port: this.port, host: this.options.host }, 'UDP discovery listening');
+    this.logger.info({ port: this.port, host: this.options.host, coalescedReads: reads.stats.supported }, 'UDP discovery listening');
     if (this.options.probeIntervalMs > 0) {
       this.probeTimer = setInterval(() => this.probe(), this.options.probeIntervalMs);
       this.probeTimer.unref();
@@ -141,9 +152,15 @@ export class UdpDiscovery {
     clearInterval(this.probeTimer);
     const socket = this.socket;
     this.socket = undefined;
+    this.reads?.stop();
     if (!socket) return;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
     this.bound = false;
+  }
+
+  /** How the socket is read (coalesced at high rates or not). */
+  get readStats(): UdpReadCoalescer['stats'] | undefined {
+    return this.reads?.stats;
   }
 
   /** Whether `ip` may be a node at all (the address policy; used for nodes loaded from the data directory). */

@@ -21,6 +21,8 @@ export interface NodeClientOptions {
   maxSockets?: number;
   /** Largest node answer accepted, bytes; protects the gateway's memory. */
   maxResponseBytes?: number;
+  /** Largest member list accepted, bytes (default MEMBERS_MAX_RESPONSE_BYTES). */
+  maxMembersResponseBytes?: number;
 }
 
 export interface NodeResponse {
@@ -53,6 +55,14 @@ export interface FirmwareUploadOptions {
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024; // bytes
+/**
+ * bytes: the member list's own bound. It is the one answer that grows with the cluster: ~700 B
+ * a member from the emulator, ~7 MB at the 10,000 members kept (MAX_MEMBERS), and a firmware
+ * listing a larger API or more resources passes the general 8 MiB at a few thousand nodes —
+ * and then the whole list fails, for every node. 32 MiB is 10,000 members of ~3.3 kB; it is read
+ * one member at a time (protocol/json-array-items.ts), so only the raw bytes are held whole.
+ */
+export const MEMBERS_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Typed client for the SPORE node HTTP API (CONTRACT §3). Every call has a
@@ -82,7 +92,7 @@ export class NodeClient {
   }
 
   async getMembers(ip: string): Promise<ClusterMembersResponse> {
-    const res = await this.request(ip, 'GET', '/api/cluster/members');
+    const res = await this.request(ip, 'GET', '/api/cluster/members', { maxBytes: this.options.maxMembersResponseBytes ?? MEMBERS_MAX_RESPONSE_BYTES });
     // Never pass null members or raw HTML hostnames on to the UI (issue 12 §13).
     const limiter = new MemberLimiter({ count: 0 });
     let scanned: ReturnType<typeof forEachArrayItem> = null;
@@ -183,10 +193,10 @@ export class NodeClient {
     ip: string,
     method: string,
     path: string,
-    opts: { body?: string | Readable; contentType?: string; contentLength?: number; idleTimeoutMs?: number; signal?: AbortSignal } = {},
+    opts: { body?: string | Readable; contentType?: string; contentLength?: number; idleTimeoutMs?: number; signal?: AbortSignal; maxBytes?: number } = {},
   ): Promise<NodeResponse> {
     const started = performance.now();
-    const maxBytes = this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    const maxBytes = opts.maxBytes ?? this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     return new Promise<NodeResponse>((resolve, reject) => {
       const headers: Record<string, string | number> = { accept: 'application/json, */*' };
       if (opts.contentType) headers['content-type'] = opts.contentType;

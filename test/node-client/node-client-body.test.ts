@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { NodeClient } from '../../src/node-client/node-client.js';
+import { MEMBERS_MAX_RESPONSE_BYTES, NodeClient } from '../../src/node-client/node-client.js';
 import { GatewayError } from '../../src/errors.js';
 
 /** A node answering in pieces (as a loaded ESP8266 or a 7 MB member list does), with and without Content-Length. */
@@ -12,6 +12,7 @@ describe('NodeClient answer bodies and the member list read element by element (
   let server: http.Server;
   let client: NodeClient;
   let small: NodeClient;
+  let smallMembers: NodeClient;
   before(async () => {
     server = http.createServer((req, res) => {
       const declared = req.url !== '/chunked';
@@ -30,10 +31,12 @@ describe('NodeClient answer bodies and the member list read element by element (
     const { port } = server.address() as AddressInfo;
     client = new NodeClient({ port, timeoutMs: 5000 });
     small = new NodeClient({ port, timeoutMs: 5000, maxResponseBytes: payload.length - 1 });
+    smallMembers = new NodeClient({ port, timeoutMs: 5000, maxMembersResponseBytes: payload.length - 1 });
   });
   after(async () => {
     client.close();
     small.close();
+    smallMembers.close();
     await new Promise((r) => server.close(r));
   });
 
@@ -49,6 +52,15 @@ describe('NodeClient answer bodies and the member list read element by element (
     for (const path of ['/declared', '/chunked']) {
       await assert.rejects(small.request('127.0.0.1', 'GET', path), (err: unknown) => err instanceof GatewayError && /more than/.test(err.message));
     }
+  });
+
+  it('bounds the member list by its own limit, not the general one (it grows with the cluster)', async () => {
+    assert.ok(MEMBERS_MAX_RESPONSE_BYTES >= 4 * 8 * 1024 * 1024, 'well above the general 8 MiB');
+    const got = await small.getMembers('127.0.0.1');
+    assert.equal(got.members.length, 400, 'a list larger than maxResponseBytes is still read');
+    await assert.rejects(smallMembers.getMembers('127.0.0.1'), (err: unknown) => err instanceof GatewayError && err.code === 'node_bad_response' && /more than/.test(err.message));
+    const res = await smallMembers.request('127.0.0.1', 'GET', '/declared');
+    assert.ok(res.body.equals(payload), 'other answers keep the general limit');
   });
 
   it('reads the member list element by element into the same answer as a whole parse', async () => {
