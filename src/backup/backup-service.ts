@@ -4,7 +4,7 @@ import { basename, extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { loadYaml } from '../config/yaml-lib.js';
 import type { NodeRecord, NodeRegistry } from '../cluster/node-registry.js';
 import type { ConfigEditor } from '../config/config-editor.js';
@@ -16,6 +16,7 @@ import type { RolloutService } from '../firmware/rollout-service.js';
 import type { Logger } from '../logger.js';
 import type { PipelineService } from '../pipeline/pipeline-service.js';
 import { extractTar, tarEntries, type TarSource } from '../store/tar.js';
+import { sqlite } from '../store/sqlite.js';
 
 /** Names the archive's first file; a restore refuses anything else. */
 export const BACKUP_FORMAT = 'spore-gateway-backup';
@@ -310,7 +311,7 @@ async function readJson<T>(path: string): Promise<T | null> {
 function checkDatabase(path: string, name: string): void {
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = new (sqlite())(path, { readonly: true, fileMustExist: true });
     const result = db.pragma('integrity_check', { simple: true });
     if (result !== 'ok') throw new Error(String(result));
   } catch (err) {

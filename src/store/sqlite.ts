@@ -1,8 +1,20 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 
 export type SqliteDatabase = Database.Database;
+
+let sqliteClass: typeof Database | undefined;
+
+/**
+ * better-sqlite3, loaded at the first database opened (it is CommonJS, so `require` loads it
+ * synchronously and `openDatabase` stays synchronous). The stores create their files at first
+ * use, so a fresh gateway need not load it at all (idle RSS, issue 16 §3).
+ */
+export function sqlite(): typeof Database {
+  return (sqliteClass ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database);
+}
 
 /**
  * One schema step; `up` runs inside a transaction. Steps are applied in order
@@ -51,7 +63,7 @@ export const STORE_CACHE_KIB = 2000;
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  const db = new (sqlite())(path);
   try {
     // Before the first table exists and before WAL mode: afterwards SQLite keeps the file's setting.
     if (options.autoVacuum) db.pragma(`auto_vacuum = ${options.autoVacuum}`);
