@@ -1,9 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ClusterManager } from '../../src/cluster/cluster-manager.js';
 import { NodeRegistry, type NodeRecord } from '../../src/cluster/node-registry.js';
@@ -12,6 +11,7 @@ import { LAZY_ROWS_PER_FLUSH, NodeStore, nodeStorePath, SEEN_PERSIST_MS } from '
 import { EventBus } from '../../src/events/event-bus.js';
 import type { GatewayEvents } from '../../src/events/gateway-events.js';
 import { createLogger } from '../../src/logger.js';
+import { withTempDir } from '../helpers/temp-dir.js';
 
 const THRESHOLDS = { activeThresholdMs: 10_000, deadThresholdMs: 60_000, removeDeadAfterMs: 300_000, maxNodes: 100 };
 
@@ -22,14 +22,7 @@ function recordingLogger() {
   return { logger: createLogger('info', sink), lines };
 }
 
-async function withDir<T>(fn: (dataDir: string) => Promise<T> | T): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'spore-node-store-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(fn: (dir: string) => Promise<T> | T): Promise<T> => withTempDir('spore-node-store', fn);
 
 /** A registry with its store in `dataDir`, on a clock the test moves. */
 function open(dataDir: string, clock: { now: number }, maxNodes = THRESHOLDS.maxNodes) {

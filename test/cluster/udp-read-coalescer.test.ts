@@ -2,10 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { findRecvHandle, LIBUV_READ_BATCH, UdpReadCoalescer } from '../../src/cluster/udp-read-coalescer.js';
+import { sleep, waitFor } from '../helpers/net.js';
 
 /** Every datagram of this file carries its own id. */
 let nextId = 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function bound(): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
@@ -17,13 +17,8 @@ async function bound(): Promise<dgram.Socket> {
   return s;
 }
 
-async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** Polls every 10 ms for up to 20 s (datagrams arrive within ms on loopback; CI may be loaded). */
+const waitUntil = (cond: () => boolean, what: string): Promise<unknown> => waitFor(cond, what, 20_000, 10);
 
 /**
  * Sends `bursts` bursts of `size` distinct datagrams to the receiver and checks every one arrived
@@ -44,7 +39,7 @@ async function sendAndCheck(rx: dgram.Socket, seen: Set<number>, bursts: number,
       await Promise.all(sends);
       await sleep(3);
     }
-    await waitFor(() => seen.size === n, `${n} datagrams (got ${seen.size})`);
+    await waitUntil(() => seen.size === n, `${n} datagrams (got ${seen.size})`);
     await sleep(50); // nothing more (no duplicate) arrives
     assert.equal(seen.size, n);
   } finally {
@@ -115,12 +110,12 @@ describe('coalesced UDP reads (issue 19 point 2)', () => {
         for (let i = 0; i < 40; i++, n++) tx.send(`HB:${nextId++}`, rx.address().port, '127.0.0.1');
       }, 20);
       try {
-        await waitFor(() => reads.stats.coalescing && reads.stats.windows > 5, 'coalescing at ~2,000 datagrams/s');
+        await waitUntil(() => reads.stats.coalescing && reads.stats.windows > 5, 'coalescing at ~2,000 datagrams/s');
       } finally {
         clearInterval(timer);
       }
-      await waitFor(() => r.seen.size === n, `all ${n} datagrams (got ${r.seen.size})`);
-      await waitFor(() => !reads.stats.coalescing, 'plain reading once the rate fell');
+      await waitUntil(() => r.seen.size === n, `all ${n} datagrams (got ${r.seen.size})`);
+      await waitUntil(() => !reads.stats.coalescing, 'plain reading once the rate fell');
       const windows = reads.stats.windows;
       await sendAndCheck(rx, r.seen, 3, 10); // read at once again (no pause any more)
       assert.equal(reads.stats.windows, windows);
