@@ -188,6 +188,8 @@ describe('MQTT bridge against Mosquitto (password file, TLS, WebSocket)', { skip
       await broker.start();
       await waitFor(() => gw.gateway.mqtt.stats().connections === 2, 'reconnected', 20_000);
       await bridgeUp(gw);
+      // The WebSocket client gets the status a moment after the gateway is up again: wait for it.
+      await waitFor(() => ws.byTopic('mqtt/status').at(-1)?.state === 'connected', 'mqtt/status connected after the restart', 20_000);
       const statuses = ws.byTopic('mqtt/status').map((m) => m.state);
       assert.equal(statuses.at(-1), 'connected');
       await pub(broker, 'resume/t', 'after');
